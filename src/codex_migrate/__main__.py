@@ -1,0 +1,3 @@
+from codex_migrate.cli import main
+
+main()

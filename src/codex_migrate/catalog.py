@@ -1,0 +1,348 @@
+"""The catalog: one record per thread, as the real Codex would list it, grouped into projects.
+
+Rollouts are the truth about what exists; a DB row, when there is one, is what Codex shows
+(measured: the row's cwd, name and archived flag win). We keep both and flag where they
+disagree, so later stages (import, rebind, doctor) can explain and repair.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.home import CodexHome, RolloutRef
+from codex_migrate.rollout import LineIssues, read_head
+from codex_migrate.statedb import StateDBError, ThreadRows, is_inside, read_thread_rows
+
+#: ``progress(stage, done, total)``; the engine reports, the face (CLI, UI) draws.
+ProgressFn = Callable[[str, int, int], None]
+
+TITLE_MAX = 200
+
+
+@dataclass
+class Thread:
+    """One conversation, with the rollout's and (when present) the DB row's view of it."""
+
+    id: str
+    rollout_path: Path
+    rel_path: str
+    archived_on_disk: bool
+    compressed: bool
+    size: int
+    mtime: float
+    era: str = "unknown"
+    history_mode: str = "legacy"
+    rollout_cwd: str | None = None
+    title: str | None = None
+    created_at: str | None = None
+    source: str | None = None
+    model_provider: str | None = None
+    cli_version: str | None = None
+    index_name: str | None = None
+    row: dict[str, Any] | None = None
+    issues: LineIssues = field(default_factory=LineIssues)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def row_cwd(self) -> str | None:
+        return _str_or_none(self.row.get("cwd")) if self.row else None
+
+    @property
+    def row_name(self) -> str | None:
+        return _str_or_none(self.row.get("name")) if self.row else None
+
+    @property
+    def cwd(self) -> str | None:
+        """What Codex shows: the row's cwd when a row exists, else the rollout's."""
+        return self.row_cwd or self.rollout_cwd
+
+    @property
+    def name(self) -> str | None:
+        return self.row_name or self.index_name
+
+    @property
+    def archived(self) -> bool:
+        if self.row is not None and "archived" in self.row:
+            return bool(self.row["archived"])
+        return self.archived_on_disk
+
+    @property
+    def updated_at(self) -> str:
+        return datetime.fromtimestamp(self.mtime, tz=timezone.utc).isoformat()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "cwd": self.cwd,
+            "rollout_cwd": self.rollout_cwd,
+            "row_cwd": self.row_cwd,
+            "archived": self.archived,
+            "name": self.name,
+            "title": self.title,
+            "rollout_path": self.rel_path,
+            "era": self.era,
+            "history_mode": self.history_mode,
+            "compressed": self.compressed,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "source": self.source,
+            "model_provider": self.model_provider,
+            "cli_version": self.cli_version,
+            "size": self.size,
+            "has_db_row": self.row is not None,
+            "bad_lines": self.issues.to_dict(),
+            "problems": list(self.problems),
+        }
+
+
+@dataclass
+class Project:
+    cwd: str
+    exists: bool
+    thread_ids: list[str] = field(default_factory=list)
+    archived: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cwd": self.cwd,
+            "exists": self.exists,
+            "thread_ids": list(self.thread_ids),
+            "archived": self.archived,
+        }
+
+
+@dataclass
+class OrphanRow:
+    """A DB row whose rollout is not in this home: Codex hides it (measured)."""
+
+    id: str
+    rollout_path: str
+    cwd: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rollout_path": self.rollout_path,
+            "cwd": self.cwd,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Catalog:
+    home: CodexHome
+    threads: list[Thread] = field(default_factory=list)
+    projects: list[Project] = field(default_factory=list)
+    orphan_rows: list[OrphanRow] = field(default_factory=list)
+    db: ThreadRows | None = None
+    db_error: str | None = None
+    unreadable: list[dict[str, str]] = field(default_factory=list)
+
+    def thread(self, thread_id: str) -> Thread | None:
+        tid = thread_id.lower()
+        return next((t for t in self.threads if t.id == tid), None)
+
+    @property
+    def problem_count(self) -> int:
+        return (
+            sum(1 for t in self.threads if t.problems)
+            + len(self.orphan_rows)
+            + len(self.unreadable)
+            + (1 if self.db_error else 0)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        home = self.home
+        return {
+            "home": str(home.root),
+            "kind": home.kind,
+            "state_db": str(home.state_db) if home.state_db else None,
+            "state_db_version": home.state_version,
+            "backfill_status": self.db.backfill_status if self.db else None,
+            "db_error": self.db_error,
+            "found": list(home.found),
+            "missing": list(home.missing),
+            "threads": [t.to_dict() for t in self.threads],
+            "projects": [p.to_dict() for p in self.projects],
+            "orphan_rows": [r.to_dict() for r in self.orphan_rows],
+            "unreadable": list(self.unreadable),
+        }
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def read_session_index(path: Path) -> dict[str, str]:
+    """Thread names from ``session_index.jsonl``: append-only, the last line per id wins."""
+    names: dict[str, str] = {}
+    try:
+        with open(path, "rb") as f:
+            for raw in f:
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    continue
+                if not isinstance(obj, dict):
+                    continue
+                tid, name = obj.get("id"), obj.get("thread_name")
+                if isinstance(tid, str) and isinstance(name, str):
+                    names[tid.lower()] = name
+    except OSError:
+        return {}
+    return names
+
+
+def _title_of(text: str | None) -> str | None:
+    if not text:
+        return None
+    line = " ".join(text.split())
+    return line[:TITLE_MAX]
+
+
+def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
+    """Build one thread record from its rollout; bad lines are counted, not raised."""
+    st = ref.path.stat()
+    thread = Thread(
+        id=ref.thread_id,
+        rollout_path=ref.path,
+        rel_path=ref.path.relative_to(home.root).as_posix(),
+        archived_on_disk=ref.archived,
+        compressed=ref.compressed,
+        size=st.st_size,
+        mtime=st.st_mtime,
+    )
+    head = read_head(ref.path, ref.thread_id)
+    thread.issues = head.issues
+    thread.era = head.era
+    thread.history_mode = head.history_mode
+    thread.rollout_cwd = head.cwd
+    thread.title = _title_of(head.first_user_message)
+    meta = head.meta or {}
+    thread.created_at = _str_or_none(meta.get("timestamp")) or head.first_timestamp
+    thread.source = _source_of(meta.get("source"))
+    thread.model_provider = _str_or_none(meta.get("model_provider"))
+    thread.cli_version = _str_or_none(meta.get("cli_version"))
+    if head.empty:
+        thread.problems.append("empty file")
+    elif head.meta is None:
+        thread.problems.append("no session_meta record: Codex cannot list this file")
+    elif head.meta_id and head.meta_id != ref.thread_id and head.era != "bare":
+        thread.problems.append(
+            f"session_meta id {head.meta_id} differs from the file name's id {ref.thread_id}"
+        )
+    if head.era == "bare":
+        thread.problems.append("bare-era (2025) rollout: current Codex does not list it")
+    if head.first_user_message is None and not head.empty:
+        thread.problems.append("no user message near the head: Codex hides this thread")
+    if head.issues.total:
+        thread.problems.append(f"{head.issues.total} unreadable line(s) near the head")
+    return thread
+
+
+def _source_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value:
+        # Newer builds write e.g. {"subagent": {...}}: keep the kind.
+        return str(next(iter(value)))
+    return None
+
+
+def _cwd_exists(cwd: str) -> bool:
+    try:
+        return os.path.isdir(cwd)
+    except (OSError, ValueError):
+        return False
+
+
+def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
+    """Read every rollout head, the DB rows and the name index into one catalog."""
+    catalog = Catalog(home=home)
+    refs = list(home.rollouts())
+    names = read_session_index(home.session_index)
+    if home.state_db is not None:
+        try:
+            catalog.db = read_thread_rows(home.state_db)
+        except StateDBError as exc:
+            catalog.db_error = exc.message
+    rows = catalog.db.rows if catalog.db else {}
+    seen: set[str] = set()
+    total = len(refs)
+    for done, ref in enumerate(refs, 1):
+        if ref.thread_id in seen:
+            catalog.unreadable.append(
+                {"path": str(ref.path), "reason": "a second rollout with the same thread id"}
+            )
+            continue
+        try:
+            thread = read_thread(home, ref)
+        except OSError as exc:
+            catalog.unreadable.append({"path": str(ref.path), "reason": exc.strerror or str(exc)})
+            continue
+        seen.add(ref.thread_id)
+        thread.index_name = names.get(thread.id)
+        thread.row = rows.get(thread.id)
+        _check_row(home, thread, catalog)
+        catalog.threads.append(thread)
+        if progress and (done % 200 == 0 or done == total):
+            progress("scan", done, total)
+    for tid, row in rows.items():
+        if tid not in seen:
+            catalog.orphan_rows.append(
+                OrphanRow(
+                    id=tid,
+                    rollout_path=str(row.get("rollout_path") or ""),
+                    cwd=_str_or_none(row.get("cwd")),
+                    reason="no rollout file for this row in this home: Codex hides it",
+                )
+            )
+    catalog.threads.sort(key=lambda t: t.mtime, reverse=True)
+    catalog.projects = group_projects(catalog.threads)
+    return catalog
+
+
+def _check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
+    row = thread.row
+    if row is None:
+        if catalog.db is not None and catalog.db.backfill_status == "complete":
+            thread.problems.append(
+                "no DB row although backfill is complete: Codex adds it when it next lists"
+            )
+        return
+    path = str(row.get("rollout_path") or "")
+    if not os.path.isabs(path):
+        thread.problems.append(f"DB row has a relative rollout_path {path!r}: Codex hides it")
+    elif not is_inside(path, home.root):
+        thread.problems.append(f"DB row's rollout_path points outside this home: {path}")
+    elif not os.path.exists(path):
+        thread.problems.append(f"DB row's rollout_path does not exist: {path}")
+    if thread.row_cwd and thread.rollout_cwd and thread.row_cwd != thread.rollout_cwd:
+        thread.problems.append(
+            f"DB row cwd {thread.row_cwd!r} differs from the rollout's {thread.rollout_cwd!r}"
+        )
+    row_mode = _str_or_none(row.get("history_mode"))
+    if row_mode and row_mode != thread.history_mode:
+        thread.problems.append(
+            f"DB row says history_mode={row_mode} but the rollout is {thread.history_mode}"
+        )
+
+
+def group_projects(threads: list[Thread]) -> list[Project]:
+    """Threads grouped by the cwd Codex shows, most threads first."""
+    by_cwd: dict[str, Project] = {}
+    for t in threads:
+        cwd = t.cwd or ""
+        project = by_cwd.get(cwd)
+        if project is None:
+            project = by_cwd[cwd] = Project(cwd=cwd, exists=bool(cwd) and _cwd_exists(cwd))
+        project.thread_ids.append(t.id)
+        project.archived += int(t.archived)
+    return sorted(by_cwd.values(), key=lambda p: (-len(p.thread_ids), p.cwd))

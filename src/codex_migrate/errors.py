@@ -1,0 +1,33 @@
+"""Errors the engine raises for the CLI (and later the web UI) to show as plain messages.
+
+Every error carries the exit status the CLI should use, so the rule lives in one place.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the command ran but found problems (e.g. verify, doctor)
+EXIT_USAGE = 2  # click's own status for bad options
+EXIT_NO_HOME = 3  # the home or source could not be read
+EXIT_IN_USE = 4  # the target is locked or Codex is running
+EXIT_CONFLICT = 5  # merge conflicts: nothing was written
+EXIT_UNMAPPED = 6  # selected projects have no mapping: nothing was written
+
+
+class CodexMigrateError(Exception):
+    """A failure with a message meant for the user, not a traceback."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class HomeNotFound(CodexMigrateError):
+    exit_code = EXIT_NO_HOME
+
+
+class HomeInUse(CodexMigrateError):
+    exit_code = EXIT_IN_USE

@@ -1,0 +1,208 @@
+"""Finding a Codex home (or a copy or backup of one) and the files that matter in it.
+
+Users point us at many things: ``~/.codex``, a copied folder, a ``Codex_backup/`` we wrote, a
+legacy minimal ``Codex/`` folder, or the folder that holds one of those. We accept each and say
+plainly what we found and what we did not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codex_migrate.errors import HomeNotFound
+from codex_migrate.rollout import parse_rollout_name
+
+SESSIONS_DIR = "sessions"
+ARCHIVED_DIR = "archived_sessions"
+SESSION_INDEX = "session_index.jsonl"
+HISTORY_JSONL = "history.jsonl"
+HISTORY_DB = "thread_history_1.sqlite"
+TRANSACTIONS_DIR = "migration_transactions"
+BACKUP_DIR_NAMES = ("Codex_backup", "Codex")
+_STATE_DB_RE = re.compile(r"^state_(\d+)\.sqlite$")
+#: State DB versions whose layout we have measured; a newer one is read by schema inspection.
+KNOWN_STATE_VERSIONS = (4, 5)
+
+
+@dataclass(frozen=True)
+class RolloutRef:
+    """A rollout file on disk: where it is, and what its name says."""
+
+    path: Path
+    thread_id: str
+    stamp: str
+    archived: bool
+    compressed: bool
+
+
+@dataclass
+class CodexHome:
+    """A located home: the folder and the session files found in it."""
+
+    root: Path
+    kind: str  # "home" | "backup" | "legacy-backup"
+    state_db: Path | None = None
+    state_version: int | None = None
+    history_db: Path | None = None
+    found: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.root / SESSIONS_DIR
+
+    @property
+    def archived_dir(self) -> Path:
+        return self.root / ARCHIVED_DIR
+
+    @property
+    def session_index(self) -> Path:
+        return self.root / SESSION_INDEX
+
+    @property
+    def history_jsonl(self) -> Path:
+        return self.root / HISTORY_JSONL
+
+    @property
+    def transactions_dir(self) -> Path:
+        return self.root / TRANSACTIONS_DIR
+
+    def rollouts(self) -> Iterator[RolloutRef]:
+        """Every rollout file, active then archived; a plain ``.jsonl`` beats its ``.zst``."""
+        yield from _rollouts_in(self.sessions_dir, archived=False, recursive=True)
+        yield from _rollouts_in(self.archived_dir, archived=True, recursive=False)
+
+
+def _rollouts_in(base: Path, *, archived: bool, recursive: bool) -> Iterator[RolloutRef]:
+    if not base.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames.sort()
+        if not recursive:
+            dirnames.clear()
+        names = set(filenames)
+        for name in sorted(filenames):
+            parsed = parse_rollout_name(name)
+            if parsed is None:
+                continue
+            stamp, thread_id, compressed = parsed
+            if compressed and name[: -len(".zst")] in names:
+                continue
+            path = Path(dirpath) / name
+            if not path.is_file():
+                continue  # a directory or a dangling link named like a rollout
+            yield RolloutRef(path, thread_id, stamp, archived, compressed)
+
+
+def default_home() -> Path:
+    """``$CODEX_HOME`` when set, else ``~/.codex``: the same rule Codex uses."""
+    env = os.environ.get("CODEX_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".codex"
+
+
+def _looks_like_home(path: Path) -> bool:
+    try:
+        if not path.is_dir():
+            return False
+        names = set(os.listdir(path))
+    except OSError:
+        return False
+    if SESSIONS_DIR in names or ARCHIVED_DIR in names or SESSION_INDEX in names:
+        return True
+    return any(_STATE_DB_RE.match(n) for n in names)
+
+
+def _find_state_db(root: Path) -> tuple[Path | None, int | None, list[Path]]:
+    """The newest ``state_N.sqlite``: in the home, in ``sqlite/``, or in $CODEX_SQLITE_HOME."""
+    places = [root, root / "sqlite"]
+    env = os.environ.get("CODEX_SQLITE_HOME")
+    if env:
+        places.append(Path(env).expanduser())
+    best: tuple[int, Path] | None = None
+    for place in places:
+        try:
+            names = os.listdir(place)
+        except OSError:
+            continue
+        for name in names:
+            m = _STATE_DB_RE.match(name)
+            if m and (place / name).is_file():
+                version = int(m.group(1))
+                if best is None or version > best[0]:
+                    best = (version, place / name)
+    if best is None:
+        return None, None, places
+    return best[1], best[0], places
+
+
+def open_home(source: Path | str | None = None) -> CodexHome:
+    """Locate a home from what the user gave; raise :class:`HomeNotFound` with the reason."""
+    given = Path(source).expanduser() if source is not None else default_home()
+    path = given.absolute()
+    if not path.exists():
+        raise HomeNotFound(
+            f"{path} does not exist.",
+            hint="Pass the folder of a Codex home (default ~/.codex) or of a backup.",
+        )
+    if not path.is_dir():
+        raise HomeNotFound(f"{path} is not a folder.")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise HomeNotFound(f"{path} cannot be read (permission denied).")
+    if not _looks_like_home(path):
+        candidates = [p for p in _children(path) if _looks_like_home(p)]
+        preferred = [p for p in candidates if p.name in (".codex", *BACKUP_DIR_NAMES)]
+        if len(candidates) > 1 and len(preferred) == 1:
+            candidates = preferred
+        if len(candidates) == 1:
+            path = candidates[0]
+        elif len(candidates) > 1:
+            listed = ", ".join(str(c) for c in candidates)
+            raise HomeNotFound(
+                f"{path} holds more than one Codex home: {listed}.",
+                hint="Pass the one you mean.",
+            )
+        else:
+            raise HomeNotFound(
+                f"{path} is not a Codex home: it has no sessions/, archived_sessions/, "
+                "session_index.jsonl or state database.",
+                hint="Pass the folder of a Codex home (default ~/.codex) or of a backup.",
+            )
+    kind = "home"
+    if path.name == "Codex_backup" or (path / "manifest.json").is_file():
+        kind = "backup"
+    elif path.name == "Codex":
+        kind = "legacy-backup"
+    home = CodexHome(root=path, kind=kind)
+    state_db, version, places = _find_state_db(path)
+    home.state_db, home.state_version = state_db, version
+    for label, p in (
+        ("sessions/", home.sessions_dir),
+        ("archived_sessions/", home.archived_dir),
+        (SESSION_INDEX, home.session_index),
+        (HISTORY_JSONL, home.history_jsonl),
+    ):
+        (home.found if p.exists() else home.missing).append(label)
+    if state_db is not None:
+        home.found.append(f"state database {state_db}")
+    else:
+        where = ", ".join(str(p) for p in places)
+        home.missing.append(f"state database (looked in {where})")
+    history_db = state_db.parent / HISTORY_DB if state_db else path / HISTORY_DB
+    if history_db.is_file():
+        home.history_db = history_db
+        home.found.append(HISTORY_DB)
+    return home
+
+
+def _children(path: Path) -> list[Path]:
+    try:
+        entries = sorted(os.listdir(path))
+    except OSError:
+        return []
+    return [path / n for n in entries if (path / n).is_dir()]

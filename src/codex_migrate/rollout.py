@@ -1,0 +1,381 @@
+"""Reading rollout JSONL files of every Codex era, without ever failing on a bad line.
+
+Rollouts are the source of truth. Three eras live on users' disks (see FORMAT.md §2):
+``bare`` (2025, no envelope), ``legacy`` (``{"timestamp","type","payload"}``) and
+``paginated`` (the same plus ``ordinal``). Listing needs only a head read plus, for paginated
+threads, the last ``thread_settings_applied`` record, found by reading backwards from the end.
+Later stages use :func:`iter_lines`, a streaming read that yields every line's raw bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ROLLOUT_NAME_RE = re.compile(
+    r"^rollout-(?P<stamp>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-(?P<id>" + UUID_RE + r")"
+    r"\.jsonl(?P<zst>\.zst)?$"
+)
+
+#: A line longer than this is reported as ``huge`` and not parsed (its bytes are still copied).
+HUGE_LINE_BYTES = 256 * 1024 * 1024
+#: How far the head read looks for metadata and the first user message. Codex itself only
+#: looks near the head, so a thread without a user message there is hidden from listings.
+HEAD_MAX_RECORDS = 64
+HEAD_MAX_BYTES = 4 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_TAIL_BLOCK = 256 * 1024
+
+# Wrappers Codex puts around injected context; they are not what the user typed.
+_INJECTED_PREFIXES = (
+    "<environment_context>",
+    "<user_instructions>",
+    "# AGENTS.md instructions",
+    "<INSTRUCTIONS>",
+    "<permissions instructions>",
+    "<turn_aborted>",
+    "<user_shell_command>",
+    "<skills_instructions>",
+    "<collaboration_mode>",
+)
+_ENV_CWD_RE = re.compile(r"<cwd>(.*?)</cwd>", re.DOTALL)
+
+
+@dataclass
+class LineIssues:
+    """Counts of lines that could not be read, by reason; never fatal."""
+
+    truncated: int = 0
+    non_utf8: int = 0
+    not_json: int = 0
+    huge: int = 0
+    first_bad_line: int | None = None
+
+    def add(self, reason: str, lineno: int) -> None:
+        setattr(self, reason, getattr(self, reason) + 1)
+        if self.first_bad_line is None:
+            self.first_bad_line = lineno
+
+    @property
+    def total(self) -> int:
+        return self.truncated + self.non_utf8 + self.not_json + self.huge
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            k: v
+            for k, v in (
+                ("truncated", self.truncated),
+                ("non_utf8", self.non_utf8),
+                ("not_json", self.not_json),
+                ("huge", self.huge),
+            )
+            if v
+        }
+
+
+@dataclass
+class Line:
+    """One physical line: its raw bytes (terminator included) and, when readable, its JSON."""
+
+    lineno: int
+    offset: int
+    raw: bytes
+    obj: Any = None
+    problem: str | None = None
+
+
+def parse_rollout_name(name: str) -> tuple[str, str, bool] | None:
+    """``(stamp, thread_id, compressed)`` from a rollout file name, or None."""
+    m = ROLLOUT_NAME_RE.match(name)
+    if not m:
+        return None
+    return m.group("stamp"), m.group("id").lower(), bool(m.group("zst"))
+
+
+def open_rollout(path: Path) -> IO[bytes]:
+    """A binary stream of the rollout's JSONL, decompressing ``.jsonl.zst`` on the fly."""
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    if path.name.endswith(".zst"):
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(reader, buffer_size=_CHUNK)
+    return raw
+
+
+def decode_line(raw: bytes, lineno: int, offset: int, *, last: bool) -> Line:
+    """Parse one raw line; a problem is recorded on the line, never raised."""
+    body = raw.rstrip(b"\r\n")
+    line = Line(lineno, offset, raw)
+    if not body.strip():
+        return line
+    if len(body) > HUGE_LINE_BYTES:
+        line.problem = "huge"
+        return line
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        line.problem = "non_utf8"
+        return line
+    try:
+        line.obj = json.loads(text)
+    except ValueError:
+        # A last line without its newline is what a crash mid-write leaves behind.
+        line.problem = "truncated" if last and not raw.endswith(b"\n") else "not_json"
+    return line
+
+
+def iter_lines(stream: IO[bytes], issues: LineIssues | None = None) -> Iterator[Line]:
+    """Stream every line of a rollout with its byte offset; memory stays bounded by the chunk
+    size plus the longest line (lines over :data:`HUGE_LINE_BYTES` are passed on unparsed)."""
+    offset = 0
+    lineno = 0
+    pending = b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        pending += chunk
+        start = 0
+        while True:
+            nl = pending.find(b"\n", start)
+            if nl < 0:
+                break
+            raw = pending[start : nl + 1]
+            lineno += 1
+            line = decode_line(raw, lineno, offset, last=False)
+            if line.problem and issues is not None:
+                issues.add(line.problem, lineno)
+            yield line
+            offset += len(raw)
+            start = nl + 1
+        pending = pending[start:]
+    if pending:
+        lineno += 1
+        line = decode_line(pending, lineno, offset, last=True)
+        if line.problem and issues is not None:
+            issues.add(line.problem, lineno)
+        yield line
+
+
+def _user_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+    return "\n".join(parts)
+
+
+def is_injected_text(text: str) -> bool:
+    """True for the context blocks Codex injects as ``user`` messages."""
+    return text.lstrip().startswith(_INJECTED_PREFIXES)
+
+
+def env_context_cwd(text: str) -> str | None:
+    if "<environment_context>" not in text:
+        return None
+    m = _ENV_CWD_RE.search(text)
+    return m.group(1).strip() if m else None
+
+
+@dataclass
+class RolloutHead:
+    """What listing needs from a rollout, read from its head (and tail for paginated ones)."""
+
+    era: str = "unknown"  # bare | legacy | paginated | unknown
+    meta: dict[str, Any] | None = None
+    meta_id: str | None = None
+    history_mode: str = "legacy"
+    first_user_message: str | None = None
+    env_cwd: str | None = None
+    settings_cwd: str | None = None
+    turn_cwd: str | None = None
+    first_timestamp: str | None = None
+    records_read: int = 0
+    issues: LineIssues = field(default_factory=LineIssues)
+    empty: bool = False
+
+    @property
+    def meta_cwd(self) -> str | None:
+        cwd = (self.meta or {}).get("cwd")
+        return cwd if isinstance(cwd, str) else None
+
+    @property
+    def cwd(self) -> str | None:
+        """The cwd Codex would show for this rollout alone (no DB row): era-aware."""
+        if self.era == "paginated":
+            return self.settings_cwd or self.meta_cwd or self.turn_cwd
+        if self.era == "bare":
+            return self.env_cwd
+        return self.meta_cwd or self.turn_cwd or self.env_cwd
+
+
+def _note_user_message(head: RolloutHead, text: str) -> None:
+    if head.first_user_message is None and text.strip() and not is_injected_text(text):
+        head.first_user_message = text
+
+
+def _absorb(head: RolloutHead, obj: Any, thread_id: str | None) -> None:
+    """Fold one parsed record into the head summary."""
+    if not isinstance(obj, dict):
+        return
+    if head.records_read == 1:
+        if "type" in obj and "payload" in obj:
+            head.era = "paginated" if "ordinal" in obj else "legacy"
+        elif "id" in obj and "timestamp" in obj:
+            head.era = "bare"
+            head.meta = obj
+            head.meta_id = str(obj.get("id", "")).lower() or None
+            head.first_timestamp = obj.get("timestamp")
+            return
+    rtype = obj.get("type")
+    payload = obj.get("payload")
+    if head.first_timestamp is None and isinstance(obj.get("timestamp"), str):
+        head.first_timestamp = obj["timestamp"]
+    if head.era == "bare":
+        # Bare items: messages at top level; state records carry no content we list.
+        if rtype == "message" and obj.get("role") == "user":
+            text = _user_text(obj.get("content"))
+            head.env_cwd = head.env_cwd or env_context_cwd(text)
+            _note_user_message(head, text)
+        return
+    if not isinstance(payload, dict):
+        return
+    if rtype == "session_meta":
+        pid = str(payload.get("id", "")).lower()
+        # A forked file carries the parent's meta after the child's: keep the one naming
+        # this file, else the first one seen.
+        if head.meta is None or (thread_id and pid == thread_id and head.meta_id != thread_id):
+            head.meta = payload
+            head.meta_id = pid or None
+            mode = payload.get("history_mode")
+            if isinstance(mode, str) and mode:
+                head.history_mode = mode
+                if mode == "paginated":
+                    head.era = "paginated"
+    elif rtype == "turn_context":
+        if head.turn_cwd is None and isinstance(payload.get("cwd"), str):
+            head.turn_cwd = payload["cwd"]
+    elif rtype == "event_msg":
+        ptype = payload.get("type")
+        if ptype == "user_message" and isinstance(payload.get("message"), str):
+            _note_user_message(head, payload["message"])
+        elif ptype == "item_completed":
+            item = payload.get("item")
+            if isinstance(item, dict) and item.get("type") == "UserMessage":
+                _note_user_message(head, _user_text(item.get("content")))
+        elif ptype == "thread_settings_applied":
+            settings = payload.get("thread_settings")
+            if isinstance(settings, dict) and isinstance(settings.get("cwd"), str):
+                head.settings_cwd = settings["cwd"]
+    elif (
+        rtype == "response_item"
+        and payload.get("type") == "message"
+        and payload.get("role") == "user"
+    ):
+        text = _user_text(payload.get("content"))
+        head.env_cwd = head.env_cwd or env_context_cwd(text)
+        _note_user_message(head, text)
+
+
+def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
+    """Summarise a rollout for listing without reading it whole.
+
+    Raises OSError only when the file cannot be opened or read at all.
+    """
+    head = RolloutHead()
+    read = 0
+    with open_rollout(path) as stream:
+        for line in iter_lines(stream, head.issues):
+            read += len(line.raw)
+            if line.obj is None:
+                if line.problem is None:
+                    continue
+            else:
+                head.records_read += 1
+                _absorb(head, line.obj, thread_id)
+            if (
+                head.meta is not None
+                and head.first_user_message is not None
+                and (head.settings_cwd is not None or head.era != "paginated")
+            ):
+                break
+            if head.records_read >= HEAD_MAX_RECORDS or read >= HEAD_MAX_BYTES:
+                break
+    if read == 0:
+        head.empty = True
+    if head.era == "paginated":
+        tail_cwd = last_settings_cwd(path)
+        if tail_cwd is not None:
+            head.settings_cwd = tail_cwd
+    return head
+
+
+_SETTINGS_MARK = b'"thread_settings_applied"'
+
+
+def _settings_cwd_of(raw: bytes) -> str | None:
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    payload = obj.get("payload")
+    if obj.get("type") != "event_msg" or not isinstance(payload, dict):
+        return None
+    if payload.get("type") != "thread_settings_applied":
+        return None
+    settings = payload.get("thread_settings")
+    cwd = settings.get("cwd") if isinstance(settings, dict) else None
+    return cwd if isinstance(cwd, str) else None
+
+
+def last_settings_cwd(path: Path) -> str | None:
+    """The cwd of the last ``thread_settings_applied`` record: what 0.169 lists.
+
+    Plain files are read backwards in blocks from the end, so a large rollout costs only its
+    tail; compressed files have no random access and are streamed.
+    """
+    if path.name.endswith(".zst"):
+        found = None
+        with open_rollout(path) as stream:
+            for line in iter_lines(stream):
+                if _SETTINGS_MARK in line.raw:
+                    found = _settings_cwd_of(line.raw) or found
+        return found
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        pos = end
+        carry = b""
+        while pos > 0:
+            step = min(_TAIL_BLOCK, pos)
+            pos -= step
+            f.seek(pos)
+            buf = f.read(step) + carry
+            # The first piece may be the tail of a line that starts in an earlier block.
+            first_nl = buf.find(b"\n") if pos > 0 else -1
+            if pos > 0 and first_nl < 0:
+                carry = buf
+                if len(carry) > HUGE_LINE_BYTES:
+                    return None
+                continue
+            complete = buf[first_nl + 1 :]
+            carry = buf[: first_nl + 1] if pos > 0 else b""
+            if _SETTINGS_MARK in complete:
+                for raw in reversed(complete.split(b"\n")):
+                    if _SETTINGS_MARK in raw:
+                        cwd = _settings_cwd_of(raw)
+                        if cwd is not None:
+                            return cwd
+    return None

@@ -1,0 +1,132 @@
+"""Reading Codex's SQLite state DB as an adapter: the schema is inspected at run time.
+
+A read must never change the source home, not even its ``-shm`` file, and must include what
+is still in the ``-wal`` file. So we read a private copy of the DB and its WAL, taken while
+neither changes; SQLite replays the WAL into the copy when it opens it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.errors import CodexMigrateError
+
+#: Columns without which a ``threads`` table cannot be used at all.
+REQUIRED_THREAD_COLUMNS = ("id", "rollout_path")
+
+
+class StateDBError(CodexMigrateError):
+    """The state DB could not be read; rollouts can still be."""
+
+
+@dataclass
+class ThreadRows:
+    """What the DB says about threads, keyed by lower-case thread id."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    backfill_status: str | None = None
+    tables: list[str] = field(default_factory=list)
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@contextlib.contextmanager
+def private_copy(db: Path, attempts: int = 5) -> Iterator[Path]:
+    """A consistent copy of ``db`` (+ ``-wal``) in a temp folder, removed afterwards."""
+    wal = db.with_name(db.name + "-wal")
+    with tempfile.TemporaryDirectory(prefix="codex-migrate-db-") as tmp:
+        target = Path(tmp) / db.name
+        for _ in range(attempts):
+            before = (_signature(db), _signature(wal))
+            shutil.copyfile(db, target)
+            if before[1] is not None:
+                shutil.copyfile(wal, Path(tmp) / wal.name)
+            if (_signature(db), _signature(wal)) == before:
+                break
+        else:
+            raise StateDBError(
+                f"{db} kept changing while it was read.",
+                hint="Close Codex and try again.",
+            )
+        yield target
+
+
+@contextlib.contextmanager
+def connect_readonly(db: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to a private copy of the DB: reads see the WAL, the source is untouched."""
+    try:
+        with private_copy(db) as copy:
+            conn = sqlite3.connect(copy, timeout=1.0)
+            try:
+                conn.row_factory = sqlite3.Row
+                yield conn
+            finally:
+                conn.close()
+    except OSError as exc:
+        raise StateDBError(f"cannot read {db}: {exc.strerror or exc}") from exc
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def read_thread_rows(db: Path) -> ThreadRows:
+    """Every ``threads`` row as a dict of the columns this schema has."""
+    out = ThreadRows()
+    try:
+        with connect_readonly(db) as conn:
+            out.tables = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            if "threads" not in out.tables:
+                raise StateDBError(
+                    f"{db} has no threads table: a schema this version does not know.",
+                    hint="Rollouts were still read; the DB was left as it is.",
+                )
+            out.columns = table_columns(conn, "threads")
+            missing = [c for c in REQUIRED_THREAD_COLUMNS if c not in out.columns]
+            if missing:
+                raise StateDBError(
+                    f"{db}: the threads table lacks {', '.join(missing)}; "
+                    "a schema this version does not know.",
+                )
+            for row in conn.execute("SELECT * FROM threads"):
+                record = dict(row)
+                out.rows[str(record["id"]).lower()] = record
+            if "backfill_state" in out.tables:
+                cols = table_columns(conn, "backfill_state")
+                if "status" in cols:
+                    got = conn.execute("SELECT status FROM backfill_state LIMIT 1").fetchone()
+                    out.backfill_status = got[0] if got else None
+    except sqlite3.DatabaseError as exc:
+        raise StateDBError(
+            f"{db} cannot be read: {exc}.",
+            hint="Rollouts were still read. Codex rebuilds a deleted state DB from them.",
+        ) from exc
+    return out
+
+
+def is_inside(path: str, root: Path) -> bool:
+    """Whether an absolute path string lies inside ``root`` (no filesystem access)."""
+    if not os.path.isabs(path):
+        return False
+    try:
+        Path(os.path.normpath(path)).relative_to(root)
+    except ValueError:
+        return False
+    return True
