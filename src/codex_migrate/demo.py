@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from codex_migrate.errors import CodexMigrateError
+
 MARKER = ".codex-migrate-demo"
 MAC_ROOT = "/Users/alex/Projects"
 
@@ -264,7 +266,10 @@ def build_demo_home(root: Path) -> Path:
     """Write the demo home into ``root`` (replacing an earlier demo there) and return it."""
     if root.exists():
         if not (root / MARKER).exists():
-            raise FileExistsError(f"{root} exists and is not a codex-migrate demo folder")
+            raise CodexMigrateError(
+                f"{root} exists and is not a codex-migrate demo folder; it was left alone.",
+                hint="Pass --path with a new folder.",
+            )
         shutil.rmtree(root)
     home = root / ".codex"
     home.mkdir(parents=True)

@@ -82,10 +82,10 @@ def _rollouts_in(base: Path, *, archived: bool, recursive: bool) -> Iterator[Rol
         return
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames.sort()
+        names = set(filenames) | set(dirnames)
         if not recursive:
             dirnames.clear()
-        names = set(filenames)
-        for name in sorted(filenames):
+        for name in sorted(names):
             parsed = parse_rollout_name(name)
             if parsed is None:
                 continue
@@ -93,8 +93,8 @@ def _rollouts_in(base: Path, *, archived: bool, recursive: bool) -> Iterator[Rol
             if compressed and name[: -len(".zst")] in names:
                 continue
             path = Path(dirpath) / name
-            if not path.is_file():
-                continue  # a directory or a dangling link named like a rollout
+            # Anything named like a rollout is yielded, even a directory or a dangling link:
+            # reading it then fails with a message the scan reports.
             yield RolloutRef(path, thread_id, stamp, archived, compressed)
 
 

@@ -58,9 +58,9 @@ class LineIssues:
     huge: int = 0
     first_bad_line: int | None = None
 
-    def add(self, reason: str, lineno: int) -> None:
+    def add(self, reason: str, lineno: int | None) -> None:
         setattr(self, reason, getattr(self, reason) + 1)
-        if self.first_bad_line is None:
+        if self.first_bad_line is None and lineno is not None:
             self.first_bad_line = lineno
 
     @property
@@ -314,6 +314,9 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
                 break
     if read == 0:
         head.empty = True
+    elif not path.name.endswith(".zst") and head.issues.truncated == 0 and _last_line_cut(path):
+        # Cheap crash check beyond the head: Codex ends every line with a newline.
+        head.issues.add("truncated", None)
     if head.era == "paginated":
         tail_cwd = last_settings_cwd(path)
         if tail_cwd is not None:
@@ -322,6 +325,14 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
 
 
 _SETTINGS_MARK = b'"thread_settings_applied"'
+
+
+def _last_line_cut(path: Path) -> bool:
+    with open(path, "rb") as f:
+        if f.seek(0, os.SEEK_END) == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
 
 
 def _settings_cwd_of(raw: bytes) -> str | None:

@@ -1,0 +1,56 @@
+"""Small hand-made Codex homes for fast unit tests (real-Codex homes come from the harness)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from codex_migrate.demo import bare_rollout, legacy_rollout, paginated_rollout
+
+START = datetime(2026, 3, 4, 10, 20, 30, tzinfo=timezone.utc)
+WRITERS = {"paginated": paginated_rollout, "legacy": legacy_rollout, "bare": bare_rollout}
+
+
+def tid(n: int) -> str:
+    return f"019b0000-0000-7000-8000-{n:012x}"
+
+
+def rollout_name(thread_id: str) -> str:
+    return f"rollout-2026-03-04T10-20-30-{thread_id}.jsonl"
+
+
+def write_rollout(
+    home: Path,
+    n: int,
+    *,
+    era: str = "paginated",
+    cwd: str = "/Users/alex/Projects/app",
+    archived: bool = False,
+    turns: list[tuple[str, str]] | None = None,
+    text: str | None = None,
+) -> Path:
+    """Write one rollout into ``home`` and return its path."""
+    thread_id = tid(n)
+    if text is None:
+        text = WRITERS[era](thread_id, cwd, START, turns or [("Hello", "Hi there")])
+    folder = home / "archived_sessions" if archived else home / "sessions" / "2026" / "03" / "04"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / rollout_name(thread_id)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def tree_state(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every file and folder under root with its content hash, mode and mtime."""
+    state: dict[str, tuple[str, int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            digest = ""
+            if p.is_file() and not p.is_symlink():
+                digest = hashlib.sha256(p.read_bytes()).hexdigest()
+            state[str(p.relative_to(root))] = (digest, st.st_mode, st.st_mtime_ns)
+    return state
