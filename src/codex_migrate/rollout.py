@@ -31,7 +31,8 @@ HUGE_LINE_BYTES = 256 * 1024 * 1024
 HEAD_MAX_RECORDS = 64
 HEAD_MAX_BYTES = 4 * 1024 * 1024
 _CHUNK = 1024 * 1024
-_TAIL_BLOCK = 256 * 1024
+_HEAD_CHUNK = 64 * 1024
+_TAIL_BLOCK = 64 * 1024
 
 # Wrappers Codex puts around injected context; they are not what the user typed.
 _INJECTED_PREFIXES = (
@@ -132,37 +133,43 @@ def decode_line(raw: bytes, lineno: int, offset: int, *, last: bool) -> Line:
     return line
 
 
-def iter_lines(stream: IO[bytes], issues: LineIssues | None = None) -> Iterator[Line]:
+def iter_lines(
+    stream: IO[bytes], issues: LineIssues | None = None, chunk_size: int = _CHUNK
+) -> Iterator[Line]:
     """Stream every line of a rollout with its byte offset; memory stays bounded by the chunk
     size plus the longest line (lines over :data:`HUGE_LINE_BYTES` are passed on unparsed)."""
     offset = 0
     lineno = 0
-    pending = b""
-    while True:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            break
-        pending += chunk
-        start = 0
-        while True:
-            nl = pending.find(b"\n", start)
-            if nl < 0:
-                break
-            raw = pending[start : nl + 1]
-            lineno += 1
-            line = decode_line(raw, lineno, offset, last=False)
-            if line.problem and issues is not None:
-                issues.add(line.problem, lineno)
-            yield line
-            offset += len(raw)
-            start = nl + 1
-        pending = pending[start:]
-    if pending:
-        lineno += 1
-        line = decode_line(pending, lineno, offset, last=True)
+    pending = bytearray()
+
+    def emit(raw: bytes, last: bool) -> Line:
+        line = decode_line(raw, lineno, offset, last=last)
         if line.problem and issues is not None:
             issues.add(line.problem, lineno)
-        yield line
+        return line
+
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            break
+        start = 0
+        nl = chunk.find(b"\n")
+        while nl >= 0:
+            if pending:
+                pending += chunk[start : nl + 1]
+                raw = bytes(pending)
+                pending.clear()
+            else:
+                raw = chunk[start : nl + 1]
+            lineno += 1
+            yield emit(raw, last=False)
+            offset += len(raw)
+            start = nl + 1
+            nl = chunk.find(b"\n", start)
+        pending += chunk[start:]
+    if pending:
+        lineno += 1
+        yield emit(bytes(pending), last=True)
 
 
 def _user_text(content: Any) -> str:
@@ -296,7 +303,7 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     head = RolloutHead()
     read = 0
     with open_rollout(path) as stream:
-        for line in iter_lines(stream, head.issues):
+        for line in iter_lines(stream, head.issues, _HEAD_CHUNK):
             read += len(line.raw)
             if line.obj is None:
                 if line.problem is None:
