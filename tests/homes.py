@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -54,3 +55,24 @@ def tree_state(root: Path) -> dict[str, tuple[str, int, int]]:
                 digest = hashlib.sha256(p.read_bytes()).hexdigest()
             state[str(p.relative_to(root))] = (digest, st.st_mode, st.st_mtime_ns)
     return state
+
+
+def make_state_db(home: Path, rows: list[dict]) -> Path:
+    """A small state DB in the 0.169 shape (a subset of its columns), in WAL mode."""
+    db = home / "state_5.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, cwd TEXT NOT NULL,"
+        " title TEXT NOT NULL DEFAULT '', name TEXT, archived INTEGER NOT NULL DEFAULT 0,"
+        " history_mode TEXT NOT NULL DEFAULT 'legacy')"
+    )
+    conn.execute("CREATE TABLE backfill_state (id INTEGER PRIMARY KEY, status TEXT)")
+    conn.execute("INSERT INTO backfill_state VALUES (1, 'complete')")
+    for row in rows:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        conn.execute(f"INSERT INTO threads ({cols}) VALUES ({marks})", list(row.values()))
+    conn.commit()
+    conn.close()
+    return db

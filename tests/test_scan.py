@@ -15,34 +15,13 @@ from codex_migrate.catalog import build_catalog
 from codex_migrate.cli import cli
 from codex_migrate.errors import EXIT_NO_HOME
 from codex_migrate.home import open_home
-from tests.homes import tid, tree_state, write_rollout
+from tests.homes import make_state_db, tid, tree_state, write_rollout
 
 
 def scan_json(source: Path) -> dict:
     result = CliRunner().invoke(cli, ["scan", str(source), "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
-
-
-def make_state_db(home: Path, rows: list[dict]) -> Path:
-    """A small state DB in the 0.169 shape (a subset of its columns), in WAL mode."""
-    db = home / "state_5.sqlite"
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(
-        "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, cwd TEXT NOT NULL,"
-        " title TEXT NOT NULL DEFAULT '', name TEXT, archived INTEGER NOT NULL DEFAULT 0,"
-        " history_mode TEXT NOT NULL DEFAULT 'legacy')"
-    )
-    conn.execute("CREATE TABLE backfill_state (id INTEGER PRIMARY KEY, status TEXT)")
-    conn.execute("INSERT INTO backfill_state VALUES (1, 'complete')")
-    for row in rows:
-        cols = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        conn.execute(f"INSERT INTO threads ({cols}) VALUES ({marks})", list(row.values()))
-    conn.commit()
-    conn.close()
-    return db
 
 
 def test_scan_groups_threads_into_projects(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,8 +14,16 @@ import click
 
 from codex_migrate import __version__
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
-from codex_migrate.errors import CodexMigrateError
-from codex_migrate.home import open_home
+from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
+from codex_migrate.home import CodexHome, default_home, open_home
+from codex_migrate.importer import apply_import
+from codex_migrate.inuse import HomeLock, ensure_not_running
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.paths import try_parse
+from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.transaction import Journal, list_transactions, undo_committed
+from codex_migrate.transaction import recover as recover_transactions
+from codex_migrate.verify import verify_home
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -181,6 +190,307 @@ def demo(target: Path | None) -> None:
     click.secho("Try next:", bold=True)
     click.echo(f"  codex-migrate scan {home_path} --json")
     click.echo(f"  codex-migrate scan {home_path} --threads")
+
+
+def _mapper(maps: tuple[str, ...], history_only: tuple[str, ...], wsl: bool) -> PathMapper:
+    try:
+        return PathMapper(maps, history_only=history_only, wsl=wsl)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map/--history-only") from exc
+
+
+def _absolute_rules(maps: tuple[str, ...]) -> tuple[str, ...]:
+    """Relative NEW folders given by the user are resolved: every path we write is absolute."""
+    out = []
+    for text in maps:
+        old, sep, new = text.rpartition("=")
+        if sep and new and not try_parse(new) and not new.startswith(("\\", "/")):
+            new = str(Path(new).absolute())
+            text = f"{old}={new}"
+        out.append(text)
+    return tuple(out)
+
+
+def mapping_options(f: F) -> F:
+    f = click.option(
+        "--wsl",
+        is_flag=True,
+        help="Let a drive rule (D:\\x) also match its WSL mount (/mnt/d/x), and back.",
+    )(f)
+    f = click.option(
+        "--history-only",
+        "history_only",
+        multiple=True,
+        metavar="OLD",
+        help="Keep this project (and all under it) with its recorded path.",
+    )(f)
+    f = click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="OLD=NEW",
+        help="Bind an old project folder (and everything under it) to a folder here.",
+    )(f)
+    return f
+
+
+def print_plan(plan: ImportPlan) -> None:
+    click.secho(f"Import from {plan.source.home.root}", bold=True)
+    click.secho(f"       into {plan.target.home.root}", bold=True)
+    for p in plan.mapping.projects:
+        if p.status.value == "mapped":
+            where = "" if p.exists else click.style("  (folder does not exist here)", fg="yellow")
+            click.echo(f"  {p.recorded}\n    -> {p.new_path}   [{p.rule}]{where}")
+        elif p.status.value == "history_only":
+            click.echo(f"  {p.recorded}\n    kept as recorded (history only)")
+        else:
+            click.echo(f"  {p.recorded}\n    kept (exists on this machine)")
+    click.echo("")
+    labels = {
+        "import": "import",
+        "skip": "skip (identical)",
+        "replace": "replace (target is a prefix)",
+        "keep": "keep target (source is a prefix)",
+        "conflict": "CONFLICT",
+    }
+    for item in plan.items:
+        title = _shorten(item.thread.name or item.thread.title or "(untitled)", 48)
+        flag = " [archived]" if item.archived else ""
+        label = labels[item.action]
+        if item.action == "conflict":
+            label = click.style(f"{label} at line {item.first_difference}", fg="red")
+        click.echo(f"  {item.id}  {label:<32} {title}{flag}")
+    summary = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n)
+    click.echo(f"\nPlan: {summary or 'nothing selected'}.")
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--codex-home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The home to import into (default: $CODEX_HOME, else ~/.codex).",
+)
+@mapping_options
+@click.option("--project", "projects", multiple=True, metavar="CWD", help="Import this project.")
+@click.option("--thread", "threads", multiple=True, metavar="ID", help="Import this thread.")
+@click.option("--exclude-thread", "exclude", multiple=True, metavar="ID", help="Leave it out.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
+@json_option
+def import_(
+    source: Path,
+    codex_home: Path | None,
+    maps: tuple[str, ...],
+    history_only: tuple[str, ...],
+    wsl: bool,
+    projects: tuple[str, ...],
+    threads: tuple[str, ...],
+    exclude: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Merge sessions from SOURCE (a home, copy or backup) into a Codex home.
+
+    Threads are matched by id: new ones are imported, identical ones skipped, a shorter copy
+    is replaced by the longer one, and any real divergence stops everything before a write
+    (exit status 5). Every write is one transaction: see `codex-migrate transactions`.
+    """
+    mapper = _mapper(_absolute_rules(maps), history_only, wsl)
+    src_home = open_home(source)
+    target_path = (codex_home or default_home()).absolute()
+    if src_home.root.resolve() == target_path.resolve():
+        raise CodexMigrateError("SOURCE and the target are the same home.")
+    tgt_home = open_target(target_path)
+    with progress_bar("Reading sessions") as progress:
+        src_cat = build_catalog(src_home, progress)
+        tgt_cat = build_catalog(tgt_home, progress)
+        plan = build_import_plan(
+            src_cat,
+            tgt_cat,
+            mapper,
+            projects=list(projects),
+            threads=list(threads),
+            exclude=list(exclude),
+            progress=progress,
+        )
+    if as_json and (dry_run or plan.conflicts):
+        emit_json({"dry_run": dry_run, "plan": plan.to_dict()})
+    elif not as_json:
+        print_plan(plan)
+    raise_on_conflicts(plan)
+    if dry_run:
+        if not as_json:
+            click.echo("Dry run: nothing was written.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CodexMigrateError(
+                "refusing to write without confirmation: no terminal to ask.",
+                hint="Review with --dry-run, then pass --yes.",
+            )
+        click.confirm("Apply this plan?", abort=True)
+    target_path.mkdir(parents=True, exist_ok=True)
+    with progress_bar("Copying sessions") as progress:
+        report = apply_import(plan, progress)
+    if as_json:
+        emit_json({"dry_run": False, "plan": plan.to_dict(), "report": report.to_dict()})
+        return
+    for tx in report.recovered:
+        click.echo(f"Recovered an interrupted transaction first: {tx} (rolled back).")
+    if report.transaction_id is None:
+        click.echo("Nothing to write: the target already has all of it.")
+        return
+    click.secho(
+        f"Done in {report.seconds:.1f} s: {plan.count('import')} imported, "
+        f"{plan.count('replace')} replaced, {plan.count('skip')} skipped, "
+        f"{plan.count('keep')} kept; {report.rows_written} DB rows, "
+        f"{report.names_written} names, {report.history_entries} prompt-history entries, "
+        f"{report.bytes_written / 1e6:.1f} MB.",
+        fg="green",
+    )
+    if tgt_home.state_db is None:
+        click.echo("The target has no state DB yet: Codex builds it from the rollouts.")
+    click.echo(
+        f"Transaction {report.transaction_id}: undo with "
+        f"`codex-migrate transactions rollback {report.transaction_id}`."
+    )
+
+
+def open_target(path: Path) -> CodexHome:
+    """A target home may be new or empty: accept it as it is."""
+    try:
+        return open_home(path)
+    except HomeNotFound:
+        if path.is_dir() or not path.exists():
+            return CodexHome(root=path, kind="home")
+        raise
+
+
+@cli.command()
+@click.option("--codex-home", type=click.Path(path_type=Path), default=None)
+@json_option
+def recover(codex_home: Path | None, as_json: bool) -> None:
+    """Roll back any transaction a crash or kill left unfinished."""
+    home = open_target((codex_home or default_home()).absolute())
+    with HomeLock(home.transactions_dir):
+        done = recover_transactions(home.transactions_dir)
+    if as_json:
+        emit_json({"rolled_back": done})
+    elif done:
+        for tx in done:
+            click.echo(f"Rolled back unfinished transaction {tx}.")
+    else:
+        click.echo("Nothing to recover.")
+
+
+@cli.group()
+def transactions() -> None:
+    """Inspect, undo or delete past transactions of a home."""
+
+
+def _tx_home(codex_home: Path | None) -> CodexHome:
+    return open_target((codex_home or default_home()).absolute())
+
+
+def _find_tx(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
+    for tx_dir, journal in list_transactions(home.transactions_dir):
+        if tx_dir.name == tx_id and journal is not None:
+            return tx_dir, journal
+    raise CodexMigrateError(f"no transaction {tx_id} in {home.transactions_dir}.")
+
+
+@transactions.command("list")
+@click.option("--codex-home", type=click.Path(path_type=Path), default=None)
+@json_option
+def tx_list(codex_home: Path | None, as_json: bool) -> None:
+    """List transactions, oldest first."""
+    home = _tx_home(codex_home)
+    rows: list[dict[str, Any]] = []
+    for tx_dir, j in list_transactions(home.transactions_dir):
+        size = sum(p.stat().st_size for p in tx_dir.rglob("*") if p.is_file())
+        rows.append(
+            {
+                "id": tx_dir.name,
+                "kind": j.kind if j else "?",
+                "state": j.state if j else "unreadable",
+                "created": j.created if j else None,
+                "threads": len(j.threads) if j else 0,
+                "snapshot_bytes": size,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("No transactions.")
+    for r in rows:
+        click.echo(
+            f"{r['id']}  {r['kind']:<7} {r['state']:<12} {r['threads']:>5} threads  "
+            f"{r['snapshot_bytes'] / 1e6:8.1f} MB  {r['created']}"
+        )
+
+
+@transactions.command("show")
+@click.argument("tx_id")
+@click.option("--codex-home", type=click.Path(path_type=Path), default=None)
+def tx_show(tx_id: str, codex_home: Path | None) -> None:
+    """Print a transaction's journal."""
+    _, journal = _find_tx(_tx_home(codex_home), tx_id)
+    emit_json(journal.to_dict())
+
+
+@transactions.command("rollback")
+@click.argument("tx_id")
+@click.option("--codex-home", type=click.Path(path_type=Path), default=None)
+@click.option("--dry-run", is_flag=True, help="Say what would be undone; change nothing.")
+def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool) -> None:
+    """Undo a committed transaction (refused if its threads changed since)."""
+    home = _tx_home(codex_home)
+    tx_dir, journal = _find_tx(home, tx_id)
+    if dry_run:
+        click.echo(
+            f"Would remove {len(journal.creates)} files, restore "
+            f"{len(journal.replaces) + len(journal.removes)}, and put back the DB rows of "
+            f"{len(journal.threads)} threads."
+        )
+        return
+    with HomeLock(home.transactions_dir):
+        ensure_not_running(home.root)
+        undo_committed(tx_dir, journal)
+    click.echo(f"Rolled back {tx_id}.")
+
+
+@transactions.command("delete")
+@click.argument("tx_id")
+@click.option("--codex-home", type=click.Path(path_type=Path), default=None)
+def tx_delete(tx_id: str, codex_home: Path | None) -> None:
+    """Delete a finished transaction's snapshot (it can no longer be rolled back)."""
+    home = _tx_home(codex_home)
+    tx_dir, journal = _find_tx(home, tx_id)
+    if journal.state not in ("committed", "rolled_back"):
+        raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
+    shutil.rmtree(tx_dir)
+    click.echo(f"Deleted {tx_id}.")
+
+
+@cli.command()
+@click.option("--codex-home", type=click.Path(path_type=Path), default=None)
+@json_option
+def verify(codex_home: Path | None, as_json: bool) -> None:
+    """Check a home's rollouts against its state DB (read-only). Exit 1 on problems."""
+    home = open_home(codex_home)
+    result = verify_home(build_catalog(home))
+    if as_json:
+        emit_json(result)
+    else:
+        for p in result["problems"]:
+            click.echo(f"  {p}")
+        click.echo(f"{result['threads']} threads, {len(result['problems'])} problems.")
+    if result["problems"]:
+        sys.exit(EXIT_FAILURE)
 
 
 def main() -> None:

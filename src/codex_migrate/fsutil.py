@@ -1,0 +1,64 @@
+"""Durable file operations: what every write of ours is built from.
+
+A rename is only durable once its directory is fsynced; a copy only once the file is. These
+helpers do both so the transaction code can state intent, not mechanics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def copy_durable(src: Path, dst: Path) -> None:
+    """Copy bytes, mode and times, then fsync the copy and its folder."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+    fsync_file(dst)
+    fsync_dir(dst.parent)
+
+
+def replace_durable(src: Path, dst: Path) -> None:
+    """Atomically move ``src`` over ``dst`` (same filesystem) and make it stick."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
+    fsync_dir(dst.parent)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1024 * 1024), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def truncate_to(path: Path, size: int | None, mtime_ns: int | None = None) -> None:
+    """Undo appends: cut back to ``size`` bytes (and the old mtime), or remove the file when
+    it did not exist. A file already at that size is left alone."""
+    if size is None:
+        path.unlink(missing_ok=True)
+        return
+    if path.exists() and path.stat().st_size != size:
+        with open(path, "rb+") as f:
+            f.truncate(size)
+            os.fsync(f.fileno())
+        if mtime_ns is not None:
+            os.utime(path, ns=(mtime_ns, mtime_ns))

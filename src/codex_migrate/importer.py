@@ -1,0 +1,316 @@
+"""Applying an import plan to the target home as one transaction.
+
+Order matters for crash safety: everything is declared and snapshotted first (nothing in the
+home changes until the journal says ``prepared``), new rollouts are staged and fsynced beside
+the home, then renamed into place, then the DB changes in one SQLite transaction, then names
+and prompt history are appended, then everything is verified. Any failure rolls back.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.catalog import ProgressFn, read_session_index
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
+from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
+from codex_migrate.merge import REPLACE, SKIP, rewritten_lines
+from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
+from codex_migrate.rollout import read_head
+from codex_migrate.threadrow import RolloutFacts, build_row, delete_projection, upsert_row
+from codex_migrate.transaction import Transaction, crash_point, recover
+from codex_migrate.verify import verify_written
+
+
+@dataclass
+class ImportReport:
+    transaction_id: str | None
+    summary: dict[str, int]
+    rows_written: int = 0
+    names_written: int = 0
+    history_entries: int = 0
+    bytes_written: int = 0
+    seconds: float = 0.0
+    recovered: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Staged:
+    item: PlanItem
+    sha256: str
+    size: int
+    facts: RolloutFacts
+
+
+def prepare_target(home: CodexHome, lock: HomeLock) -> list[str]:
+    """With our lock held: roll back what a crash left, and refuse while Codex runs."""
+    recovered = recover(home.transactions_dir)
+    ensure_not_running(home.root)
+    if home.state_db is not None:
+        check_db_writable(home.state_db)
+    return recovered
+
+
+def _stage(tx: Transaction, item: PlanItem, plan: ImportPlan) -> _Staged:
+    dest = tx.staging / item.target_rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    facts = RolloutFacts()
+    size = 0
+    with open(dest, "wb") as out:
+        for line in rewritten_lines(item.thread.rollout_path, plan.mapper):
+            out.write(line)
+            digest.update(line)
+            facts.feed(line)
+            size += len(line)
+        out.flush()
+        os.fsync(out.fileno())
+    mtime = item.thread.mtime
+    os.utime(dest, (mtime, mtime))
+    return _Staged(item, digest.hexdigest(), size, facts)
+
+
+def _needs_row(item: PlanItem, root: Path) -> bool:
+    """A skipped thread still gets its row repaired when the row is missing or stale."""
+    if item.action in (IMPORT, REPLACE):
+        return True
+    if item.action != SKIP:
+        return False
+    row = item.target_thread.row if item.target_thread else None
+    if row is None:
+        return True
+    return (
+        row.get("rollout_path") != str(root / item.target_rel)
+        or row.get("cwd") != item.new_cwd
+        or ("history_mode" in row and row.get("history_mode") != item.thread.history_mode)
+        or (bool(item.thread.name) and row.get("name") != item.thread.name)
+    )
+
+
+def _row_for(item: PlanItem, root: Path, facts: RolloutFacts | None) -> dict[str, Any]:
+    head = read_head(item.thread.rollout_path, item.id)
+    path = root / item.target_rel
+    mtime = path.stat().st_mtime if path.exists() else item.thread.mtime
+    source_row = item.thread.row
+    archived_at = None
+    if item.archived:
+        archived_at = (source_row or {}).get("archived_at") or int(mtime)
+    return build_row(
+        thread_id=item.id,
+        rollout_path=str(path),
+        cwd=item.new_cwd or "",
+        meta=head.meta or {},
+        title=item.thread.title,
+        name=item.thread.name,
+        archived=item.archived,
+        archived_at=archived_at,
+        history_mode=item.thread.history_mode,
+        mtime=mtime,
+        facts=facts or RolloutFacts(),
+        source_row=source_row,
+    )
+
+
+def _history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
+    """Source prompt-history entries of the imported threads that the target lacks."""
+    src = plan.source.home.history_jsonl
+    if not ids or not src.is_file():
+        return []
+
+    def key(raw: bytes) -> tuple[Any, ...] | None:
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict):
+            return None
+        return (str(obj.get("session_id", "")).lower(), obj.get("ts"), obj.get("text"))
+
+    have: set[tuple[Any, ...]] = set()
+    tgt = plan.target.home.history_jsonl
+    if tgt.is_file():
+        with open(tgt, "rb") as f:
+            have = {k for k in map(key, f) if k is not None}
+    out = []
+    with open(src, "rb") as f:
+        for raw in f:
+            k = key(raw)
+            if k is not None and k[0] in ids and k not in have:
+                have.add(k)
+                out.append(raw if raw.endswith(b"\n") else raw + b"\n")
+    return out
+
+
+def _append(path: Path, lines: list[bytes], mode: int | None = None) -> None:
+    new = not path.exists()
+    with open(path, "ab") as f:
+        if not new and path.stat().st_size:
+            with open(path, "rb") as r:
+                r.seek(-1, os.SEEK_END)
+                if r.read(1) != b"\n":
+                    f.write(b"\n")  # never glue our line onto a cut one
+        f.writelines(lines)
+        f.flush()
+        os.fsync(f.fileno())
+    if new and mode is not None:
+        os.chmod(path, mode)
+
+
+def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> ImportReport:
+    """Execute ``plan`` in the target home; the plan must have no conflicts."""
+    started = time.monotonic()
+    home = plan.target.home
+    root = home.root
+    report = ImportReport(transaction_id=None, summary=plan.summary())
+    with HomeLock(home.transactions_dir) as lock:
+        report.recovered = prepare_target(home, lock)
+        writes = plan.writes
+        db_items = [i for i in plan.items if _needs_row(i, root)] if home.state_db else []
+        index_names = read_session_index(home.session_index)
+        names = [
+            i
+            for i in plan.items
+            if i.action in (IMPORT, REPLACE, SKIP)
+            and i.thread.name
+            and index_names.get(i.id) != i.thread.name
+        ]
+        imported_ids = {i.id for i in plan.items if i.action in (IMPORT, REPLACE, SKIP)}
+        history = _history_lines(plan, imported_ids)
+        if not writes and not db_items and not names and not history:
+            report.seconds = time.monotonic() - started
+            return report
+        tx = Transaction(root, "import", home.transactions_dir)
+        report.transaction_id = tx.journal.id
+        try:
+            for item in writes:
+                if (root / item.target_rel).exists():
+                    tx.will_replace(item.target_rel)
+                else:
+                    tx.will_create(item.target_rel)
+                old = item.target_thread
+                if old is not None and old.compressed:
+                    tx.will_remove(old.rel_path)
+            if names:
+                tx.will_append(SESSION_INDEX)
+            if history:
+                tx.will_append(HISTORY_JSONL)
+            if db_items and home.state_db is not None:
+                tx.will_change_db(home.state_db)
+            replaced = [i for i in writes if i.action == REPLACE]
+            if replaced and home.history_db is not None:
+                tx.will_change_db(home.history_db)
+            tx.journal.threads = sorted(imported_ids)
+            tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
+            tx.prepare()
+
+            staged: dict[str, _Staged] = {}
+            for n, item in enumerate(writes, 1):
+                staged[item.id] = _stage(tx, item, plan)
+                report.bytes_written += staged[item.id].size
+                if progress:
+                    progress("copy", n, len(writes))
+            crash_point("staged")
+            tx.set_state("applying")
+            for n, item in enumerate(writes, 1):
+                tx.install(item.target_rel, staged[item.id].sha256)
+                if n == 1:
+                    crash_point("installed-first")
+                old = item.target_thread
+                if old is not None and old.compressed:
+                    tx.remove(old.rel_path)
+            tx.save()
+            crash_point("files")
+
+            if db_items and home.state_db is not None:
+                rows = [
+                    _row_for(i, root, staged[i.id].facts if i.id in staged else None)
+                    for i in db_items
+                ]
+                _write_rows(home.state_db, rows)
+                report.rows_written = len(rows)
+            if replaced and home.history_db is not None:
+                _drop_projections(home.history_db, [i.id for i in replaced])
+            crash_point("db")
+
+            if names:
+                lines = [
+                    (
+                        json.dumps(
+                            {
+                                "id": i.id,
+                                "thread_name": i.thread.name,
+                                "updated_at": i.thread.updated_at.replace("+00:00", "Z"),
+                            },
+                            ensure_ascii=False,
+                            separators=(",", ":"),
+                        )
+                        + "\n"
+                    ).encode()
+                    for i in names
+                ]
+                _append(home.session_index, lines)
+                report.names_written = len(lines)
+            if history:
+                _append(home.history_jsonl, history, mode=0o600)
+                report.history_entries = len(history)
+            crash_point("appended")
+
+            problems = verify_written(home, tx.journal.written, db_items, root)
+            if problems:
+                raise CodexMigrateError(
+                    "verification failed after writing; everything was rolled back:\n  "
+                    + "\n  ".join(problems)
+                )
+            tx.commit()
+        except OSError as exc:
+            tx.rollback(str(exc))
+            if exc.errno == errno.ENOSPC:
+                raise CodexMigrateError(
+                    "the disk is full; the import was rolled back and nothing changed.",
+                    hint="Free some space and run the same command again.",
+                ) from exc
+            raise CodexMigrateError(
+                f"{exc.strerror or exc} ({exc.filename}); the import was rolled back."
+            ) from exc
+        except BaseException as exc:
+            tx.rollback(str(exc))
+            raise
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _write_rows(db: Path, rows: list[dict[str, Any]]) -> None:
+    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for row in rows:
+                upsert_row(conn, row)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
+
+
+def _drop_projections(db: Path, ids: list[str]) -> None:
+    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for tid in ids:
+            delete_projection(conn, tid)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

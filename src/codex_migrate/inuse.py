@@ -1,0 +1,131 @@
+"""Knowing when a home is in use, and holding our own lock on it.
+
+Measured (FORMAT.md §4): an idle Codex holds no write lock on its DB, so a lock test alone
+cannot tell that Codex runs. A running Codex keeps ``state_5.sqlite`` open, so we look at the
+open files (and ``CODEX_HOME``) of running processes, and also try a short write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from codex_migrate.errors import HomeInUse
+
+LOCK_NAME = "lock"
+DB_LOCK_TIMEOUT = 2.0
+
+
+@dataclass
+class CodexProcess:
+    pid: int
+    name: str
+    reason: str
+
+
+def running_codex(home: Path) -> list[CodexProcess]:
+    """Processes that use ``home`` as their Codex home (psutil; empty if it is unavailable)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        return []
+    home = home.resolve()
+    found: list[CodexProcess] = []
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid", "name"]):
+        if proc.info["pid"] == me:
+            continue
+        try:
+            for f in proc.open_files():
+                p = Path(f.path)
+                if p.parent == home and p.name.startswith("state_") and ".sqlite" in p.name:
+                    found.append(CodexProcess(proc.pid, proc.info["name"] or "?", str(p)))
+                    break
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def check_db_writable(db: Path, timeout: float = DB_LOCK_TIMEOUT) -> None:
+    """Take and release a write lock; raise HomeInUse when another writer holds it."""
+    conn = sqlite3.connect(db, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        raise HomeInUse(
+            f"{db} is locked by another program ({exc}).",
+            hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
+        ) from exc
+    finally:
+        conn.close()
+
+
+def ensure_not_running(home: Path) -> None:
+    procs = running_codex(home)
+    if procs:
+        listed = ", ".join(f"{p.name} (pid {p.pid})" for p in procs)
+        raise HomeInUse(
+            f"Codex is running on {home}: {listed}.",
+            hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
+        )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class HomeLock:
+    """Our own exclusive lock (``migration_transactions/lock``); stale locks of dead
+    processes are taken over, so a kill -9 never blocks the home for good."""
+
+    def __init__(self, tx_root: Path) -> None:
+        self.path = tx_root / LOCK_NAME
+        self.held = False
+
+    def acquire(self) -> HomeLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and owner != os.getpid() and _pid_alive(owner):
+                    raise HomeInUse(
+                        f"another codex-migrate command (pid {owner}) is working on this home.",
+                        hint=f"Wait for it to finish. If it is gone, remove {self.path}.",
+                    ) from None
+                self.path.unlink(missing_ok=True)  # stale: its process is dead
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump({"pid": os.getpid(), "since": time.time()}, f)
+            self.held = True
+            return self
+        raise HomeInUse(f"could not take the lock {self.path}.")
+
+    def _owner(self) -> int | None:
+        try:
+            return int(json.loads(self.path.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> HomeLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

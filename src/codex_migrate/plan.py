@@ -1,0 +1,216 @@
+"""The import plan: which threads move, where each lands, and what the merge rule says.
+
+A plan is computed without writing anything; ``--dry-run`` prints it and the apply step
+executes exactly it. Planning refuses early, before any write, when a selected project has no
+mapping or when any thread conflicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from codex_migrate.catalog import Catalog, ProgressFn, Thread, _cwd_exists
+from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
+from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR
+from codex_migrate.merge import CONFLICT, KEEP, REPLACE, SKIP, compare_files
+from codex_migrate.pathmap import MappingPlan, PathMapper
+from codex_migrate.paths import try_parse
+
+IMPORT = "import"
+
+
+class UnmappedProjects(CodexMigrateError):
+    exit_code = EXIT_UNMAPPED
+
+
+class MergeConflicts(CodexMigrateError):
+    exit_code = EXIT_CONFLICT
+
+
+@dataclass
+class PlanItem:
+    thread: Thread
+    action: str
+    target_rel: str
+    new_cwd: str | None
+    archived: bool
+    target_thread: Thread | None = None
+    first_difference: int | None = None
+
+    @property
+    def id(self) -> str:
+        return self.thread.id
+
+    def to_dict(self) -> dict[str, Any]:
+        target = self.target_thread
+        return {
+            "id": self.id,
+            "action": self.action,
+            "title": self.thread.name or self.thread.title,
+            "old_cwd": self.thread.cwd,
+            "new_cwd": self.new_cwd,
+            "archived": self.archived,
+            "source_path": str(self.thread.rollout_path),
+            "target_path": self.target_rel,
+            "source_size": self.thread.size,
+            "target_size": target.size if target else None,
+            "first_difference_line": self.first_difference,
+        }
+
+
+@dataclass
+class ImportPlan:
+    source: Catalog
+    target: Catalog
+    mapper: PathMapper
+    mapping: MappingPlan
+    items: list[PlanItem] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for i in self.items if i.action == action)
+
+    @property
+    def conflicts(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action == CONFLICT]
+
+    @property
+    def writes(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action in (IMPORT, REPLACE)]
+
+    def summary(self) -> dict[str, int]:
+        return {a: self.count(a) for a in (IMPORT, SKIP, REPLACE, KEEP, CONFLICT)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": str(self.source.home.root),
+            "target": str(self.target.home.root),
+            "summary": self.summary(),
+            "mapping": self.mapping.to_dict(),
+            "threads": [i.to_dict() for i in self.items],
+        }
+
+
+def _same_place(a: str, b: str) -> bool:
+    pa, pb = try_parse(a), try_parse(b)
+    if pa is not None and pb is not None:
+        return pa == pb
+    return a == b
+
+
+def select_threads(
+    catalog: Catalog,
+    *,
+    projects: list[str] = (),  # type: ignore[assignment]
+    threads: list[str] = (),  # type: ignore[assignment]
+    exclude: list[str] = (),  # type: ignore[assignment]
+) -> list[Thread]:
+    """Threads chosen by project (a cwd, compared with its family's rules) and/or id."""
+    wanted_ids = {t.lower() for t in threads}
+    known = {t.id for t in catalog.threads}
+    unknown = sorted(wanted_ids - known)
+    if unknown:
+        raise CodexMigrateError(
+            f"no thread with id {', '.join(unknown)} in {catalog.home.root}.",
+            hint="`codex-migrate scan SOURCE --threads` lists the ids.",
+        )
+    for project in projects:
+        if not any(t.cwd and _same_place(t.cwd, project) for t in catalog.threads):
+            raise CodexMigrateError(
+                f"no project {project!r} in {catalog.home.root}.",
+                hint="`codex-migrate scan SOURCE` lists the projects.",
+            )
+    chosen = []
+    excluded = {t.lower() for t in exclude}
+    for t in catalog.threads:
+        if t.id in excluded:
+            continue
+        if projects or threads:
+            in_project = any(t.cwd and _same_place(t.cwd, p) for p in projects)
+            if not (in_project or t.id in wanted_ids):
+                continue
+        chosen.append(t)
+    return chosen
+
+
+def _target_rel(thread: Thread, archived: bool) -> str:
+    """Where a new thread lands: the source's own layout, file name kept verbatim
+    (a ``.zst`` source is written decompressed: the rewrite needs the text)."""
+    rel = PurePosixPath(thread.rel_path)
+    name = rel.name.removesuffix(".zst")
+    if archived:
+        return f"{ARCHIVED_DIR}/{name}"
+    parts = rel.parts
+    if parts and parts[0] == SESSIONS_DIR:
+        return str(PurePosixPath(*parts[:-1]) / name)
+    # An archived source thread has no date folder: derive it from the name's stamp.
+    stamp = name[len("rollout-") : len("rollout-") + 10]
+    y, m, d = stamp.split("-")
+    return f"{SESSIONS_DIR}/{y}/{m}/{d}/{name}"
+
+
+def build_import_plan(
+    source: Catalog,
+    target: Catalog,
+    mapper: PathMapper,
+    *,
+    projects: list[str] = (),  # type: ignore[assignment]
+    threads: list[str] = (),  # type: ignore[assignment]
+    exclude: list[str] = (),  # type: ignore[assignment]
+    rewrite_text: bool = False,
+    progress: ProgressFn | None = None,
+) -> ImportPlan:
+    selected = select_threads(source, projects=projects, threads=threads, exclude=exclude)
+    cwds = sorted({t.cwd for t in selected if t.cwd})
+    mapping = mapper.plan(cwds, exists=_cwd_exists)
+    plan = ImportPlan(source=source, target=target, mapper=mapper, mapping=mapping)
+    unmapped = [p for p in mapping.unmapped + mapping.invalid if not _cwd_exists(p)]
+    if unmapped:
+        listed = "\n  ".join(unmapped)
+        raise UnmappedProjects(
+            f"{len(unmapped)} selected project(s) have no mapping and do not exist here:\n"
+            f"  {listed}",
+            hint="Bind each with --map OLD=NEW (a parent folder maps everything under it), "
+            "or keep it as recorded with --history-only OLD. Nothing was written.",
+        )
+    total = len(selected)
+    for n, thread in enumerate(selected, 1):
+        new_cwd = mapper.map(thread.cwd) if thread.cwd else None
+        if new_cwd is None:
+            new_cwd = thread.cwd
+        existing = target.thread(thread.id)
+        if existing is None:
+            archived = thread.archived
+            item = PlanItem(thread, IMPORT, _target_rel(thread, archived), new_cwd, archived)
+        else:
+            archived = thread.archived or existing.archived
+            rel = existing.rel_path.removesuffix(".zst")
+            cmp = compare_files(
+                thread.rollout_path, existing.rollout_path, mapper, rewrite_text=rewrite_text
+            )
+            item = PlanItem(thread, cmp.verdict, rel, new_cwd, archived, existing)
+            item.first_difference = cmp.first_difference
+        plan.items.append(item)
+        if progress and (n % 100 == 0 or n == total):
+            progress("plan", n, total)
+    return plan
+
+
+def raise_on_conflicts(plan: ImportPlan) -> None:
+    if not plan.conflicts:
+        return
+    lines = []
+    for item in plan.conflicts:
+        tgt = item.target_thread
+        lines.append(
+            f"  {item.id}: first difference at line {item.first_difference}\n"
+            f"    source {item.thread.rollout_path} ({item.thread.size} bytes)\n"
+            f"    target {tgt.rollout_path if tgt else '?'} ({tgt.size if tgt else '?'} bytes)"
+        )
+    raise MergeConflicts(
+        f"{len(plan.conflicts)} thread(s) differ in both homes; nothing was written:\n"
+        + "\n".join(lines),
+        hint="Exclude them with --exclude-thread ID, or resolve by hand. "
+        "Histories are never spliced.",
+    )

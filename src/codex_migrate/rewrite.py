@@ -1,0 +1,416 @@
+r"""Rewrite the paths inside rollout JSONL lines and nothing else.
+
+Codex formats its own JSON (floats, escapes, key order), and other tools keep byte offsets into
+rollouts, so a line is never re-serialised: the known path-bearing string values are located in the
+raw text and only their tokens are replaced. Every other byte, and the line terminator, stays.
+A line that cannot be read (bad UTF-8, bad JSON, truncated) comes out unchanged; this module never
+raises on data. Each line is handled on its own, so rewriting the first k lines of a file gives
+the first k lines of the rewritten file.
+
+Values rewritten (record envelope ``{"timestamp", ["ordinal",] "type", "payload", ...}``):
+
+* ``session_meta``: ``payload.cwd``, ``payload.runtime_workspace_roots[]``;
+* ``turn_context``: ``payload.cwd``, and inside ``payload.sandbox_policy`` and
+  ``payload.permission_profile``: ``writable_roots[]``, ``readable_roots[]``,
+  ``workspace_roots[]`` and ``{"type": "path", "path": ...}`` entries;
+* ``event_msg`` ``thread_settings_applied``: the same fields under ``payload.thread_settings``;
+* ``event_msg`` ``item_*`` whose ``payload.item.type`` is ``CommandExecution``:
+  ``payload.item.cwd``, usually a ``file://`` URL, which is decoded, mapped and re-encoded
+  (``%20`` style, as Codex writes it);
+* ``event_msg`` ``exec_command_begin``/``exec_command_end``: ``payload.cwd``;
+* ``world_state``: every ``cwd`` key anywhere under ``payload``.
+
+Free text is left alone unless ``rewrite_text=True``; then, in every string value of the line
+(bare-era lines included), a path is replaced where it is the whole content of
+``<cwd>…</cwd>``, ``<root>…</root>``, an ``<image … path="…">`` attribute, or the rest of a
+``# AGENTS.md instructions for …`` line.
+
+A replaced token keeps the old token's escaping style: ``\uXXXX`` for non-ASCII if the old token
+used it, ``\/`` if the old token used it; otherwise raw UTF-8 as Codex writes.
+
+Speed: a line is parsed only if it contains a path-bearing key (or, with ``rewrite_text``, a text
+marker) *and* one of :attr:`PathMapper.needles`; everything else is returned as the very same
+object after a few ``bytes`` searches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from codex_migrate.pathmap import PathMapper, Status
+from codex_migrate.paths import from_file_url, parse, to_file_url
+
+__all__ = ["RewriteStats", "ValueChange", "line_changes", "rewrite_line", "rewrite_lines"]
+
+KeyPath = tuple[str | int, ...]
+
+_KEY_NEEDLES = (b'cwd"', b'_roots"', b'"path"')
+_TEXT_NEEDLES = (b"<cwd>", b"<root>", b"<image", b"AGENTS.md", b"\\u003c", b"\\u003C")
+_ROOT_LISTS = frozenset({"writable_roots", "readable_roots", "workspace_roots"})
+_RUNTIME_ROOTS = "runtime_workspace_roots"
+
+_TEXT_RE = re.compile(
+    r"(?P<a><cwd>)(?P<pa>[^<\n]+)(?=</cwd>)"
+    r"|(?P<b><root>)(?P<pb>[^<\n]+)(?=</root>)"
+    r'|(?P<c><image\b[^>\n]*?\bpath=")(?P<pc>[^"\n]+)(?=")'
+    r"|(?P<d># AGENTS\.md instructions for )(?P<pd>[^\n]+)"
+)
+
+_RAW_DECODE = json.JSONDecoder().raw_decode  # C scanner: reads or skips a whole value at once
+
+
+@dataclass
+class RewriteStats:
+    """Counters a caller may pass in to learn what a rewrite did."""
+
+    lines: int = 0
+    lines_changed: int = 0
+    values_changed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """One string value that a rewrite replaces, addressed by its key path in the record."""
+
+    key_path: KeyPath
+    old: str
+    new: str
+    text: bool = field(default=False)
+
+
+# -- which values -----------------------------------------------------------------------------
+
+
+def _add_str(out: list[tuple[KeyPath, str]], obj: dict[str, Any], key: str, at: KeyPath) -> None:
+    v = obj.get(key)
+    if isinstance(v, str):
+        out.append(((*at, key), v))
+
+
+def _add_list(out: list[tuple[KeyPath, str]], obj: dict[str, Any], key: str, at: KeyPath) -> None:
+    v = obj.get(key)
+    if isinstance(v, list):
+        for i, item in enumerate(v):
+            if isinstance(item, str):
+                out.append(((*at, key, i), item))
+
+
+def _policy_paths(node: Any, at: KeyPath, out: list[tuple[KeyPath, str]]) -> None:
+    """Path strings in a sandbox policy or permission profile, whatever its version's shape."""
+    stack: list[tuple[Any, KeyPath]] = [(node, at)]
+    while stack:
+        cur, where = stack.pop()
+        if isinstance(cur, dict):
+            for k, v in cur.items():
+                if k in _ROOT_LISTS and isinstance(v, list):
+                    _add_list(out, cur, k, where)
+                elif k == "path" and isinstance(v, str) and cur.get("type") == "path":
+                    out.append(((*where, k), v))
+                elif isinstance(v, (dict, list)):
+                    stack.append((v, (*where, k)))
+        elif isinstance(cur, list):
+            for i, v in enumerate(cur):
+                if isinstance(v, (dict, list)):
+                    stack.append((v, (*where, i)))
+
+
+def _settings_paths(obj: dict[str, Any], at: KeyPath, out: list[tuple[KeyPath, str]]) -> None:
+    _add_str(out, obj, "cwd", at)
+    _add_list(out, obj, _RUNTIME_ROOTS, at)
+    for key in ("sandbox_policy", "permission_profile"):
+        if isinstance(obj.get(key), (dict, list)):
+            _policy_paths(obj[key], (*at, key), out)
+
+
+def _all_cwd_keys(node: Any, at: KeyPath, out: list[tuple[KeyPath, str]]) -> None:
+    stack: list[tuple[Any, KeyPath]] = [(node, at)]
+    while stack:
+        cur, where = stack.pop()
+        if isinstance(cur, dict):
+            for k, v in cur.items():
+                if k == "cwd" and isinstance(v, str):
+                    out.append(((*where, k), v))
+                elif isinstance(v, (dict, list)):
+                    stack.append((v, (*where, k)))
+        elif isinstance(cur, list):
+            for i, v in enumerate(cur):
+                if isinstance(v, (dict, list)):
+                    stack.append((v, (*where, i)))
+
+
+def _path_values(record: Any) -> list[tuple[KeyPath, str]]:
+    """The (key path, value) of every path-bearing string of one record, per FORMAT.md §2."""
+    out: list[tuple[KeyPath, str]] = []
+    if not isinstance(record, dict):
+        return out
+    rtype = record.get("type")
+    payload = record.get("payload")
+    if not isinstance(rtype, str) or not isinstance(payload, dict):
+        return out  # bare-era line or unknown shape
+    at: KeyPath = ("payload",)
+    if rtype == "session_meta":
+        _add_str(out, payload, "cwd", at)
+        _add_list(out, payload, _RUNTIME_ROOTS, at)
+    elif rtype == "turn_context":
+        _settings_paths(payload, at, out)
+    elif rtype == "world_state":
+        _all_cwd_keys(payload, at, out)
+    elif rtype == "event_msg":
+        ptype = payload.get("type")
+        if ptype == "thread_settings_applied":
+            ts = payload.get("thread_settings")
+            if isinstance(ts, dict):
+                _settings_paths(ts, (*at, "thread_settings"), out)
+        elif ptype in ("exec_command_begin", "exec_command_end"):
+            _add_str(out, payload, "cwd", at)
+        elif isinstance(ptype, str) and ptype.startswith("item_"):
+            item = payload.get("item")
+            if isinstance(item, dict) and item.get("type") == "CommandExecution":
+                _add_str(out, item, "cwd", (*at, "item"))
+    return out
+
+
+def _all_strings(record: Any) -> Iterator[tuple[KeyPath, str]]:
+    stack: list[tuple[Any, KeyPath]] = [(record, ())]
+    while stack:
+        cur, where = stack.pop()
+        if isinstance(cur, str):
+            yield where, cur
+        elif isinstance(cur, dict):
+            stack.extend((v, (*where, k)) for k, v in cur.items())
+        elif isinstance(cur, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(cur))
+
+
+# -- mapping one value ------------------------------------------------------------------------
+
+
+def _map_path_value(value: str, mapper: PathMapper) -> str | None:
+    if value[:5].lower() == "file:":
+        return _map_file_url(value, mapper)
+    res = mapper.resolve(value)
+    if res.status is Status.MAPPED and res.new_path is not None and res.new_path != value:
+        return res.new_path
+    return None
+
+
+def _map_file_url(url: str, mapper: PathMapper) -> str | None:
+    try:
+        path = from_file_url(url)
+    except ValueError:
+        return None
+    res = mapper.resolve(path)
+    if res.status is not Status.MAPPED or res.new_path is None:
+        return None
+    new_url = to_file_url(parse(res.new_path), localhost=url[5:17].lower() == "//localhost/")
+    if url.endswith("/") and not new_url.endswith("/"):
+        new_url += "/"
+    return None if new_url == url else new_url
+
+
+def _map_text(text: str, mapper: PathMapper) -> str | None:
+    def repl(m: re.Match[str]) -> str:
+        group = m.lastgroup or ""
+        path = m.group(group)
+        new = _map_path_value(path, mapper)
+        return m.group(group[1]) + (path if new is None else new)
+
+    if "<" not in text and "AGENTS.md" not in text:
+        return None
+    new_text = _TEXT_RE.sub(repl, text)
+    return None if new_text == text else new_text
+
+
+# -- locating tokens in the raw text ----------------------------------------------------------
+
+
+def _find_spans(
+    s: str, wanted: dict[KeyPath, tuple[str, str]], prefixes: set[KeyPath]
+) -> list[tuple[int, int, KeyPath]]:
+    """Exact spans of the string tokens at ``wanted`` key paths whose value is as expected.
+
+    Only containers on the way to a wanted value are walked; everything else is skipped by the C
+    decoder. Duplicate keys are checked by value, so only the token holding the old value moves.
+    """
+    spans: list[tuple[int, int, KeyPath]] = []
+
+    def ws(pos: int) -> int:
+        while s[pos] in " \t\n\r":
+            pos += 1
+        return pos
+
+    def walk(pos: int, path: KeyPath) -> int:
+        pos = ws(pos)
+        c = s[pos]
+        if c == '"' and path in wanted:
+            value, end = _RAW_DECODE(s, pos)
+            if value == wanted[path][0]:
+                spans.append((pos, end, path))
+            return end
+        if path not in prefixes or (c != "{" and c != "["):
+            return _RAW_DECODE(s, pos)[1]
+        if c == "{":
+            pos = ws(pos + 1)
+            if s[pos] == "}":
+                return pos + 1
+            while True:
+                if s[pos] != '"':
+                    raise ValueError("expected a key")
+                key, pos = _RAW_DECODE(s, pos)
+                pos = ws(pos)
+                if s[pos] != ":":
+                    raise ValueError("expected ':'")
+                pos = ws(walk(pos + 1, (*path, key)))
+                if s[pos] == ",":
+                    pos = ws(pos + 1)
+                elif s[pos] == "}":
+                    return pos + 1
+                else:
+                    raise ValueError("expected ',' or '}'")
+        pos = ws(pos + 1)
+        if s[pos] == "]":
+            return pos + 1
+        i = 0
+        while True:
+            pos = ws(walk(pos, (*path, i)))
+            i += 1
+            if s[pos] == ",":
+                pos += 1
+            elif s[pos] == "]":
+                return pos + 1
+            else:
+                raise ValueError("expected ',' or ']'")
+
+    walk(0, ())
+    return spans
+
+
+def _encode_like(value: str, old_token: str, old_value: str) -> str:
+    """JSON token for ``value`` written the way ``old_token`` was written."""
+    ascii_style = old_token.isascii() and not old_value.isascii()
+    if not ascii_style and any("\ud800" <= ch <= "\udfff" for ch in value):
+        ascii_style = True  # a lone surrogate cannot be written as UTF-8
+    token = json.dumps(value, ensure_ascii=ascii_style)
+    if "\\/" in old_token:
+        token = token.replace("/", "\\/")
+    return token
+
+
+# -- public API -------------------------------------------------------------------------------
+
+
+def _split_terminator(line: bytes) -> tuple[bytes, bytes]:
+    if line.endswith(b"\r\n"):
+        return line[:-2], b"\r\n"
+    if line.endswith(b"\n"):
+        return line[:-1], b"\n"
+    return line, b""
+
+
+def _worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
+    structured = any(n in line for n in _KEY_NEEDLES)
+    if not structured and not (rewrite_text and any(n in line for n in _TEXT_NEEDLES)):
+        return False
+    exact, lower = mapper.needles
+    if any(n in line for n in exact):
+        return True
+    if lower:
+        low = line.lower()
+        if any(n in low for n in lower):
+            return True
+    return b"\\/" in line  # escaped slashes hide every needle that spans one
+
+
+def _changes(
+    body: bytes, mapper: PathMapper, rewrite_text: bool
+) -> tuple[str, list[ValueChange]] | None:
+    try:
+        text = body.decode("utf-8")
+        record = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    changes: list[ValueChange] = []
+    targeted: set[KeyPath] = set()
+    for key_path, value in _path_values(record):
+        targeted.add(key_path)
+        new = _map_path_value(value, mapper)
+        if new is not None:
+            changes.append(ValueChange(key_path, value, new))
+    if rewrite_text:
+        for key_path, value in _all_strings(record):
+            if key_path in targeted:
+                continue
+            new = _map_text(value, mapper)
+            if new is not None:
+                changes.append(ValueChange(key_path, value, new, text=True))
+    return text, changes
+
+
+def line_changes(
+    line: bytes, mapper: PathMapper, *, rewrite_text: bool = False
+) -> list[ValueChange]:
+    """What :func:`rewrite_line` would change in ``line``, for dry runs and reports."""
+    if not mapper.rules or not _worth_parsing(line, mapper, rewrite_text):
+        return []
+    found = _changes(_split_terminator(line)[0], mapper, rewrite_text)
+    return [] if found is None else found[1]
+
+
+def rewrite_line(
+    line: bytes,
+    mapper: PathMapper,
+    *,
+    rewrite_text: bool = False,
+    stats: RewriteStats | None = None,
+) -> bytes:
+    """``line`` with its mapped path values replaced in place; the same object if none is."""
+    if stats is not None:
+        stats.lines += 1
+    if not mapper.rules or not _worth_parsing(line, mapper, rewrite_text):
+        return line
+    body, terminator = _split_terminator(line)
+    found = _changes(body, mapper, rewrite_text)
+    if found is None or not found[1]:
+        return line
+    text, changes = found
+    wanted = {c.key_path: (c.old, c.new) for c in changes}
+    prefixes = {kp[:n] for kp in wanted for n in range(len(kp))}
+    try:
+        spans = _find_spans(text, wanted, prefixes)
+        if not spans:
+            return line
+        spans.sort()
+        pieces: list[str] = []
+        last = 0
+        for start, end, key_path in spans:
+            old, new = wanted[key_path]
+            pieces.append(text[last:start])
+            pieces.append(_encode_like(new, text[start:end], old))
+            last = end
+        pieces.append(text[last:])
+        out = "".join(pieces).encode("utf-8") + terminator
+    except (ValueError, IndexError, RecursionError, UnicodeEncodeError):
+        return line
+    if stats is not None:
+        stats.lines_changed += 1
+        stats.values_changed += len(spans)
+    return out
+
+
+def rewrite_lines(
+    lines: Iterable[bytes],
+    mapper: PathMapper,
+    *,
+    rewrite_text: bool = False,
+    stats: RewriteStats | None = None,
+) -> Iterator[bytes]:
+    """Rewrite a stream of lines as read from a binary file (each keeps its own terminator)."""
+    for line in lines:
+        yield rewrite_line(line, mapper, rewrite_text=rewrite_text, stats=stats)

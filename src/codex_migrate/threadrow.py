@@ -1,0 +1,208 @@
+"""What a ``threads`` row should say for a rollout, and writing it into whatever schema exists.
+
+The DB is an adapter: we read the target's columns at run time and write only those. Values
+come from the source row when the source had one (Codex computed them), then from facts
+gathered while streaming the rollout, and the fields the move changes (path, cwd, archived,
+name, history mode, times) are always ours.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from codex_migrate.rollout import HEAD_MAX_RECORDS
+
+#: Tables of ``thread_history_1.sqlite`` keyed by thread, holding byte offsets into rollouts.
+HISTORY_TABLES = (
+    "thread_turns",
+    "thread_items",
+    "thread_realtime_items",
+    "thread_history_projection_state",
+)
+
+
+@dataclass
+class RolloutFacts:
+    """Facts for a row, gathered from the lines of a rollout as they stream past."""
+
+    model: str | None = None
+    reasoning_effort: str | None = None
+    approval_mode: str | None = None
+    sandbox_policy: str | None = None
+    tokens_used: int | None = None
+    has_user_event: bool = False
+    records: int = 0
+    git: dict[str, Any] = field(default_factory=dict)
+
+    def feed(self, raw: bytes) -> None:
+        """Look only at the few record kinds that carry row facts; parse nothing else."""
+        self.records += 1
+        head = raw[:160]
+        if b"turn_context" in head:
+            obj = _loads(raw)
+            payload = obj.get("payload") if isinstance(obj, dict) else None
+            if isinstance(payload, dict):
+                self.model = _s(payload.get("model")) or self.model
+                self.reasoning_effort = _s(payload.get("effort")) or self.reasoning_effort
+                self.approval_mode = _s(payload.get("approval_policy")) or self.approval_mode
+                policy = payload.get("permission_profile") or payload.get("sandbox_policy")
+                if policy is not None:
+                    self.sandbox_policy = json.dumps(policy, separators=(",", ":"))
+        elif b"token_count" in raw[:400] and b'"total_token_usage"' in raw:
+            obj = _loads(raw)
+            info = (obj.get("payload") or {}).get("info") if isinstance(obj, dict) else None
+            total = info.get("total_token_usage") if isinstance(info, dict) else None
+            if isinstance(total, dict) and isinstance(total.get("total_tokens"), int):
+                self.tokens_used = total["total_tokens"]
+        elif (
+            not self.has_user_event
+            and self.records <= HEAD_MAX_RECORDS
+            and (b'"user_message"' in raw or b'"UserMessage"' in raw)
+        ):
+            self.has_user_event = True
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _s(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def build_row(
+    *,
+    thread_id: str,
+    rollout_path: str,
+    cwd: str,
+    meta: dict[str, Any],
+    title: str | None,
+    name: str | None,
+    archived: bool,
+    archived_at: int | None,
+    history_mode: str,
+    mtime: float,
+    facts: RolloutFacts,
+    source_row: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The full set of values we know for a row; :func:`upsert_row` keeps those that exist."""
+    row: dict[str, Any] = dict(source_row or {})
+    created = _epoch(_s(meta.get("timestamp"))) or mtime
+    git_meta = meta.get("git")
+    git: dict[str, Any] = git_meta if isinstance(git_meta, dict) else {}
+    derived = {
+        "source": _source(meta.get("source")),
+        "model_provider": _s(meta.get("model_provider")),
+        "cli_version": _s(meta.get("cli_version")),
+        "originator": _s(meta.get("originator")),
+        "thread_source": _s(meta.get("thread_source")),
+        "model": facts.model,
+        "reasoning_effort": facts.reasoning_effort,
+        "approval_mode": facts.approval_mode,
+        "sandbox_policy": facts.sandbox_policy,
+        "tokens_used": facts.tokens_used,
+        "git_sha": _s(git.get("commit_hash")),
+        "git_branch": _s(git.get("branch")),
+        "git_origin_url": _s(git.get("repository_url")),
+    }
+    for key, value in derived.items():
+        if row.get(key) in (None, "") and value is not None:
+            row[key] = value
+    preview = title or row.get("preview") or row.get("title") or ""
+    if row.get("has_user_event") in (None, 0) and facts.has_user_event:
+        row["has_user_event"] = 1
+    row.update(
+        {
+            "id": thread_id,
+            "rollout_path": rollout_path,
+            "cwd": cwd,
+            "title": row.get("title") or preview,
+            "preview": row.get("preview") or preview,
+            "first_user_message": row.get("first_user_message") or preview,
+            "name": name if name else row.get("name"),
+            "archived": 1 if archived else 0,
+            "archived_at": archived_at if archived else None,
+            "history_mode": history_mode,
+            "created_at": int(created),
+            "created_at_ms": int(created * 1000),
+            "updated_at": int(mtime),
+            "updated_at_ms": int(mtime * 1000),
+            "recency_at": int(mtime),
+            "recency_at_ms": int(mtime * 1000),
+        }
+    )
+    return row
+
+
+def _source(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return None
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    type: str
+    notnull: bool
+    default: Any
+
+
+def columns(conn: sqlite3.Connection, table: str) -> dict[str, ColumnInfo]:
+    return {
+        r[1]: ColumnInfo(r[1], (r[2] or "").upper(), bool(r[3]), r[4])
+        for r in conn.execute(f"PRAGMA table_info({table})")
+    }
+
+
+def _filler(col: ColumnInfo) -> Any:
+    """A neutral value for a NOT NULL column we know nothing about (newer schemas)."""
+    if "INT" in col.type or "BOOL" in col.type or "REAL" in col.type:
+        return 0
+    return ""
+
+
+def upsert_row(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """Insert or replace one ``threads`` row, writing only columns this schema has."""
+    cols = columns(conn, "threads")
+    values: dict[str, Any] = {}
+    for name, col in cols.items():
+        if name in row and row[name] is not None:
+            values[name] = row[name]
+        elif col.notnull and col.default is None:
+            values[name] = _filler(col)
+    names = ", ".join(f'"{n}"' for n in values)
+    marks = ", ".join("?" for _ in values)
+    conn.execute(
+        f"INSERT OR REPLACE INTO threads ({names}) VALUES ({marks})", list(values.values())
+    )
+
+
+def delete_projection(conn: sqlite3.Connection, thread_id: str) -> int:
+    """Drop a thread's rows from ``thread_history_1.sqlite``: they hold byte offsets into
+    the old rollout bytes. Codex projects the thread again when it is opened."""
+    removed = 0
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for table in HISTORY_TABLES:
+        if table in tables and "thread_id" in columns(conn, table):
+            cur = conn.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
+            removed += cur.rowcount
+    return removed

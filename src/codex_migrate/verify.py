@@ -1,0 +1,102 @@
+"""Checking that what we wrote is what we planned, and that a home's DB agrees with its files.
+
+Used at the end of every transaction (a failed check rolls the transaction back) and by the
+``verify`` command on any home.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from codex_migrate.catalog import Catalog
+from codex_migrate.fsutil import sha256_file
+from codex_migrate.home import CodexHome
+from codex_migrate.statedb import StateDBError, connect_readonly, is_inside
+
+
+class _RowTarget(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    target_rel: str
+    new_cwd: str | None
+
+
+def integrity_problems(db: Path, *, private: bool = False) -> list[str]:
+    """``PRAGMA integrity_check``; ``private`` reads a copy so the home stays untouched."""
+    try:
+        if private:
+            with connect_readonly(db) as conn:
+                result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        else:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+            finally:
+                conn.close()
+    except (sqlite3.DatabaseError, StateDBError) as exc:
+        return [f"{db.name}: {exc}"]
+    return [] if result == ["ok"] else [f"{db.name}: {r}" for r in result]
+
+
+def verify_written(
+    home: CodexHome, written: dict[str, str], rows: Iterable[_RowTarget], root: Path
+) -> list[str]:
+    """Files hash as planned; each row points at its file in this home with the mapped cwd."""
+    problems = []
+    for rel, digest in written.items():
+        p = root / rel
+        if not p.is_file():
+            problems.append(f"{rel} is missing after the move")
+        elif sha256_file(p) != digest:
+            problems.append(f"{rel} does not read back with the planned content")
+    items = list(rows)
+    if home.state_db is not None and items:
+        conn = sqlite3.connect(f"file:{home.state_db}?mode=ro", uri=True, timeout=5)
+        try:
+            for item in items:
+                got = conn.execute(
+                    "SELECT rollout_path, cwd FROM threads WHERE id = ?", (item.id,)
+                ).fetchone()
+                if got is None:
+                    problems.append(f"{item.id}: no DB row")
+                    continue
+                path, cwd = got
+                if path != str(root / item.target_rel) or not os.path.isfile(path):
+                    problems.append(f"{item.id}: row points at {path}")
+                if cwd != (item.new_cwd or ""):
+                    problems.append(f"{item.id}: row cwd {cwd!r}, expected {item.new_cwd!r}")
+        finally:
+            conn.close()
+        problems += integrity_problems(home.state_db)
+    return problems
+
+
+def verify_home(catalog: Catalog) -> dict[str, Any]:
+    """A home's rollouts against its DB: what ``codex-migrate verify`` reports."""
+    home = catalog.home
+    problems: list[str] = []
+    for t in catalog.threads:
+        row = t.row
+        if row is None:
+            continue
+        path = str(row.get("rollout_path") or "")
+        if not os.path.isabs(path) or not is_inside(path, home.root):
+            problems.append(f"{t.id}: row rollout_path {path!r} is not inside this home")
+        elif os.path.normpath(path) != os.path.normpath(str(t.rollout_path)):
+            problems.append(f"{t.id}: row points at {path}, the file is {t.rollout_path}")
+        if t.row_cwd and t.rollout_cwd and t.row_cwd != t.rollout_cwd:
+            problems.append(f"{t.id}: row cwd {t.row_cwd!r} but rollout {t.rollout_cwd!r}")
+        if t.issues.total:
+            problems.append(f"{t.id}: {t.issues.total} unreadable line(s)")
+    for orphan in catalog.orphan_rows:
+        problems.append(f"{orphan.id}: row without a rollout file ({orphan.rollout_path})")
+    if catalog.db_error:
+        problems.append(catalog.db_error)
+    elif home.state_db is not None:
+        problems += integrity_problems(home.state_db, private=True)
+    return {"home": str(home.root), "threads": len(catalog.threads), "problems": problems}

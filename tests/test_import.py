@@ -1,0 +1,430 @@
+"""`import` on hand-made homes: plan, merge rules, transaction, refusal and crash recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from codex_migrate.cli import cli
+from codex_migrate.errors import EXIT_CONFLICT, EXIT_IN_USE, EXIT_UNMAPPED
+from codex_migrate.transaction import CRASH_ENV
+from tests.homes import make_state_db, tid, tree_state, write_rollout
+
+OLD = "/Users/alex/Projects"
+
+
+def _tree(home: Path) -> dict[str, tuple[str, int, int]]:
+    """The home's files (bytes, mode, mtime), without our own transaction folder; folders
+    count by name only (creating and removing a file changes a folder's mtime)."""
+    return {
+        k: v if v[0] else ("dir", 0, 0)
+        for k, v in tree_state(home).items()
+        if not k.startswith("migration_transactions")
+    }
+
+
+def _source(tmp_path: Path) -> Path:
+    src = tmp_path / "source"
+    write_rollout(src, 1, cwd=f"{OLD}/app", turns=[("First question", "First answer")])
+    write_rollout(src, 2, cwd=f"{OLD}/app/sub", era="legacy")
+    write_rollout(src, 3, cwd=f"{OLD}/other", archived=True)
+    (src / "session_index.jsonl").write_text(
+        json.dumps({"id": tid(1), "thread_name": "Named one", "updated_at": "t"}) + "\n"
+    )
+    (src / "history.jsonl").write_text(
+        json.dumps({"session_id": tid(1), "ts": 1, "text": "First question"})
+        + "\n"
+        + json.dumps({"session_id": "someone-else", "ts": 2, "text": "not imported"})
+        + "\n"
+    )
+    return src
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    # JSON goes to stdout; messages and errors to stderr
+    return result.exit_code, result.stdout if "--json" in args else result.output
+
+
+def test_import_into_a_new_home(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    new_root = tmp_path / "Projects"
+    (new_root / "app").mkdir(parents=True)
+    target = tmp_path / "target"
+    before = tree_state(src)
+
+    code, out = run(
+        "import",
+        str(src),
+        "--codex-home",
+        str(target),
+        "--map",
+        f"{OLD}={new_root}",
+        "--yes",
+        "--json",
+    )
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["plan"]["summary"]["import"] == 3
+    assert tree_state(src) == before  # the source is never touched
+
+    code, out = run("scan", str(target), "--json")
+    threads = {t["id"]: t for t in json.loads(out)["threads"]}
+    assert threads[tid(1)]["cwd"] == f"{new_root}/app"
+    assert threads[tid(2)]["cwd"] == f"{new_root}/app/sub"
+    assert threads[tid(3)]["archived"] is True
+    assert threads[tid(1)]["name"] == "Named one"
+    # history keeps its own times: the file's mtime is the source's
+    for n in (1, 2, 3):
+        src_file = next(src.rglob(f"*{tid(n)}.jsonl"))
+        dst_file = next(target.rglob(f"*{tid(n)}.jsonl"))
+        assert dst_file.stat().st_mtime == src_file.stat().st_mtime
+        assert dst_file.relative_to(target) == src_file.relative_to(src)
+    # only the path values changed, line by line
+    a = next(src.rglob(f"*{tid(1)}.jsonl")).read_bytes().splitlines()
+    b = next(target.rglob(f"*{tid(1)}.jsonl")).read_bytes().splitlines()
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if f"{OLD}/app".encode() in x and (b"session_meta" in x or b"turn_context" in x):
+            assert x != y
+        if OLD.encode() not in x:
+            assert x == y
+    hist = (target / "history.jsonl").read_text().splitlines()
+    assert [json.loads(h)["session_id"] for h in hist] == [tid(1)]
+    assert (target / "history.jsonl").stat().st_mode & 0o777 == 0o600
+    assert not (target / "state_5.sqlite").exists()  # Codex builds it itself
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    write_rollout(target, 9)
+    before = tree_state(target)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--dry-run"
+    )
+    assert code == 0, out
+    assert "Plan: 3 import" in out and "Dry run" in out
+    assert tree_state(target) == before
+
+
+def test_unmapped_projects_stop_before_any_write(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    write_rollout(target, 9)
+    before = tree_state(target)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}/app=/new/app", "--yes"
+    )
+    assert code == EXIT_UNMAPPED
+    assert f"{OLD}/other" in out and "--history-only" in out
+    assert tree_state(target) == before
+    code, out = run(
+        "import",
+        str(src),
+        "--codex-home",
+        str(target),
+        "--map",
+        f"{OLD}/app=/new/app",
+        "--history-only",
+        f"{OLD}/other",
+        "--yes",
+    )
+    assert code == 0, out
+
+
+def test_selection_by_project_and_thread(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    code, out = run(
+        "import",
+        str(src),
+        "--codex-home",
+        str(target),
+        "--map",
+        f"{OLD}=/n",
+        "--project",
+        f"{OLD}/app",
+        "--thread",
+        tid(3),
+        "--exclude-thread",
+        tid(1),
+        "--dry-run",
+        "--json",
+    )
+    assert code == 0, out
+    ids = [t["id"] for t in json.loads(out)["plan"]["threads"]]
+    assert sorted(ids) == [tid(3)]  # app/sub is its own project; tid(1) excluded
+    code, out = run("import", str(src), "--codex-home", str(target), "--thread", "nope")
+    assert code != 0 and "no thread with id" in out
+
+
+def test_refuses_without_yes_when_no_terminal(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    code, out = run("import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/n")
+    assert code == 1 and "no terminal" in out
+    assert not any(target.rglob("*.jsonl"))
+
+
+def _merge_setup(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    src = tmp_path / "source"
+    target = tmp_path / "target"
+    s = write_rollout(src, 1, cwd="/same", turns=[("a", "b"), ("c", "d"), ("e", "f")])
+    t = write_rollout(target, 1, cwd="/same", turns=[("a", "b"), ("c", "d"), ("e", "f")])
+    return src, target, s, t
+
+
+def _plan_action(src: Path, target: Path) -> dict:
+    code, out = run(
+        "import",
+        str(src),
+        "--codex-home",
+        str(target),
+        "--history-only",
+        "/same",
+        "--dry-run",
+        "--json",
+    )
+    assert code in (0, EXIT_CONFLICT), out
+    return json.loads(out)["plan"]["threads"][0]
+
+
+def test_merge_identical_is_skipped(tmp_path: Path) -> None:
+    src, target, _, _ = _merge_setup(tmp_path)
+    assert _plan_action(src, target)["action"] == "skip"
+
+
+def test_merge_target_prefix_is_replaced_by_longer_source(tmp_path: Path) -> None:
+    src, target, s, t = _merge_setup(tmp_path)
+    lines = t.read_bytes().splitlines(keepends=True)
+    t.write_bytes(b"".join(lines[:-4]))
+    assert _plan_action(src, target)["action"] == "replace"
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--history-only", "/same", "--yes"
+    )
+    assert code == 0, out
+    assert t.read_bytes() == s.read_bytes()
+
+
+def test_merge_source_prefix_keeps_target(tmp_path: Path) -> None:
+    src, target, s, t = _merge_setup(tmp_path)
+    s.write_bytes(b"".join(s.read_bytes().splitlines(keepends=True)[:-3]))
+    before = t.read_bytes()
+    assert _plan_action(src, target)["action"] == "keep"
+    run("import", str(src), "--codex-home", str(target), "--history-only", "/same", "--yes")
+    assert t.read_bytes() == before
+
+
+def test_merge_divergent_is_a_conflict_and_nothing_is_written(tmp_path: Path) -> None:
+    src, target, s, t = _merge_setup(tmp_path)
+    write_rollout(src, 2, cwd="/same")  # a new thread that would import
+    lines = t.read_bytes().splitlines(keepends=True)
+    lines[-2] = lines[-2].replace(b'"f"', b'"something else"')
+    t.write_bytes(b"".join(lines))
+    before = tree_state(target)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--history-only", "/same", "--yes"
+    )
+    assert code == EXIT_CONFLICT
+    assert f"first difference at line {len(lines) - 1}" in out
+    assert str(s) in out and str(t) in out
+    assert tree_state(target) == before
+
+
+def test_merge_cut_last_line_is_not_a_prefix(tmp_path: Path) -> None:
+    src, target, _, t = _merge_setup(tmp_path)
+    t.write_bytes(t.read_bytes()[:-25])
+    assert _plan_action(src, target)["action"] == "conflict"
+
+
+def test_rows_are_written_into_an_existing_db(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    own = write_rollout(target, 9, cwd="/mine")
+    db = make_state_db(target, [{"id": tid(9), "rollout_path": str(own), "cwd": "/mine"}])
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code == 0, out
+    conn = sqlite3.connect(db)
+    rows = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT id, rollout_path, cwd, name, archived, history_mode, title FROM threads"
+        )
+    }
+    conn.close()
+    assert rows[tid(9)][1] == "/mine"
+    path, cwd, name, archived, mode, title = rows[tid(1)]
+    assert path == str(next(target.rglob(f"*{tid(1)}.jsonl")))
+    assert os.path.isabs(path)
+    assert (cwd, name, archived, mode, title) == (
+        "/new/app",
+        "Named one",
+        0,
+        "paginated",
+        "First question",
+    )
+    assert rows[tid(2)][4] == "legacy"
+    assert rows[tid(3)][3] == 1
+    code, out = run("verify", "--codex-home", str(target))
+    assert code == 0, out
+
+
+def test_locked_target_is_refused_and_untouched(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    write_rollout(target, 9)
+    db = make_state_db(target, [])
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        before = _tree(target)
+        code, out = run(
+            "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+        )
+        assert code == EXIT_IN_USE, out
+        assert "locked" in out and "Close Codex" in out
+        assert _tree(target) == before
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_committed_import_can_be_rolled_back(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    own = write_rollout(target, 9, cwd="/mine")
+    make_state_db(target, [{"id": tid(9), "rollout_path": str(own), "cwd": "/mine"}])
+    (target / "session_index.jsonl").write_text("")
+    before = _tree(target)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes", "--json"
+    )
+    tx = json.loads(out)["report"]["transaction_id"]
+    code, out = run("transactions", "list", "--codex-home", str(target))
+    assert tx in out and "committed" in out
+    code, out = run("transactions", "rollback", tx, "--codex-home", str(target))
+    assert code == 0, out
+    after = _tree(target)
+    assert {k for k in after if k.endswith(".jsonl")} == {k for k in before if k.endswith(".jsonl")}
+    conn = sqlite3.connect(target / "state_5.sqlite")
+    assert [r[0] for r in conn.execute("SELECT id FROM threads")] == [tid(9)]
+    conn.close()
+
+
+def test_rollback_refused_when_a_thread_changed_since(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes", "--json"
+    )
+    tx = json.loads(out)["report"]["transaction_id"]
+    f = next(target.rglob(f"*{tid(1)}.jsonl"))
+    with open(f, "a") as fh:
+        fh.write('{"timestamp":"t","type":"event_msg","payload":{"type":"x"}}\n')
+    before = _tree(target)
+    code, out = run("transactions", "rollback", tx, "--codex-home", str(target))
+    assert code != 0 and "changed after" in out
+    assert _tree(target) == before
+
+
+CRASH_POINTS = ["prepared", "staged", "installed-first", "files", "db", "appended"]
+
+
+def _import_subprocess(src: Path, target: Path, env_extra: dict[str, str]) -> subprocess.Popen:
+    env = {**os.environ, **env_extra}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "codex_migrate",
+            "import",
+            str(src),
+            "--codex-home",
+            str(target),
+            "--map",
+            f"{OLD}=/new",
+            "--yes",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _target_with_db(tmp_path: Path) -> Path:
+    target = tmp_path / "target"
+    own = write_rollout(target, 9, cwd="/mine")
+    make_state_db(target, [{"id": tid(9), "rollout_path": str(own), "cwd": "/mine"}])
+    (target / "session_index.jsonl").write_text('{"id":"x","thread_name":"y"}\n')
+    (target / "history.jsonl").write_text('{"session_id":"x","ts":1,"text":"y"}\n')
+    # one thread the import will replace (a prefix of the source's)
+    src_like = write_rollout(
+        tmp_path / "scratch", 1, cwd="/new/app", turns=[("First question", "First answer")]
+    )
+    dest = target / src_like.relative_to(tmp_path / "scratch")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(b"".join(src_like.read_bytes().splitlines(keepends=True)[:2]))
+    return target
+
+
+def _db_rows(target: Path) -> list[tuple]:
+    conn = sqlite3.connect(target / "state_5.sqlite")
+    try:
+        return sorted(conn.execute("SELECT * FROM threads"))
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_kill_at_each_step_then_recover_restores_everything(tmp_path: Path, point: str) -> None:
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    before, rows_before = _tree(target), _db_rows(target)
+    proc = _import_subprocess(src, target, {CRASH_ENV: point})
+    proc.communicate(timeout=60)
+    assert proc.returncode == 137
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" in out, out
+    assert _db_rows(target) == rows_before
+    after = _tree(target)
+    # the DB files' bytes may differ after a restore through SQLite; their rows do not
+    strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
+    assert strip(after) == strip(before)
+    # and the same import then completes
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code == 0, out
+    assert len(_db_rows(target)) == 4
+
+
+def test_kill_at_random_times_then_recover(tmp_path: Path) -> None:
+    src = tmp_path / "source"
+    for n in range(1, 120):
+        write_rollout(src, n, cwd=f"{OLD}/p{n % 7}", turns=[("q" * 500, "a" * 2000)] * 20)
+    target = _target_with_db(tmp_path)
+    before, rows_before = _tree(target), _db_rows(target)
+    strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
+    for delay in (0.05, 0.15, 0.3, 0.45, 0.6):
+        proc = _import_subprocess(src, target, {})
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        run("recover", "--codex-home", str(target))
+        if proc.returncode == 0:
+            run("transactions", "list", "--codex-home", str(target))
+            break  # finished before the kill: nothing to check against
+        assert _db_rows(target) == rows_before
+        assert strip(_tree(target)) == strip(before)
