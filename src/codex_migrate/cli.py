@@ -14,6 +14,7 @@ import click
 
 from codex_migrate import __version__
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
 from codex_migrate.importer import apply_import
@@ -276,6 +277,13 @@ def print_plan(plan: ImportPlan) -> None:
 @click.option("--project", "projects", multiple=True, metavar="CWD", help="Import this project.")
 @click.option("--thread", "threads", multiple=True, metavar="ID", help="Import this thread.")
 @click.option("--exclude-thread", "exclude", multiple=True, metavar="ID", help="Leave it out.")
+@click.option(
+    "--codex-bin",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="The Codex binary used to register imported threads (default: `codex` on PATH).",
+)
+@click.option("--no-codex", is_flag=True, help="Do not run Codex after the import.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
 @json_option
@@ -288,6 +296,8 @@ def import_(
     projects: tuple[str, ...],
     threads: tuple[str, ...],
     exclude: tuple[str, ...],
+    codex_bin: Path | None,
+    no_codex: bool,
     dry_run: bool,
     yes: bool,
     as_json: bool,
@@ -335,8 +345,28 @@ def import_(
     target_path.mkdir(parents=True, exist_ok=True)
     with progress_bar("Copying sessions") as progress:
         report = apply_import(plan, progress)
+    # Codex refuses to resume archived threads: those are projected when next opened.
+    paginated = [
+        i.id for i in plan.writes if i.thread.history_mode == "paginated" and not i.archived
+    ]
+    registered: dict[str, Any] = {"codex": None, "threads": 0, "failed": []}
+    binary = None if no_codex else find_codex(codex_bin)
+    if report.transaction_id and paginated and binary is not None:
+        registered["codex"] = str(binary)
+        try:
+            registered["failed"] = project_threads(binary, tgt_home.root, paginated)
+        except (OSError, CodexAppError) as exc:
+            registered["failed"] = [str(exc)]
+        registered["threads"] = len(paginated) - len(registered["failed"])
     if as_json:
-        emit_json({"dry_run": False, "plan": plan.to_dict(), "report": report.to_dict()})
+        emit_json(
+            {
+                "dry_run": False,
+                "plan": plan.to_dict(),
+                "report": report.to_dict(),
+                "codex_registration": registered,
+            }
+        )
         return
     for tx in report.recovered:
         click.echo(f"Recovered an interrupted transaction first: {tx} (rolled back).")
@@ -353,6 +383,19 @@ def import_(
     )
     if tgt_home.state_db is None:
         click.echo("The target has no state DB yet: Codex builds it from the rollouts.")
+    if paginated:
+        if registered["codex"]:
+            click.echo(
+                f"Codex ({registered['codex']}) registered {registered['threads']} "
+                "paginated threads' history."
+            )
+            for failure in registered["failed"]:
+                click.secho(f"  could not register {failure}", fg="yellow")
+        else:
+            click.echo(
+                f"{len(paginated)} paginated threads: Codex projects their history "
+                "the first time each is opened."
+            )
     click.echo(
         f"Transaction {report.transaction_id}: undo with "
         f"`codex-migrate transactions rollback {report.transaction_id}`."
