@@ -260,3 +260,18 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "codex_migrate", "--version"], capture_output=True, text=True
     )
     assert out.returncode == 0 and "codex-migrate" in out.stdout
+
+
+def test_scan_previews_a_mapping(tmp_path: Path) -> None:
+    write_rollout(tmp_path, 1, cwd="/Users/alex/Projects/app")
+    write_rollout(tmp_path, 2, cwd="/Users/alex/elsewhere")
+    result = CliRunner().invoke(
+        cli, ["scan", str(tmp_path), "--json", "--map", "/Users/alex/Projects=D:\\Code"]
+    )
+    assert result.exit_code == 0, result.output
+    mapping = json.loads(result.stdout)["mapping"]
+    by_path = {p["recorded"]: p for p in mapping["projects"]}
+    assert by_path["/Users/alex/Projects/app"]["new_path"] == "D:\\Code\\app"
+    assert mapping["unmapped"] == ["/Users/alex/elsewhere"]
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--map", "nonsense"])
+    assert result.exit_code == 2 and "Traceback" not in result.output

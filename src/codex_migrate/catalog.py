@@ -256,7 +256,7 @@ def _source_of(value: Any) -> str | None:
     return None
 
 
-def _cwd_exists(cwd: str) -> bool:
+def cwd_exists(cwd: str) -> bool:
     try:
         return os.path.isdir(cwd)
     except (OSError, ValueError):
@@ -342,7 +342,7 @@ def group_projects(threads: list[Thread]) -> list[Project]:
         cwd = t.cwd or ""
         project = by_cwd.get(cwd)
         if project is None:
-            project = by_cwd[cwd] = Project(cwd=cwd, exists=bool(cwd) and _cwd_exists(cwd))
+            project = by_cwd[cwd] = Project(cwd=cwd, exists=bool(cwd) and cwd_exists(cwd))
         project.thread_ids.append(t.id)
         project.archived += int(t.archived)
     return sorted(by_cwd.values(), key=lambda p: (-len(p.thread_ids), p.cwd))

@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 import click
 
 from codex_migrate import __version__
-from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.catalog import Catalog, ProgressFn, build_catalog, cwd_exists
 from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
 from codex_migrate.importer import apply_import
 from codex_migrate.inuse import HomeLock, ensure_not_running
-from codex_migrate.pathmap import PathMapper
+from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.paths import try_parse
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
 from codex_migrate.transaction import Journal, list_transactions, undo_committed
@@ -86,23 +86,100 @@ def cli() -> None:
     """
 
 
+def _mapper(maps: tuple[str, ...], history_only: tuple[str, ...], wsl: bool) -> PathMapper:
+    try:
+        return PathMapper(maps, history_only=history_only, wsl=wsl)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map/--history-only") from exc
+
+
+def _absolute_rules(maps: tuple[str, ...]) -> tuple[str, ...]:
+    """Relative NEW folders given by the user are resolved: every path we write is absolute."""
+    out = []
+    for text in maps:
+        old, sep, new = text.rpartition("=")
+        if sep and new and not try_parse(new) and not new.startswith(("\\", "/")):
+            new = str(Path(new).absolute())
+            text = f"{old}={new}"
+        out.append(text)
+    return tuple(out)
+
+
+def mapping_options(f: F) -> F:
+    f = click.option(
+        "--wsl",
+        is_flag=True,
+        help="Let a drive rule (D:\\x) also match its WSL mount (/mnt/d/x), and back.",
+    )(f)
+    f = click.option(
+        "--history-only",
+        "history_only",
+        multiple=True,
+        metavar="OLD",
+        help="Keep this project (and all under it) with its recorded path.",
+    )(f)
+    f = click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="OLD=NEW",
+        help="Bind an old project folder (and everything under it) to a folder here.",
+    )(f)
+    return f
+
+
 @cli.command()
 @click.argument("source", required=False, type=click.Path(path_type=Path))
 @click.option("-t", "--threads", "show_threads", is_flag=True, help="List threads per project.")
+@mapping_options
 @json_option
-def scan(source: Path | None, show_threads: bool, as_json: bool) -> None:
+def scan(
+    source: Path | None,
+    show_threads: bool,
+    maps: tuple[str, ...],
+    history_only: tuple[str, ...],
+    wsl: bool,
+    as_json: bool,
+) -> None:
     """Show every session in a Codex home, copy or backup, grouped by project.
 
     SOURCE defaults to $CODEX_HOME, else ~/.codex. It may also be a copied folder, a
-    Codex_backup/ folder, or a folder holding exactly one of those. Nothing is written.
+    Codex_backup/ folder, or a folder holding exactly one of those. With --map, also show
+    where each project would go. Nothing is written.
     """
+    mapper = _mapper(_absolute_rules(maps), history_only, wsl) if maps or history_only else None
     home = open_home(source)
     with progress_bar("Reading sessions") as progress:
         catalog = build_catalog(home, progress)
+    mapping = None
+    if mapper is not None:
+        mapping = mapper.plan([p.cwd for p in catalog.projects if p.cwd], exists=cwd_exists)
     if as_json:
-        emit_json(catalog.to_dict())
-    else:
-        print_catalog(catalog, show_threads=show_threads)
+        data = catalog.to_dict()
+        if mapping is not None:
+            data["mapping"] = mapping.to_dict()
+        emit_json(data)
+        return
+    print_catalog(catalog, show_threads=show_threads)
+    if mapping is not None:
+        click.echo("")
+        print_mapping(mapping)
+
+
+def print_mapping(mapping: MappingPlan) -> None:
+    click.secho("Where each project would go:", bold=True)
+    for p in mapping.projects:
+        if p.status.value == "mapped":
+            where = "" if p.exists else click.style("  (folder does not exist here)", fg="yellow")
+            click.echo(f"  {p.recorded}\n    -> {p.new_path}   [{p.rule}]{where}")
+        elif p.status.value == "history_only":
+            click.echo(f"  {p.recorded}\n    kept as recorded (history only)")
+        elif cwd_exists(p.recorded):
+            click.echo(f"  {p.recorded}\n    kept (exists on this machine)")
+        else:
+            click.echo(click.style(f"  {p.recorded}\n    NOT MAPPED", fg="yellow"))
+    for rule in mapping.unused_rules:
+        click.secho(f"  rule {rule} matches no project", fg="yellow")
 
 
 def _shorten(text: str, width: int) -> str:
@@ -193,59 +270,10 @@ def demo(target: Path | None) -> None:
     click.echo(f"  codex-migrate scan {home_path} --threads")
 
 
-def _mapper(maps: tuple[str, ...], history_only: tuple[str, ...], wsl: bool) -> PathMapper:
-    try:
-        return PathMapper(maps, history_only=history_only, wsl=wsl)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--map/--history-only") from exc
-
-
-def _absolute_rules(maps: tuple[str, ...]) -> tuple[str, ...]:
-    """Relative NEW folders given by the user are resolved: every path we write is absolute."""
-    out = []
-    for text in maps:
-        old, sep, new = text.rpartition("=")
-        if sep and new and not try_parse(new) and not new.startswith(("\\", "/")):
-            new = str(Path(new).absolute())
-            text = f"{old}={new}"
-        out.append(text)
-    return tuple(out)
-
-
-def mapping_options(f: F) -> F:
-    f = click.option(
-        "--wsl",
-        is_flag=True,
-        help="Let a drive rule (D:\\x) also match its WSL mount (/mnt/d/x), and back.",
-    )(f)
-    f = click.option(
-        "--history-only",
-        "history_only",
-        multiple=True,
-        metavar="OLD",
-        help="Keep this project (and all under it) with its recorded path.",
-    )(f)
-    f = click.option(
-        "--map",
-        "maps",
-        multiple=True,
-        metavar="OLD=NEW",
-        help="Bind an old project folder (and everything under it) to a folder here.",
-    )(f)
-    return f
-
-
 def print_plan(plan: ImportPlan) -> None:
     click.secho(f"Import from {plan.source.home.root}", bold=True)
     click.secho(f"       into {plan.target.home.root}", bold=True)
-    for p in plan.mapping.projects:
-        if p.status.value == "mapped":
-            where = "" if p.exists else click.style("  (folder does not exist here)", fg="yellow")
-            click.echo(f"  {p.recorded}\n    -> {p.new_path}   [{p.rule}]{where}")
-        elif p.status.value == "history_only":
-            click.echo(f"  {p.recorded}\n    kept as recorded (history only)")
-        else:
-            click.echo(f"  {p.recorded}\n    kept (exists on this machine)")
+    print_mapping(plan.mapping)
     click.echo("")
     labels = {
         "import": "import",

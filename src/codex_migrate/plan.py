@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from codex_migrate.catalog import Catalog, ProgressFn, Thread, _cwd_exists
+from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR
 from codex_migrate.merge import CONFLICT, KEEP, REPLACE, SKIP, compare_files
@@ -163,9 +163,9 @@ def build_import_plan(
 ) -> ImportPlan:
     selected = select_threads(source, projects=projects, threads=threads, exclude=exclude)
     cwds = sorted({t.cwd for t in selected if t.cwd})
-    mapping = mapper.plan(cwds, exists=_cwd_exists)
+    mapping = mapper.plan(cwds, exists=cwd_exists)
     plan = ImportPlan(source=source, target=target, mapper=mapper, mapping=mapping)
-    unmapped = [p for p in mapping.unmapped + mapping.invalid if not _cwd_exists(p)]
+    unmapped = [p for p in mapping.unmapped + mapping.invalid if not cwd_exists(p)]
     if unmapped:
         listed = "\n  ".join(unmapped)
         raise UnmappedProjects(
