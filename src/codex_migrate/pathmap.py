@@ -216,7 +216,11 @@ _SAFE_RUN = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 class PathMapper:
-    """Applies rules and history-only entries to recorded paths; pure, never prints."""
+    """Applies rules and history-only entries to recorded paths; pure, never prints.
+
+    Treat an instance as immutable: lookups and the rewriter's needles are built once from the
+    rules given to the constructor.
+    """
 
     def __init__(
         self,

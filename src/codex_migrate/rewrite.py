@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from codex_migrate.pathmap import PathMapper, Status
@@ -53,12 +54,15 @@ _TEXT_NEEDLES = (b"<cwd>", b"<root>", b"<image", b"AGENTS.md", b"\\u003c", b"\\u
 _ROOT_LISTS = frozenset({"writable_roots", "readable_roots", "workspace_roots"})
 _RUNTIME_ROOTS = "runtime_workspace_roots"
 
-_TEXT_RE = re.compile(
-    r"(?P<a><cwd>)(?P<pa>[^<\n]+)(?=</cwd>)"
-    r"|(?P<b><root>)(?P<pb>[^<\n]+)(?=</root>)"
-    r'|(?P<c><image\b[^>\n]*?\bpath=")(?P<pc>[^"\n]+)(?=")'
-    r"|(?P<d># AGENTS\.md instructions for )(?P<pd>[^\n]+)"
+# (cheap substring that must be present, pattern: group 1 = text kept before the path, group 2 =
+# the path, which must be the whole rest of the construct)
+_TEXT_PATTERNS = (
+    ("<cwd>", re.compile(r"(<cwd>)([^<\n]+)(?=</cwd>)")),
+    ("<root>", re.compile(r"(<root>)([^<\n]+)(?=</root>)")),
+    ("<image", re.compile(r'(<image\b[^>\n]*?\bpath=")([^"\n]+)(?=")')),
+    ("AGENTS.md instructions for ", re.compile(r"(# AGENTS\.md instructions for )([^\n]+)")),
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _RAW_DECODE = json.JSONDecoder().raw_decode  # C scanner: reads or skips a whole value at once
 
@@ -82,7 +86,7 @@ class ValueChange:
     key_path: KeyPath
     old: str
     new: str
-    text: bool = field(default=False)
+    text: bool = False  # found by the free-text option rather than as a path field
 
 
 # -- which values -----------------------------------------------------------------------------
@@ -217,14 +221,13 @@ def _map_file_url(url: str, mapper: PathMapper) -> str | None:
 
 def _map_text(text: str, mapper: PathMapper) -> str | None:
     def repl(m: re.Match[str]) -> str:
-        group = m.lastgroup or ""
-        path = m.group(group)
-        new = _map_path_value(path, mapper)
-        return m.group(group[1]) + (path if new is None else new)
+        new = _map_path_value(m.group(2), mapper)
+        return m.group(0) if new is None else m.group(1) + new
 
-    if "<" not in text and "AGENTS.md" not in text:
-        return None
-    new_text = _TEXT_RE.sub(repl, text)
+    new_text = text
+    for marker, pattern in _TEXT_PATTERNS:
+        if marker in new_text:
+            new_text = pattern.sub(repl, new_text)
     return None if new_text == text else new_text
 
 
@@ -295,7 +298,7 @@ def _find_spans(
 def _encode_like(value: str, old_token: str, old_value: str) -> str:
     """JSON token for ``value`` written the way ``old_token`` was written."""
     ascii_style = old_token.isascii() and not old_value.isascii()
-    if not ascii_style and any("\ud800" <= ch <= "\udfff" for ch in value):
+    if not ascii_style and _SURROGATE.search(value):
         ascii_style = True  # a lone surrogate cannot be written as UTF-8
     token = json.dumps(value, ensure_ascii=ascii_style)
     if "\\/" in old_token:
@@ -314,17 +317,53 @@ def _split_terminator(line: bytes) -> tuple[bytes, bytes]:
     return line, b""
 
 
+def _contains_any(needles: tuple[bytes, ...], *, ignore_case: bool) -> Callable[[bytes], bool]:
+    """A fast "does this line contain any needle": ``in`` for a few, one regex for many."""
+    if not needles:
+        return lambda line: False
+    if b"" in needles:
+        return lambda line: True
+    if len(needles) <= 4:
+        if ignore_case:
+
+            def lowered(line: bytes) -> bool:
+                low = line.lower()
+                return any(n in low for n in needles)
+
+            return lowered
+        return lambda line: any(n in line for n in needles)
+    alternatives = b"|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True))
+    search = re.compile(alternatives, re.IGNORECASE if ignore_case else 0).search
+    return lambda line: search(line) is not None
+
+
+@dataclass(frozen=True)
+class _Finder:
+    exact: Callable[[bytes], bool]
+    lower: Callable[[bytes], bool]
+
+
+_FINDERS: weakref.WeakKeyDictionary[PathMapper, _Finder] = weakref.WeakKeyDictionary()
+
+
+def _finder(mapper: PathMapper) -> _Finder:
+    found = _FINDERS.get(mapper)
+    if found is None:
+        exact, lower = mapper.needles
+        found = _Finder(
+            _contains_any(exact, ignore_case=False), _contains_any(lower, ignore_case=True)
+        )
+        _FINDERS[mapper] = found
+    return found
+
+
 def _worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
     structured = any(n in line for n in _KEY_NEEDLES)
     if not structured and not (rewrite_text and any(n in line for n in _TEXT_NEEDLES)):
         return False
-    exact, lower = mapper.needles
-    if any(n in line for n in exact):
+    finder = _finder(mapper)
+    if finder.exact(line) or finder.lower(line):
         return True
-    if lower:
-        low = line.lower()
-        if any(n in low for n in lower):
-            return True
     return b"\\/" in line  # escaped slashes hide every needle that spans one
 
 
