@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,8 @@ from codex_migrate.rollout import parse_rollout_name
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
+#: Where scripts/make_fixtures.py ran Codex; clones move their projects under /Users/alex.
+_FIXTURE_ROOT = re.compile(rb"/tmp/cm-fixture-root/[^/]+/projects/")
 
 
 def _templates() -> list[tuple[str, bytes]]:
@@ -58,7 +61,7 @@ def grow_home(
         new_id = str(uuid.UUID(int=rng.getrandbits(128)))
         body = data.replace(old_id.encode(), new_id.encode())
         project = f"/Users/alex/Projects/project-{n % projects:02d}"
-        body = body.replace(b"/tmp/cm-fixture-root/projects/", project.encode() + b"/")
+        body = _FIXTURE_ROOT.sub(project.encode() + b"/", body)
         if scale > 1:
             head, _, rest = body.partition(b"\n")
             body = head + b"\n" + rest * scale

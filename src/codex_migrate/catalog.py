@@ -23,6 +23,20 @@ from codex_migrate.statedb import StateDBError, ThreadRows, is_inside, read_thre
 ProgressFn = Callable[[str, int, int], None]
 
 TITLE_MAX = 200
+#: The session_meta keys later stages need; the rest (e.g. 20 KB of base instructions) is
+#: not kept in memory for thousands of threads.
+META_KEYS = (
+    "id",
+    "timestamp",
+    "cwd",
+    "source",
+    "model_provider",
+    "cli_version",
+    "originator",
+    "thread_source",
+    "history_mode",
+    "git",
+)
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Thread:
     cli_version: str | None = None
     index_name: str | None = None
     row: dict[str, Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
     issues: LineIssues = field(default_factory=LineIssues)
     problems: list[str] = field(default_factory=list)
 
@@ -226,6 +241,7 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     thread.rollout_cwd = head.cwd
     thread.title = _title_of(head.first_user_message)
     meta = head.meta or {}
+    thread.meta = {k: meta[k] for k in META_KEYS if k in meta}
     thread.created_at = _str_or_none(meta.get("timestamp")) or head.first_timestamp
     thread.source = _source_of(meta.get("source"))
     thread.model_provider = _str_or_none(meta.get("model_provider"))

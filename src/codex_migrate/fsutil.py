@@ -6,9 +6,11 @@ helpers do both so the transaction code can state intent, not mechanics.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 
@@ -25,6 +27,26 @@ def fsync_dir(path: Path) -> None:
 def fsync_file(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
+
+
+def sync_files(paths: list[Path]) -> None:
+    """Make many new files durable at once: one ``syncfs`` of their filesystem on Linux
+    (thousands of fsyncs cost more than the copy), else an fsync each."""
+    if not paths:
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(paths[0].parent, os.O_RDONLY)
+            try:
+                if libc.syncfs(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+        except (OSError, AttributeError):
+            pass
+    for p in paths:
+        fsync_file(p)
 
 
 def copy_durable(src: Path, dst: Path) -> None:

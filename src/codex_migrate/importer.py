@@ -20,11 +20,11 @@ from typing import Any
 
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.fsutil import sync_files
 from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
 from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP, rewritten_lines
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
-from codex_migrate.rollout import read_head
 from codex_migrate.threadrow import RolloutFacts, build_row, delete_projection, upsert_row
 from codex_migrate.transaction import Transaction, crash_point, recover
 from codex_migrate.verify import verify_written
@@ -74,8 +74,6 @@ def _stage(tx: Transaction, item: PlanItem, plan: ImportPlan) -> _Staged:
             digest.update(line)
             facts.feed(line)
             size += len(line)
-        out.flush()
-        os.fsync(out.fileno())
     mtime = item.thread.mtime
     os.utime(dest, (mtime, mtime))
     return _Staged(item, digest.hexdigest(), size, facts)
@@ -99,7 +97,6 @@ def _needs_row(item: PlanItem, root: Path) -> bool:
 
 
 def _row_for(item: PlanItem, root: Path, facts: RolloutFacts | None) -> dict[str, Any]:
-    head = read_head(item.thread.rollout_path, item.id)
     path = root / item.target_rel
     mtime = path.stat().st_mtime if path.exists() else item.thread.mtime
     source_row = item.thread.row
@@ -110,7 +107,7 @@ def _row_for(item: PlanItem, root: Path, facts: RolloutFacts | None) -> dict[str
         thread_id=item.id,
         rollout_path=str(path),
         cwd=item.new_cwd or "",
-        meta=head.meta or {},
+        meta=item.thread.meta,
         title=item.thread.title,
         name=item.thread.name,
         archived=item.archived,
@@ -220,6 +217,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                 report.bytes_written += staged[item.id].size
                 if progress:
                     progress("copy", n, len(writes))
+            sync_files([tx.staging / i.target_rel for i in writes])
             crash_point("staged")
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
@@ -229,6 +227,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                 old = item.target_thread
                 if old is not None and old.compressed:
                     tx.remove(old.rel_path)
+            tx.sync_installed()
             tx.save()
             crash_point("files")
 

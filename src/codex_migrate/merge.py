@@ -33,7 +33,7 @@ class Comparison:
 
 def raw_lines(path: Path) -> Iterator[bytes]:
     with open_rollout(path) as stream:
-        for line in iter_lines(stream):
+        for line in iter_lines(stream, parse=False):
             yield line.raw
 
 

@@ -113,8 +113,11 @@ def open_rollout(path: Path) -> IO[bytes]:
 
 def decode_line(raw: bytes, lineno: int, offset: int, *, last: bool) -> Line:
     """Parse one raw line; a problem is recorded on the line, never raised."""
+    return _decode(raw, Line(lineno, offset, raw), last)
+
+
+def _decode(raw: bytes, line: Line, last: bool) -> Line:
     body = raw.rstrip(b"\r\n")
-    line = Line(lineno, offset, raw)
     if not body.strip():
         return line
     if len(body) > HUGE_LINE_BYTES:
@@ -134,15 +137,22 @@ def decode_line(raw: bytes, lineno: int, offset: int, *, last: bool) -> Line:
 
 
 def iter_lines(
-    stream: IO[bytes], issues: LineIssues | None = None, chunk_size: int = _CHUNK
+    stream: IO[bytes],
+    issues: LineIssues | None = None,
+    chunk_size: int = _CHUNK,
+    *,
+    parse: bool = True,
 ) -> Iterator[Line]:
     """Stream every line of a rollout with its byte offset; memory stays bounded by the chunk
-    size plus the longest line (lines over :data:`HUGE_LINE_BYTES` are passed on unparsed)."""
+    size plus the longest line (lines over :data:`HUGE_LINE_BYTES` are passed on unparsed).
+    With ``parse=False`` only the raw bytes are yielded (copying needs no JSON)."""
     offset = 0
     lineno = 0
     pending = bytearray()
 
     def emit(raw: bytes, last: bool) -> Line:
+        if not parse:
+            return Line(lineno, offset, raw)
         line = decode_line(raw, lineno, offset, last=last)
         if line.problem and issues is not None:
             issues.add(line.problem, lineno)
@@ -303,8 +313,15 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     head = RolloutHead()
     read = 0
     with open_rollout(path) as stream:
-        for line in iter_lines(stream, head.issues, _HEAD_CHUNK):
+        for line in iter_lines(stream, None, _HEAD_CHUNK, parse=False):
             read += len(line.raw)
+            if line.lineno == 1 or _may_matter(line.raw):
+                _decode(line.raw, line, last=not line.raw.endswith(b"\n"))
+                if line.problem:
+                    head.issues.add(line.problem, line.lineno)
+            else:
+                head.records_read += 1
+                continue
             if line.obj is None:
                 if line.problem is None:
                     continue
@@ -332,6 +349,20 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
 
 
 _SETTINGS_MARK = b'"thread_settings_applied"'
+_HEAD_MARKS = (b"session_meta", b"turn_context", b"user_message", b"UserMessage", _SETTINGS_MARK)
+
+
+def _may_matter(raw: bytes) -> bool:
+    """Whether a head line can carry listing facts; the rest (developer instructions, world
+    state, tool output) are skipped unparsed. Anything not shaped like one JSON object is
+    parsed anyway, so a bad line is still counted."""
+    body = raw.rstrip()
+    if not body.startswith(b"{") or not body.endswith(b"}"):
+        return bool(body)
+    start = raw[:320]
+    if any(mark in start for mark in _HEAD_MARKS):
+        return True
+    return b"message" in start and b'"user"' in start
 
 
 def _last_line_cut(path: Path) -> bool:

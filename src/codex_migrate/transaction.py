@@ -177,9 +177,16 @@ class Transaction:
 
     # -- applying ------------------------------------------------------------------------
     def install(self, rel: str, sha256: str) -> None:
-        """Move a staged file into the home (atomic rename) and note what we wrote."""
-        replace_durable(self.staging / rel, self.home / rel)
+        """Move a staged file into the home (atomic rename) and note what we wrote; call
+        :meth:`sync_installed` after the last one to make the renames durable."""
+        dest = self.home / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.staging / rel, dest)
         self.journal.written[rel] = sha256
+
+    def sync_installed(self) -> None:
+        for folder in {(self.home / rel).parent for rel in self.journal.written}:
+            fsync_dir(folder)
 
     def remove(self, rel: str) -> None:
         (self.home / rel).unlink(missing_ok=True)
