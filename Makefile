@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck fmt bench clean
+.PHONY: demo test lint typecheck fmt bench clean system-deps
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Debian packages the tests need (chromium for the export browser test); as root only.
+system-deps:
+	sh scripts/install-system-deps.sh
+
 # pytest exits 5 when a selection (PYTEST_ARGS) matches no test: say so instead of failing.
-test: lint typecheck
+test: system-deps lint typecheck
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests for: $(PYTEST_ARGS)"; exit 0; fi; \
 	exit $$rc
@@ -36,7 +40,8 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_scan.py
+	$(BIN)/python -m benchmarks.bench_scan
+	$(BIN)/python -m benchmarks.bench_import
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
