@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from codex_migrate.inuse import HomeLock, ensure_not_running
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.paths import try_parse
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
 from codex_migrate.transaction import Journal, list_transactions, undo_committed
 from codex_migrate.transaction import recover as recover_transactions
 from codex_migrate.verify import verify_home
@@ -75,6 +77,11 @@ class Group(click.Group):
             if exc.hint:
                 click.echo(f"Hint: {exc.hint}", err=True)
             ctx.exit(exc.exit_code)
+        except (OSError, sqlite3.Error) as exc:
+            # Writes roll back before this point; say what failed, not where in our code.
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            click.echo("Hint: nothing was left half-done; see `codex-migrate recover`.", err=True)
+            ctx.exit(EXIT_FAILURE)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -562,6 +569,102 @@ def verify(codex_home: Path | None, as_json: bool) -> None:
         click.echo(f"{result['threads']} threads, {len(result['problems'])} problems.")
     if result["problems"]:
         sys.exit(EXIT_FAILURE)
+
+
+@cli.command()
+@click.option("--codex-home", type=click.Path(path_type=Path), default=None)
+@mapping_options
+@click.option("--thread", "threads", multiple=True, metavar="ID", help="Only this thread.")
+@click.option("--all", "all_projects", is_flag=True, help="Every project, not only missing ones.")
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
+@json_option
+def rebind(
+    codex_home: Path | None,
+    maps: tuple[str, ...],
+    history_only: tuple[str, ...],
+    wsl: bool,
+    threads: tuple[str, ...],
+    all_projects: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Repair a home that was copied or synced, in place.
+
+    Projects whose folder is missing here (all with --all) are moved with --map; DB rows that
+    point at another home's files, relative or missing paths, rows missing for rollouts,
+    names only in session_index.jsonl and a stuck backfill are fixed too. One transaction,
+    like import.
+    """
+    mapper = _mapper(_absolute_rules(maps), history_only, wsl)
+    home = open_home(codex_home)
+    with progress_bar("Reading sessions") as progress:
+        catalog = build_catalog(home, progress)
+    plan = build_rebind_plan(catalog, mapper, thread_ids=list(threads), all_projects=all_projects)
+    if as_json and dry_run:
+        emit_json({"dry_run": True, "plan": plan.to_dict()})
+        return
+    if not as_json:
+        print_rebind_plan(plan)
+    if plan.empty:
+        if as_json:
+            emit_json({"dry_run": dry_run, "plan": plan.to_dict(), "report": None})
+        else:
+            click.echo("Nothing to repair.")
+        return
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CodexMigrateError(
+                "refusing to write without confirmation: no terminal to ask.",
+                hint="Review with --dry-run, then pass --yes.",
+            )
+        click.confirm("Apply these repairs?", abort=True)
+    with progress_bar("Rewriting sessions") as progress:
+        report = apply_rebind(plan, progress)
+    if as_json:
+        emit_json({"dry_run": False, "plan": plan.to_dict(), "report": report.to_dict()})
+        return
+    click.secho(
+        f"Done in {report.seconds:.1f} s: {report.files} files rewritten, {report.rows} DB rows "
+        f"written, {report.dropped} dropped, {report.offsets_translated} history offsets "
+        f"translated.",
+        fg="green",
+    )
+    click.echo(
+        f"Transaction {report.transaction_id}: undo with "
+        f"`codex-migrate transactions rollback {report.transaction_id}`."
+    )
+
+
+def print_rebind_plan(plan: RebindPlan) -> None:
+    catalog = plan.catalog
+    counts = {p.cwd: len(p.thread_ids) for p in catalog.projects}
+    click.secho(f"Repair {catalog.home.root}", bold=True)
+    if plan.mapping.projects:
+        click.echo("Projects:")
+        for p in plan.mapping.projects:
+            click.echo(f"  {p.recorded}  ({counts.get(p.recorded, 0)} sessions)")
+            if p.new_path:
+                state = "exists" if p.exists else "does not exist here"
+                click.echo(f"    -> {p.new_path}  [{p.rule or 'history only'}] ({state})")
+            else:
+                click.secho("    no rule: pass --map OLD=NEW", fg="yellow")
+    for item in plan.items:
+        click.echo(f"  {item.id}  {item.thread.rel_path}")
+        if item.new_cwd:
+            click.echo(f"      cwd {item.thread.cwd} -> {item.new_cwd}")
+        if item.rewrite:
+            click.echo(f"      file: {item.values_changed} path values rewritten in place")
+        if item.row_action:
+            click.echo(f"      DB row {item.row_action}: {'; '.join(item.reasons) or 'new cwd'}")
+    for tid in plan.drop_rows:
+        click.echo(f"  {tid}  DB row dropped: no rollout file in this home")
+    if plan.reset_backfill:
+        click.echo("  backfill_state: 'running' reset so Codex rescans the rollouts")
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ and prompt history are appended, then everything is verified. Any failure rolls 
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import sqlite3
@@ -23,8 +22,9 @@ from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import sync_files
 from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
 from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
-from codex_migrate.merge import REPLACE, SKIP, rewritten_lines
+from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
+from codex_migrate.staging import StagedFile, stage_rewritten
 from codex_migrate.threadrow import RolloutFacts, build_row, delete_projection, upsert_row
 from codex_migrate.transaction import Transaction, crash_point, recover
 from codex_migrate.verify import verify_written
@@ -45,14 +45,6 @@ class ImportReport:
         return dict(self.__dict__)
 
 
-@dataclass
-class _Staged:
-    item: PlanItem
-    sha256: str
-    size: int
-    facts: RolloutFacts
-
-
 def prepare_target(home: CodexHome, lock: HomeLock) -> list[str]:
     """With our lock held: roll back what a crash left, and refuse while Codex runs."""
     recovered = recover(home.transactions_dir)
@@ -62,21 +54,13 @@ def prepare_target(home: CodexHome, lock: HomeLock) -> list[str]:
     return recovered
 
 
-def _stage(tx: Transaction, item: PlanItem, plan: ImportPlan) -> _Staged:
-    dest = tx.staging / item.target_rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    facts = RolloutFacts()
-    size = 0
-    with open(dest, "wb") as out:
-        for line in rewritten_lines(item.thread.rollout_path, plan.mapper):
-            out.write(line)
-            digest.update(line)
-            facts.feed(line)
-            size += len(line)
-    mtime = item.thread.mtime
-    os.utime(dest, (mtime, mtime))
-    return _Staged(item, digest.hexdigest(), size, facts)
+def _stage(tx: Transaction, item: PlanItem, plan: ImportPlan) -> StagedFile:
+    return stage_rewritten(
+        item.thread.rollout_path,
+        tx.staging / item.target_rel,
+        plan.mapper,
+        mtime=item.thread.mtime,
+    )
 
 
 def _needs_row(item: PlanItem, root: Path) -> bool:
@@ -211,7 +195,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
             tx.prepare()
 
-            staged: dict[str, _Staged] = {}
+            staged: dict[str, StagedFile] = {}
             for n, item in enumerate(writes, 1):
                 staged[item.id] = _stage(tx, item, plan)
                 report.bytes_written += staged[item.id].size

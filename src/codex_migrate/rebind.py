@@ -1,0 +1,337 @@
+"""Repairing a home that was copied or synced: new project folders, and a DB that agrees.
+
+People copy ``~/.codex`` with rsync, a cloud drive or git. Sessions are then on disk but
+Codex shows them under dead folders, or not at all: DB rows still point at the old machine's
+rollout files (measured: such threads are invisible), rows are missing, names live only in
+``session_index.jsonl``. Rebind fixes all of it in place, as one transaction like import.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.fsutil import sync_files
+from codex_migrate.importer import prepare_target
+from codex_migrate.inuse import HomeLock
+from codex_migrate.merge import raw_lines
+from codex_migrate.pathmap import MappingPlan, PathMapper
+from codex_migrate.rewrite import line_changes
+from codex_migrate.staging import StagedFile, stage_rewritten
+from codex_migrate.threadrow import RolloutFacts, build_row, upsert_row
+from codex_migrate.transaction import Transaction, crash_point
+
+#: Offset columns of thread_history_1.sqlite, per table (FORMAT.md §5).
+OFFSET_COLUMNS = {
+    "thread_turns": ("rollout_byte_offset", "rollout_end_byte_offset"),
+    "thread_history_projection_state": ("next_rollout_byte_offset",),
+}
+
+
+@dataclass
+class RebindItem:
+    thread: Thread
+    new_cwd: str | None
+    rewrite: bool
+    values_changed: int
+    row_action: str | None  # "update" | "insert" | None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.thread.id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "file": self.thread.rel_path,
+            "old_cwd": self.thread.cwd,
+            "new_cwd": self.new_cwd,
+            "rewrite_file": self.rewrite,
+            "values_changed": self.values_changed,
+            "row": self.row_action,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass
+class RebindPlan:
+    catalog: Catalog
+    mapper: PathMapper
+    mapping: MappingPlan
+    items: list[RebindItem] = field(default_factory=list)
+    drop_rows: list[str] = field(default_factory=list)
+    reset_backfill: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.items or self.drop_rows or self.reset_backfill)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "home": str(self.catalog.home.root),
+            "mapping": self.mapping.to_dict(),
+            "threads": [i.to_dict() for i in self.items],
+            "drop_rows": list(self.drop_rows),
+            "reset_backfill": self.reset_backfill,
+            "summary": {
+                "files": sum(1 for i in self.items if i.rewrite),
+                "rows_updated": sum(1 for i in self.items if i.row_action == "update"),
+                "rows_inserted": sum(1 for i in self.items if i.row_action == "insert"),
+                "rows_dropped": len(self.drop_rows),
+            },
+        }
+
+
+def projects_to_rebind(catalog: Catalog, *, all_projects: bool) -> list[str]:
+    """Projects whose recorded folder is missing here (or every project with ``--all``)."""
+    return [p.cwd for p in catalog.projects if p.cwd and (all_projects or not p.exists)]
+
+
+def _count_changes(thread: Thread, mapper: PathMapper) -> int:
+    if not mapper.rules:
+        return 0
+    return sum(len(line_changes(raw, mapper)) for raw in raw_lines(thread.rollout_path))
+
+
+def _row_reasons(thread: Thread, catalog: Catalog, new_cwd: str | None) -> list[str]:
+    row = thread.row
+    if catalog.db is None:
+        return []
+    if row is None:
+        return ["no DB row for this rollout"]
+    reasons = []
+    path = str(row.get("rollout_path") or "")
+    if path != str(thread.rollout_path):
+        reasons.append(f"rollout_path {path!r} is not this file")
+    if new_cwd and row.get("cwd") != new_cwd:
+        reasons.append(f"cwd {row.get('cwd')!r} -> {new_cwd!r}")
+    if "history_mode" in row and row.get("history_mode") != thread.history_mode:
+        reasons.append(f"history_mode {row.get('history_mode')} -> {thread.history_mode}")
+    if thread.index_name and not row.get("name"):
+        reasons.append("name only in session_index.jsonl")
+    return reasons
+
+
+def build_rebind_plan(
+    catalog: Catalog,
+    mapper: PathMapper,
+    *,
+    thread_ids: list[str] = (),  # type: ignore[assignment]
+    all_projects: bool = False,
+) -> RebindPlan:
+    """What rebind would change, computed without writing anything."""
+    wanted = {t.lower() for t in thread_ids}
+    unknown = wanted - {t.id for t in catalog.threads}
+    if unknown:
+        raise CodexMigrateError(f"no thread with id {', '.join(sorted(unknown))} in this home.")
+    projects = projects_to_rebind(catalog, all_projects=all_projects)
+    plan = RebindPlan(catalog, mapper, mapper.plan(projects, exists=cwd_exists))
+    chosen = set(projects)
+    for thread in catalog.threads:
+        if wanted and thread.id not in wanted:
+            continue
+        in_scope = thread.cwd in chosen or bool(wanted)
+        new_cwd = mapper.map(thread.cwd) if (thread.cwd and in_scope) else None
+        if new_cwd == thread.cwd:
+            new_cwd = None
+        changes = _count_changes(thread, mapper) if in_scope and not thread.compressed else 0
+        target_cwd = new_cwd or thread.cwd
+        reasons = _row_reasons(thread, catalog, target_cwd)
+        row_action = None
+        if reasons or changes:
+            row_action = "insert" if thread.row is None else "update"
+            if catalog.db is None:
+                row_action = None
+        if changes or row_action:
+            item = RebindItem(thread, new_cwd, changes > 0, changes, row_action, reasons)
+            plan.items.append(item)
+    if catalog.db is not None:
+        plan.drop_rows = [r.id for r in catalog.orphan_rows]
+        plan.reset_backfill = catalog.db.backfill_status == "running"
+    return plan
+
+
+@dataclass
+class RebindReport:
+    transaction_id: str | None
+    files: int = 0
+    rows: int = 0
+    dropped: int = 0
+    offsets_translated: int = 0
+    projections_dropped: int = 0
+    seconds: float = 0.0
+    recovered: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> RebindReport:
+    started = time.monotonic()
+    home = plan.catalog.home
+    root = home.root
+    report = RebindReport(None)
+    with HomeLock(home.transactions_dir) as lock:
+        report.recovered = prepare_target(home, lock)
+        if plan.empty:
+            return report
+        tx = Transaction(root, "rebind", home.transactions_dir)
+        report.transaction_id = tx.journal.id
+        rewrites = [i for i in plan.items if i.rewrite]
+        try:
+            for item in rewrites:
+                tx.will_replace(item.thread.rel_path)
+            needs_db = any(i.row_action for i in plan.items) or plan.drop_rows
+            if (needs_db or plan.reset_backfill) and home.state_db is not None:
+                tx.will_change_db(home.state_db)
+            paginated = [i for i in rewrites if i.thread.history_mode == "paginated"]
+            if paginated and home.history_db is not None:
+                tx.will_change_db(home.history_db)
+            tx.journal.threads = sorted({i.id for i in plan.items} | set(plan.drop_rows))
+            tx.journal.summary = plan.to_dict()["summary"]
+            tx.prepare()
+
+            staged: dict[str, StagedFile] = {}
+            for n, item in enumerate(rewrites, 1):
+                staged[item.id] = stage_rewritten(
+                    item.thread.rollout_path,
+                    tx.staging / item.thread.rel_path,
+                    plan.mapper,
+                    mtime=item.thread.mtime,
+                    offsets=item.thread.history_mode == "paginated",
+                )
+                if progress:
+                    progress("rewrite", n, len(rewrites))
+            sync_files([s.path for s in staged.values()])
+            crash_point("staged")
+            tx.set_state("applying")
+            for item in rewrites:
+                tx.install(item.thread.rel_path, staged[item.id].sha256)
+            tx.sync_installed()
+            tx.save()
+            report.files = len(rewrites)
+            crash_point("files")
+
+            if home.state_db is not None:
+                report.rows, report.dropped = _fix_rows(plan, staged, root)
+            if paginated and home.history_db is not None:
+                translated, dropped = _translate_offsets(home.history_db, paginated, staged)
+                report.offsets_translated, report.projections_dropped = translated, dropped
+            crash_point("db")
+            tx.commit()
+        except BaseException as exc:
+            tx.rollback(str(exc))
+            raise
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile], root: Path) -> tuple[int, int]:
+    db = plan.catalog.home.state_db
+    assert db is not None
+    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
+    rows = 0
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for item in plan.items:
+            if not item.row_action:
+                continue
+            t = item.thread
+            upsert_row(
+                conn,
+                build_row(
+                    thread_id=t.id,
+                    rollout_path=str(t.rollout_path),
+                    cwd=item.new_cwd or t.cwd or "",
+                    meta=t.meta,
+                    title=t.title,
+                    name=t.name,
+                    archived=t.archived,
+                    archived_at=(t.row or {}).get("archived_at")
+                    or (int(t.mtime) if t.archived else None),
+                    history_mode=t.history_mode,
+                    mtime=t.mtime,
+                    facts=staged[t.id].facts if t.id in staged else RolloutFacts(),
+                    source_row=t.row,
+                ),
+            )
+            rows += 1
+        for tid in plan.drop_rows:
+            conn.execute("DELETE FROM threads WHERE id = ?", (tid,))
+        if plan.reset_backfill:
+            # Codex treats 'running' as a lease; 'pending' makes the next start rescan.
+            cols = {r[1] for r in conn.execute("PRAGMA table_info(backfill_state)")}
+            extra = ", updated_at = 0" if "updated_at" in cols else ""
+            conn.execute(f"UPDATE backfill_state SET status = 'pending'{extra}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return rows, len(plan.drop_rows)
+
+
+def _translate_offsets(
+    db: Path, items: list[RebindItem], staged: dict[str, StagedFile]
+) -> tuple[int, int]:
+    """Move every stored byte offset of a rewritten thread to the same line's new start.
+    An offset that is not a line start we know is not guessed: that thread's projection is
+    dropped and Codex rebuilds it when the thread is opened."""
+    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
+    translated = dropped = 0
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        conn.execute("BEGIN IMMEDIATE")
+        for item in items:
+            mapping = staged[item.id].offsets
+            updates: list[tuple[str, str, int, int]] = []
+            clean = True
+            for table, cols in OFFSET_COLUMNS.items():
+                if table not in tables:
+                    continue
+                present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                for col in cols:
+                    if col not in present:
+                        continue
+                    for (value,) in conn.execute(
+                        f"SELECT DISTINCT {col} FROM {table} WHERE thread_id = ?", (item.id,)
+                    ):
+                        if value is None:
+                            continue
+                        if value not in mapping:
+                            clean = False
+                        elif mapping[value] != value:
+                            updates.append((table, col, value, mapping[value]))
+            if not clean:
+                from codex_migrate.threadrow import delete_projection
+
+                delete_projection(conn, item.id)
+                dropped += 1
+                continue
+            # Two passes through negative values, so a new offset never collides with an
+            # old one still waiting in the same column.
+            for table, col, old, new in updates:
+                conn.execute(
+                    f"UPDATE {table} SET {col} = ? WHERE thread_id = ? AND {col} = ?",
+                    (-new - 1, item.id, old),
+                )
+            for table, col, _old, new in updates:
+                conn.execute(
+                    f"UPDATE {table} SET {col} = ? WHERE thread_id = ? AND {col} = ?",
+                    (new, item.id, -new - 1),
+                )
+            translated += len(updates)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return translated, dropped

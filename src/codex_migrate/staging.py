@@ -1,0 +1,64 @@
+"""Writing a rewritten rollout beside the home, before a transaction moves it into place.
+
+One streaming pass does everything a write needs: the rewrite, the hash the verification
+checks, the facts a DB row needs, and (for paginated threads) the map from each old line start
+to its new one, so byte offsets stored by Codex can be translated instead of dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codex_migrate.merge import raw_lines
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.rewrite import rewrite_line
+from codex_migrate.threadrow import RolloutFacts
+
+
+@dataclass
+class StagedFile:
+    path: Path
+    sha256: str
+    size: int
+    facts: RolloutFacts
+    changed_lines: int = 0
+    #: old line start (and old end of file) -> new one; only when asked for.
+    offsets: dict[int, int] = field(default_factory=dict)
+
+
+def stage_rewritten(
+    source: Path,
+    dest: Path,
+    mapper: PathMapper,
+    *,
+    mtime: float,
+    offsets: bool = False,
+    rewrite_text: bool = False,
+) -> StagedFile:
+    """Stream ``source`` through the rewrite into ``dest``; ``dest`` keeps ``mtime``
+    (Codex derives ``updated_at`` from it). Durability is the caller's batch sync."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    facts = RolloutFacts()
+    old_pos = new_pos = 0
+    changed = 0
+    offset_map: dict[int, int] = {}
+    with open(dest, "wb") as out:
+        for raw in raw_lines(source):
+            line = rewrite_line(raw, mapper, rewrite_text=rewrite_text)
+            if offsets:
+                offset_map[old_pos] = new_pos
+            if line is not raw:
+                changed += 1
+            out.write(line)
+            digest.update(line)
+            facts.feed(line)
+            old_pos += len(raw)
+            new_pos += len(line)
+    if offsets:
+        offset_map[old_pos] = new_pos
+    os.utime(dest, (mtime, mtime))
+    return StagedFile(dest, digest.hexdigest(), new_pos, facts, changed, offset_map)
