@@ -25,7 +25,13 @@ from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
 from codex_migrate.staging import StagedFile, stage_rewritten
-from codex_migrate.threadrow import RolloutFacts, build_row, delete_projection, upsert_row
+from codex_migrate.threadrow import (
+    RolloutFacts,
+    build_row,
+    columns,
+    delete_projection,
+    upsert_row,
+)
 from codex_migrate.transaction import Transaction, crash_point, recover
 from codex_migrate.verify import verify_written
 
@@ -278,8 +284,9 @@ def _write_rows(db: Path, rows: list[dict[str, Any]]) -> None:
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            cols = columns(conn, "threads")
             for row in rows:
-                upsert_row(conn, row)
+                upsert_row(conn, row, cols)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

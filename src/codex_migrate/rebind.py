@@ -23,7 +23,7 @@ from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.rewrite import line_changes
 from codex_migrate.staging import StagedFile, stage_rewritten
-from codex_migrate.threadrow import RolloutFacts, build_row, upsert_row
+from codex_migrate.threadrow import RolloutFacts, build_row, columns, upsert_row
 from codex_migrate.transaction import Transaction, crash_point
 
 #: Offset columns of thread_history_1.sqlite, per table (FORMAT.md §5).
@@ -239,6 +239,7 @@ def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile], root: Path) -> tu
     rows = 0
     try:
         conn.execute("BEGIN IMMEDIATE")
+        cols = columns(conn, "threads")
         for item in plan.items:
             if not item.row_action:
                 continue
@@ -260,14 +261,15 @@ def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile], root: Path) -> tu
                     facts=staged[t.id].facts if t.id in staged else RolloutFacts(),
                     source_row=t.row,
                 ),
+                cols,
             )
             rows += 1
         for tid in plan.drop_rows:
             conn.execute("DELETE FROM threads WHERE id = ?", (tid,))
         if plan.reset_backfill:
             # Codex treats 'running' as a lease; 'pending' makes the next start rescan.
-            cols = {r[1] for r in conn.execute("PRAGMA table_info(backfill_state)")}
-            extra = ", updated_at = 0" if "updated_at" in cols else ""
+            bf_cols = {r[1] for r in conn.execute("PRAGMA table_info(backfill_state)")}
+            extra = ", updated_at = 0" if "updated_at" in bf_cols else ""
             conn.execute(f"UPDATE backfill_state SET status = 'pending'{extra}")
         conn.execute("COMMIT")
     except BaseException:

@@ -338,13 +338,17 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
                 break
     if read == 0:
         head.empty = True
-    elif not path.name.endswith(".zst") and head.issues.truncated == 0 and _last_line_cut(path):
+        return head
+    if path.name.endswith(".zst"):
+        if head.era == "paginated":
+            head.settings_cwd = last_settings_cwd(path) or head.settings_cwd
+        return head
+    with open(path, "rb") as f:
         # Cheap crash check beyond the head: Codex ends every line with a newline.
-        head.issues.add("truncated", None)
-    if head.era == "paginated":
-        tail_cwd = last_settings_cwd(path)
-        if tail_cwd is not None:
-            head.settings_cwd = tail_cwd
+        if head.issues.truncated == 0 and _last_line_cut(f):
+            head.issues.add("truncated", None)
+        if head.era == "paginated":
+            head.settings_cwd = _tail_settings_cwd(f) or head.settings_cwd
     return head
 
 
@@ -365,12 +369,11 @@ def _may_matter(raw: bytes) -> bool:
     return b"message" in start and b'"user"' in start
 
 
-def _last_line_cut(path: Path) -> bool:
-    with open(path, "rb") as f:
-        if f.seek(0, os.SEEK_END) == 0:
-            return False
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) != b"\n"
+def _last_line_cut(f: IO[bytes]) -> bool:
+    if f.seek(0, os.SEEK_END) == 0:
+        return False
+    f.seek(-1, os.SEEK_END)
+    return f.read(1) != b"\n"
 
 
 def _settings_cwd_of(raw: bytes) -> str | None:
@@ -404,27 +407,32 @@ def last_settings_cwd(path: Path) -> str | None:
                     found = _settings_cwd_of(line.raw) or found
         return found
     with open(path, "rb") as f:
-        end = f.seek(0, os.SEEK_END)
-        pos = end
-        carry = b""
-        while pos > 0:
-            step = min(_TAIL_BLOCK, pos)
-            pos -= step
-            f.seek(pos)
-            buf = f.read(step) + carry
-            # The first piece may be the tail of a line that starts in an earlier block.
-            first_nl = buf.find(b"\n") if pos > 0 else -1
-            if pos > 0 and first_nl < 0:
-                carry = buf
-                if len(carry) > HUGE_LINE_BYTES:
-                    return None
-                continue
-            complete = buf[first_nl + 1 :]
-            carry = buf[: first_nl + 1] if pos > 0 else b""
-            if _SETTINGS_MARK in complete:
-                for raw in reversed(complete.split(b"\n")):
-                    if _SETTINGS_MARK in raw:
-                        cwd = _settings_cwd_of(raw)
-                        if cwd is not None:
-                            return cwd
+        return _tail_settings_cwd(f)
+
+
+def _tail_settings_cwd(f: IO[bytes]) -> str | None:
+    """Read backwards in blocks from the end: a large rollout costs only its tail."""
+    end = f.seek(0, os.SEEK_END)
+    pos = end
+    carry = b""
+    while pos > 0:
+        step = min(_TAIL_BLOCK, pos)
+        pos -= step
+        f.seek(pos)
+        buf = f.read(step) + carry
+        # The first piece may be the tail of a line that starts in an earlier block.
+        first_nl = buf.find(b"\n") if pos > 0 else -1
+        if pos > 0 and first_nl < 0:
+            carry = buf
+            if len(carry) > HUGE_LINE_BYTES:
+                return None
+            continue
+        complete = buf[first_nl + 1 :]
+        carry = buf[: first_nl + 1] if pos > 0 else b""
+        if _SETTINGS_MARK in complete:
+            for raw in reversed(complete.split(b"\n")):
+                if _SETTINGS_MARK in raw:
+                    cwd = _settings_cwd_of(raw)
+                    if cwd is not None:
+                        return cwd
     return None

@@ -32,7 +32,7 @@ class RolloutFacts:
     model: str | None = None
     reasoning_effort: str | None = None
     approval_mode: str | None = None
-    sandbox_policy: str | None = None
+    policy: Any = None
     tokens_used: int | None = None
     has_user_event: bool = False
     records: int = 0
@@ -51,7 +51,7 @@ class RolloutFacts:
                 self.approval_mode = _s(payload.get("approval_policy")) or self.approval_mode
                 policy = payload.get("permission_profile") or payload.get("sandbox_policy")
                 if policy is not None:
-                    self.sandbox_policy = json.dumps(policy, separators=(",", ":"))
+                    self.policy = policy
         elif b"token_count" in raw[:400] and b'"total_token_usage"' in raw:
             obj = _loads(raw)
             info = (obj.get("payload") or {}).get("info") if isinstance(obj, dict) else None
@@ -115,7 +115,9 @@ def build_row(
         "model": facts.model,
         "reasoning_effort": facts.reasoning_effort,
         "approval_mode": facts.approval_mode,
-        "sandbox_policy": facts.sandbox_policy,
+        "sandbox_policy": (
+            None if facts.policy is None else json.dumps(facts.policy, separators=(",", ":"))
+        ),
         "tokens_used": facts.tokens_used,
         "git_sha": _s(git.get("commit_hash")),
         "git_branch": _s(git.get("branch")),
@@ -180,9 +182,12 @@ def _filler(col: ColumnInfo) -> Any:
     return ""
 
 
-def upsert_row(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-    """Insert or replace one ``threads`` row, writing only columns this schema has."""
-    cols = columns(conn, "threads")
+def upsert_row(
+    conn: sqlite3.Connection, row: dict[str, Any], cols: dict[str, ColumnInfo] | None = None
+) -> None:
+    """Insert or replace one ``threads`` row, writing only columns this schema has
+    (pass ``cols`` from :func:`columns` when writing many rows)."""
+    cols = cols if cols is not None else columns(conn, "threads")
     values: dict[str, Any] = {}
     for name, col in cols.items():
         if name in row and row[name] is not None:
