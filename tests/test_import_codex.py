@@ -111,3 +111,30 @@ def test_codex_rebuilds_a_deleted_db_and_still_lists_the_new_paths(
     for t in source.threads.values():
         if t.listed:
             assert listed[t.id]["cwd"] == t.cwd.replace(old_root, str(new_root)), t.key
+
+
+def test_import_refuses_while_codex_runs_on_the_target(
+    codex_home_new_copy: Scenario, codex_bin_new: Path, mock_api_server: Any, tmp_path: Path
+) -> None:
+    source = codex_home_new_copy
+    old_root, new_root = _move_projects(source, tmp_path / "moved-projects")
+    target = _target_home(tmp_path, "0.169.0", mock_api_server, codex_bin_new)
+    before = tree_state(target)
+    with AppServer(codex_bin_new, target) as server:
+        server.list_threads()  # Codex now holds the state DB open, idle
+        result = CliRunner().invoke(
+            cli,
+            [
+                "import",
+                str(source.home),
+                "--codex-home",
+                str(target),
+                "--yes",
+                "--map",
+                f"{old_root}={new_root}",
+            ],
+        )
+        assert result.exit_code == 4, result.output
+        assert "Codex is running" in result.output
+    sessions = lambda t: {k: v for k, v in t.items() if k.startswith(("sessions", "archived"))}  # noqa: E731
+    assert sessions(tree_state(target)) == sessions(before)
