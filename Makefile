@@ -42,6 +42,7 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_scan
 	$(BIN)/python -m benchmarks.bench_import
+	$(BIN)/python benchmarks/bench_export.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

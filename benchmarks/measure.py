@@ -1,12 +1,25 @@
-"""Run a command in a child process and report wall time and peak RSS (Linux/macOS)."""
+"""Run a command in a child process and report wall time and peak RSS (Linux/macOS).
+
+On Linux a child's peak RSS starts from its parent's at fork (the high-water mark survives
+exec), so the measured command is started by a tiny launcher process and its peak RSS is
+read from the launcher's RUSAGE_CHILDREN: only the command itself counts.
+"""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
+
+_LAUNCHER = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": rc, "seconds": seconds, "maxrss": peak}))
+"""
 
 
 @dataclass
@@ -16,13 +29,19 @@ class Measurement:
 
 
 def measure(cmd: list[str], **kwargs: object) -> Measurement:
-    """Time ``cmd``; its peak RSS comes from wait4's rusage, so only that child counts."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    """Time ``cmd`` (from inside the launcher, so start-up of the launcher does not count)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *cmd],
+        capture_output=True,
+        text=True,
+        check=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise subprocess.CalledProcessError(result["rc"], cmd)
     divisor = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return Measurement(seconds, usage.ru_maxrss / divisor)
+    return Measurement(result["seconds"], result["maxrss"] / divisor)
+
+
+__all__ = ["Measurement", "measure"]

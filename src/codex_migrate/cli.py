@@ -667,5 +667,16 @@ def print_rebind_plan(plan: RebindPlan) -> None:
         click.echo("  backfill_state: 'running' reset so Codex rescans the rollouts")
 
 
+def _register_commands() -> None:
+    """Commands that live in their own modules (they import this one for its helpers)."""
+    from codex_migrate.cli_export import export_html, export_md
+
+    cli.add_command(export_html)
+    cli.add_command(export_md)
+
+
+_register_commands()
+
+
 def main() -> None:
     cli(prog_name="codex-migrate")

@@ -183,14 +183,21 @@ def iter_lines(
 
 
 def _user_text(content: Any) -> str:
+    """What the user typed: text parts, without the wrappers Codex puts around images."""
     if isinstance(content, str):
         return content
     parts: list[str] = []
     if isinstance(content, list):
         for part in content:
             if isinstance(part, dict) and isinstance(part.get("text"), str):
-                parts.append(part["text"])
+                text = part["text"]
+                if _IMAGE_WRAPPER_RE.fullmatch(text.strip()):
+                    continue
+                parts.append(text)
     return "\n".join(parts)
+
+
+_IMAGE_WRAPPER_RE = re.compile(r"(<image\b[^>]*>\s*)?(</image>)?", re.DOTALL)
 
 
 def is_injected_text(text: str) -> bool:

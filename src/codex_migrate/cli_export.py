@@ -1,0 +1,196 @@
+"""The ``export-html`` and ``export-md`` commands: a thin face over :mod:`codex_migrate.export`.
+
+Registered on the main group with ``cli.add_command``. Helpers from :mod:`codex_migrate.cli` are
+imported inside the functions, so this module can be imported from ``cli.py`` at any point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from codex_migrate.errors import EXIT_FAILURE
+from codex_migrate.export.api import ExportReport, Selection, export_threads
+from codex_migrate.export.markdown import IMAGE_MODES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_OUTPUT = "codex-export"
+
+
+def _common_options(f: F) -> F:
+    """Options both formats share (applied bottom-up, so listed here in reverse)."""
+    decorators = [
+        click.option(
+            "--codex-home",
+            "home",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Codex home, copy or backup to read (default: $CODEX_HOME, else ~/.codex).",
+        ),
+        click.option(
+            "--thread",
+            "thread_ids",
+            multiple=True,
+            metavar="ID",
+            help="Export this thread (full id or a unique prefix). Repeatable.",
+        ),
+        click.option(
+            "--project",
+            "projects",
+            multiple=True,
+            metavar="CWD",
+            help="Export every thread of this project folder. Repeatable.",
+        ),
+        click.option("--all", "all_threads", is_flag=True, help="Export every thread."),
+        click.option(
+            "--output",
+            "-o",
+            "output",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=Path(DEFAULT_OUTPUT),
+            show_default=True,
+            help="Folder to write the files to (created if missing).",
+        ),
+        click.option(
+            "--redact",
+            is_flag=True,
+            help="Mask API keys, tokens, passwords in URLs, private keys and similar secrets.",
+        ),
+        click.option(
+            "--overwrite",
+            is_flag=True,
+            help="Replace files from an earlier export instead of skipping them.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def _run(
+    fmt: str,
+    home: Path | None,
+    thread_ids: tuple[str, ...],
+    projects: tuple[str, ...],
+    all_threads: bool,
+    output: Path,
+    redact: bool,
+    overwrite: bool,
+    as_json: bool,
+    md_images: str = "files",
+) -> None:
+    from codex_migrate.catalog import build_catalog
+    from codex_migrate.cli import emit_json, progress_bar
+    from codex_migrate.home import open_home
+
+    chosen = sum(bool(x) for x in (thread_ids, projects, all_threads))
+    if chosen != 1:
+        raise click.UsageError(
+            "Choose what to export with exactly one of --thread, --project or --all."
+        )
+    codex_home = open_home(home)
+    with progress_bar("Reading sessions") as progress:
+        catalog = build_catalog(codex_home, progress)
+    selection = Selection(thread_ids=thread_ids, projects=projects, all=all_threads)
+    with progress_bar("Exporting") as progress:
+        report = export_threads(
+            catalog,
+            selection,
+            fmt,
+            output,
+            redact=redact,
+            overwrite=overwrite,
+            md_images=md_images,
+            progress=progress,
+        )
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        print_report(report)
+    if not report.ok:
+        click.get_current_context().exit(EXIT_FAILURE)
+
+
+def print_report(report: ExportReport) -> None:
+    kind = "HTML" if report.format == "html" else "Markdown"
+    n = len(report.files)
+    click.secho(
+        f"Exported {n} thread{'s' if n != 1 else ''} as {kind} to {report.output_dir}", bold=True
+    )
+    for f in report.files:
+        images = ""
+        if f.images_embedded or f.images_missing:
+            images = f", {f.images_embedded} image(s)"
+            if f.images_missing:
+                images += f", {f.images_missing} not embedded"
+        click.echo(f"  {Path(f.path).name}  ({f.turns} turns{images})")
+    if report.skipped:
+        click.secho(f"Skipped {len(report.skipped)}:", fg="yellow")
+        for s in report.skipped:
+            click.echo(f"  {s.thread_id}: {s.reason}")
+    if report.redact:
+        total = sum(report.redactions.values())
+        if total:
+            click.echo(f"Masked {total} secret{'s' if total != 1 else ''}:")
+            for name, count in sorted(report.redactions.items()):
+                click.echo(f"  {name}: {count}")
+        else:
+            click.echo("Masked 0 secrets: none of the known secret patterns were found.")
+
+
+@click.command("export-html")
+@_common_options
+def export_html(
+    home: Path | None,
+    thread_ids: tuple[str, ...],
+    projects: tuple[str, ...],
+    all_threads: bool,
+    output: Path,
+    redact: bool,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Export conversations as self-contained HTML files, one per thread.
+
+    Each file opens offline in any browser: styles inline, images embedded, no scripts,
+    nothing loaded from the network. Files are named from the thread's name and id; an
+    existing file is never replaced unless --overwrite is given.
+    """
+    _run("html", home, thread_ids, projects, all_threads, output, redact, overwrite, as_json)
+
+
+@click.command("export-md")
+@_common_options
+@click.option(
+    "--images",
+    "md_images",
+    type=click.Choice(IMAGE_MODES),
+    default="files",
+    show_default=True,
+    help="Write images as files beside each document, or inline them as data URLs.",
+)
+def export_md(
+    home: Path | None,
+    thread_ids: tuple[str, ...],
+    projects: tuple[str, ...],
+    all_threads: bool,
+    output: Path,
+    redact: bool,
+    overwrite: bool,
+    as_json: bool,
+    md_images: str,
+) -> None:
+    """Export conversations as Markdown files, one per thread.
+
+    Tool calls go into fenced blocks; images are written to a `<name>_files/` folder beside
+    each file (or inlined with --images inline). An existing file is never replaced unless
+    --overwrite is given.
+    """
+    _run(
+        "md", home, thread_ids, projects, all_threads, output, redact, overwrite, as_json, md_images
+    )

@@ -1,0 +1,402 @@
+"""Export selected threads of a catalog to HTML or Markdown files: the engine entry point.
+
+Never prints and never prompts: it returns an :class:`ExportReport` for a face (CLI, UI) to show.
+Each file is written to a temporary name and renamed into place, so a crash never leaves half a
+document under the final name, and an existing file is only replaced when asked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.catalog import Catalog, ProgressFn, Thread
+from codex_migrate.errors import EXIT_USAGE, CodexMigrateError
+from codex_migrate.export.common import fmt_time, safe_stem
+from codex_migrate.export.conversation import (
+    ConversationReader,
+    Message,
+    SessionInfo,
+    ToolCall,
+    Turn,
+)
+from codex_migrate.export.html import Header, render_html
+from codex_migrate.export.images import ImageResolver
+from codex_migrate.export.markdown import IMAGE_MODES, ImageWriter, render_markdown_doc
+from codex_migrate.export.redact import Redactor
+
+FORMATS = {"html": ".html", "md": ".md"}
+TITLE_MAX = 120
+
+
+class SelectionError(CodexMigrateError):
+    """The selection names nothing, or something ambiguous: a usage problem."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Exactly one of: thread ids (or unique prefixes), project folders, or everything."""
+
+    thread_ids: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    all: bool = False
+
+
+@dataclass
+class ExportedFile:
+    thread_id: str
+    title: str
+    path: str
+    bytes: int
+    turns: int
+    user_messages: int
+    assistant_messages: int
+    tool_calls: int
+    images_embedded: int
+    images_missing: int
+    redactions: dict[str, int] = field(default_factory=dict)
+    assets: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SkippedThread:
+    thread_id: str
+    path: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ExportReport:
+    format: str
+    output_dir: str
+    redact: bool
+    files: list[ExportedFile] = field(default_factory=list)
+    skipped: list[SkippedThread] = field(default_factory=list)
+    redactions: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "output_dir": self.output_dir,
+            "redact": self.redact,
+            "files": [f.to_dict() for f in self.files],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "redactions": dict(sorted(self.redactions.items())),
+            "redactions_total": sum(self.redactions.values()),
+        }
+
+
+def _norm_dir(path: str) -> str:
+    stripped = path.rstrip("/\\")
+    return stripped or path
+
+
+def select_threads(catalog: Catalog, selection: Selection) -> list[Thread]:
+    """The threads a selection names, in catalog order (newest first), each once."""
+    modes = sum(bool(x) for x in (selection.thread_ids, selection.projects, selection.all))
+    if modes != 1:
+        raise SelectionError(
+            "Choose what to export with exactly one of --thread, --project or --all."
+        )
+    if selection.all:
+        return list(catalog.threads)
+    chosen: set[str] = set()
+    if selection.thread_ids:
+        for given in selection.thread_ids:
+            key = given.strip().lower()
+            exact = catalog.thread(key)
+            if exact is not None:
+                chosen.add(exact.id)
+                continue
+            matches = [t for t in catalog.threads if key and t.id.startswith(key)]
+            if len(matches) == 1:
+                chosen.add(matches[0].id)
+            elif not matches:
+                raise SelectionError(
+                    f"No thread with id {given!r} in {catalog.home.root}.",
+                    hint="`codex-migrate scan --threads` lists thread ids.",
+                )
+            else:
+                ids = ", ".join(t.id for t in matches[:5])
+                raise SelectionError(f"{given!r} matches several threads: {ids}.")
+    else:
+        for given in selection.projects:
+            want = _norm_dir(given)
+            matches = [
+                t
+                for t in catalog.threads
+                if want in {_norm_dir(c) for c in (t.cwd, t.rollout_cwd) if c}
+            ]
+            if not matches:
+                known = ", ".join(p.cwd for p in catalog.projects[:8] if p.cwd)
+                raise SelectionError(
+                    f"No threads with project folder {given!r}.",
+                    hint=f"Projects in this home: {known}" if known else None,
+                )
+            chosen.update(t.id for t in matches)
+    return [t for t in catalog.threads if t.id in chosen]
+
+
+_TAIL_BYTES = 256 * 1024
+
+
+def last_record_time(path: Path) -> str | None:
+    """The timestamp of a rollout's last record, from its tail, so the header can show it
+    before the body is read (the file's mtime changes when files are copied)."""
+    if path.name.endswith(".zst"):
+        return None
+    try:
+        with open(path, "rb") as f:
+            end = f.seek(0, os.SEEK_END)
+            start = max(0, end - _TAIL_BYTES)
+            f.seek(start)
+            lines = f.read().split(b"\n")
+    except OSError:
+        return None
+    if start > 0:
+        lines = lines[1:]  # the first piece may be the end of a longer line
+    for raw in reversed(lines):
+        if b'"timestamp"' not in raw:
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        ts = obj.get("timestamp") if isinstance(obj, dict) else None
+        if isinstance(ts, str):
+            return ts
+    return None
+
+
+def first_user_text(turn: Turn | None) -> str | None:
+    """The first typed user message of a turn (context blocks and image wrappers excluded)."""
+    if turn is None:
+        return None
+    for event in turn.events:
+        if isinstance(event, Message) and event.role == "user" and event.text.strip():
+            return event.text
+    return None
+
+
+def thread_title(thread: Thread, first_message: str | None = None) -> str:
+    """The thread's name, else its first message (as read here: the catalog's preview may
+    include image wrapper text), else the catalog's title."""
+    title = thread.name or first_message or thread.title or "Untitled session"
+    title = " ".join(title.split())
+    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
+
+
+def header_for(
+    thread: Thread, info: SessionInfo, redact: Redactor | None, first_message: str | None = None
+) -> Header:
+    """Title and facts for the page head, from the catalog record and the rollout."""
+    r = redact or (lambda s: s)
+    fields: list[tuple[str, str]] = []
+
+    def add(label: str, value: str | None) -> None:
+        if value:
+            fields.append((label, r(value)))
+
+    add("Project", thread.cwd or info.cwd or "unknown")
+    add("Started", fmt_time(info.created_at or thread.created_at))
+    last = last_record_time(thread.rollout_path) if info.era != "bare" else None
+    add("Last activity", fmt_time(last or thread.updated_at))
+    add("Model", ", ".join(info.models) or "not recorded")
+    add("Codex CLI", info.cli_version or thread.cli_version or "not recorded")
+    client = info.source or thread.source
+    if info.originator:
+        client = f"{client} ({info.originator})" if client else info.originator
+    add("Client", client)
+    add("Provider", info.model_provider or thread.model_provider)
+    git = info.git
+    if git:
+        branch = git.get("branch")
+        commit = (git.get("commit_hash") or "")[:12]
+        add("Git", " @ ".join(x for x in (branch, commit) if x))
+        add("Repository", git.get("repository_url"))
+    add("Thread", thread.id)
+    if thread.archived:
+        add("Archived", "yes")
+    era = {"paginated": "paginated (0.153+)", "legacy": "legacy", "bare": "bare (2025)"}
+    add("Rollout format", era.get(info.era, info.era))
+    return Header(title=r(thread_title(thread, first_message)), fields=fields)
+
+
+class _Counting:
+    """Wraps the turn stream to count what was exported."""
+
+    def __init__(self, turns: Iterator[Turn]) -> None:
+        self._turns = turns
+        self.turns = self.user = self.assistant = self.tools = 0
+
+    def __iter__(self) -> Iterator[Turn]:
+        for turn in self._turns:
+            self.turns += 1
+            for e in turn.events:
+                if isinstance(e, Message):
+                    if e.role == "user":
+                        self.user += 1
+                    else:
+                        self.assistant += 1
+                elif isinstance(e, ToolCall):
+                    self.tools += 1
+            yield turn
+
+
+def _redaction_text(counts: Counter[str]) -> str:
+    if not counts:
+        return "none found"
+    parts = [f"{name} {n}" for name, n in sorted(counts.items())]
+    return f"{sum(counts.values())} ({', '.join(parts)})"
+
+
+_ASSET_RE = re.compile(r"^image-\d{3,}\.[a-z]+$")
+
+
+def _clear_assets(folder: Path) -> None:
+    """Remove an earlier export's image folder, but only if it holds nothing else."""
+    if not folder.is_dir():
+        return
+    names = os.listdir(folder)
+    if all(_ASSET_RE.match(n) for n in names):
+        shutil.rmtree(folder)
+
+
+def export_thread(
+    thread: Thread,
+    fmt: str,
+    output_dir: Path,
+    *,
+    redact: bool = False,
+    overwrite: bool = False,
+    md_images: str = "files",
+) -> ExportedFile | SkippedThread:
+    """Export one thread; a file in the way or an unreadable rollout gives a skip, not a raise."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    if md_images not in IMAGE_MODES:
+        raise ValueError(f"unknown image mode {md_images!r}")
+    redactor = Redactor() if redact else None
+    reader = ConversationReader(thread.rollout_path, thread_id=thread.id, redact=redactor)
+    resolver = ImageResolver(base_dir=thread.cwd)
+    writer: ImageWriter | None = None
+    target = output_dir / f"{safe_stem(thread.name or thread.title, thread.id)}{FORMATS[fmt]}"
+    tmp: Path | None = None
+    try:
+        stream = reader.turns()
+        # The first turn fills the session info (model, meta) and gives a clean title.
+        first = next(stream, None)
+        header = header_for(thread, reader.info, redactor, first_user_text(first))
+        # The (already redacted) title names the file: a secret in a title stays out of it.
+        stem = safe_stem(header.title, thread.id)
+        target = output_dir / f"{stem}{FORMATS[fmt]}"
+        assets = output_dir / f"{stem}_files"
+        in_the_way = [p for p in (target, assets if fmt == "md" else None) if p and p.exists()]
+        if in_the_way and not overwrite:
+            stream.close()
+            return SkippedThread(
+                thread.id, str(target), f"{in_the_way[0]} exists; pass --overwrite to replace it"
+            )
+        counting = _Counting(itertools.chain([first] if first else [], stream))
+
+        def masked() -> str | None:
+            return _redaction_text(redactor.counts) if redactor is not None else None
+
+        tmp = output_dir / f".{stem}{FORMATS[fmt]}.part-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            if fmt == "html":
+                render_html(
+                    out,
+                    header,
+                    reader.info,
+                    counting,
+                    images=resolver,
+                    redacted=masked,
+                    source_name=thread.rel_path,
+                )
+            else:
+                if overwrite:
+                    _clear_assets(assets)
+                writer = ImageWriter(target, md_images, resolver)
+                render_markdown_doc(
+                    out,
+                    header,
+                    reader.info,
+                    counting,
+                    images=writer,
+                    redacted=masked,
+                    source_name=thread.rel_path,
+                )
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        return SkippedThread(thread.id, str(target), f"could not export: {exc}")
+    return ExportedFile(
+        thread_id=thread.id,
+        title=header.title,
+        path=str(target),
+        bytes=target.stat().st_size,
+        turns=counting.turns,
+        user_messages=counting.user,
+        assistant_messages=counting.assistant,
+        tool_calls=counting.tools,
+        images_embedded=resolver.stats.embedded,
+        images_missing=resolver.stats.missing,
+        redactions=dict(redactor.counts) if redactor else {},
+        assets=[str(p) for p in writer.written] if writer else [],
+    )
+
+
+def export_threads(
+    catalog: Catalog,
+    selection: Selection,
+    fmt: str,
+    output_dir: Path,
+    *,
+    redact: bool = False,
+    overwrite: bool = False,
+    md_images: str = "files",
+    progress: ProgressFn | None = None,
+) -> ExportReport:
+    """Export every selected thread to ``output_dir`` (created if missing), one file each."""
+    threads = select_threads(catalog, selection)
+    output_dir = Path(output_dir).absolute()
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CodexMigrateError(f"Cannot create the output folder {output_dir}: {exc}") from exc
+    report = ExportReport(format=fmt, output_dir=str(output_dir), redact=redact)
+    total = len(threads)
+    for done, thread in enumerate(threads, 1):
+        result = export_thread(
+            thread, fmt, output_dir, redact=redact, overwrite=overwrite, md_images=md_images
+        )
+        if isinstance(result, SkippedThread):
+            report.skipped.append(result)
+        else:
+            report.files.append(result)
+            report.redactions.update(result.redactions)
+        if progress:
+            progress("export", done, total)
+    return report
