@@ -51,9 +51,19 @@ CODEX_FIXTURES = frozenset(
 VERSIONS = {"new": CODEX_NEW, "old": CODEX_OLD}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run the full-size benchmarks (marked slow)"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses a real-Codex fixture with ``codex``, so ``-m`` can select it."""
+    """Mark every test that uses a real-Codex fixture with ``codex``, so ``-m`` can select it;
+    skip ``slow`` benchmarks unless ``--run-slow`` (independent of any ``-m`` the user gives)."""
+    skip_slow = pytest.mark.skip(reason="full-size benchmark: pass --run-slow")
     for item in items:
+        if "slow" in item.keywords and not config.getoption("--run-slow"):
+            item.add_marker(skip_slow)
         if CODEX_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.codex)
 
