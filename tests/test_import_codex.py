@@ -64,6 +64,11 @@ def test_import_is_listed_read_and_resumed_by_real_codex(
     )
 
     assert tree_state(source.home) == before, "the source home must stay byte-identical"
+    for t in source.threads.values():  # history keeps its own times
+        mine = next((target / "sessions").rglob(f"*{t.id}.jsonl"), None) or next(
+            (target / "archived_sessions").glob(f"*{t.id}.jsonl")
+        )
+        assert mine.stat().st_mtime == (source.home / t.rollout).stat().st_mtime, t.key
     assert out["plan"]["summary"]["import"] == len(source.threads)
     assert not out["codex_registration"]["failed"]
     with AppServer(codex_bin_new, target) as server:
@@ -78,8 +83,6 @@ def test_import_is_listed_read_and_resumed_by_real_codex(
             assert got["archived"] == t.archived, t.key
             assert got["name"] == t.name, t.key
             assert str(got["path"]).startswith(str(target)), t.key
-            if t.archived:
-                continue  # Codex will not resume an archived thread to project it
             turns = server.list_turns(t.id)
             assert len(turns) == t.turns, (t.key, turns)
             read = server.read_thread(t.id, include_turns=True)

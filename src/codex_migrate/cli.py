@@ -18,7 +18,7 @@ from codex_migrate.catalog import Catalog, ProgressFn, build_catalog, cwd_exists
 from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
-from codex_migrate.importer import apply_import
+from codex_migrate.importer import apply_import, restore_times
 from codex_migrate.inuse import HomeLock, ensure_not_running
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.paths import try_parse
@@ -380,19 +380,18 @@ def import_(
     target_path.mkdir(parents=True, exist_ok=True)
     with progress_bar("Copying sessions") as progress:
         report = apply_import(plan, progress)
-    # Codex refuses to resume archived threads: those are projected when next opened.
-    paginated = [
-        i.id for i in plan.writes if i.thread.history_mode == "paginated" and not i.archived
-    ]
+    paginated = [i.id for i in plan.writes if i.thread.history_mode == "paginated"]
+    archived = frozenset(i.id for i in plan.writes if i.archived)
     registered: dict[str, Any] = {"codex": None, "threads": 0, "failed": []}
     binary = None if no_codex else find_codex(codex_bin)
     if report.transaction_id and paginated and binary is not None:
         registered["codex"] = str(binary)
         try:
-            registered["failed"] = project_threads(binary, tgt_home.root, paginated)
+            registered["failed"] = project_threads(binary, tgt_home.root, paginated, archived)
         except (OSError, CodexAppError) as exc:
             registered["failed"] = [str(exc)]
         registered["threads"] = len(paginated) - len(registered["failed"])
+        restore_times(plan, [t for t in paginated if t in archived])
     if as_json:
         emit_json(
             {

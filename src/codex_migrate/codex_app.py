@@ -93,14 +93,25 @@ class AppServerClient:
         raise CodexAppError(f"app-server did not answer {method} in time")
 
 
-def project_threads(codex_bin: Path, home: Path, thread_ids: list[str]) -> list[str]:
+def project_threads(
+    codex_bin: Path, home: Path, thread_ids: list[str], archived: frozenset[str] = frozenset()
+) -> list[str]:
     """Resume each thread with ``excludeTurns`` so Codex projects its history; returns the
-    ids that failed (a message each), never raises for one thread."""
+    ids that failed (a message each), never raises for one thread.
+
+    Codex refuses to resume an archived thread, so those are unarchived, resumed and archived
+    again (measured: same file, same bytes; the caller puts the times back)."""
     failed: list[str] = []
     with AppServerClient(codex_bin, home) as client:
         for tid in thread_ids:
             try:
-                client.request("thread/resume", {"threadId": tid, "excludeTurns": True})
+                if tid in archived:
+                    client.request("thread/unarchive", {"threadId": tid})
+                try:
+                    client.request("thread/resume", {"threadId": tid, "excludeTurns": True})
+                finally:
+                    if tid in archived:
+                        client.request("thread/archive", {"threadId": tid})
             except CodexAppError as exc:
                 failed.append(f"{tid}: {exc}")
     return failed

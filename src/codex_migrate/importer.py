@@ -279,6 +279,45 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
     return report
 
 
+def restore_times(plan: ImportPlan, thread_ids: list[str]) -> None:
+    """Put back the times a Codex round trip changed (unarchive/archive touches the file
+    and its row): history keeps its own times, so the recent-first order stays true."""
+    home = plan.target.home
+    items = {i.id: i for i in plan.items}
+    conn = sqlite3.connect(home.state_db, timeout=5) if home.state_db else None
+    try:
+        for tid in thread_ids:
+            item = items[tid]
+            path = home.root / item.target_rel
+            if not path.exists():
+                continue
+            mtime = item.thread.mtime
+            os.utime(path, (mtime, mtime))
+            if conn is not None:
+                row = _row_for(item, home.root, None)
+                cols = {r[1] for r in conn.execute("PRAGMA table_info(threads)")}
+                keys = [
+                    k
+                    for k in (
+                        "updated_at",
+                        "updated_at_ms",
+                        "recency_at",
+                        "recency_at_ms",
+                        "archived_at",
+                    )
+                    if k in cols
+                ]
+                sets = ", ".join(f"{k} = ?" for k in keys)
+                conn.execute(
+                    f"UPDATE threads SET {sets} WHERE id = ?", [row[k] for k in keys] + [tid]
+                )
+        if conn is not None:
+            conn.commit()
+    finally:
+        if conn is not None:
+            conn.close()
+
+
 def _write_rows(db: Path, rows: list[dict[str, Any]]) -> None:
     conn = sqlite3.connect(db, timeout=5, isolation_level=None)
     try:
