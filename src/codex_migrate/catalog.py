@@ -39,6 +39,18 @@ META_KEYS = (
 )
 
 
+class Problem(str):
+    """A problem message that also carries a stable code, so later stages (doctor) can act
+    on the kind of problem without parsing the message."""
+
+    code: str
+
+    def __new__(cls, code: str, message: str) -> Problem:
+        obj = super().__new__(cls, message)
+        obj.code = code
+        return obj
+
+
 @dataclass
 class Thread:
     """One conversation, with the rollout's and (when present) the DB row's view of it."""
@@ -62,7 +74,7 @@ class Thread:
     row: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     issues: LineIssues = field(default_factory=LineIssues)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def row_cwd(self) -> str | None:
@@ -247,19 +259,30 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     thread.model_provider = _str_or_none(meta.get("model_provider"))
     thread.cli_version = _str_or_none(meta.get("cli_version"))
     if head.empty:
-        thread.problems.append("empty file")
+        thread.problems.append(Problem("empty-file", "empty file"))
     elif head.meta is None:
-        thread.problems.append("no session_meta record: Codex cannot list this file")
+        thread.problems.append(
+            Problem("no-session-meta", "no session_meta record: Codex cannot list this file")
+        )
     elif head.meta_id and head.meta_id != ref.thread_id and head.era != "bare":
         thread.problems.append(
-            f"session_meta id {head.meta_id} differs from the file name's id {ref.thread_id}"
+            Problem(
+                "meta-id-mismatch",
+                f"session_meta id {head.meta_id} differs from the file name's id {ref.thread_id}",
+            )
         )
     if head.era == "bare":
-        thread.problems.append("bare-era (2025) rollout: current Codex does not list it")
+        thread.problems.append(
+            Problem("bare-era", "bare-era (2025) rollout: current Codex does not list it")
+        )
     if head.first_user_message is None and not head.empty:
-        thread.problems.append("no user message near the head: Codex hides this thread")
+        thread.problems.append(
+            Problem("no-user-message", "no user message near the head: Codex hides this thread")
+        )
     if head.issues.total:
-        thread.problems.append(f"{head.issues.total} unreadable line(s) near the head")
+        thread.problems.append(
+            Problem("unreadable-lines", f"{head.issues.total} unreadable line(s) near the head")
+        )
     return thread
 
 
@@ -330,24 +353,43 @@ def _check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
     if row is None:
         if catalog.db is not None and catalog.db.backfill_status == "complete":
             thread.problems.append(
-                "no DB row although backfill is complete: Codex adds it when it next lists"
+                Problem(
+                    "file-without-row",
+                    "no DB row although backfill is complete: Codex adds it when it next lists",
+                )
             )
         return
     path = str(row.get("rollout_path") or "")
     if not os.path.isabs(path):
-        thread.problems.append(f"DB row has a relative rollout_path {path!r}: Codex hides it")
+        thread.problems.append(
+            Problem(
+                "row-path-relative", f"DB row has a relative rollout_path {path!r}: Codex hides it"
+            )
+        )
     elif not is_inside(path, home.root):
-        thread.problems.append(f"DB row's rollout_path points outside this home: {path}")
+        thread.problems.append(
+            Problem(
+                "row-path-outside-home", f"DB row's rollout_path points outside this home: {path}"
+            )
+        )
     elif not os.path.exists(path):
-        thread.problems.append(f"DB row's rollout_path does not exist: {path}")
+        thread.problems.append(
+            Problem("row-path-missing", f"DB row's rollout_path does not exist: {path}")
+        )
     if thread.row_cwd and thread.rollout_cwd and thread.row_cwd != thread.rollout_cwd:
         thread.problems.append(
-            f"DB row cwd {thread.row_cwd!r} differs from the rollout's {thread.rollout_cwd!r}"
+            Problem(
+                "cwd-mismatch",
+                f"DB row cwd {thread.row_cwd!r} differs from the rollout's {thread.rollout_cwd!r}",
+            )
         )
     row_mode = _str_or_none(row.get("history_mode"))
     if row_mode and row_mode != thread.history_mode:
         thread.problems.append(
-            f"DB row says history_mode={row_mode} but the rollout is {thread.history_mode}"
+            Problem(
+                "history-mode-mismatch",
+                f"DB row says history_mode={row_mode} but the rollout is {thread.history_mode}",
+            )
         )
 
 

@@ -668,8 +668,10 @@ def print_rebind_plan(plan: RebindPlan) -> None:
 
 def _register_commands() -> None:
     """Commands that live in their own modules (they import this one for its helpers)."""
+    from codex_migrate.cli_doctor import doctor
     from codex_migrate.cli_export import export_html, export_md
 
+    cli.add_command(doctor)
     cli.add_command(export_html)
     cli.add_command(export_md)
 
