@@ -275,3 +275,18 @@ def test_scan_previews_a_mapping(tmp_path: Path) -> None:
     assert mapping["unmapped"] == ["/Users/alex/elsewhere"]
     result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--map", "nonsense"])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_scan_of_a_backup_does_not_flag_rows_naming_the_origin(tmp_path: Path) -> None:
+    from codex_migrate.backup import run_backup
+
+    home = tmp_path / "home"
+    p = write_rollout(home, 1)
+    cwd = "/Users/alex/Projects/app"
+    row = {"id": tid(1), "rollout_path": str(p), "cwd": cwd, "history_mode": "paginated"}
+    make_state_db(home, [row])
+    run_backup(open_home(home), output_parent=tmp_path / "out")
+    data = scan_json(tmp_path / "out" / "Codex_backup")
+    assert data["kind"] == "backup"
+    assert data["threads"][0]["problems"] == []
+    assert data["threads"][0]["cwd"] == cwd

@@ -366,6 +366,8 @@ def _check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
                 "row-path-relative", f"DB row has a relative rollout_path {path!r}: Codex hides it"
             )
         )
+    elif not is_inside(path, home.root) and _names_backup_origin(home, path, thread):
+        pass  # a backup's DB names the files of the home it was taken from: expected
     elif not is_inside(path, home.root):
         thread.problems.append(
             Problem(
@@ -391,6 +393,13 @@ def _check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
                 f"DB row says history_mode={row_mode} but the rollout is {thread.history_mode}",
             )
         )
+
+
+def _names_backup_origin(home: CodexHome, path: str, thread: Thread) -> bool:
+    if home.origin is None or not is_inside(path, home.origin):
+        return False
+    rel = Path(os.path.normpath(path)).relative_to(home.origin)
+    return rel.as_posix() == thread.rel_path
 
 
 def group_projects(threads: list[Thread]) -> list[Project]:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from codex_migrate import __version__
-from codex_migrate.catalog import Catalog, ProgressFn, build_catalog, cwd_exists
+from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
+from codex_migrate.cli_backup import backup_command, verify_backup_command
+from codex_migrate.cli_common import F, emit_json, json_option, progress_bar
+from codex_migrate.cli_doctor import doctor
+from codex_migrate.cli_export import export_html, export_md
 from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
@@ -24,46 +25,10 @@ from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.paths import try_parse
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
 from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
+from codex_migrate.source import open_source
 from codex_migrate.transaction import Journal, list_transactions, undo_committed
 from codex_migrate.transaction import recover as recover_transactions
 from codex_migrate.verify import verify_home
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: Below this many items a progress bar only flickers.
-PROGRESS_MIN_ITEMS = 300
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[ProgressFn]:
-    """A ProgressFn drawing a bar on stderr, only on a terminal and only for long work."""
-    state: dict[str, Any] = {"bar": None, "done": 0}
-    interactive = sys.stderr.isatty()
-
-    def report(stage: str, done: int, total: int) -> None:
-        if not interactive or total < PROGRESS_MIN_ITEMS:
-            return
-        bar = state["bar"]
-        if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            bar.__enter__()
-            state["bar"] = bar
-        bar.update(done - state["done"])
-        state["done"] = done
-
-    try:
-        yield report
-    finally:
-        if state["bar"] is not None:
-            state["bar"].__exit__(None, None, None)
-
-
-def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(f)
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 class Group(click.Group):
@@ -151,11 +116,11 @@ def scan(
     """Show every session in a Codex home, copy or backup, grouped by project.
 
     SOURCE defaults to $CODEX_HOME, else ~/.codex. It may also be a copied folder, a
-    Codex_backup/ folder, or a folder holding exactly one of those. With --map, also show
+    Codex_backup/ folder or archive, or a folder holding exactly one of those. With --map, also show
     where each project would go. Nothing is written.
     """
     mapper = _mapper(_absolute_rules(maps), history_only, wsl) if maps or history_only else None
-    home = open_home(source)
+    home = click.get_current_context().with_resource(open_source(source))
     with progress_bar("Reading sessions") as progress:
         catalog = build_catalog(home, progress)
     mapping = None
@@ -344,7 +309,8 @@ def import_(
     (exit status 5). Every write is one transaction: see `codex-migrate transactions`.
     """
     mapper = _mapper(_absolute_rules(maps), history_only, wsl)
-    src_home = open_home(source)
+    # A backup archive is verified and extracted for as long as the command runs.
+    src_home = click.get_current_context().with_resource(open_source(source))
     target_path = (codex_home or default_home()).absolute()
     if src_home.root.resolve() == target_path.resolve():
         raise CodexMigrateError("SOURCE and the target are the same home.")
@@ -384,13 +350,23 @@ def import_(
     archived = frozenset(i.id for i in plan.writes if i.archived)
     registered: dict[str, Any] = {"codex": None, "threads": 0, "failed": []}
     binary = None if no_codex else find_codex(codex_bin)
-    if report.transaction_id and paginated and binary is not None:
+    # A home without a state DB gets none from us, and Codex's own rebuild does not read
+    # session_index.jsonl (measured): names are then set through Codex itself.
+    names = (
+        {i.id: i.thread.name for i in plan.items if i.thread.name and i.action != "keep"}
+        if tgt_home.state_db is None
+        else {}
+    )
+    if report.transaction_id and (paginated or names) and binary is not None:
         registered["codex"] = str(binary)
         try:
-            registered["failed"] = project_threads(binary, tgt_home.root, paginated, archived)
+            registered["failed"] = project_threads(
+                binary, tgt_home.root, paginated, archived, names=names
+            )
         except (OSError, CodexAppError) as exc:
             registered["failed"] = [str(exc)]
         registered["threads"] = len(paginated) - len(registered["failed"])
+        registered["names"] = len(names)
         restore_times(plan, [t for t in paginated if t in archived])
     if as_json:
         emit_json(
@@ -666,17 +642,12 @@ def print_rebind_plan(plan: RebindPlan) -> None:
         click.echo("  backfill_state: 'running' reset so Codex rescans the rollouts")
 
 
-def _register_commands() -> None:
-    """Commands that live in their own modules (they import this one for its helpers)."""
-    from codex_migrate.cli_doctor import doctor
-    from codex_migrate.cli_export import export_html, export_md
-
-    cli.add_command(doctor)
-    cli.add_command(export_html)
-    cli.add_command(export_md)
-
-
-_register_commands()
+# Commands that live in modules of their own.
+cli.add_command(backup_command)
+cli.add_command(verify_backup_command)
+cli.add_command(doctor)
+cli.add_command(export_html)
+cli.add_command(export_md)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from codex_migrate.catalog import build_catalog
-from codex_migrate.cli import emit_json, json_option, progress_bar
+from codex_migrate.cli_common import emit_json, json_option, progress_bar
 from codex_migrate.doctor import PROBLEM, Diagnosis, DoctorReport, diagnose
 from codex_migrate.home import open_home
 

@@ -1,7 +1,7 @@
 """The ``export-html`` and ``export-md`` commands: a thin face over :mod:`codex_migrate.export`.
 
-Registered on the main group with ``cli.add_command``. Helpers from :mod:`codex_migrate.cli` are
-imported inside the functions, so this module can be imported from ``cli.py`` at any point.
+Registered on the main group with ``cli.add_command``; shared helpers come from
+:mod:`codex_migrate.cli_common`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from codex_migrate.cli_common import emit_json, progress_bar
 from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.export.api import ExportReport, Selection, export_threads
 from codex_migrate.export.markdown import IMAGE_MODES
@@ -85,7 +86,6 @@ def _run(
     md_images: str = "files",
 ) -> None:
     from codex_migrate.catalog import build_catalog
-    from codex_migrate.cli import emit_json, progress_bar
     from codex_migrate.home import open_home
 
     chosen = sum(bool(x) for x in (thread_ids, projects, all_threads))

@@ -94,13 +94,19 @@ class AppServerClient:
 
 
 def project_threads(
-    codex_bin: Path, home: Path, thread_ids: list[str], archived: frozenset[str] = frozenset()
+    codex_bin: Path,
+    home: Path,
+    thread_ids: list[str],
+    archived: frozenset[str] = frozenset(),
+    *,
+    names: dict[str, str] | None = None,
 ) -> list[str]:
     """Resume each thread with ``excludeTurns`` so Codex projects its history; returns the
     ids that failed (a message each), never raises for one thread.
 
     Codex refuses to resume an archived thread, so those are unarchived, resumed and archived
-    again (measured: same file, same bytes; the caller puts the times back)."""
+    again (measured: same file, same bytes; the caller puts the times back). ``names`` are
+    set through ``thread/name/set`` (for homes whose DB Codex is only now building)."""
     failed: list[str] = []
     with AppServerClient(codex_bin, home) as client:
         for tid in thread_ids:
@@ -114,4 +120,9 @@ def project_threads(
                         client.request("thread/archive", {"threadId": tid})
             except CodexAppError as exc:
                 failed.append(f"{tid}: {exc}")
+        for tid, name in (names or {}).items():
+            try:
+                client.request("thread/name/set", {"threadId": tid, "name": name})
+            except CodexAppError as exc:
+                failed.append(f"{tid}: name not set: {exc}")
     return failed

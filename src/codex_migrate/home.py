@@ -7,6 +7,7 @@ plainly what we found and what we did not.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -50,6 +51,8 @@ class CodexHome:
     history_db: Path | None = None
     found: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: For a backup: the home it was taken from (its DB rows name files there).
+    origin: Path | None = None
 
     @property
     def sessions_dir(self) -> Path:
@@ -174,11 +177,13 @@ def open_home(source: Path | str | None = None) -> CodexHome:
                 hint="Pass the folder of a Codex home (default ~/.codex) or of a backup.",
             )
     kind = "home"
+    origin = None
     if path.name == "Codex_backup" or (path / "manifest.json").is_file():
         kind = "backup"
+        origin = _backup_origin(path / "manifest.json")
     elif path.name == "Codex":
         kind = "legacy-backup"
-    home = CodexHome(root=path, kind=kind)
+    home = CodexHome(root=path, kind=kind, origin=origin)
     state_db, version, places = _find_state_db(path)
     home.state_db, home.state_version = state_db, version
     for label, p in (
@@ -198,6 +203,17 @@ def open_home(source: Path | str | None = None) -> CodexHome:
         home.history_db = history_db
         home.found.append(HISTORY_DB)
     return home
+
+
+def _backup_origin(manifest: Path) -> Path | None:
+    """The home a backup was taken from, as its manifest says (None when unreadable)."""
+    try:
+        with open(manifest, encoding="utf-8") as f:
+            first = f.read(64 * 1024)
+        m = re.search(r'"source_home"\s*:\s*("(?:[^"\\]|\\.)*")', first)
+        return Path(json.loads(m.group(1))) if m else None
+    except (OSError, ValueError):
+        return None
 
 
 def _children(path: Path) -> list[Path]:

@@ -1,0 +1,54 @@
+"""What every command module shares: JSON output, a progress bar, option helpers.
+
+Kept apart from :mod:`codex_migrate.cli` so command modules (backup, doctor, export, ui) and
+the main group can import it without importing each other.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from codex_migrate.catalog import ProgressFn
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Below this many items a progress bar only flickers.
+PROGRESS_MIN_ITEMS = 300
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[ProgressFn]:
+    """A ProgressFn drawing a bar on stderr, only on a terminal and only for long work."""
+    state: dict[str, Any] = {"bar": None, "done": 0}
+    interactive = sys.stderr.isatty()
+
+    def report(stage: str, done: int, total: int) -> None:
+        if not interactive or total < PROGRESS_MIN_ITEMS:
+            return
+        bar = state["bar"]
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+            state["bar"] = bar
+        bar.update(done - state["done"])
+        state["done"] = done
+
+    try:
+        yield report
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(f)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -1,0 +1,93 @@
+"""SOURCE for ``scan`` and ``import``: a home, a backup folder, or a backup archive.
+
+An archive is checked and extracted in one streaming pass into a private temp folder, read
+from there like any home, and removed afterwards. Anything that is not provably a complete
+backup (an interrupted one, a damaged one, somebody else's tarball) is refused before it is
+read, so a half-written backup can never be imported as if it were the whole history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from codex_migrate.catalog import ProgressFn
+from codex_migrate.home import CodexHome, open_home
+from codex_migrate.manifest import (
+    BACKUP_DIR_NAME,
+    BackupIncomplete,
+    archive_format,
+    is_unfinished,
+    remove_tree,
+    verify_backup,
+)
+
+_NOT_OURS = "incomplete or not a codex-migrate backup"
+
+
+def _refuse_incomplete(home: CodexHome) -> None:
+    """A folder left by an interrupted backup looks like a home; say what it is instead.
+
+    Only the final rename marks a backup complete, so a folder still under its temporary
+    name is refused even when its manifest was already written.
+    """
+    if is_unfinished(home.root):
+        raise BackupIncomplete(
+            f"{home.root} is {_NOT_OURS}: it was left by a backup that was interrupted or is "
+            "still running.",
+            hint="Use a complete backup (a Codex_backup folder with a manifest.json).",
+        )
+
+
+@contextlib.contextmanager
+def open_source(
+    path: Path | str | None,
+    *,
+    tmp_parent: Path | None = None,
+    progress: ProgressFn | None = None,
+) -> Iterator[CodexHome]:
+    """The home ``path`` names, readable for the duration of the ``with`` block.
+
+    * ``None`` or a folder: :func:`open_home` (a home, a copy, a ``Codex_backup`` folder, or
+      a folder holding one). A leftover of an interrupted backup is refused.
+    * A ``.tar.zst``/``.zip`` written by ``codex-migrate backup``: verified against its
+      manifest while it is extracted into a temp folder (under ``tmp_parent`` when given),
+      which is deleted when the block ends. Any mismatch raises :class:`BackupIncomplete`.
+    """
+    if path is None:
+        yield open_home(None)
+        return
+    given = Path(path).expanduser()
+    if not given.is_file():
+        home = open_home(given)
+        _refuse_incomplete(home)
+        yield home
+        return
+    fmt = archive_format(given)
+    if fmt is None:
+        raise BackupIncomplete(
+            f"{given} is not a folder or a backup archive (.tar.zst or .zip): {_NOT_OURS}.",
+            hint="Pass a Codex home folder, a Codex_backup folder, or a backup archive.",
+        )
+    if tmp_parent is not None:
+        tmp_parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="codex-migrate-source-", dir=tmp_parent))
+    try:
+        root = tmp / BACKUP_DIR_NAME
+        report = verify_backup(given, progress, extract_to=root)
+        if not report.ok:
+            first = "; ".join(f"{p['path']}: {p['problem']}" for p in report.problems[:3])
+            more = len(report.problems) - 3
+            if more > 0:
+                first += f"; and {more} more"
+            raise BackupIncomplete(
+                f"{given} is {_NOT_OURS} ({first}).",
+                hint="`codex-migrate verify-backup` on it shows every problem.",
+            )
+        home = open_home(root)
+        home.found.insert(0, f"archive {given} ({report.files_checked} files verified)")
+        yield home
+    finally:
+        remove_tree(tmp)
