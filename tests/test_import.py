@@ -428,3 +428,81 @@ def test_kill_at_random_times_then_recover(tmp_path: Path) -> None:
             break  # finished before the kill: nothing to check against
         assert _db_rows(target) == rows_before
         assert strip(_tree(target)) == strip(before)
+
+
+def test_target_db_of_a_newer_schema_gets_only_its_own_columns(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    target.mkdir()
+    db = make_state_db(target, [])
+    conn = sqlite3.connect(db)
+    conn.execute("ALTER TABLE threads ADD COLUMN future_flag INTEGER NOT NULL DEFAULT 7")
+    conn.execute("ALTER TABLE threads ADD COLUMN future_note TEXT")
+    conn.commit()
+    conn.close()
+    code, out = run("import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/n", "--yes")
+    assert code == 0, out
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT DISTINCT future_flag, future_note FROM threads").fetchall() == [
+        (7, None)
+    ]
+    conn.close()
+
+
+def test_target_db_without_threads_table_is_refused_untouched(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    target.mkdir()
+    conn = sqlite3.connect(target / "state_9.sqlite")
+    conn.execute("CREATE TABLE conversations (uuid TEXT)")
+    conn.commit()
+    conn.close()
+    before = _tree(target)
+    code, out = run("import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/n", "--yes")
+    assert code == 1 and "cannot be used" in out and "Traceback" not in out
+    assert _tree(target) == before
+
+
+def test_disk_full_rolls_back_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import codex_migrate.staging as staging
+
+    src = _source(tmp_path)
+    target = tmp_path / "target"
+    own = write_rollout(target, 9, cwd="/mine")
+    make_state_db(target, [{"id": tid(9), "rollout_path": str(own), "cwd": "/mine"}])
+    before, rows_before = _tree(target), _db_rows(target)
+    real = staging.stage_rewritten
+    calls = {"n": 0}
+
+    def full_disk(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[1]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("codex_migrate.importer.stage_rewritten", full_disk)
+    code, out = run("import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/n", "--yes")
+    assert code == 1 and "disk is full" in out and "rolled back" in out
+    assert _tree(target) == before
+    assert _db_rows(target) == rows_before
+
+
+def test_symlinked_rollout_and_dotdot_in_paths_stay_inside_the_target(tmp_path: Path) -> None:
+    src = tmp_path / "source"
+    real = write_rollout(tmp_path / "elsewhere", 1, cwd=f"{OLD}/app")
+    link_dir = src / "sessions" / "2026" / "03" / "04"
+    link_dir.mkdir(parents=True)
+    (link_dir / real.name).symlink_to(real)
+    target = tmp_path / "target"
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/n/../x", "--yes"
+    )
+    assert code == 0, out
+    written = [p for p in target.rglob("*.jsonl") if "migration_transactions" not in str(p)]
+    assert len(written) == 1 and not written[0].is_symlink()
+    assert written[0].resolve().is_relative_to(target.resolve())
+    assert real.read_bytes().count(b"/n/../x/app") == 0  # the source is untouched

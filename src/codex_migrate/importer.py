@@ -160,6 +160,12 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
     home = plan.target.home
     root = home.root
     report = ImportReport(transaction_id=None, summary=plan.summary())
+    if home.state_db is not None and plan.target.db_error:
+        raise CodexMigrateError(
+            f"the target's state DB cannot be used: {plan.target.db_error} Nothing was written.",
+            hint="`codex-migrate doctor` explains it; Codex rebuilds a deleted state DB "
+            "from the rollouts.",
+        )
     with HomeLock(home.transactions_dir) as lock:
         report.recovered = prepare_target(home, lock)
         writes = plan.writes
@@ -221,6 +227,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             tx.save()
             crash_point("files")
 
+            tx.touching_db()
             if db_items and home.state_db is not None:
                 rows = [
                     _row_for(i, root, staged[i.id].facts if i.id in staged else None)

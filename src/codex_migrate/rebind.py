@@ -218,6 +218,7 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             report.files = len(rewrites)
             crash_point("files")
 
+            tx.touching_db()
             if home.state_db is not None:
                 report.rows, report.dropped = _fix_rows(plan, staged, root)
             if paginated and home.history_db is not None:

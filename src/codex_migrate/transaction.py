@@ -53,7 +53,9 @@ def snapshot_db(live: Path, dest: Path) -> None:
     """A consistent copy of a live DB (WAL content included) via SQLite's online backup."""
     tmp = dest.with_name(dest.name + ".part")
     tmp.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{live}?mode=ro", uri=True, timeout=5)
+    # Read-write on purpose: we hold the home's lock, and a read-only connection would leave
+    # -wal/-shm files behind that SQLite otherwise removes when the last connection closes.
+    src = sqlite3.connect(live, timeout=5)
     try:
         dst = sqlite3.connect(tmp)
         try:
@@ -94,6 +96,9 @@ class Journal:
     appends: dict[str, int | None] = field(default_factory=dict)
     append_mtimes: dict[str, int] = field(default_factory=dict)
     created_dirs: list[str] = field(default_factory=list)
+    #: Set (and saved) just before the first DB write: until then no snapshot is restored,
+    #: so a rollback leaves the DB files byte-identical.
+    db_touched: bool = False
     dbs: dict[str, str] = field(default_factory=dict)  # live path -> snapshot file name
     written: dict[str, str] = field(default_factory=dict)  # rel path -> sha256 we wrote
     threads: list[str] = field(default_factory=list)
@@ -188,6 +193,11 @@ class Transaction:
         for folder in {(self.home / rel).parent for rel in self.journal.written}:
             fsync_dir(folder)
 
+    def touching_db(self) -> None:
+        """Say, durably, that DB writes start now (so a rollback must restore snapshots)."""
+        self.journal.db_touched = True
+        self.save()
+
     def remove(self, rel: str) -> None:
         (self.home / rel).unlink(missing_ok=True)
 
@@ -220,7 +230,7 @@ def rollback_journal(tx_dir: Path, journal: Journal, *, error: str | None = None
         for rel, size in journal.appends.items():
             truncate_to(home / rel, size, journal.append_mtimes.get(rel))
         _remove_created_dirs(home, journal)
-        for live, name in journal.dbs.items():
+        for live, name in journal.dbs.items() if journal.db_touched else ():
             snap = tx_dir / "snapshot" / name
             if snap.exists() and Path(live).exists():
                 restore_db(snap, Path(live))
