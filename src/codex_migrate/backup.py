@@ -867,9 +867,11 @@ def _db_rel(home: CodexHome, db: Path) -> str:
         return db.name
 
 
-def _filtered(src: Path, key: str, keep: set[str]) -> IO[bytes]:
-    """The lines of a JSONL index that belong to the chosen threads, bytes untouched."""
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+def _filtered_lines(src: Path, key: str, keep: set[str]) -> Iterator[bytes]:
+    """The lines of a JSONL index that belong to the chosen threads, bytes untouched.
+
+    One generator for the backup and its dry run, so both size the filtered file the same.
+    """
     with open(src, "rb") as f:
         for raw in f:
             try:
@@ -878,7 +880,14 @@ def _filtered(src: Path, key: str, keep: set[str]) -> IO[bytes]:
                 continue
             value = obj.get(key) if isinstance(obj, dict) else None
             if isinstance(value, str) and value.lower() in keep:
-                out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                yield raw if raw.endswith(b"\n") else raw + b"\n"
+
+
+def _filtered(src: Path, key: str, keep: set[str]) -> IO[bytes]:
+    """:func:`_filtered_lines` as a stream the writers can read."""
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    for line in _filtered_lines(src, key, keep):
+        out.write(line)
     out.seek(0)
     return out
 
@@ -894,6 +903,74 @@ def _cli_version(head: bytes, compressed: bool) -> str | None:
     first = head.split(b"\n", 1)[0]
     m = _CLI_VERSION_RE.search(first)
     return m.group(1).decode("utf-8", "replace") if m else None
+
+
+def _target(output_parent: Path | None, archive: Path | None, name: str) -> tuple[str, Path]:
+    """The format and the path a backup asks for, checked the same for a run and a dry run."""
+    if (output_parent is None) == (archive is None):
+        raise BackupError("Give exactly one of --output-parent and --archive.")
+    if archive is not None:
+        archive = Path(archive).expanduser().absolute()
+        fmt = format_for_name(archive) or ""
+        if not fmt:
+            raise BackupError(
+                f"{archive.name}: an archive must end in .tar.zst (or .tzst) or .zip.",
+            )
+        return fmt, archive
+    assert output_parent is not None
+    output_parent = Path(output_parent).expanduser().absolute()
+    if output_parent.exists() and not output_parent.is_dir():
+        raise BackupError(f"{output_parent} is not a folder.")
+    return "folder", output_parent / name
+
+
+def _selection(
+    home: CodexHome, threads: list[str], projects: list[str], progress: ProgressFn | None
+) -> tuple[set[str] | None, dict[str, Any] | None]:
+    """``(None, None)`` for the whole home, else the chosen thread ids and their record."""
+    if not threads and not projects:
+        return None, None
+    catalog = build_catalog(home, progress)
+    return select_threads(catalog, threads, projects)
+
+
+#: How a DB becomes backup files: ``(db, rel, role) -> items``. The real run snapshots it,
+#: the dry run predicts what the snapshot will be.
+DbItems = Callable[[Path, str, str], list[PlanItem]]
+
+
+def _collect(
+    home: CodexHome,
+    selected: set[str] | None,
+    full: bool,
+    outputs: list[Path],
+    db_items: DbItems,
+) -> _Planner:
+    """Decide every file of a backup: the one code path behind both a backup and its dry run.
+
+    DBs come first: for a real run, every row a snapshot holds then has its rollout among the
+    files listed after it.
+    """
+    planner = _Planner(home, selected, full)
+    for db, role in ((home.state_db, "state-db"), (home.history_db, "history-db")):
+        if db is not None:
+            for item in db_items(db, _db_rel(home, db), role):
+                planner.add(item)
+    planner.sessions()
+    if selected is not None:
+        planner.referenced_segments()
+    planner.jsonl_index(home.session_index, "session-index", "id")
+    planner.jsonl_index(home.history_jsonl, "history", "session_id")
+    if full:
+        planner.everything_else(outputs)
+        for rel, item in list(planner.items.items()):
+            if item.kind == "sqlite":
+                del planner.items[rel]
+                for db_item in db_items(item.src, rel, "sqlite"):
+                    planner.items[db_item.rel] = db_item
+    else:
+        planner.default_left_out()
+    return planner
 
 
 def run_backup(
@@ -913,37 +990,17 @@ def run_backup(
 
     Never overwrites: an existing target gets a dated sibling name (see ``report.path``).
     Raises :class:`BackupError` (nothing complete-looking left behind) on failure.
+    :func:`plan_backup` says what this would write, without writing.
     """
     started = time.monotonic()
-    threads, projects = list(threads), list(projects)
-    if (output_parent is None) == (archive is None):
-        raise BackupError("Give exactly one of --output-parent and --archive.")
-    fmt = "folder"
-    if archive is not None:
-        archive = Path(archive).expanduser().absolute()
-        fmt = format_for_name(archive) or ""
-        if not fmt:
-            raise BackupError(
-                f"{archive.name}: an archive must end in .tar.zst (or .tzst) or .zip.",
-            )
-        wanted = archive
-    else:
-        assert output_parent is not None
-        output_parent = Path(output_parent).expanduser().absolute()
-        if output_parent.exists() and not output_parent.is_dir():
-            raise BackupError(f"{output_parent} is not a folder.")
-        wanted = output_parent / name
+    fmt, wanted = _target(output_parent, archive, name)
     parent = wanted.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"cannot create {parent}: {exc.strerror or exc}") from exc
 
-    selected: set[str] | None = None
-    selection: dict[str, Any] | None = None
-    if threads or projects:
-        catalog = build_catalog(home, progress)
-        selected, selection = select_threads(catalog, threads, projects)
+    selected, selection = _selection(home, list(threads), list(projects), progress)
 
     report = BackupReport(
         path=wanted,
@@ -1016,27 +1073,13 @@ def _write_backup(
     fsync: bool,
     compress_threads: int,
 ) -> Path:
-    planner = _Planner(home, selected, full)
-    # 1. DB snapshots first: every row they hold then has its rollout among the files below.
-    for db, role in ((home.state_db, "state-db"), (home.history_db, "history-db")):
-        if db is not None:
-            for item in _stage_db(db, _db_rel(home, db), role, stage, report):
-                planner.add(item)
-    # 2. The files, listed after the snapshot.
-    planner.sessions()
-    if selected is not None:
-        planner.referenced_segments()
-    planner.jsonl_index(home.session_index, "session-index", "id")
-    planner.jsonl_index(home.history_jsonl, "history", "session_id")
-    if full:
-        planner.everything_else([tmp_out, wanted, stage])
-        for rel, item in list(planner.items.items()):
-            if item.kind == "sqlite":
-                del planner.items[rel]
-                for staged in _stage_db(item.src, rel, "sqlite", stage, report):
-                    planner.items[staged.rel] = staged
-    else:
-        planner.default_left_out()
+    planner = _collect(
+        home,
+        selected,
+        full,
+        [tmp_out, wanted, stage],
+        lambda db, rel, role: _stage_db(db, rel, role, stage, report),
+    )
     report.left_out = planner.left_out
 
     items = sorted(planner.items.values(), key=lambda i: (i.kind != "staged", i.rel))
@@ -1222,3 +1265,226 @@ def _add_dirs(home: CodexHome, rel: str, writer: _Writer, dirs: dict[str, DirEnt
             entry = DirEntry(d, time.time_ns(), None)
         dirs[d] = entry
         writer.add_dir(d, entry.mtime_ns, entry.mode)
+
+
+# -- the dry run --------------------------------------------------------------------------------
+
+_WAL_MAGIC = (0x377F0682, 0x377F0683)
+
+
+@dataclass
+class PlannedFile:
+    """One file a backup would write, with the size it would have."""
+
+    path: str
+    size: int
+    role: str
+    method: str  # "copy" | "filter" (the chosen threads' lines) | "snapshot" | "raw-copy"
+    source: str
+    estimated: bool = False  # a snapshot's size, read from its DB and WAL before it exists
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class BackupPlan:
+    """What :func:`run_backup` would write, decided by the same code; ``to_dict`` is the
+    ``--dry-run --json`` output."""
+
+    path: Path
+    requested_path: Path
+    format: str  # "folder" | "tar.zst" | "zip"
+    content: str  # "sessions" | "full"
+    creates_parent: bool
+    selection: dict[str, Any] | None = None
+    files: list[PlannedFile] = field(default_factory=list)
+    databases: list[dict[str, Any]] = field(default_factory=list)
+    left_out: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def renamed(self) -> bool:
+        return self.path != self.requested_path
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def rollouts(self) -> int:
+        return sum(1 for f in self.files if f.role in ROLLOUT_ROLES)
+
+    @property
+    def threads(self) -> int:
+        """Threads whose rollouts are included, counted as the backup report counts them."""
+        ids = set()
+        for f in self.files:
+            if f.role in ROLLOUT_ROLES:
+                parsed = parse_rollout_name(f.path.rsplit("/", 1)[-1])
+                if parsed is not None:
+                    ids.add(parsed[1])
+        return len(ids)
+
+    def left_out_by_reason(self) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for item in self.left_out:
+            grouped.setdefault(item["reason"], []).append(item["path"])
+        return grouped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": True,
+            "path": str(self.path),
+            "requested_path": str(self.requested_path),
+            "renamed": self.renamed,
+            "creates_parent": self.creates_parent,
+            "format": self.format,
+            "content": self.content,
+            "files_count": len(self.files),
+            "bytes": self.bytes,
+            "bytes_estimated": any(f.estimated for f in self.files),
+            "rollouts": self.rollouts,
+            "threads": self.threads,
+            "selection": self.selection,
+            "files": [f.to_dict() for f in self.files],
+            "manifest": MANIFEST_NAME,
+            "databases": self.databases,
+            "left_out": self.left_out,
+            "left_out_by_reason": self.left_out_by_reason(),
+            "warnings": self.warnings,
+        }
+
+
+def plan_backup(
+    home: CodexHome,
+    *,
+    output_parent: Path | None = None,
+    archive: Path | None = None,
+    threads: Iterable[str] = (),
+    projects: Iterable[str] = (),
+    full: bool = False,
+    name: str = BACKUP_DIR_NAME,
+    progress: ProgressFn | None = None,
+) -> BackupPlan:
+    """What :func:`run_backup` with the same arguments would write, writing nothing at all.
+
+    The files come from the backup's own planner (:func:`_collect`), so the two cannot
+    disagree; only DB snapshots are predicted instead of made (their size from the DB and
+    WAL headers: opening a live DB through SQLite may create a ``-shm`` in the home).
+    The output path is the one the run would pick now (a dated sibling if the name is taken).
+    """
+    fmt, wanted = _target(output_parent, archive, name)
+    selected, selection = _selection(home, list(threads), list(projects), progress)
+    plan = BackupPlan(
+        path=free_path(wanted),
+        requested_path=wanted,
+        format=fmt,
+        content="full" if full else "sessions",
+        creates_parent=not wanted.parent.is_dir(),
+        selection=selection,
+    )
+    planner = _collect(
+        home,
+        selected,
+        full,
+        [wanted],
+        lambda db, rel, role: _predict_db(db, rel, role, plan),
+    )
+    plan.left_out = planner.left_out
+    for item in sorted(planner.items.values(), key=lambda i: i.rel):
+        planned = _planned_file(item, selected, plan)
+        if planned is not None:
+            plan.files.append(planned)
+    return plan
+
+
+def _predict_db(db: Path, rel: str, role: str, plan: BackupPlan) -> list[PlanItem]:
+    """What :func:`_stage_db` will make of a DB, judged from its header alone.
+
+    A file without the SQLite header is what SQLite refuses to read; the run copies it raw.
+    """
+    record: dict[str, Any] = {"path": rel, "source": str(db), "role": role}
+    wal = Path(str(db) + "-wal")
+    try:
+        with open(db, "rb") as f:
+            is_sqlite = f.read(16) == SQLITE_MAGIC
+    except OSError:
+        is_sqlite = False
+    if not is_sqlite:
+        plan.warnings.append(
+            f"{db.name} does not look like a SQLite database; its files would be copied as "
+            "they are."
+        )
+        record.update(method="raw-copy", scope="whole")
+        plan.databases.append(record)
+        items = [PlanItem(rel, db, role + "-raw", kind="raw-copy")]
+        if wal.is_file():
+            items.append(PlanItem(rel + "-wal", wal, role + "-raw", kind="raw-copy"))
+        return items
+    record.update(method="sqlite-backup-api", scope="whole", bytes=_snapshot_size(db))
+    if plan.selection is not None:
+        record["note"] = "the whole database, including threads that were not selected"
+    plan.databases.append(record)
+    return [PlanItem(rel, db, role, kind="snapshot")]
+
+
+def _planned_file(
+    item: PlanItem, selected: set[str] | None, plan: BackupPlan
+) -> PlannedFile | None:
+    """An item with the size the run would write; a file that vanished meanwhile is noted."""
+    try:
+        if item.kind == "snapshot":
+            size, method, estimated = _snapshot_size(item.src), "snapshot", True
+        elif item.kind == "filter":
+            assert selected is not None
+            lines = _filtered_lines(item.src, item.filter_key, selected)
+            size, method, estimated = sum(len(line) for line in lines), "filter", False
+        else:
+            size, method, estimated = item.src.stat().st_size, "copy", False
+            if item.kind == "raw-copy":
+                method = "raw-copy"
+    except FileNotFoundError:
+        plan.warnings.append(f"{item.rel} disappeared while the backup was planned")
+        return None
+    return PlannedFile(item.rel, size, item.role, method, str(item.src), estimated)
+
+
+def _snapshot_size(db: Path) -> int:
+    """The size a snapshot of ``db`` would have: its pages as of the last commit in the WAL.
+
+    Read from the file headers (checksums unchecked, hence an estimate), so nothing in the home
+    is opened through SQLite.
+    """
+    size = db.stat().st_size
+    with open(db, "rb") as f:
+        head = f.read(100)
+    if len(head) < 100:
+        return size
+    raw_page = int.from_bytes(head[16:18], "big")
+    page = 65536 if raw_page == 1 else raw_page
+    if page < 512:
+        return size
+    pages = size // page
+    if head[24:28] == head[92:96] and int.from_bytes(head[28:32], "big"):
+        pages = int.from_bytes(head[28:32], "big")  # the header's own count is valid
+    try:
+        with open(str(db) + "-wal", "rb") as w:
+            wal_size = os.fstat(w.fileno()).st_size
+            wal_head = w.read(32)
+            if len(wal_head) == 32 and int.from_bytes(wal_head[:4], "big") in _WAL_MAGIC:
+                wal_page = int.from_bytes(wal_head[8:12], "big")
+                salts = wal_head[16:24]
+                at = 32
+                while wal_page >= 512 and at + 24 + wal_page <= wal_size:
+                    w.seek(at)
+                    frame = w.read(24)
+                    if len(frame) < 24 or frame[8:16] != salts:
+                        break  # the end, or frames of an earlier WAL generation
+                    commit = int.from_bytes(frame[4:8], "big")
+                    if commit:
+                        pages, page = commit, wal_page
+                    at += 24 + wal_page
+    except OSError:
+        pass
+    return pages * page

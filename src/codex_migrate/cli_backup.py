@@ -14,12 +14,12 @@ from typing import Any
 
 import click
 
-from codex_migrate.backup import BackupReport, free_path, run_backup
+from codex_migrate.backup import BackupPlan, BackupReport, free_path, plan_backup, run_backup
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.cli_common import emit_json, json_option
 from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.home import open_home
-from codex_migrate.manifest import BACKUP_DIR_NAME, VerifyReport, verify_backup
+from codex_migrate.manifest import BACKUP_DIR_NAME, MANIFEST_NAME, VerifyReport, verify_backup
 
 #: Below this many bytes a progress bar only flickers.
 PROGRESS_MIN_BYTES = 32 * 1024 * 1024
@@ -137,6 +137,11 @@ def _choose_target(wanted: Path, as_json: bool) -> Path:
     is_flag=True,
     help="Everything in the home except credential and token files (config and logs too).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what would be written (files, databases, what is left out, where); write nothing.",
+)
 @json_option
 def backup_command(
     codex_home: Path | None,
@@ -145,6 +150,7 @@ def backup_command(
     threads: tuple[str, ...],
     projects: tuple[str, ...],
     full: bool,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
     """Back up Codex conversation history into a folder or one archive file.
@@ -157,12 +163,30 @@ def backup_command(
 
     A manifest.json lists a SHA-256 for every file; check it with `verify-backup`.
     Nothing is overwritten, and an interrupted backup never looks complete.
+    With --dry-run nothing at all is written, not even the output folder.
     """
     if (output_parent is None) == (archive is None):
         raise click.UsageError("Give exactly one of --output-parent DIR and --archive FILE.")
     home = open_home(codex_home)
     if full:
         click.secho(FULL_WARNING, fg="red", bold=True, err=True)
+    if dry_run:
+        # No prompt for another name: the plan shows the dated name a run would fall back to.
+        with stage_progress({"scan": "Reading sessions"}) as progress:
+            plan = plan_backup(
+                home,
+                output_parent=output_parent,
+                archive=archive,
+                threads=threads,
+                projects=projects,
+                full=full,
+                progress=progress,
+            )
+        if as_json:
+            emit_json(plan.to_dict())
+        else:
+            print_backup_plan(plan)
+        return
     name = BACKUP_DIR_NAME
     if archive is not None:
         archive = _choose_target(archive.expanduser().absolute(), as_json)
@@ -225,6 +249,48 @@ def print_backup(report: BackupReport) -> None:
             bold=True,
         )
     click.echo(f"  Check it any time with: codex-migrate verify-backup {report.path}")
+
+
+def print_backup_plan(plan: BackupPlan) -> None:
+    kind = "folder" if plan.format == "folder" else f"{plan.format} archive"
+    click.secho(f"Dry run: a backup would be written to {plan.path}", bold=True, nl=False)
+    click.echo(f"  ({kind})")
+    if plan.renamed:
+        click.echo(
+            f"  ({plan.requested_path.name} already exists and is never overwritten: a run asks "
+            "for a name on a terminal, else takes a dated one like this)"
+        )
+    if plan.creates_parent:
+        click.echo(f"  ({plan.path.parent} would be created)")
+    size = ("about " if any(f.estimated for f in plan.files) else "") + human_bytes(plan.bytes)
+    if plan.format != "folder":
+        size += " before compression"
+    click.echo(
+        f"  {len(plan.files)} files, {size}, {plan.rollouts} rollout files of "
+        f"{plan.threads} threads, plus {MANIFEST_NAME}"
+    )
+    roles: dict[str, int] = {}
+    for f in plan.files:
+        roles[f.role] = roles.get(f.role, 0) + 1
+    if roles:
+        click.echo("  " + ", ".join(f"{role} {n}" for role, n in sorted(roles.items())))
+    for db in plan.databases:
+        if db["method"] == "raw-copy":
+            what = "raw copy"
+        else:
+            what = f"consistent snapshot, about {human_bytes(db['bytes'])}"
+        note = f"; {db['note']}" if db.get("note") else ""
+        click.echo(f"  Database {db['path']}: {what}{note}")
+    grouped = plan.left_out_by_reason()
+    if grouped:
+        click.echo("  Left out:")
+        for reason, paths in grouped.items():
+            shown = ", ".join(paths[:6])
+            more = f", … and {len(paths) - 6} more" if len(paths) > 6 else ""
+            click.echo(f"    {reason} ({len(paths)}): {shown}{more}")
+    for warning in plan.warnings:
+        click.secho(f"  Warning: {warning}", fg="yellow")
+    click.echo("  Nothing was written (dry run); --json lists every file.")
 
 
 @click.command("verify-backup")

@@ -14,7 +14,13 @@ import click
 
 from codex_migrate.cli_common import emit_json, progress_bar
 from codex_migrate.errors import EXIT_FAILURE
-from codex_migrate.export.api import ExportReport, Selection, export_threads
+from codex_migrate.export.api import (
+    ExportPlan,
+    ExportReport,
+    Selection,
+    export_threads,
+    plan_export,
+)
 from codex_migrate.export.markdown import IMAGE_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +72,11 @@ def _common_options(f: F) -> F:
             is_flag=True,
             help="Replace files from an earlier export instead of skipping them.",
         ),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help="List the files that would be written or skipped; write nothing.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
     ]
     for decorator in reversed(decorators):
@@ -84,6 +95,7 @@ def _run(
     overwrite: bool,
     as_json: bool,
     md_images: str = "files",
+    dry_run: bool = False,
 ) -> None:
     from codex_migrate.catalog import build_catalog
     from codex_migrate.home import open_home
@@ -97,6 +109,25 @@ def _run(
     with progress_bar("Reading sessions") as progress:
         catalog = build_catalog(codex_home, progress)
     selection = Selection(thread_ids=thread_ids, projects=projects, all=all_threads)
+    if dry_run:
+        with progress_bar("Planning") as progress:
+            plan = plan_export(
+                catalog,
+                selection,
+                fmt,
+                output,
+                redact=redact,
+                overwrite=overwrite,
+                md_images=md_images,
+                progress=progress,
+            )
+        if as_json:
+            emit_json(plan.to_dict())
+        else:
+            print_plan(plan)
+        if not plan.ok:  # the exit status the export would have
+            click.get_current_context().exit(EXIT_FAILURE)
+        return
     with progress_bar("Exporting") as progress:
         report = export_threads(
             catalog,
@@ -143,6 +174,25 @@ def print_report(report: ExportReport) -> None:
             click.echo("Masked 0 secrets: none of the known secret patterns were found.")
 
 
+def print_plan(plan: ExportPlan) -> None:
+    kind = "HTML" if plan.format == "html" else "Markdown"
+    n = len(plan.threads)
+    created = " (the folder would be created)" if plan.creates_output_dir else ""
+    click.secho(
+        f"Dry run: {n} thread{'s' if n != 1 else ''} as {kind} to {plan.output_dir}{created}",
+        bold=True,
+    )
+    for t in plan.threads:
+        line = f"  {t.action:<8} {Path(t.path).name}"
+        if t.images_dir and t.action != "skip":
+            line += f"  (images, if any, in {Path(t.images_dir).name}/)"
+        if t.reason:
+            line += f"  ({t.reason})"
+        click.echo(line)
+    counts = ", ".join(f"{plan.count(a)} to {a}" for a in ("write", "replace", "skip"))
+    click.echo(f"{counts}. Nothing was written (dry run).")
+
+
 @click.command("export-html")
 @_common_options
 def export_html(
@@ -153,6 +203,7 @@ def export_html(
     output: Path,
     redact: bool,
     overwrite: bool,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
     """Export conversations as self-contained HTML files, one per thread.
@@ -161,7 +212,18 @@ def export_html(
     nothing loaded from the network. Files are named from the thread's name and id; an
     existing file is never replaced unless --overwrite is given.
     """
-    _run("html", home, thread_ids, projects, all_threads, output, redact, overwrite, as_json)
+    _run(
+        "html",
+        home,
+        thread_ids,
+        projects,
+        all_threads,
+        output,
+        redact,
+        overwrite,
+        as_json,
+        dry_run=dry_run,
+    )
 
 
 @click.command("export-md")
@@ -182,6 +244,7 @@ def export_md(
     output: Path,
     redact: bool,
     overwrite: bool,
+    dry_run: bool,
     as_json: bool,
     md_images: str,
 ) -> None:
@@ -192,5 +255,15 @@ def export_md(
     --overwrite is given.
     """
     _run(
-        "md", home, thread_ids, projects, all_threads, output, redact, overwrite, as_json, md_images
+        "md",
+        home,
+        thread_ids,
+        projects,
+        all_threads,
+        output,
+        redact,
+        overwrite,
+        as_json,
+        md_images,
+        dry_run=dry_run,
     )

@@ -206,6 +206,15 @@ def thread_title(thread: Thread, first_message: str | None = None) -> str:
     return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
 
 
+def display_title(
+    thread: Thread, first_message: str | None = None, redact: Redactor | None = None
+) -> str:
+    """The page title, redacted when asked: it also names the file, so an export and its dry
+    run must both take it from here."""
+    title = thread_title(thread, first_message)
+    return redact(title) if redact is not None else title
+
+
 def header_for(
     thread: Thread, info: SessionInfo, redact: Redactor | None, first_message: str | None = None
 ) -> Header:
@@ -239,7 +248,7 @@ def header_for(
         add("Archived", "yes")
     era = {"paginated": "paginated (0.153+)", "legacy": "legacy", "bare": "bare (2025)"}
     add("Rollout format", era.get(info.era, info.era))
-    return Header(title=r(thread_title(thread, first_message)), fields=fields)
+    return Header(title=display_title(thread, first_message, redact), fields=fields)
 
 
 class _Counting:
@@ -282,6 +291,28 @@ def _clear_assets(folder: Path) -> None:
         shutil.rmtree(folder)
 
 
+def _outputs(output_dir: Path, title: str | None, thread_id: str, fmt: str) -> tuple[Path, Path]:
+    """A thread's document and the image folder beside it (used by Markdown only)."""
+    stem = safe_stem(title, thread_id)
+    return output_dir / f"{stem}{FORMATS[fmt]}", output_dir / f"{stem}_files"
+
+
+def _in_the_way(target: Path, assets: Path, fmt: str) -> list[Path]:
+    """What is already there under an export's names: skipped over, or replaced if asked."""
+    return [p for p in (target, assets if fmt == "md" else None) if p and p.exists()]
+
+
+def _exists_reason(in_the_way: list[Path]) -> str:
+    return f"{in_the_way[0]} exists; pass --overwrite to replace it"
+
+
+def _check_formats(fmt: str, md_images: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    if md_images not in IMAGE_MODES:
+        raise ValueError(f"unknown image mode {md_images!r}")
+
+
 def export_thread(
     thread: Thread,
     fmt: str,
@@ -291,16 +322,16 @@ def export_thread(
     overwrite: bool = False,
     md_images: str = "files",
 ) -> ExportedFile | SkippedThread:
-    """Export one thread; a file in the way or an unreadable rollout gives a skip, not a raise."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}")
-    if md_images not in IMAGE_MODES:
-        raise ValueError(f"unknown image mode {md_images!r}")
+    """Export one thread; a file in the way or an unreadable rollout gives a skip, not a raise.
+
+    :func:`plan_thread` names the same files without writing them.
+    """
+    _check_formats(fmt, md_images)
     redactor = Redactor() if redact else None
     reader = ConversationReader(thread.rollout_path, thread_id=thread.id, redact=redactor)
     resolver = ImageResolver(base_dir=thread.cwd)
     writer: ImageWriter | None = None
-    target = output_dir / f"{safe_stem(thread.name or thread.title, thread.id)}{FORMATS[fmt]}"
+    target, assets = _outputs(output_dir, thread.name or thread.title, thread.id, fmt)
     tmp: Path | None = None
     try:
         stream = reader.turns()
@@ -308,15 +339,12 @@ def export_thread(
         first = next(stream, None)
         header = header_for(thread, reader.info, redactor, first_user_text(first))
         # The (already redacted) title names the file: a secret in a title stays out of it.
-        stem = safe_stem(header.title, thread.id)
-        target = output_dir / f"{stem}{FORMATS[fmt]}"
-        assets = output_dir / f"{stem}_files"
-        in_the_way = [p for p in (target, assets if fmt == "md" else None) if p and p.exists()]
+        target, assets = _outputs(output_dir, header.title, thread.id, fmt)
+        stem = target.stem
+        in_the_way = _in_the_way(target, assets, fmt)
         if in_the_way and not overwrite:
             stream.close()
-            return SkippedThread(
-                thread.id, str(target), f"{in_the_way[0]} exists; pass --overwrite to replace it"
-            )
+            return SkippedThread(thread.id, str(target), _exists_reason(in_the_way))
         counting = _Counting(itertools.chain([first] if first else [], stream))
 
         def masked() -> str | None:
@@ -400,3 +428,144 @@ def export_threads(
         if progress:
             progress("export", done, total)
     return report
+
+
+# -- the dry run --------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedExport:
+    """The file one thread would get, and whether it would be written, replaced or skipped."""
+
+    thread_id: str
+    title: str
+    path: str
+    action: str  # "write" | "replace" (with --overwrite) | "skip"
+    reason: str | None = None
+    images_dir: str | None = None  # Markdown with --images files; made only if there are images
+    replaces: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ExportPlan:
+    """What :func:`export_threads` would do; ``to_dict`` is the ``--dry-run --json`` output."""
+
+    format: str
+    output_dir: str
+    creates_output_dir: bool
+    redact: bool
+    overwrite: bool
+    md_images: str | None  # None for HTML, which always embeds images
+    threads: list[PlannedExport] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for t in self.threads if t.action == action)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the export would succeed: the same test as :attr:`ExportReport.ok`."""
+        return not self.count("skip")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": True,
+            "format": self.format,
+            "output_dir": self.output_dir,
+            "creates_output_dir": self.creates_output_dir,
+            "redact": self.redact,
+            "overwrite": self.overwrite,
+            "images": self.md_images,
+            "threads": [t.to_dict() for t in self.threads],
+            "write": self.count("write"),
+            "replace": self.count("replace"),
+            "skip": self.count("skip"),
+        }
+
+
+def plan_thread(
+    thread: Thread,
+    fmt: str,
+    output_dir: Path,
+    *,
+    redact: bool = False,
+    overwrite: bool = False,
+    md_images: str = "files",
+) -> PlannedExport:
+    """What :func:`export_thread` would do with one thread, writing nothing.
+
+    Only the first turn is read: the title that names the file comes from it (redacted when
+    asked, like the export). Nothing is rendered and no image is opened.
+    """
+    _check_formats(fmt, md_images)
+    redactor = Redactor() if redact else None
+    reader = ConversationReader(thread.rollout_path, thread_id=thread.id, redact=redactor)
+    target, assets = _outputs(output_dir, thread.name or thread.title, thread.id, fmt)
+    try:
+        stream = reader.turns()
+        first = next(stream, None)
+        stream.close()
+    except OSError as exc:
+        title = display_title(thread, None, redactor)
+        return PlannedExport(thread.id, title, str(target), "skip", f"could not export: {exc}")
+    title = display_title(thread, first_user_text(first), redactor)
+    target, assets = _outputs(output_dir, title, thread.id, fmt)
+    images_dir = str(assets) if fmt == "md" and md_images == "files" else None
+    in_the_way = _in_the_way(target, assets, fmt)
+    if in_the_way and not overwrite:
+        reason = _exists_reason(in_the_way)
+        return PlannedExport(thread.id, title, str(target), "skip", reason, images_dir)
+    action = "replace" if in_the_way else "write"
+    replaces = [str(p) for p in in_the_way]
+    return PlannedExport(thread.id, title, str(target), action, None, images_dir, replaces)
+
+
+def _would_create(output_dir: Path) -> bool:
+    """Whether an export would create ``output_dir``; raises as its ``mkdir`` would when a
+    file stands where a folder must be."""
+    probe = output_dir
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CodexMigrateError(
+            f"Cannot create the output folder {output_dir}: {probe} is not a folder"
+        )
+    return probe != output_dir
+
+
+def plan_export(
+    catalog: Catalog,
+    selection: Selection,
+    fmt: str,
+    output_dir: Path,
+    *,
+    redact: bool = False,
+    overwrite: bool = False,
+    md_images: str = "files",
+    progress: ProgressFn | None = None,
+) -> ExportPlan:
+    """What :func:`export_threads` would write, per selected thread; creates nothing, not even
+    ``output_dir``."""
+    _check_formats(fmt, md_images)
+    threads = select_threads(catalog, selection)
+    output_dir = Path(output_dir).absolute()
+    plan = ExportPlan(
+        format=fmt,
+        output_dir=str(output_dir),
+        creates_output_dir=_would_create(output_dir),
+        redact=redact,
+        overwrite=overwrite,
+        md_images=md_images if fmt == "md" else None,
+    )
+    total = len(threads)
+    for done, thread in enumerate(threads, 1):
+        plan.threads.append(
+            plan_thread(
+                thread, fmt, output_dir, redact=redact, overwrite=overwrite, md_images=md_images
+            )
+        )
+        if progress:
+            progress("export", done, total)
+    return plan
