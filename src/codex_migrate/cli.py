@@ -13,7 +13,7 @@ import click
 from codex_migrate import __version__
 from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
 from codex_migrate.cli_backup import backup_command, verify_backup_command
-from codex_migrate.cli_common import F, emit_json, json_option, progress_bar
+from codex_migrate.cli_common import F, confirm_write, emit_json, json_option, progress_bar
 from codex_migrate.cli_doctor import doctor
 from codex_migrate.cli_export import export_html, export_md
 from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
@@ -336,13 +336,7 @@ def import_(
         if not as_json:
             click.echo("Dry run: nothing was written.")
         return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CodexMigrateError(
-                "refusing to write without confirmation: no terminal to ask.",
-                hint="Review with --dry-run, then pass --yes.",
-            )
-        click.confirm("Apply this plan?", abort=True)
+    confirm_write(yes, "Apply this plan?")
     target_path.mkdir(parents=True, exist_ok=True)
     with progress_bar("Copying sessions") as progress:
         report = apply_import(plan, progress)
@@ -591,13 +585,7 @@ def rebind(
     if dry_run:
         click.echo("Dry run: nothing was written.")
         return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CodexMigrateError(
-                "refusing to write without confirmation: no terminal to ask.",
-                hint="Review with --dry-run, then pass --yes.",
-            )
-        click.confirm("Apply these repairs?", abort=True)
+    confirm_write(yes, "Apply these repairs?")
     with progress_bar("Rewriting sessions") as progress:
         report = apply_rebind(plan, progress)
     if as_json:

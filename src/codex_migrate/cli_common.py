@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from codex_migrate.catalog import ProgressFn
+from codex_migrate.errors import CodexMigrateError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,3 +53,15 @@ def json_option(f: F) -> F:
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def confirm_write(yes: bool, question: str) -> None:
+    """Ask before writing, unless --yes; with no terminal to ask, refuse rather than guess."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CodexMigrateError(
+            "refusing to write without confirmation: no terminal to ask.",
+            hint="Review with --dry-run, then pass --yes.",
+        )
+    click.confirm(question, abort=True)
