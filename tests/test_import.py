@@ -484,7 +484,7 @@ def test_disk_full_rolls_back_with_a_clear_message(
             raise OSError(errno.ENOSPC, "No space left on device", str(args[1]))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("codex_migrate.importer.stage_rewritten", full_disk)
+    monkeypatch.setattr(staging, "stage_rewritten", full_disk)
     code, out = run("import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/n", "--yes")
     assert code == 1 and "disk is full" in out and "rolled back" in out
     assert _tree(target) == before

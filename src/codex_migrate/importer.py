@@ -24,7 +24,7 @@ from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
 from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
-from codex_migrate.staging import StagedFile, stage_rewritten
+from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.threadrow import (
     RolloutFacts,
     build_row,
@@ -58,15 +58,6 @@ def prepare_target(home: CodexHome, lock: HomeLock) -> list[str]:
     if home.state_db is not None:
         check_db_writable(home.state_db)
     return recovered
-
-
-def _stage(tx: Transaction, item: PlanItem, plan: ImportPlan) -> StagedFile:
-    return stage_rewritten(
-        item.thread.rollout_path,
-        tx.staging / item.target_rel,
-        plan.mapper,
-        mtime=item.thread.mtime,
-    )
 
 
 def _needs_row(item: PlanItem, root: Path) -> bool:
@@ -207,12 +198,18 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
             tx.prepare()
 
-            staged: dict[str, StagedFile] = {}
-            for n, item in enumerate(writes, 1):
-                staged[item.id] = _stage(tx, item, plan)
-                report.bytes_written += staged[item.id].size
-                if progress:
-                    progress("copy", n, len(writes))
+            jobs = [
+                StageJob(i.thread.rollout_path, tx.staging / i.target_rel, i.thread.mtime)
+                for i in writes
+            ]
+            results = stage_many(
+                jobs,
+                plan.mapper,
+                total_bytes=sum(i.thread.size for i in writes),
+                on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
+            )
+            staged: dict[str, StagedFile] = {i.id: r for i, r in zip(writes, results, strict=True)}
+            report.bytes_written = sum(r.size for r in results)
             sync_files([tx.staging / i.target_rel for i in writes])
             crash_point("staged")
             tx.set_state("applying")

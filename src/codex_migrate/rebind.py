@@ -22,7 +22,7 @@ from codex_migrate.inuse import HomeLock
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.rewrite import line_changes
-from codex_migrate.staging import StagedFile, stage_rewritten
+from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.threadrow import RolloutFacts, build_row, columns, upsert_row
 from codex_migrate.transaction import Transaction, crash_point
 
@@ -197,17 +197,24 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             tx.journal.summary = plan.to_dict()["summary"]
             tx.prepare()
 
-            staged: dict[str, StagedFile] = {}
-            for n, item in enumerate(rewrites, 1):
-                staged[item.id] = stage_rewritten(
-                    item.thread.rollout_path,
-                    tx.staging / item.thread.rel_path,
-                    plan.mapper,
-                    mtime=item.thread.mtime,
-                    offsets=item.thread.history_mode == "paginated",
+            jobs = [
+                StageJob(
+                    i.thread.rollout_path,
+                    tx.staging / i.thread.rel_path,
+                    i.thread.mtime,
+                    offsets=i.thread.history_mode == "paginated",
                 )
-                if progress:
-                    progress("rewrite", n, len(rewrites))
+                for i in rewrites
+            ]
+            results = stage_many(
+                jobs,
+                plan.mapper,
+                total_bytes=sum(i.thread.size for i in rewrites),
+                on_done=(lambda n: progress("rewrite", n, len(rewrites))) if progress else None,
+            )
+            staged: dict[str, StagedFile] = {
+                i.id: r for i, r in zip(rewrites, results, strict=True)
+            }
             sync_files([s.path for s in staged.values()])
             crash_point("staged")
             tx.set_state("applying")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from codex_migrate.merge import raw_lines
@@ -62,3 +65,46 @@ def stage_rewritten(
         offset_map[old_pos] = new_pos
     os.utime(dest, (mtime, mtime))
     return StagedFile(dest, digest.hexdigest(), new_pos, facts, changed, offset_map)
+
+
+@dataclass(frozen=True)
+class StageJob:
+    source: Path
+    dest: Path
+    mtime: float
+    offsets: bool = False
+
+
+#: Below this much input, starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+
+
+def _run_job(mapper: PathMapper, job: StageJob) -> StagedFile:
+    return stage_rewritten(job.source, job.dest, mapper, mtime=job.mtime, offsets=job.offsets)
+
+
+def stage_many(
+    jobs: list[StageJob],
+    mapper: PathMapper,
+    *,
+    total_bytes: int,
+    on_done: Callable[[int], None] | None = None,
+) -> list[StagedFile]:
+    """Stage every job, on all cores when the work is large: the rewrite is CPU-bound
+    (JSON parsing of the lines that carry paths). Results come back in job order."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or len(jobs) < 2 * workers:
+        out = []
+        for n, job in enumerate(jobs, 1):
+            out.append(_run_job(mapper, job))
+            if on_done:
+                on_done(n)
+        return out
+    chunk = max(1, min(64, len(jobs) // (workers * 8)))
+    results: list[StagedFile] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for n, staged in enumerate(pool.map(partial(_run_job, mapper), jobs, chunksize=chunk), 1):
+            results.append(staged)
+            if on_done:
+                on_done(n)
+    return results
