@@ -16,6 +16,7 @@ from codex_migrate.cli_backup import backup_command, verify_backup_command
 from codex_migrate.cli_common import F, confirm_write, emit_json, json_option, progress_bar
 from codex_migrate.cli_doctor import doctor
 from codex_migrate.cli_export import export_html, export_md
+from codex_migrate.cli_ui import ui_command
 from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
@@ -636,6 +637,7 @@ cli.add_command(verify_backup_command)
 cli.add_command(doctor)
 cli.add_command(export_html)
 cli.add_command(export_md)
+cli.add_command(ui_command)
 
 
 def main() -> None:

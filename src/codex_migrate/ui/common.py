@@ -1,0 +1,152 @@
+"""Helpers every screen uses: the configuration, form access, redirects and error pages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from codex_migrate.errors import CodexMigrateError, HomeInUse, HomeNotFound
+from codex_migrate.home import CodexHome
+from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.render import render
+
+
+@dataclass
+class UIConfig:
+    """What ``codex-migrate ui`` was started with."""
+
+    codex_home: Path
+    port: int
+    token: str
+    codex_bin: Path | None = None
+    no_codex: bool = False
+    demo: bool = False
+    demo_source: Path | None = None
+    browse_places: list[Path] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def config_of(request: Request) -> UIConfig:
+    config: UIConfig = request.app.state.config
+    return config
+
+
+def form_of(request: Request) -> FormData:
+    """The urlencoded form the security gate already read and checked (CSRF included)."""
+    form: FormData = getattr(request.state, "form", None) or FormData()
+    return form
+
+
+def field_str(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name, default)
+    return value.strip() if isinstance(value, str) else default
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def local_url(url: str | None, default: str = "/") -> str:
+    """Only same-site paths are followed after a form (no open redirects)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return default
+    return url
+
+
+def open_target(path: Path) -> CodexHome:
+    """The target home may be new or empty; the CLI's rule, reused."""
+    from codex_migrate.cli import open_target as cli_open_target
+
+    return cli_open_target(path)
+
+
+def error_kind(exc: BaseException) -> str:
+    """Which translated explanation an engine error gets (the engine's text is shown too)."""
+    from codex_migrate.plan import MergeConflicts, UnmappedProjects
+
+    if isinstance(exc, HomeInUse):
+        if "codex-migrate" in exc.message:
+            return "other_command"
+        return "locked" if "locked" in exc.message else "in_use"
+    if isinstance(exc, MergeConflicts):
+        return "conflicts"
+    if isinstance(exc, UnmappedProjects):
+        return "unmapped"
+    if isinstance(exc, HomeNotFound):
+        return "no_home"
+    if isinstance(exc, PlanChanged):
+        return "changed"
+    if isinstance(exc, CodexMigrateError):
+        return "engine"
+    if isinstance(exc, (OSError, sqlite3.Error)):
+        return "io"
+    return "bug"
+
+
+def error_detail(exc: BaseException) -> tuple[str, str | None]:
+    if isinstance(exc, CodexMigrateError):
+        return exc.message, exc.hint
+    return str(exc) or type(exc).__name__, None
+
+
+def error_page(
+    request: Request, exc: BaseException, *, back: str, retry: str | None = None, status: int = 409
+) -> Response:
+    message, hint = error_detail(exc)
+    return render(
+        request,
+        "error.html",
+        {
+            "kind": error_kind(exc),
+            "message": message,
+            "hint": hint,
+            "back": back,
+            "retry": retry,
+        },
+        status=status,
+    )
+
+
+def empty_home_page(request: Request, exc: HomeNotFound, title: str) -> Response:
+    """A home with no history yet is a normal state on a new computer, not an error."""
+    return render(request, "empty_home.html", {"title": title, "message": exc.message})
+
+
+def busy_page(request: Request, exc: Busy) -> Response:
+    return render(request, "busy.html", {"job": exc.job}, status=409)
+
+
+class PlanChanged(CodexMigrateError):
+    """The homes changed between the preview and the click on Apply: nothing was written."""
+
+
+def digest(data: Any) -> str:
+    """A fingerprint of a previewed plan: Apply only runs a plan that still matches it."""
+    raw = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def common_parent(paths: list[str]) -> str:
+    """The deepest folder all ``paths`` share (by text, either separator), or ''."""
+    if not paths:
+        return ""
+    split = [p.replace("\\", "/").rstrip("/").split("/") for p in paths]
+    first = split[0]
+    n = 0
+    while all(len(s) > n + 1 and s[n] == first[n] for s in split):
+        n += 1
+    if n == 0 or (n == 1 and first[0] == ""):
+        return ""
+    sep = "\\" if "\\" in paths[0] else "/"
+    return sep.join(paths[0].replace("\\", "/").split("/")[:n]).replace("/", sep)

@@ -1,0 +1,193 @@
+/* codex-migrate UI: progressive enhancement only. Every page works without this file:
+ * forms post, the job page refreshes itself, paths can be typed. With it: a folder-browser
+ * dialog, live search and tri-state project checkboxes, a live progress bar over SSE, and a
+ * remembered light/dark theme. */
+(function () {
+  "use strict";
+
+  function ready(fn) {
+    if (document.readyState !== "loading") fn();
+    else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  /* -- theme --------------------------------------------------------------------------- */
+  function setupTheme() {
+    var button = document.getElementById("theme-toggle");
+    if (!button) return;
+    button.hidden = false;
+    var root = document.documentElement;
+    function current() {
+      var t = root.getAttribute("data-theme");
+      if (t) return t;
+      return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches
+        ? "dark" : "light";
+    }
+    function label() {
+      var dark = current() === "dark";
+      button.setAttribute("aria-pressed", dark ? "true" : "false");
+    }
+    button.addEventListener("click", function () {
+      var next = current() === "dark" ? "light" : "dark";
+      root.setAttribute("data-theme", next);
+      try { localStorage.setItem("codex-migrate-theme", next); } catch (e) { /* ignore */ }
+      label();
+    });
+    label();
+  }
+
+  /* -- folder browser dialog ----------------------------------------------------------- */
+  function setupBrowser() {
+    var dialog = document.getElementById("browser");
+    if (!dialog || !window.htmx || typeof dialog.showModal !== "function") return;
+    var body = document.getElementById("browser-body");
+    var opener = null;
+    document.querySelectorAll("[data-browse]").forEach(function (el) {
+      el.hidden = false;
+    });
+    document.querySelectorAll("[data-browse-fallback]").forEach(function (el) {
+      el.hidden = true;
+    });
+    document.addEventListener("click", function (ev) {
+      var btn = ev.target.closest("[data-browse]");
+      if (btn) {
+        ev.preventDefault();
+        opener = btn;
+        var id = btn.getAttribute("data-browse");
+        var input = document.getElementById(id);
+        var url = "/browse?target=" + encodeURIComponent(id);
+        if (input && input.value && /^([A-Za-z]:[\\/]|[\\/]|~)/.test(input.value)) {
+          url += "&root=" + encodeURIComponent(input.value);
+        }
+        htmx.ajax("GET", url, { target: body, swap: "innerHTML" }).then(function () {
+          dialog.showModal();
+          var first = body.querySelector("[data-autofocus]") || body.querySelector("a, button, input");
+          if (first) first.focus();
+        });
+        return;
+      }
+      var choose = ev.target.closest("[data-choose]");
+      if (choose) {
+        ev.preventDefault();
+        var target = document.getElementById(choose.getAttribute("data-target"));
+        if (target) {
+          target.value = choose.getAttribute("data-choose");
+          target.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+        dialog.close();
+        if (target) target.focus();
+        return;
+      }
+      if (ev.target.closest("[data-close-dialog]")) {
+        ev.preventDefault();
+        dialog.close();
+        if (opener) opener.focus();
+      }
+    });
+    document.body.addEventListener("htmx:afterSwap", function (ev) {
+      if (ev.detail && ev.detail.target === body) {
+        var first = body.querySelector("[data-autofocus]");
+        if (first && dialog.open) first.focus();
+      }
+    });
+  }
+
+  /* -- session tree: search, tri-state projects, counter ------------------------------- */
+  function setupTree() {
+    var tree = document.querySelector("[data-tree]");
+    if (!tree) return;
+    var counter = document.querySelector("[data-counter]");
+    function threads(project) {
+      return Array.prototype.slice.call(project.querySelectorAll("input[name=thread]"));
+    }
+    function sync(project) {
+      var box = project.querySelector("input[data-project]");
+      if (!box) return;
+      var all = threads(project);
+      var on = all.filter(function (c) { return c.checked; }).length;
+      box.checked = on > 0 && on === all.length;
+      box.indeterminate = on > 0 && on < all.length;
+    }
+    function count() {
+      if (!counter) return;
+      var n = tree.querySelectorAll("input[name=thread]:checked").length;
+      var tpl = counter.getAttribute("data-template") || "{n}";
+      counter.textContent = tpl.replace("{n}", new Intl.NumberFormat(document.documentElement.lang).format(n));
+    }
+    tree.querySelectorAll("[data-project-block]").forEach(function (p) {
+      var box = p.querySelector("input[data-project]");
+      if (box) {
+        box.hidden = false;
+        box.addEventListener("change", function () {
+          threads(p).forEach(function (c) {
+            if (!c.closest("[hidden]")) c.checked = box.checked;
+          });
+          sync(p);
+          count();
+        });
+      }
+      threads(p).forEach(function (c) {
+        c.addEventListener("change", function () { sync(p); count(); });
+      });
+      sync(p);
+    });
+    count();
+    var search = document.querySelector("[data-filter]");
+    if (search) {
+      search.addEventListener("input", function () {
+        var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+        tree.querySelectorAll("[data-project-block]").forEach(function (p) {
+          var shown = 0;
+          p.querySelectorAll("[data-text]").forEach(function (row) {
+            var text = row.getAttribute("data-text");
+            var ok = words.every(function (w) { return text.indexOf(w) >= 0; });
+            row.hidden = !ok;
+            if (ok) shown++;
+          });
+          p.hidden = shown === 0;
+        });
+      });
+    }
+  }
+
+  /* -- job progress over server-sent events -------------------------------------------- */
+  function setupProgress() {
+    var box = document.querySelector("[data-events]");
+    if (!box || !window.EventSource) return;
+    var bar = box.querySelector("progress");
+    var text = box.querySelector(".progress-text");
+    var labels = JSON.parse(box.getAttribute("data-labels") || "{}");
+    var fmt = new Intl.NumberFormat(document.documentElement.lang);
+    var source = new EventSource(box.getAttribute("data-events"));
+    source.addEventListener("progress", function (ev) {
+      var s = JSON.parse(ev.data);
+      var label = labels[s.stage] || labels[""] || "";
+      if (s.total > 0) {
+        bar.max = s.total;
+        bar.value = s.done;
+        var pct = Math.floor((100 * s.done) / s.total);
+        text.textContent = label + " — " + pct + " %" +
+          (s.stage === "backup" || s.stage === "verify-bytes" ? "" : " (" + fmt.format(s.done) + " / " + fmt.format(s.total) + ")");
+      } else {
+        bar.removeAttribute("value");
+        text.textContent = label;
+      }
+    });
+    source.addEventListener("done", function (ev) {
+      source.close();
+      var data = JSON.parse(ev.data);
+      window.location.assign(data.url);
+    });
+    source.onerror = function () {
+      /* The stream ends when the job does; reload to show the result. */
+      source.close();
+      setTimeout(function () { window.location.reload(); }, 1000);
+    };
+  }
+
+  ready(function () {
+    setupTheme();
+    setupBrowser();
+    setupTree();
+    setupProgress();
+  });
+})();

@@ -1,0 +1,163 @@
+"""The pages around the screens: start page, language switch, folder browser, job progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from codex_migrate.catalog import build_catalog
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.home import open_home
+from codex_migrate.inuse import running_codex
+from codex_migrate.ui.common import (
+    config_of,
+    error_detail,
+    error_kind,
+    field_str,
+    form_of,
+    local_url,
+    see_other,
+)
+from codex_migrate.ui.folders import BrowseError, list_folder, start_places
+from codex_migrate.ui.i18n import LANG_COOKIE, normalize
+from codex_migrate.ui.jobs import RUNNING
+from codex_migrate.ui.render import render, session_of
+
+LANG_MAX_AGE = 365 * 24 * 3600
+SSE_POLL = 0.15
+SSE_HEARTBEAT = 10.0
+
+
+def index(request: Request) -> Response:
+    config = config_of(request)
+    home = None
+    error = None
+    summary = None
+    try:
+        home = open_home(config.codex_home)
+        catalog = build_catalog(home)
+        summary = {
+            "threads": len(catalog.threads),
+            "projects": len(catalog.projects),
+            "missing": sum(1 for p in catalog.projects if not p.exists),
+            "problems": catalog.problem_count,
+        }
+    except CodexMigrateError as exc:
+        error = exc.message
+    running = [] if home is None else running_codex(home.root)
+    return render(
+        request,
+        "index.html",
+        {"home": home, "summary": summary, "home_error": error, "running": running},
+    )
+
+
+def set_language(request: Request) -> Response:
+    form = form_of(request)
+    locale = normalize(field_str(form, "lang")) or "en"
+    response = see_other(local_url(field_str(form, "next"), "/"))
+    response.set_cookie(
+        LANG_COOKIE, locale, max_age=LANG_MAX_AGE, path="/", httponly=True, samesite="strict"
+    )
+    return response
+
+
+def browse(request: Request) -> Response:
+    """The folder browser: a dialog fragment for htmx, or a whole page without JavaScript."""
+    config = config_of(request)
+    q = request.query_params
+    places = start_places(config.browse_places)
+    root = q.get("root") or places[0]
+    target = q.get("target", "")
+    if not target.replace("_", "").replace("-", "").isalnum():
+        target = ""
+    listing = None
+    error = None
+    try:
+        listing = list_folder(root, q.get("rel", ""))
+    except BrowseError as exc:
+        error = exc.code
+    fragment = request.headers.get("hx-request") == "true"
+    up_root = None
+    if listing is not None and listing.parent_rel is None:
+        parent = os.path.dirname(listing.root)
+        up_root = parent if parent != listing.root else None
+    return render(
+        request,
+        "browse.html",
+        {
+            "listing": listing,
+            "error": error,
+            "places": places,
+            "root": root,
+            "target": target,
+            "fragment": fragment,
+            "back": local_url(q.get("back"), "/"),
+            "up_root": up_root,
+        },
+        status=200 if error is None else 400,
+    )
+
+
+def job_page(request: Request) -> Response:
+    jobs = request.app.state.jobs
+    job = jobs.get(request.path_params["job"])
+    if job is None or job.owner != session_of(request).id:
+        return render(request, "not_found.html", {"back": "/"}, status=404)
+    if job.state == RUNNING:
+        return render(request, "job_running.html", {"job": job, "snap": job.snapshot()})
+    if job.error is not None:
+        message, hint = error_detail(job.error)
+        return render(
+            request,
+            "job_failed.html",
+            {"job": job, "kind": error_kind(job.error), "message": message, "hint": hint},
+        )
+    return render(request, f"result_{job.kind}.html", {"job": job, "r": job.result})
+
+
+async def job_events(request: Request) -> Response:
+    """Server-sent events: ``progress`` while the job runs, then ``done`` with its page."""
+    jobs = request.app.state.jobs
+    job = jobs.get(request.path_params["job"])
+    if job is None or job.owner != session_of(request).id:
+        return Response(status_code=404)
+
+    async def stream() -> AsyncIterator[str]:
+        seen = -1
+        quiet = 0.0
+        while True:
+            snap = job.snapshot()
+            if snap["version"] != seen:
+                seen = snap["version"]
+                quiet = 0.0
+                yield f"event: progress\ndata: {json.dumps(snap)}\n\n"
+            if snap["state"] != RUNNING:
+                yield f"event: done\ndata: {json.dumps({'url': f'/jobs/{job.id}'})}\n\n"
+                return
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(SSE_POLL)
+            quiet += SSE_POLL
+            if quiet >= SSE_HEARTBEAT:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+def not_found(request: Request) -> Response:
+    return render(request, "not_found.html", {"back": "/"}, status=404)
+
+
+def go_home(request: Request) -> Response:
+    return see_other("/")

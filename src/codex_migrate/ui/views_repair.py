@@ -1,0 +1,158 @@
+"""Repair: ``codex-migrate rebind`` on this machine's home, as preview → confirm → transaction.
+
+Projects whose folder is missing are shown by default ("include all projects" is ``--all``);
+each gets a folder, a parent rule covers many, or it stays as recorded (history only). The
+preview is ``rebind --dry-run``; Apply rebuilds the plan and refuses if it changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from codex_migrate.catalog import ProgressFn, build_catalog, cwd_exists
+from codex_migrate.errors import CodexMigrateError, HomeNotFound
+from codex_migrate.home import open_home
+from codex_migrate.rebind import RebindPlan, RebindReport, apply_rebind, build_rebind_plan
+from codex_migrate.ui.common import (
+    PlanChanged,
+    busy_page,
+    common_parent,
+    config_of,
+    digest,
+    empty_home_page,
+    error_page,
+    field_str,
+    form_of,
+    see_other,
+)
+from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.render import render, session_of
+from codex_migrate.ui.render import translate as _t
+from codex_migrate.ui.views_migrate import apply_binding_form, mapper_of, mapping_rows
+from codex_migrate.verify import verify_home
+
+
+def _projects(request: Request) -> tuple[list[tuple[str, int]], int, bool]:
+    """(projects shown with their thread counts, all projects, include-all flag)."""
+    session = session_of(request)
+    catalog = build_catalog(open_home(config_of(request).codex_home))
+    shown = [
+        (p.cwd, len(p.thread_ids))
+        for p in catalog.projects
+        if p.cwd and (session.repair_all or not p.exists)
+    ]
+    return sorted(shown), len(catalog.projects), session.repair_all
+
+
+def repair_page(request: Request) -> Response:
+    session = session_of(request)
+    if "all" in request.query_params:
+        session.repair_all = request.query_params.get("all") == "1"
+    try:
+        projects, total, include_all = _projects(request)
+    except HomeNotFound as exc:
+        return empty_home_page(request, exc, _t(request, "Repair"))
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/", status=409)
+    rows, _, rule_error = mapping_rows(session.repair, projects)
+    exact = {cwd for cwd, _ in projects}
+    missing = [cwd for cwd, _ in projects if not cwd_exists(cwd)]
+    return render(
+        request,
+        "repair.html",
+        {
+            "rows": rows,
+            "total_projects": total,
+            "include_all": include_all,
+            "parent_rules": [(o, n) for o, n in session.repair.rules if o not in exact],
+            "suggested_old": common_parent(missing),
+            "binding": session.repair,
+            "rule_error": rule_error or request.query_params.get("error"),
+            "home": config_of(request).codex_home,
+        },
+    )
+
+
+def repair_submit(request: Request) -> Response:
+    session = session_of(request)
+    form = form_of(request)
+    try:
+        projects, _, _ = _projects(request)
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/", status=409)
+    with session.lock:
+        problem = apply_binding_form(session.repair, form, [cwd for cwd, _ in projects])
+        session.repair_digest = None
+    if problem:
+        return see_other(f"/repair?error={problem}")
+    if field_str(form, "action") == "preview":
+        return see_other("/repair/preview")
+    return see_other("/repair")
+
+
+def _plan(request: Request, progress: ProgressFn | None = None) -> RebindPlan:
+    session = session_of(request)
+    catalog = build_catalog(open_home(config_of(request).codex_home), progress)
+    return build_rebind_plan(catalog, mapper_of(session.repair), all_projects=session.repair_all)
+
+
+def fingerprint(plan: RebindPlan) -> str:
+    data = plan.to_dict()
+    return digest({k: data[k] for k in ("threads", "drop_rows", "reset_backfill", "mapping")})
+
+
+def repair_preview(request: Request) -> Response:
+    session = session_of(request)
+    try:
+        plan = _plan(request)
+    except ValueError:
+        return see_other("/repair?error=rule")
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/repair", status=409)
+    fp = fingerprint(plan)
+    with session.lock:
+        session.repair_digest = fp
+    data = plan.to_dict()
+    return render(
+        request,
+        "repair_preview.html",
+        {"plan": plan, "summary": data["summary"], "digest": fp},
+    )
+
+
+@dataclass
+class RepairResult:
+    plan: RebindPlan
+    report: RebindReport
+    problems: list[str]
+
+
+def repair_apply(request: Request) -> Response:
+    session = session_of(request)
+    expected = field_str(form_of(request), "digest")
+    if not expected or expected != session.repair_digest:
+        return see_other("/repair/preview")
+    home_path = config_of(request).codex_home
+
+    def work(progress: ProgressFn) -> RepairResult:
+        catalog = build_catalog(open_home(home_path), progress)
+        plan = build_rebind_plan(
+            catalog, mapper_of(session.repair), all_projects=session.repair_all
+        )
+        if fingerprint(plan) != expected:
+            raise PlanChanged(
+                "the home changed since the preview; nothing was written.",
+                hint="Review the new preview, then apply again.",
+            )
+        report = apply_rebind(plan, progress)
+        after = verify_home(build_catalog(open_home(home_path)))
+        return RepairResult(plan, report, after["problems"])
+
+    try:
+        job = request.app.state.jobs.start("rebind", session.id, work, {"back": "/repair"})
+    except Busy as exc:
+        return busy_page(request, exc)
+    return see_other(f"/jobs/{job.id}")

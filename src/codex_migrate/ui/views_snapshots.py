@@ -1,0 +1,116 @@
+"""Snapshots: the home's transactions (``codex-migrate transactions``) to inspect, undo, delete.
+
+Rollback and delete each show what they would do first (``rollback --dry-run``), then run in
+the job runner exactly as the CLI runs them: rollback under the home lock, refused while Codex
+runs; delete only for finished transactions.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from codex_migrate.catalog import ProgressFn
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.inuse import HomeLock, ensure_not_running
+from codex_migrate.transaction import Journal, list_transactions, undo_committed
+from codex_migrate.ui.common import busy_page, config_of, error_page, open_target, see_other
+from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.render import render, session_of
+
+
+@dataclass
+class Snapshot:
+    id: str
+    path: Path
+    journal: Journal | None
+    size: int
+
+    @property
+    def finished(self) -> bool:
+        return self.journal is not None and self.journal.state in ("committed", "rolled_back")
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for p in folder.rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def snapshots(request: Request) -> list[Snapshot]:
+    home = open_target(config_of(request).codex_home.absolute())
+    out = [Snapshot(d.name, d, j, _size(d)) for d, j in list_transactions(home.transactions_dir)]
+    return list(reversed(out))  # newest first
+
+
+def _find(request: Request, tx_id: str) -> Snapshot | None:
+    return next((s for s in snapshots(request) if s.id == tx_id), None)
+
+
+def list_page(request: Request) -> Response:
+    try:
+        items = snapshots(request)
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/", status=409)
+    return render(request, "snapshots.html", {"items": items})
+
+
+def show_page(request: Request) -> Response:
+    snap = _find(request, request.path_params["tx"])
+    if snap is None or snap.journal is None:
+        return render(request, "not_found.html", {"back": "/snapshots"}, status=404)
+    return render(request, "snapshot.html", {"snap": snap, "j": snap.journal})
+
+
+def confirm_page(request: Request) -> Response:
+    """The dry run of a rollback or a delete, with the button that does it."""
+    snap = _find(request, request.path_params["tx"])
+    action = request.path_params["action"]
+    if snap is None or snap.journal is None or action not in ("rollback", "delete"):
+        return render(request, "not_found.html", {"back": "/snapshots"}, status=404)
+    return render(
+        request, "snapshot_confirm.html", {"snap": snap, "j": snap.journal, "action": action}
+    )
+
+
+def act(request: Request) -> Response:
+    tx_id = request.path_params["tx"]
+    action = request.path_params["action"]
+    snap = _find(request, tx_id)
+    if snap is None or snap.journal is None or action not in ("rollback", "delete"):
+        return render(request, "not_found.html", {"back": "/snapshots"}, status=404)
+    home = open_target(config_of(request).codex_home.absolute())
+    tx_dir, journal = snap.path, snap.journal
+
+    def rollback(progress: ProgressFn) -> dict[str, Any]:
+        progress("rollback", 0, 1)
+        with HomeLock(home.transactions_dir):
+            ensure_not_running(home.root)
+            undo_committed(tx_dir, journal)
+        progress("rollback", 1, 1)
+        return {"id": tx_id, "action": "rollback", "threads": len(journal.threads)}
+
+    def delete(progress: ProgressFn) -> dict[str, Any]:
+        if journal.state not in ("committed", "rolled_back"):
+            raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
+        shutil.rmtree(tx_dir)
+        return {"id": tx_id, "action": "delete", "threads": len(journal.threads)}
+
+    work = rollback if action == "rollback" else delete
+    try:
+        job = request.app.state.jobs.start(
+            action, session_of(request).id, work, {"back": "/snapshots"}
+        )
+    except Busy as exc:
+        return busy_page(request, exc)
+    return see_other(f"/jobs/{job.id}")

@@ -1,0 +1,202 @@
+"""Backup and Export: the ``backup`` and ``export-html``/``export-md`` commands as forms.
+
+Both write only new files outside the Codex home, through the same engine calls as the CLI,
+one at a time in the job runner. An exported HTML file is served back to this session only,
+by its index in the job's report (never by a path from the request), under its own strict CSP
+in a sandbox, so it opens in a new tab without any script or access to this app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from codex_migrate.backup import BackupReport, run_backup
+from codex_migrate.catalog import ProgressFn, build_catalog
+from codex_migrate.errors import CodexMigrateError, HomeNotFound
+from codex_migrate.export.api import ExportReport, Selection, export_threads
+from codex_migrate.export.html import content_security_policy
+from codex_migrate.home import open_home
+from codex_migrate.manifest import BACKUP_DIR_NAME
+from codex_migrate.ui.common import (
+    busy_page,
+    config_of,
+    empty_home_page,
+    error_page,
+    field_str,
+    form_of,
+    see_other,
+)
+from codex_migrate.ui.jobs import DONE, Busy
+from codex_migrate.ui.render import render, session_of
+from codex_migrate.ui.render import translate as _t
+from codex_migrate.ui.views_migrate import hidden_selected, matches_query, project_rows
+
+BACKUP_FORMATS = ("folder", "tar.zst", "zip")
+EXPORT_FORMATS = ("html", "md")
+
+
+def _home_catalog(request: Request) -> Any:
+    return build_catalog(open_home(config_of(request).codex_home))
+
+
+# -- backup -----------------------------------------------------------------------------------
+
+
+def backup_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    try:
+        catalog = _home_catalog(request)
+    except HomeNotFound as exc:
+        return empty_home_page(request, exc, _t(request, "Backup"))
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/", status=409)
+    q = request.query_params
+    return render(
+        request,
+        "backup.html",
+        {
+            "catalog": catalog,
+            "dest": q.get("dest") or str(Path.home()),
+            "error": error,
+            "formats": BACKUP_FORMATS,
+        },
+        status=status,
+    )
+
+
+def backup_start(request: Request) -> Response:
+    form = form_of(request)
+    dest = field_str(form, "dest")
+    fmt = field_str(form, "format", "folder")
+    full = form.get("full") == "1"
+    scope = field_str(form, "scope", "all")
+    projects = [p for p in form.getlist("project") if isinstance(p, str)] if scope == "some" else []
+    if fmt not in BACKUP_FORMATS:
+        fmt = "folder"
+    if not dest or not Path(dest).expanduser().is_absolute():
+        return backup_page(request, "dest", status=400)
+    if scope == "some" and not projects:
+        return backup_page(request, "projects", status=400)
+    parent = Path(dest).expanduser()
+    home_path = config_of(request).codex_home
+
+    def work(progress: ProgressFn) -> BackupReport:
+        home = open_home(home_path)
+        if fmt == "folder":
+            return run_backup(
+                home, output_parent=parent, projects=projects, full=full, progress=progress
+            )
+        archive = parent / f"{BACKUP_DIR_NAME}.{fmt}"
+        return run_backup(home, archive=archive, projects=projects, full=full, progress=progress)
+
+    try:
+        job = request.app.state.jobs.start(
+            "backup", session_of(request).id, work, {"back": "/backup"}
+        )
+    except Busy as exc:
+        return busy_page(request, exc)
+    return see_other(f"/jobs/{job.id}")
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def export_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    try:
+        catalog = _home_catalog(request)
+    except HomeNotFound as exc:
+        return empty_home_page(request, exc, _t(request, "Export"))
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/", status=409)
+    q = request.query_params.get("q", "").strip()
+    session = session_of(request)
+    selected = set(session.extra.get("export_selected", ()))
+    rows = project_rows(catalog, selected, q)
+    return render(
+        request,
+        "export.html",
+        {
+            "rows": rows,
+            "hidden_selected": hidden_selected(rows, selected),
+            "q": q,
+            "selected": selected,
+            "total": len(catalog.threads),
+            "dest": session.extra.get("export_dest") or str(Path.home() / "codex-export"),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def export_start(request: Request) -> Response:
+    form = form_of(request)
+    session = session_of(request)
+    ids = [v for v in form.getlist("thread") if isinstance(v, str)]
+    action = field_str(form, "action")
+    q = field_str(form, "q")
+    dest = field_str(form, "dest")
+    with session.lock:
+        session.extra["export_dest"] = dest
+        if action in ("all", "none", "filter"):
+            catalog = _home_catalog(request)
+            chosen = set(ids)
+            matching = {t.id for t in catalog.threads if matches_query(t, q)}
+            chosen = (chosen | matching) if action == "all" else chosen
+            chosen = (chosen - matching) if action == "none" else chosen
+            session.extra["export_selected"] = sorted(chosen)
+            return see_other("/export" + (f"?q={q}" if q else ""))
+        session.extra["export_selected"] = ids
+    fmt = field_str(form, "format", "html")
+    redact = form.get("redact") == "1"
+    overwrite = form.get("overwrite") == "1"
+    if fmt not in EXPORT_FORMATS:
+        fmt = "html"
+    if not ids:
+        return export_page(request, "none", status=400)
+    if not dest or not Path(dest).expanduser().is_absolute():
+        return export_page(request, "dest", status=400)
+    out = Path(dest).expanduser()
+    home_path = config_of(request).codex_home
+
+    def work(progress: ProgressFn) -> ExportReport:
+        catalog = build_catalog(open_home(home_path), progress)
+        return export_threads(
+            catalog,
+            Selection(thread_ids=tuple(ids)),
+            fmt,
+            out,
+            redact=redact,
+            overwrite=overwrite,
+            progress=progress,
+        )
+
+    try:
+        job = request.app.state.jobs.start("export", session.id, work, {"back": "/export"})
+    except Busy as exc:
+        return busy_page(request, exc)
+    return see_other(f"/jobs/{job.id}")
+
+
+def export_file(request: Request) -> Response:
+    """One exported HTML file of a finished export job of this session, sandboxed."""
+    job = request.app.state.jobs.get(request.path_params["job"])
+    session = session_of(request)
+    if job is None or job.owner != session.id or job.state != DONE or job.kind != "export":
+        return render(request, "not_found.html", {"back": "/export"}, status=404)
+    report: ExportReport = job.result
+    try:
+        n = int(request.path_params["n"])
+        item = report.files[n]
+    except (ValueError, IndexError):
+        return render(request, "not_found.html", {"back": "/export"}, status=404)
+    if report.format != "html":
+        return render(request, "not_found.html", {"back": "/export"}, status=404)
+    try:
+        body = Path(item.path).read_bytes()
+    except OSError as exc:
+        return error_page(request, exc, back=f"/jobs/{job.id}", status=410)
+    csp = content_security_policy() + "; sandbox; frame-ancestors 'none'"
+    return HTMLResponse(body, headers={"content-security-policy": csp})

@@ -1,0 +1,336 @@
+"""The web UI in a real browser (Debian's chromium driven by Playwright), end to end.
+
+* Migrate a home the real Codex built, through every step (folder-browser dialog included),
+  then the real ``codex app-server`` lists the threads under the new folders.
+* Repair a copied home with "include all projects" and a parent rule; Codex lists the new paths.
+* Backup, Export (the HTML opens in a new tab), and rolling back a snapshot, on the demo homes.
+* Keyboard, dark theme and a narrow (200 % zoom) window.
+
+Every step is photographed in English and in Chinese under ``test-artifacts/ui/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codex_migrate.ui.server import build_demo
+from tests.harness.app_server import AppServer
+from tests.harness.scenario import Scenario
+from tests.test_ui_support import Client, demo_server, ui_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (Debian package chromium)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+class Watch:
+    """Console errors, page errors and requests to anything but the app."""
+
+    def __init__(self, page: Any, origin: str) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: self.errors.append(msg.text) if msg.type == "error" else None,
+        )
+        page.on(
+            "request",
+            lambda req: self.outside.append(req.url) if not req.url.startswith(origin) else None,
+        )
+
+
+def new_page(browser: Any, url: str, **context: Any) -> tuple[Any, Any, Watch]:
+    ctx = browser.new_context(
+        locale=context.pop("locale", "en-US"),
+        viewport=context.pop("viewport", {"width": 1280, "height": 900}),
+        **context,
+    )
+    ctx.set_default_timeout(TIMEOUT_MS)
+    page = ctx.new_page()
+    watch = Watch(page, url.split("/?", 1)[0])
+    page.goto(url)
+    return ctx, page, watch
+
+
+def switch_language(page: Any, code: str) -> None:
+    page.select_option("#lang-select", code)
+    with page.expect_navigation():
+        page.click('form[action="/lang"] button[type="submit"]')
+
+
+def shoot(page: Any, name: str) -> None:
+    """A full-page screenshot in English, then the same page in Chinese, then back."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.en.png"), full_page=True)
+    switch_language(page, "zh_Hans")
+    assert page.get_attribute("html", "lang") == "zh-Hans"
+    page.screenshot(path=str(ARTIFACTS / f"{name}.zh.png"), full_page=True)
+    switch_language(page, "en")
+    assert page.get_attribute("html", "lang") == "en"
+
+
+def wait_for_result(page: Any) -> None:
+    """The job page follows the SSE stream and navigates to the result by itself."""
+    page.wait_for_url("**/jobs/**")
+    page.wait_for_selector("h1[data-job-done]", timeout=TIMEOUT_MS)
+    page.wait_for_load_state()
+
+
+def _moved_projects(scenario: Scenario, dest: Path) -> tuple[str, Path]:
+    old_root = Path(next(iter(scenario.projects.values()))).parent
+    shutil.copytree(old_root, dest, symlinks=True)
+    return str(old_root), dest
+
+
+def _expect_listed(codex_bin: Path, home: Path, scenario: Scenario, old: str, new: Path) -> None:
+    with AppServer(codex_bin, home) as server:
+        listed = {t["id"]: t for t in server.list_threads()}
+    checked = 0
+    for t in scenario.threads.values():
+        if not t.listed:
+            continue
+        got = listed.get(t.id)
+        assert got is not None, f"{t.key} is not listed by Codex"
+        assert got["cwd"] == t.cwd.replace(old, str(new)), t.key
+        assert got["archived"] == t.archived, t.key
+        checked += 1
+    assert checked > 0
+
+
+@pytest.mark.codex
+def test_migrate_flow_then_real_codex_lists_the_new_folders(
+    browser: Any, codex_home_new_copy: Scenario, codex_bin_new: Path, tmp_path: Path
+) -> None:
+    source = codex_home_new_copy
+    old_root, new_root = _moved_projects(source, tmp_path / "new-machine" / "code")
+    target = tmp_path / "new-machine" / ".codex"
+    with ui_server(target, codex_bin=codex_bin_new) as (_config, url):
+        ctx, page, watch = new_page(browser, url)
+        try:
+            assert page.get_attribute("html", "lang") == "en"
+            shoot(page, "00-start")
+            page.click('nav.main a[href="/migrate"]')
+
+            # Step 1: the source, chosen through the folder-browser dialog.
+            page.click('button[data-browse="source"]')
+            page.wait_for_selector("dialog#browser[open]")
+            page.fill("#browse-root", str(source.home))
+            page.click('#browser-body form button[type="submit"]')
+            page.wait_for_selector(f'[data-choose="{source.home}"]')
+            shoot_dialog = ARTIFACTS / "01-folder-browser.en.png"
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shoot_dialog))
+            page.click("[data-choose]")
+            assert page.input_value("#source") == str(source.home)
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            shoot(page, "01-source")
+
+            # Step 2: every session is selected; the live search filters the tree.
+            page.click('a[href="/migrate/select"]')
+            page.wait_for_url("**/migrate/select")
+            boxes = page.locator('input[name="thread"]')
+            assert boxes.count() == len(source.threads)
+            assert page.locator('input[name="thread"]:checked').count() == len(source.threads)
+            page.fill("#tree-search", "no-such-session-anywhere")
+            assert page.locator("[data-project-block]:visible").count() == 0
+            page.fill("#tree-search", "")
+            shoot(page, "02-sessions")
+            page.click('button[name="action"][value="next"]')
+
+            # Step 3: one parent rule binds every project; the targets exist.
+            page.wait_for_url("**/migrate/map")
+            page.fill("#rule_old", old_root)
+            page.fill("#rule_new", str(new_root))
+            page.click('button[name="action"][value="save"]')
+            page.wait_for_url("**/migrate/map")
+            assert page.locator(".badge.ok").count() >= len(source.projects)
+            assert page.locator(".badge.bad").count() == 0
+            shoot(page, "03-folders")
+
+            # Preview, then apply with live progress, ending in the verification summary.
+            page.click('button[name="action"][value="preview"]')
+            page.wait_for_url("**/migrate/preview")
+            assert page.locator(".act-import").count() == len(source.threads)
+            shoot(page, "04-preview")
+            page.click('form[action="/migrate/apply"] button[type="submit"]')
+            wait_for_result(page)
+            assert page.locator("[data-codex-listing]").count() == 1
+            assert "Every imported session checks out" in page.inner_text("main")
+            shoot(page, "05-import-result")
+            assert watch.errors == []
+            assert watch.outside == []
+        finally:
+            ctx.close()
+    _expect_listed(codex_bin_new, target, source, old_root, new_root)
+
+
+@pytest.mark.codex
+def test_repair_of_a_copied_home_then_real_codex_lists_the_new_folders(
+    browser: Any, codex_home_new_copy: Scenario, codex_bin_new: Path, tmp_path: Path
+) -> None:
+    home = codex_home_new_copy
+    old_root, new_root = _moved_projects(home, tmp_path / "synced" / "code")
+    with ui_server(home.home) as (_config, url):
+        ctx, page, watch = new_page(browser, url)
+        try:
+            page.click('nav.main a[href="/repair"]')
+            page.wait_for_url("**/repair")
+            # The projects still exist where they were recorded: only "include all" shows them.
+            page.click('a[href="/repair?all=1"]')
+            page.wait_for_url("**/repair?all=1")
+            assert page.locator('input[name^="old_"]').count() == len(home.projects)
+            page.fill("#rule_old", old_root)
+            page.fill("#rule_new", str(new_root))
+            page.click('button[name="action"][value="save"]')
+            page.wait_for_url("**/repair")
+            shoot(page, "10-repair")
+            page.click('button[name="action"][value="preview"]')
+            page.wait_for_url("**/repair/preview")
+            shoot(page, "11-repair-preview")
+            page.click('form[action="/repair/apply"] button[type="submit"]')
+            wait_for_result(page)
+            assert "The home checks out" in page.inner_text("main")
+            shoot(page, "12-repair-result")
+            assert watch.errors == []
+        finally:
+            ctx.close()
+    _expect_listed(codex_bin_new, home.home, home, old_root, new_root)
+
+
+def _import_demo(client: Client, demo: Any) -> None:
+    """Import the demo homes over HTTP (another session of the same server)."""
+    client.sign_in()
+    client.post("/migrate/source", {"source": str(demo.source)})
+    client.post(
+        "/migrate/map",
+        {"rule_old": "/Users/alex/Projects", "rule_new": str(demo.projects), "action": "preview"},
+    )
+    import re
+
+    digest = re.search(r'name="digest" value="([^"]+)"', client.last.text if client.last else "")
+    assert digest, "no preview"
+    first = client.post("/migrate/apply", {"digest": digest.group(1)}, follow=False)
+    page = client.wait_job(client.get(first.location or "/"))
+    assert "Import finished" in page.text
+
+
+def test_backup_export_snapshots_and_rollback_on_the_demo(browser: Any, tmp_path: Path) -> None:
+    with demo_server(tmp_path) as (config, client, demo):
+        _import_demo(client, demo)
+        url = f"{config.origin}/?token={config.token}"
+        ctx, page, watch = new_page(browser, url)
+        try:
+            # Backup into a folder of our choice.
+            page.click('nav.main a[href="/backup"]')
+            page.fill("#dest", str(tmp_path / "backups"))
+            shoot(page, "20-backup")
+            page.click('form[action="/backup"] button[type="submit"]')
+            wait_for_result(page)
+            backup_path = page.inner_text("[data-backup-path]")
+            assert (Path(backup_path) / "manifest.json").is_file()
+            shoot(page, "21-backup-result")
+
+            # Export every session as HTML, and open one in a new tab.
+            page.click('nav.main a[href="/export"]')
+            page.click('button[name="action"][value="all"]')
+            page.wait_for_url("**/export")
+            page.fill("#dest", str(tmp_path / "exported"))
+            shoot(page, "22-export")
+            page.click('button[name="action"][value="export"]')
+            wait_for_result(page)
+            shoot(page, "23-export-result")
+            with ctx.expect_page() as popup_info:
+                page.click('a[href^="/exports/"]')
+            popup = popup_info.value
+            popup.wait_for_load_state()
+            assert popup.evaluate("document.scripts.length") == 0
+            assert popup.locator("main").count() == 1
+            popup.screenshot(path=str(ARTIFACTS / "24-exported-html.png"))
+            popup.close()
+
+            # Doctor on the demo home.
+            page.click('nav.main a[href="/doctor"]')
+            shoot(page, "25-doctor")
+
+            # Snapshots: inspect the import, roll it back.
+            page.click('nav.main a[href="/snapshots"]')
+            shoot(page, "30-snapshots")
+            page.click('a[href$="/rollback"]')
+            shoot(page, "31-rollback-confirm")
+            page.click('form[action$="/rollback"] button[type="submit"]')
+            wait_for_result(page)
+            shoot(page, "32-rollback-result")
+            assert not list((demo.codex_home / "sessions").rglob("rollout-*.jsonl"))
+            assert watch.errors == []
+            assert watch.outside == []
+        finally:
+            ctx.close()
+
+
+def test_keyboard_dark_theme_and_200_percent_zoom(browser: Any, tmp_path: Path) -> None:
+    demo = build_demo(tmp_path / "demo")
+    with ui_server(demo.codex_home, demo=demo) as (config, url):
+        ctx, page, _ = new_page(browser, url)
+        try:
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.className") == "skip"
+            outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            assert outline == "solid", "focus must be visible"
+            page.keyboard.press("Enter")
+            page.click('nav.main a[href="/migrate"]')
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            # The theme toggle is remembered across pages.
+            page.click("#theme-toggle")
+            theme = page.get_attribute("html", "data-theme")
+            page.click('a[href="/migrate/select"]')
+            page.wait_for_url("**/migrate/select")
+            page.wait_for_load_state()
+            assert page.get_attribute("html", "data-theme") == theme
+        finally:
+            ctx.close()
+        # The system's dark preference, and a 640 px wide window (1280 px at 200 % zoom).
+        ctx, page, _ = new_page(
+            browser, url, color_scheme="dark", viewport={"width": 640, "height": 900}
+        )
+        try:
+            for path in ("/", "/migrate", "/repair", "/snapshots", "/backup"):
+                page.goto(config.origin + path)
+                overflow = page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, f"{path} scrolls sideways at 200 % zoom"
+            page.goto(config.origin + "/repair")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "40-dark-zoom200.en.png"), full_page=True)
+        finally:
+            ctx.close()

@@ -1,0 +1,315 @@
+"""The screens over HTTP on the demo homes: the same engine path as the CLI, and every error
+state a user can meet (conflicts, unmapped projects, a home in use, a plan that changed, a
+second write while one runs), each leaving the homes untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codex_migrate.errors import HomeInUse
+from codex_migrate.transaction import list_transactions
+from codex_migrate.ui.common import error_kind
+from codex_migrate.ui.jobs import Busy, JobRunner
+from codex_migrate.ui.server import Demo
+from tests.homes import tree_state
+from tests.test_ui_support import Client, Resp, demo_server, text_of
+
+MAC = "/Users/alex/Projects"
+
+
+def _digest(page: Resp) -> str:
+    m = re.search(r'name="digest" value="([^"]+)"', page.text)
+    assert m, text_of(page.text)[:2000]
+    return m.group(1)
+
+
+def _preview(client: Client, demo: Demo, **extra: str) -> Resp:
+    client.post("/migrate/source", {"source": str(demo.source)})
+    data = {"rule_old": MAC, "rule_new": str(demo.projects), "action": "preview", **extra}
+    return client.post("/migrate/map", data)
+
+
+def _apply(client: Client, preview: Resp) -> Resp:
+    first = client.post("/migrate/apply", {"digest": _digest(preview)}, follow=False)
+    assert first.status == 303 and (first.location or "").startswith("/jobs/")
+    return client.wait_job(client.get(first.location or ""))
+
+
+def _rollouts(home: Path) -> list[str]:
+    return sorted(p.name for p in home.rglob("rollout-*.jsonl"))
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Any:
+    with demo_server(tmp_path) as (config, client, demo):
+        client.sign_in()
+        yield config, client, demo
+
+
+def test_migrate_then_roll_back_through_snapshots(ui: Any) -> None:
+    _config, client, demo = ui
+    source_before = tree_state(demo.source)
+    preview = _preview(client, demo)
+    assert preview.status == 200
+    assert _rollouts(demo.codex_home) == [], "the preview writes nothing"
+    result = _apply(client, preview)
+    assert "Import finished" in result.text
+    assert "Every imported session checks out" in result.text
+    assert len(_rollouts(demo.codex_home)) == len(_rollouts(demo.source))
+    assert tree_state(demo.source) == source_before, "the source is never changed"
+    index = (demo.codex_home / "session_index.jsonl").read_text()
+    assert "Checkout button" in index
+    # Rows of the new machine's folders: the mapped cwd is in the rollouts.
+    written = next((demo.codex_home / "sessions").rglob("rollout-*.jsonl")).read_text()
+    assert str(demo.projects) in written and f'"cwd":"{MAC}' not in written
+
+    snaps = client.get("/snapshots")
+    tx = re.search(r'href="/snapshots/([^"/]+)/rollback"', snaps.text)
+    assert tx, text_of(snaps.text)
+    detail = client.get(f"/snapshots/{tx.group(1)}")
+    assert detail.status == 200 and tx.group(1) in detail.text
+    confirm = client.get(f"/snapshots/{tx.group(1)}/rollback")
+    assert "This would remove" in text_of(confirm.text)
+    assert _rollouts(demo.codex_home), "the confirmation page changes nothing"
+    first = client.post(f"/snapshots/{tx.group(1)}/rollback", follow=False)
+    done = client.wait_job(client.get(first.location or ""))
+    assert "Rolled back" in done.text
+    assert [p for p in _rollouts(demo.codex_home) if "archived" not in p] == []
+    # Delete the finished snapshot.
+    first = client.post(f"/snapshots/{tx.group(1)}/delete", follow=False)
+    done = client.wait_job(client.get(first.location or ""))
+    assert "Snapshot deleted" in done.text
+    assert list_transactions(demo.codex_home / "migration_transactions") == []
+
+
+def test_unmapped_projects_stop_before_anything_is_written(ui: Any) -> None:
+    _config, client, demo = ui
+    client.post("/migrate/source", {"source": str(demo.source)})
+    page = client.get("/migrate/preview")
+    assert page.status == 409
+    assert "Some projects have no folder on this computer" in page.text
+    assert MAC in page.text  # the engine's own list, shown as details
+    assert not demo.codex_home.joinpath("sessions").exists()
+
+
+def test_history_only_projects_then_repair_them(ui: Any) -> None:
+    _config, client, demo = ui
+    client.post("/migrate/source", {"source": str(demo.source)})
+    page = client.get("/migrate/map")
+    olds = dict(
+        (m.group(2), m.group(1))
+        for m in re.finditer(r'name="old_(\d+)" value="([^"]+)"', page.text)
+    )
+    data = {f"old_{n}": cwd for cwd, n in olds.items()}
+    data.update({f"hist_{n}": "1" for n in olds.values()})
+    data["action"] = "preview"
+    preview = client.post("/migrate/map", data)
+    assert "history only" in preview.text
+    assert "Import finished" in _apply(client, preview).text
+
+    # Repair shows the projects whose folders are missing, by default.
+    repair = client.get("/repair")
+    shown = re.findall(r'name="old_\d+" value="([^"]+)"', repair.text)
+    assert shown and all(s.startswith(MAC) for s in shown)
+    preview = client.post(
+        "/repair", {"rule_old": MAC, "rule_new": str(demo.projects), "action": "preview"}
+    )
+    assert preview.status == 200
+    assert "Check every change" in preview.text
+    first = client.post("/repair/apply", {"digest": _digest(preview)}, follow=False)
+    done = client.wait_job(client.get(first.location or ""))
+    assert "Repair finished" in done.text
+    rollout = next((demo.codex_home / "sessions").rglob("*0001*.jsonl")).read_text()
+    assert str(demo.projects / "webshop") in rollout
+
+
+def test_conflicts_show_the_first_differing_line_and_can_be_left_out(ui: Any) -> None:
+    _config, client, demo = ui
+    assert "Import finished" in _apply(client, _preview(client, demo)).text
+    # The same thread diverged on this machine: a different line 2.
+    victim = next((demo.codex_home / "sessions").rglob("*0001*.jsonl"))
+    lines = victim.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("task_started", "task_Diverged")
+    victim.write_text("".join(lines))
+    before = tree_state(demo.codex_home)
+    client.post("/migrate/source", {"source": str(demo.source)})
+    preview = client.get("/migrate/preview")
+    text = text_of(preview.text)
+    assert "1 session differs in both homes" in text
+    assert "First difference at line 2." in text
+    assert "Diverged" in preview.text  # this machine's line is shown
+    assert re.search(r'<button type="submit" class="primary" disabled>', preview.text)
+    # Apply is refused server-side too (the digest is of a plan with a conflict).
+    first = client.post("/migrate/apply", {"digest": _digest(preview)}, follow=False)
+    done = client.wait_job(client.get(first.location or ""))
+    assert "Some sessions differ in both homes" in done.text
+    assert tree_state(demo.codex_home) == before
+    # Leave it out: the rest is skipped as identical.
+    again = client.post("/migrate/exclude", {"thread": victim.name[-42:-6]})
+    assert "differs in both homes" not in again.text
+    assert "Apply" in again.text
+
+
+def test_a_plan_that_changed_since_the_preview_is_not_applied(ui: Any) -> None:
+    _config, client, demo = ui
+    preview = _preview(client, demo)
+    # Meanwhile one session arrives here by other means.
+    src = next((demo.source / "sessions").rglob("*0001*.jsonl"))
+    dest = demo.codex_home / src.relative_to(demo.source)
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"")
+    before = tree_state(demo.codex_home)
+    done = _apply(client, preview)
+    assert "Something changed since the preview" in done.text
+    assert tree_state(demo.codex_home) == before
+
+
+def test_codex_running_or_another_command_stops_the_write(
+    ui: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _config, client, demo = ui
+
+    def codex_runs(home: Path) -> None:
+        raise HomeInUse(
+            f"Codex is running on {home}: codex (pid 4242).",
+            hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
+        )
+
+    monkeypatch.setattr("codex_migrate.importer.ensure_not_running", codex_runs)
+    done = _apply(client, _preview(client, demo))
+    assert "Codex is running" in done.text and "pid 4242" in done.text
+    assert "Close Codex everywhere" in done.text
+    assert _rollouts(demo.codex_home) == []
+    monkeypatch.undo()
+
+    # Another codex-migrate (a live process that is not us) holds the home's lock.
+    lock = demo.codex_home / "migration_transactions" / "lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"pid": os.getppid(), "since": 0}))
+    done = _apply(client, _preview(client, demo))
+    assert "Another codex-migrate is working on this home" in done.text
+    assert _rollouts(demo.codex_home) == []
+
+
+def test_error_kinds_name_the_situation() -> None:
+    assert error_kind(HomeInUse("x.sqlite is locked by another program (db)")) == "locked"
+    assert error_kind(HomeInUse("Codex is running on /h: codex (pid 1).")) == "in_use"
+    assert error_kind(OSError("disk")) == "io"
+
+
+def test_two_writes_cannot_run_at_once(ui: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    _config, client, _demo = ui
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_backup(*args: object, **kwargs: object) -> None:
+        started.set()
+        release.wait(30)
+        raise OSError("stopped by the test")
+
+    monkeypatch.setattr("codex_migrate.ui.views_tools.run_backup", slow_backup)
+    # The demo home must have history for Backup: import first.
+    preview = _preview(client, _demo)
+    _apply(client, preview)
+    first = client.post("/backup", {"dest": str(_demo.root / "b")}, follow=False)
+    assert first.status == 303
+    assert started.wait(10)
+    second = client.post("/backup", {"dest": str(_demo.root / "b")}, follow=False)
+    assert second.status == 409
+    assert "Another operation is running" in second.text
+    other = Client(client.base, client.token)
+    other.sign_in()
+    third = other.post("/migrate/apply", {"digest": "x"}, follow=False)
+    assert third.status in (303, 409)  # no source in that session: nothing to start
+    release.set()
+    done = client.wait_job(client.get(first.location or ""))
+    assert "A file could not be read or written" in done.text
+
+
+def test_job_runner_runs_one_write_at_a_time() -> None:
+    runner = JobRunner()
+    gate = threading.Event()
+    job = runner.start("x", "s", lambda progress: gate.wait(10))
+    with pytest.raises(Busy) as busy:
+        runner.start("y", "s", lambda progress: None)
+    assert busy.value.job is job
+    gate.set()
+    assert runner.wait_idle(10)
+    assert runner.start("z", "s", lambda progress: progress("copy", 1, 2)).id != job.id
+
+
+def test_export_html_is_served_sandboxed_to_its_session_only(ui: Any) -> None:
+    config, client, demo = ui
+    _apply(client, _preview(client, demo))
+    page = client.post("/export", {"action": "all"})
+    ids = re.findall(r'name="thread" value="([^"]+)" id="[^"]+" checked', page.text)
+    assert ids
+    first = client.post(
+        "/export",
+        {"thread": ids, "dest": str(demo.root / "out"), "format": "html", "action": "export"},
+        follow=False,
+    )
+    done = client.wait_job(client.get(first.location or ""))
+    link = re.search(r'href="(/exports/[^"]+/0)" target="_blank" rel="noopener"', done.text)
+    assert link, text_of(done.text)
+    served = client.get(link.group(1))
+    assert served.status == 200
+    csp = served.headers["content-security-policy"]
+    assert "sandbox" in csp and "default-src 'none'" in csp and "script-src" not in csp
+    other = Client(config.origin, config.token)
+    other.sign_in()
+    assert other.get(link.group(1)).status == 404
+    assert client.get(link.group(1).replace("/0", "/99")).status == 404
+
+
+def test_the_sse_stream_reports_progress_then_done(ui: Any) -> None:
+    _config, client, demo = ui
+    first = client.post("/migrate/apply", {"digest": _digest(_preview(client, demo))}, follow=False)
+    job = (first.location or "").rstrip("/")
+    events = client.get(job + "/events")
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert "event: done" in events.text
+    assert f'"url": "{job}"' in events.text
+
+
+def test_migrate_from_a_backup_archive_keeps_it_extracted_until_the_end(ui: Any) -> None:
+    from codex_migrate.backup import run_backup
+    from codex_migrate.home import open_home
+
+    _config, client, demo = ui
+    archive = demo.root / "Codex_backup.tar.zst"
+    run_backup(open_home(demo.source), archive=archive)
+    page = client.post("/migrate/source", {"source": str(archive)})
+    assert "found-title" in page.text
+    assert "archive" in text_of(page.text)
+    page = client.post(
+        "/migrate/map",
+        {"rule_old": MAC, "rule_new": str(demo.projects), "action": "preview"},
+    )
+    assert "Import finished" in _apply(client, page).text
+    assert len(_rollouts(demo.codex_home)) == len(_rollouts(demo.source))
+    # Start over: the extracted copy is deleted.
+    extracted = re.search(r"<code>([^<]*codex-migrate-source-[^<]*)</code>", page.text)
+    client.post("/migrate/reset")
+    if extracted:
+        assert not Path(extracted.group(1)).exists()
+
+
+def test_a_damaged_source_is_explained(ui: Any) -> None:
+    _config, client, demo = ui
+    bogus = demo.root / "not-a-backup.zip"
+    bogus.write_bytes(b"PK\x03\x04 not really")
+    page = client.post("/migrate/source", {"source": str(bogus)})
+    assert page.status == 400
+    assert "Details (from the engine, in English)" in page.text
+    page = client.post("/migrate/source", {"source": str(demo.root / "nowhere")})
+    assert page.status == 400
+    assert "This is not a Codex home that can be read" in page.text
