@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,9 @@ class Problem(str):
         obj = super().__new__(cls, message)
         obj.code = code
         return obj
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return (self.code, str(self))
 
 
 @dataclass
@@ -302,6 +307,28 @@ def cwd_exists(cwd: str) -> bool:
         return False
 
 
+#: From this many rollouts on, heads are read on all cores (start-up of the pool is ~50 ms).
+PARALLEL_MIN_ROLLOUTS = 1500
+
+
+def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
+    """A thread, or the reason it could not be read (never raises for one file)."""
+    try:
+        return read_thread(home, ref)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
+def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(refs) < PARALLEL_MIN_ROLLOUTS:
+        yield from (_read_one(home, ref) for ref in refs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        chunk = max(1, len(refs) // (workers * 4))
+        yield from pool.map(partial(_read_one, home), refs, chunksize=chunk)
+
+
 def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
     """Read every rollout head, the DB rows and the name index into one catalog."""
     catalog = Catalog(home=home)
@@ -315,17 +342,16 @@ def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalo
     rows = catalog.db.rows if catalog.db else {}
     seen: set[str] = set()
     total = len(refs)
-    for done, ref in enumerate(refs, 1):
+    for done, (ref, result) in enumerate(zip(refs, _read_all(home, refs), strict=True), 1):
         if ref.thread_id in seen:
             catalog.unreadable.append(
                 {"path": str(ref.path), "reason": "a second rollout with the same thread id"}
             )
             continue
-        try:
-            thread = read_thread(home, ref)
-        except OSError as exc:
-            catalog.unreadable.append({"path": str(ref.path), "reason": exc.strerror or str(exc)})
+        if isinstance(result, str):
+            catalog.unreadable.append({"path": str(ref.path), "reason": result})
             continue
+        thread = result
         seen.add(ref.thread_id)
         thread.index_name = names.get(thread.id)
         thread.row = rows.get(thread.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sqlite3
 import sys
@@ -12,11 +13,7 @@ import click
 
 from codex_migrate import __version__
 from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
-from codex_migrate.cli_backup import backup_command, verify_backup_command
 from codex_migrate.cli_common import F, confirm_write, emit_json, json_option, progress_bar
-from codex_migrate.cli_doctor import doctor
-from codex_migrate.cli_export import export_html, export_md
-from codex_migrate.cli_ui import ui_command
 from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
@@ -31,9 +28,31 @@ from codex_migrate.transaction import Journal, list_transactions, undo_committed
 from codex_migrate.transaction import recover as recover_transactions
 from codex_migrate.verify import verify_home
 
+#: Commands that live in modules of their own, imported only when used, so `scan` does not
+#: pay for the web UI's or the exporter's imports. name -> "module:attribute".
+LAZY_COMMANDS = {
+    "backup": "codex_migrate.cli_backup:backup_command",
+    "verify-backup": "codex_migrate.cli_backup:verify_backup_command",
+    "doctor": "codex_migrate.cli_doctor:doctor",
+    "export-html": "codex_migrate.cli_export:export_html",
+    "export-md": "codex_migrate.cli_export:export_md",
+    "ui": "codex_migrate.cli_ui:ui_command",
+}
+
 
 class Group(click.Group):
-    """Turns engine errors into a message and an exit status instead of a traceback."""
+    """Turns engine errors into a message and an exit status instead of a traceback, and
+    loads the commands of :data:`LAZY_COMMANDS` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -629,15 +648,6 @@ def print_rebind_plan(plan: RebindPlan) -> None:
         click.echo(f"  {tid}  DB row dropped: no rollout file in this home")
     if plan.reset_backfill:
         click.echo("  backfill_state: 'running' reset so Codex rescans the rollouts")
-
-
-# Commands that live in modules of their own.
-cli.add_command(backup_command)
-cli.add_command(verify_backup_command)
-cli.add_command(doctor)
-cli.add_command(export_html)
-cli.add_command(export_md)
-cli.add_command(ui_command)
 
 
 def main() -> None:

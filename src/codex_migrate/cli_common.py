@@ -52,7 +52,10 @@ def json_option(f: F) -> F:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Indented for a person at a terminal; compact (and several times faster to write, as
+    the C encoder only runs without indentation) when a script reads it."""
+    indent = 2 if sys.stdout.isatty() else None
+    click.echo(json.dumps(data, indent=indent, ensure_ascii=False))
 
 
 def confirm_write(yes: bool, question: str) -> None:
