@@ -5,6 +5,8 @@
 * Repair a copied home with "include all projects" and a parent rule; Codex lists the new paths.
 * Backup, Export (the HTML opens in a new tab), and rolling back a snapshot, on the demo homes.
 * Keyboard, dark theme and a narrow (200 % zoom) window.
+* Error states: Codex running on the target, a merge conflict in the preview, a locked
+  database; and Doctor on a copied home with stale rows, through its safe fixes.
 
 Every step is photographed in English and in Chinese under ``test-artifacts/ui/``.
 """
@@ -12,6 +14,7 @@ Every step is photographed in English and in Chinese under ``test-artifacts/ui/`
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ import pytest
 from codex_migrate.ui.server import build_demo
 from tests.harness.app_server import AppServer
 from tests.harness.scenario import Scenario
-from tests.test_ui_support import Client, demo_server, ui_server
+from tests.test_ui_support import Client, copied_home, demo_server, ui_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
@@ -332,5 +335,117 @@ def test_keyboard_dark_theme_and_200_percent_zoom(browser: Any, tmp_path: Path) 
             page.goto(config.origin + "/repair")
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "40-dark-zoom200.en.png"), full_page=True)
+        finally:
+            ctx.close()
+
+
+def _codex_runs(home: Path) -> None:
+    """What ``ensure_not_running`` raises when Codex has the home open (as in test_ui_flows)."""
+    from codex_migrate.errors import HomeInUse
+
+    raise HomeInUse(
+        f"Codex is running on {home}: codex (pid 4242).",
+        hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
+    )
+
+
+def test_error_states_codex_running_and_a_merge_conflict(
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with demo_server(tmp_path) as (config, _client, demo):
+        ctx, page, watch = new_page(browser, f"{config.origin}/?token={config.token}")
+        try:
+            page.click('nav.main a[href="/migrate"]')
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            page.goto(config.origin + "/migrate/map")
+            page.fill("#rule_old", "/Users/alex/Projects")
+            page.fill("#rule_new", str(demo.projects))
+            page.click('button[name="action"][value="preview"]')
+            page.wait_for_url("**/migrate/preview")
+
+            # Codex has the target open: the write is refused, nothing is written.
+            monkeypatch.setattr("codex_migrate.importer.ensure_not_running", _codex_runs)
+            page.click('form[action="/migrate/apply"] button[type="submit"]')
+            wait_for_result(page)
+            assert page.locator(".notice.bad h2").inner_text() == "Codex is running"
+            shoot(page, "50-error-codex-running")
+            assert not list(demo.codex_home.rglob("rollout-*.jsonl"))
+            monkeypatch.undo()
+
+            # Import for real, then the same session diverges on this machine.
+            page.goto(config.origin + "/migrate/preview")
+            page.click('form[action="/migrate/apply"] button[type="submit"]')
+            wait_for_result(page)
+            assert "Import finished" in page.inner_text("main")
+            victim = next((demo.codex_home / "sessions").rglob("*0001*.jsonl"))
+            lines = victim.read_text().splitlines(keepends=True)
+            lines[1] = lines[1].replace("task_started", "task_Diverged")
+            victim.write_text("".join(lines))
+            page.goto(config.origin + "/migrate/preview")
+            assert page.locator(".act-conflict").count() >= 1
+            assert page.locator('form[action="/migrate/apply"] button[disabled]').count() == 1
+            shoot(page, "51-error-merge-conflict")
+            assert watch.errors == []
+            assert watch.outside == []
+        finally:
+            ctx.close()
+
+
+def test_doctor_on_a_copied_home_with_stale_rows_and_a_locked_database(
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codex_migrate.inuse import check_db_writable
+
+    copied = copied_home(tmp_path)
+    db = copied.home / "state_5.sqlite"
+    with ui_server(copied.home) as (_config, url):
+        ctx, page, watch = new_page(browser, url)
+        try:
+            page.click('nav.main a[href="/doctor"]')
+            page.wait_for_url("**/doctor")
+            assert page.locator("tr[data-thread]").count() == 8
+            assert page.locator("[data-fix-kind]").count() == 6
+            shoot(page, "60-doctor-copied-home")
+            page.set_viewport_size({"width": 640, "height": 900})  # 200 % zoom
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, "/doctor scrolls sideways at 200 % zoom"
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.click("a[data-apply-safe-fixes]")
+            page.wait_for_url("**/doctor/preview")
+            shoot(page, "61-doctor-preview")
+
+            # Another program holds the database's write lock: refused, nothing written.
+            monkeypatch.setattr(
+                "codex_migrate.importer.check_db_writable",
+                lambda path: check_db_writable(path, timeout=0.2),
+            )
+            holder = sqlite3.connect(db, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+            try:
+                page.click('form[action="/doctor/fix"] button[type="submit"]')
+                wait_for_result(page)
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            assert page.locator(".notice.bad h2").inner_text() == "The Codex database is locked"
+            shoot(page, "52-error-db-locked")
+
+            # Back to the dry run, and apply: the after-diagnosis leaves only Repair's part.
+            page.goto(url.split("/?", 1)[0] + "/doctor/preview")
+            page.click('form[action="/doctor/fix"] button[type="submit"]')
+            wait_for_result(page)
+            assert "Repair finished" in page.inner_text("main")
+            assert page.locator("[data-doctor-after]").count() == 1
+            shoot(page, "62-doctor-result")
+            page.click('[data-doctor-after] a[href="/doctor"]')
+            page.wait_for_url("**/doctor")
+            assert page.locator('[data-route="safe"]').count() == 0
+            assert page.locator('[data-route="repair"]').count() == 5
+            shoot(page, "63-doctor-after-the-safe-fixes")
+            assert watch.errors == []
+            assert watch.outside == []
         finally:
             ctx.close()

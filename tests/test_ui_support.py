@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -153,3 +154,112 @@ def demo_server(tmp: Path) -> Iterator[tuple[UIConfig, Client, Demo]]:
 def text_of(html: str) -> str:
     """Visible text, roughly: tags dropped, whitespace collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@dataclass
+class CopiedHome:
+    """The demo's Mac home copied to this machine together with its state DB (see
+    :func:`copied_home`): what ``doctor`` is for."""
+
+    home: Path
+    projects: Path
+    ids: dict[str, str]
+
+
+def copied_home(root: Path, *, backfill: str = "running") -> CopiedHome:
+    """The demo's Mac home, copied here with its state DB (as rsync or a cloud drive does).
+
+    Its rows still name the Mac's files (``row-path-missing``), one is relative, one records the
+    wrong history format, one thread has no row, a name lives only in ``session_index.jsonl``,
+    a row has no file here, and ``backfill_state`` is ``running`` with a fresh lease (or
+    ``backfill``). The projects are under ``/Users/alex/Projects`` (missing here: Repair's
+    job), except one ``codex exec`` session and one clean session in a folder that exists.
+    """
+    import sqlite3
+
+    from codex_migrate.demo import MAC_ROOT, build_demo_home, paginated_rollout
+
+    home = build_demo_home(root / "copied")
+    projects = root / "code"
+    (projects / "tools").mkdir(parents=True)
+    rollouts = {p.name[-42:-6]: p for p in home.rglob("rollout-*.jsonl")}
+    ordered = sorted(rollouts)
+    ids = {
+        "checkout": ordered[0],  # named only in session_index.jsonl; Mac path
+        "slow-build": ordered[1],  # relative rollout_path
+        "archived": ordered[2],  # archived; Mac path
+        "csv": ordered[3],  # legacy file, row says paginated
+        "no-row": ordered[4],  # no DB row
+        "bare": ordered[5],  # 2025 format: hidden, nothing to repair
+        "orphan": "019a6f3c-00ff-70ff-80ff-0000000000ff",
+        "exec": "019a6f3c-0101-7101-8101-000000000101",
+        "clean": "019a6f3c-0102-7102-8102-000000000102",
+    }
+    for key, source in (("exec", "exec"), ("clean", "cli")):
+        thread_id = ids[key]
+        when = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+        turns = [(f"A {key} task", "Ok")]
+        text = paginated_rollout(thread_id, str(projects / "tools"), when, turns)
+        text = text.replace('"source":"cli"', f'"source":"{source}"', 1)
+        day = home / "sessions" / "2026" / "03" / "01"
+        path = day / f"rollout-2026-03-01T09-00-00-{thread_id}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        rollouts[thread_id] = path
+
+    from codex_migrate.catalog import build_catalog
+    from codex_migrate.home import open_home
+
+    titles = {t.id: t.title or "" for t in build_catalog(open_home(home)).threads}
+    mac_home = "/Users/alex/.codex"
+    rows: list[dict[str, object]] = []
+
+    def row(key: str, rollout_path: str, cwd: str, **extra: object) -> None:
+        thread_id = ids[key]
+        title = titles.get(thread_id) or "An old session"
+        rows.append(
+            {
+                "id": thread_id,
+                "rollout_path": rollout_path,
+                "cwd": cwd,
+                "title": title,
+                "preview": title,
+                "first_user_message": title,
+                "history_mode": "paginated",
+                "archived": 0,
+                **extra,
+            }
+        )
+
+    def mac_path(key: str) -> str:
+        return mac_home + "/" + str(rollouts[ids[key]].relative_to(home))
+
+    row("checkout", mac_path("checkout"), f"{MAC_ROOT}/webshop")
+    row("slow-build", str(rollouts[ids["slow-build"]].relative_to(home)), f"{MAC_ROOT}/webshop")
+    row("archived", mac_path("archived"), f"{MAC_ROOT}/my app", archived=1)
+    row("csv", str(rollouts[ids["csv"]]), f"{MAC_ROOT}/data-pipeline")
+    row("orphan", f"{mac_home}/sessions/2026/02/01/rollout-x-{ids['orphan']}.jsonl", MAC_ROOT)
+    row("exec", str(rollouts[ids["exec"]]), str(projects / "tools"))
+    row("clean", str(rollouts[ids["clean"]]), str(projects / "tools"))
+
+    db = home / "state_5.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, cwd TEXT NOT NULL,"
+        " title TEXT NOT NULL DEFAULT '', preview TEXT NOT NULL DEFAULT '',"
+        " first_user_message TEXT NOT NULL DEFAULT '', name TEXT,"
+        " archived INTEGER NOT NULL DEFAULT 0, archived_at INTEGER,"
+        " history_mode TEXT NOT NULL DEFAULT 'legacy', source TEXT, model_provider TEXT,"
+        " created_at INTEGER, updated_at INTEGER)"
+    )
+    conn.execute(
+        "CREATE TABLE backfill_state (id INTEGER PRIMARY KEY, status TEXT, updated_at INTEGER)"
+    )
+    conn.execute("INSERT INTO backfill_state VALUES (1, ?, ?)", (backfill, int(time.time())))
+    for r in rows:
+        cols = ", ".join(r)
+        marks = ", ".join("?" for _ in r)
+        conn.execute(f"INSERT INTO threads ({cols}) VALUES ({marks})", list(r.values()))
+    conn.commit()
+    conn.close()
+    return CopiedHome(home, projects, ids)

@@ -51,6 +51,7 @@ def routes() -> list[Route | Mount]:
         Route("/repair/preview", repair.repair_preview, methods=GET),
         Route("/repair/apply", repair.repair_apply, methods=POST),
         Route("/doctor", doctor.doctor_page, methods=GET),
+        Route("/doctor/preview", doctor.doctor_preview, methods=GET),
         Route("/doctor/fix", doctor.doctor_fix, methods=POST),
         # backup, export, snapshots
         Route("/backup", tools.backup_page, methods=GET),

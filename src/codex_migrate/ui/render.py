@@ -40,6 +40,8 @@ def environment(locale: str) -> Environment:
     env.filters["size"] = fmt.size
     env.filters["datetime"] = fmt.datetime
     env.filters["number"] = fmt.number
+    #: For msgids a view picks (marked with ``N_`` where they are defined).
+    env.globals["translate"] = translations(locale).gettext
     env.globals["LOCALES"] = LOCALES
     env.globals["locale"] = locale
     env.globals["html_lang"] = LOCALES[locale][0]

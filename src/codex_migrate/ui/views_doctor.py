@@ -1,24 +1,33 @@
-"""Doctor: why each thread of this machine's home is (in)visible in Codex, and the safe fixes.
+"""Doctor: ``codex-migrate doctor`` for this machine's home, and its safe fixes.
 
-Until the engine's own ``doctor`` module lands, the diagnosis shown is what the catalog
-already records per thread (the reasons Codex hides it) and the fixes are exactly those of
-``rebind`` with no folder rules: DB rows pointing elsewhere or missing, names only in the index,
-rows without a rollout, a stuck backfill. The page is the dry run; the button applies that plan
-(rebuilt and compared first) as one transaction, like Repair.
+The diagnosis is the engine's (:func:`codex_migrate.doctor.diagnose`): per thread whether the
+real Codex lists it, and every finding with its fix. The engine's messages and fixes are
+English and shown as they are; the headings, verdicts and the names of the finding codes are
+translated here.
+
+The safe fixes are ``codex-migrate rebind`` without folder rules, along the CLI's own path:
+``/doctor/preview`` is ``rebind --dry-run`` (the exact changes), its Apply button is the
+confirmation, and the job runs :func:`apply_rebind` as one transaction after rebuilding the plan
+and refusing if it changed. Which finding those fixes clear is decided per finding from that
+plan, so the page never promises a fix the plan does not contain.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import Catalog, ProgressFn, Thread, build_catalog
+from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.doctor import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.rebind import RebindItem, RebindPlan, apply_rebind, build_rebind_plan
+from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
 from codex_migrate.ui.common import (
     PlanChanged,
     busy_page,
@@ -29,62 +38,304 @@ from codex_migrate.ui.common import (
     form_of,
     see_other,
 )
+from codex_migrate.ui.i18n import N_
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
 from codex_migrate.ui.views_repair import RepairResult, fingerprint
 from codex_migrate.verify import verify_home
 
+#: Every finding code of the engine, named for people (translated in the templates).
+CODE_LABELS: dict[str, str] = {
+    "not-found": N_("No such session in this home"),
+    "empty-file": N_("Empty session file"),
+    "no-session-meta": N_("Session file without its header"),
+    "meta-id-mismatch": N_("Session file names another session"),
+    "bare-era": N_("Session in the 2025 format"),
+    "no-user-message": N_("No user message at the start"),
+    "unreadable-lines": N_("Unreadable lines in the session file"),
+    "row-path-relative": N_("Database row with a relative file path"),
+    "row-path-missing": N_("Database row points to a missing file"),
+    "row-path-outside-home": N_("Database row points into another home"),
+    "row-path-other-file": N_("Database row points to another file"),
+    "empty-preview": N_("Database row with an empty preview"),
+    "history-mode-mismatch": N_("Database row records another history format"),
+    "cwd-mismatch": N_("Database row names another project folder"),
+    "cwd-missing": N_("Project folder missing on this computer"),
+    "unknown-provider": N_("Unknown model provider"),
+    "other-provider": N_("Not the default model provider"),
+    "non-interactive-source": N_("Non-interactive session"),
+    "file-without-row": N_("No database row yet"),
+    "row-without-file": N_("Database row without a session file"),
+    "unreadable-file": N_("Session file cannot be read"),
+    "db-unreadable": N_("Codex's database cannot be read"),
+    "config-unreadable": N_("config.toml cannot be read"),
+    "backfill-running": N_("Stuck database rebuild"),
+    "backfill-lease": N_("Database rebuild under way"),
+    "other": N_("Another problem"),
+}
 
-@dataclass
-class Diagnosis:
-    thread: Thread
-    status: str  # "visible" | "folder_missing" | "hidden"
-    reasons: list[str] = field(default_factory=list)
-    fix: RebindItem | None = None
+#: How a finding gets fixed: by the safe fixes, by choosing folders in Repair, by the user
+#: (the engine's fix says how), or not at all (a note: Codex works as designed).
+SAFE, REPAIR, MANUAL, NOTHING = "safe", "repair", "manual", "nothing"
+
+#: Findings a rewritten DB row clears (rebind writes the row from the rollout: this file's
+#: absolute path, its history mode, and a preview when the row had none).
+ROW_CODES = frozenset(
+    {
+        "row-path-relative",
+        "row-path-missing",
+        "row-path-outside-home",
+        "row-path-other-file",
+        "history-mode-mismatch",
+        "empty-preview",
+        "file-without-row",
+    }
+)
+BACKFILL_CODES = frozenset({"backfill-running", "backfill-lease"})
+#: Findings that need a folder on this machine: Repair's mapping (``rebind --map``).
+REPAIR_CODES = frozenset({"cwd-missing", "cwd-mismatch"})
+
+#: Sessions listed per table before the rest is left to ``codex-migrate doctor --json``.
+MAX_SHOWN = 500
+#: Fixes shown per finding code in the summary (one per project folder for cwd-missing).
+MAX_FIXES = 5
+
+#: What the safe fixes change, by kind, in the order the page lists them.
+FIX_KINDS = (
+    "row_path",
+    "row_missing",
+    "name_only",
+    "history_mode",
+    "row_other",
+    "drop",
+    "backfill",
+)
 
 
-def _safe_plan(catalog: Catalog) -> RebindPlan:
+def safe_plan(catalog: Catalog) -> RebindPlan:
+    """``codex-migrate rebind`` with no ``--map``: only DB rows and the backfill state."""
     return build_rebind_plan(catalog, PathMapper())
 
 
-def diagnose(catalog: Catalog, plan: RebindPlan) -> list[Diagnosis]:
-    fixes = {i.id: i for i in plan.items}
-    missing = {p.cwd for p in catalog.projects if not p.exists}
-    out = []
-    for t in catalog.threads:
-        if t.problems:
-            status = "hidden"
-        elif t.cwd in missing:
-            status = "folder_missing"
+def fix_route(finding: Finding, diagnosis: Diagnosis | None, plan: RebindPlan) -> str:
+    """How this finding is fixed, given what the safe plan actually contains."""
+    code = finding.code
+    if code in ROW_CODES and diagnosis is not None:
+        item = next((i for i in plan.items if i.id == diagnosis.id), None)
+        if item is not None and item.row_action:
+            return SAFE
+    if code == "row-without-file" and diagnosis is not None and diagnosis.id in plan.drop_rows:
+        return SAFE
+    if code in BACKFILL_CODES and plan.reset_backfill:
+        return SAFE
+    if code in REPAIR_CODES:
+        return REPAIR
+    return NOTHING if finding.severity == NOTE else MANUAL
+
+
+def plan_kinds(plan: RebindPlan) -> dict[str, int]:
+    """The safe plan's changes by kind (a row may count under several kinds)."""
+    counts: Counter[str] = Counter()
+    for item in plan.items:
+        if not item.row_action:
+            continue
+        kinds = set()
+        if item.row_action == "insert":
+            kinds.add("row_missing")
+        for reason in item.reasons:
+            if reason.startswith("rollout_path "):
+                kinds.add("row_path")
+            elif reason.startswith("name only in session_index"):
+                kinds.add("name_only")
+            elif reason.startswith("history_mode "):
+                kinds.add("history_mode")
+        counts.update(kinds or {"row_other"})
+    counts["drop"] = len(plan.drop_rows)
+    counts["backfill"] = 1 if plan.reset_backfill else 0
+    return {k: counts[k] for k in FIX_KINDS if counts[k]}
+
+
+@dataclass
+class ShownFinding:
+    finding: Finding
+    route: str
+
+    @property
+    def code(self) -> str:
+        return self.finding.code
+
+    @property
+    def label(self) -> str:
+        return CODE_LABELS.get(self.code, self.code)
+
+
+@dataclass
+class ShownThread:
+    diagnosis: Diagnosis
+    findings: list[ShownFinding]
+
+    @property
+    def problems(self) -> int:
+        return sum(1 for f in self.findings if f.finding.severity == PROBLEM)
+
+    @property
+    def safe(self) -> bool:
+        return any(f.route == SAFE for f in self.findings)
+
+
+@dataclass
+class CodeGroup:
+    code: str
+    severity: str
+    count: int
+    summary: str
+    fixes: list[str]
+    routes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return CODE_LABELS.get(self.code, self.code)
+
+
+@dataclass
+class DoctorView:
+    """Everything the Doctor page shows, from one catalog, diagnosis and safe plan."""
+
+    report: DoctorReport
+    plan: RebindPlan
+    summary: dict[str, Any]
+    groups: list[CodeGroup]
+    home_findings: list[ShownFinding]
+    flagged: list[ShownThread]
+    clean: list[Diagnosis]
+    fix_kinds: dict[str, int]
+    safe_findings: int
+    repair_findings: int
+    repair_folders: list[str]
+    manual_findings: int
+
+    @property
+    def state_db_name(self) -> str | None:
+        return Path(self.report.state_db).name if self.report.state_db else None
+
+    @property
+    def problems(self) -> list[CodeGroup]:
+        return [g for g in self.groups if g.severity == PROBLEM]
+
+    @property
+    def notes(self) -> list[CodeGroup]:
+        return [g for g in self.groups if g.severity == NOTE]
+
+
+def _verdict_order(t: ShownThread) -> tuple[int, int, str]:
+    listed = t.diagnosis.listed
+    rank = 0 if listed is False else 1 if listed is None else 2 if t.problems else 3
+    return rank, -t.problems, t.diagnosis.id
+
+
+def build_view(catalog: Catalog, report: DoctorReport, plan: RebindPlan) -> DoctorView:
+    routes: Counter[tuple[str, str]] = Counter()
+
+    def shown(f: Finding, d: Diagnosis | None) -> ShownFinding:
+        route = fix_route(f, d, plan)
+        routes[(f.code, route)] += 1
+        return ShownFinding(f, route)
+
+    home_findings = [shown(f, None) for f in report.home_findings]
+    flagged: list[ShownThread] = []
+    clean: list[Diagnosis] = []
+    for d in report.diagnoses:
+        if d.findings:
+            flagged.append(ShownThread(d, [shown(f, d) for f in d.findings]))
         else:
-            status = "visible"
-        out.append(Diagnosis(t, status, list(t.problems), fixes.get(t.id)))
-    order = {"hidden": 0, "folder_missing": 1, "visible": 2}
-    out.sort(key=lambda d: order[d.status])
-    return out
+            clean.append(d)
+    flagged.sort(key=_verdict_order)
+    groups = [
+        CodeGroup(
+            code,
+            g["severity"],
+            g["count"],
+            g["summary"],
+            list(g["fixes"]),
+            {r: n for (c, r), n in routes.items() if c == code},
+        )
+        for code, g in report.by_code().items()
+    ]
+    everything = [f for t in flagged for f in t.findings] + home_findings
+    repair_folders = sorted(
+        {t.diagnosis.cwd for t in flagged if t.diagnosis.cwd and _needs_repair(t)}
+    )
+    return DoctorView(
+        report=report,
+        plan=plan,
+        summary=report.to_dict()["summary"],
+        groups=groups,
+        home_findings=home_findings,
+        flagged=flagged,
+        clean=clean,
+        fix_kinds=plan_kinds(plan),
+        safe_findings=sum(1 for f in everything if f.route == SAFE),
+        repair_findings=sum(1 for f in everything if f.route == REPAIR),
+        repair_folders=repair_folders,
+        manual_findings=sum(1 for f in everything if f.route == MANUAL),
+    )
+
+
+def _needs_repair(t: ShownThread) -> bool:
+    return any(f.route == REPAIR for f in t.findings)
+
+
+def read_view(home_path: Path, progress: ProgressFn | None = None) -> DoctorView:
+    catalog = build_catalog(open_home(home_path), progress)
+    return build_view(catalog, diagnose(catalog), safe_plan(catalog))
 
 
 def doctor_page(request: Request) -> Response:
     try:
-        catalog = build_catalog(open_home(config_of(request).codex_home))
-        plan = _safe_plan(catalog)
+        view = read_view(config_of(request).codex_home)
     except HomeNotFound as exc:
         return empty_home_page(request, exc, _t(request, "Doctor"))
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
-    fp = fingerprint(plan)
-    session = session_of(request)
-    with session.lock:
-        session.extra["doctor_digest"] = fp
-    rows = diagnose(catalog, plan)
-    counts = {
-        s: sum(1 for d in rows if d.status == s) for s in ("hidden", "folder_missing", "visible")
-    }
     return render(
         request,
         "doctor.html",
-        {"rows": rows, "plan": plan, "digest": fp, "counts": counts, "catalog": catalog},
+        {
+            "v": view,
+            "max_shown": MAX_SHOWN,
+            "max_fixes": MAX_FIXES,
+            "SAFE": SAFE,
+            "REPAIR": REPAIR,
+            "MANUAL": MANUAL,
+        },
+    )
+
+
+def doctor_preview(request: Request) -> Response:
+    """The dry run of the safe fixes: exactly what Apply writes, nothing written yet."""
+    session = session_of(request)
+    try:
+        view = read_view(config_of(request).codex_home)
+    except HomeNotFound:
+        return see_other("/doctor")
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/doctor", status=409)
+    fp = fingerprint(view.plan)
+    with session.lock:
+        session.extra["doctor_digest"] = fp
+    fixed = [t for t in view.flagged if t.safe]
+    return render(
+        request,
+        "doctor_preview.html",
+        {
+            "v": view,
+            "plan": view.plan,
+            "summary": view.plan.to_dict()["summary"],
+            "digest": fp,
+            "fixed": fixed,
+            "SAFE": SAFE,
+        },
     )
 
 
@@ -92,20 +343,21 @@ def doctor_fix(request: Request) -> Response:
     session = session_of(request)
     expected = field_str(form_of(request), "digest")
     if not expected or expected != session.extra.get("doctor_digest"):
-        return see_other("/doctor")
+        return see_other("/doctor/preview")
     home_path = config_of(request).codex_home
 
     def work(progress: ProgressFn) -> RepairResult:
         catalog = build_catalog(open_home(home_path), progress)
-        plan = _safe_plan(catalog)
+        plan = safe_plan(catalog)
         if fingerprint(plan) != expected:
             raise PlanChanged(
-                "the home changed since the diagnosis; nothing was written.",
-                hint="Look at the new diagnosis, then apply again.",
+                "the home changed since the preview; nothing was written.",
+                hint="Review the new preview, then apply again.",
             )
         report = apply_rebind(plan, progress)
-        after = verify_home(build_catalog(open_home(home_path)))
-        return RepairResult(plan, report, after["problems"])
+        after = build_catalog(open_home(home_path))
+        remaining = diagnose(after).to_dict()["summary"]
+        return RepairResult(plan, report, verify_home(after)["problems"], doctor=remaining)
 
     try:
         job = request.app.state.jobs.start("rebind", session.id, work, {"back": "/doctor"})

@@ -8,6 +8,7 @@ preview is ``rebind --dry-run``; Apply rebuilds the plan and refuses if it chang
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -128,6 +129,8 @@ class RepairResult:
     plan: RebindPlan
     report: RebindReport
     problems: list[str]
+    #: After Doctor's safe fixes: the new diagnosis's summary (``DoctorReport`` counts).
+    doctor: dict[str, Any] | None = None
 
 
 def repair_apply(request: Request) -> Response:
