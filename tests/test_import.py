@@ -506,3 +506,16 @@ def test_symlinked_rollout_and_dotdot_in_paths_stay_inside_the_target(tmp_path: 
     assert len(written) == 1 and not written[0].is_symlink()
     assert written[0].resolve().is_relative_to(target.resolve())
     assert real.read_bytes().count(b"/n/../x/app") == 0  # the source is untouched
+
+
+def test_free_text_is_rewritten_only_when_asked(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    for flag, expected in (([], 0), (["--rewrite-text"], 1)):
+        target = tmp_path / f"target{len(flag)}"
+        code, out = run(
+            "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/n", "--yes", *flag
+        )
+        assert code == 0, out
+        text = next(target.rglob(f"*{tid(1)}.jsonl")).read_text()
+        assert text.count("<cwd>/n/app</cwd>") == expected
+        assert text.count(f"<cwd>{OLD}/app</cwd>") == 1 - expected

@@ -142,3 +142,13 @@ def test_rebind_can_be_rolled_back(tmp_path: Path) -> None:
         if k.endswith(".jsonl") and not k.startswith("migration")
     }
     assert files_after == files_before
+
+
+def test_rebind_rewrites_free_text_only_when_asked(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    f = write_rollout(home, 1, cwd="/Users/alex/app", era="legacy")
+    args = ["rebind", "--codex-home", str(home), "--map", f"/Users/alex={tmp_path}", "--yes"]
+    assert run(*args)[0] == 0
+    assert "<cwd>/Users/alex/app</cwd>" in f.read_text()
+    assert run(*args, "--all", "--rewrite-text")[0] == 0
+    assert f"<cwd>{tmp_path}/app</cwd>" in f.read_text()

@@ -97,6 +97,15 @@ def _absolute_rules(maps: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def rewrite_text_option(f: F) -> F:
+    return click.option(
+        "--rewrite-text",
+        is_flag=True,
+        help="Also rewrite mapped paths inside free text (<environment_context>, image "
+        "wrappers, AGENTS.md headers). Off by default: it is a record of what the model saw.",
+    )(f)
+
+
 def mapping_options(f: F) -> F:
     f = click.option(
         "--wsl",
@@ -294,6 +303,7 @@ def print_plan(plan: ImportPlan) -> None:
     help="The home to import into (default: $CODEX_HOME, else ~/.codex).",
 )
 @mapping_options
+@rewrite_text_option
 @click.option("--project", "projects", multiple=True, metavar="CWD", help="Import this project.")
 @click.option("--thread", "threads", multiple=True, metavar="ID", help="Import this thread.")
 @click.option("--exclude-thread", "exclude", multiple=True, metavar="ID", help="Leave it out.")
@@ -313,6 +323,7 @@ def import_(
     maps: tuple[str, ...],
     history_only: tuple[str, ...],
     wsl: bool,
+    rewrite_text: bool,
     projects: tuple[str, ...],
     threads: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -345,6 +356,7 @@ def import_(
             projects=list(projects),
             threads=list(threads),
             exclude=list(exclude),
+            rewrite_text=rewrite_text,
             progress=progress,
         )
     if as_json and (dry_run or plan.conflicts):
@@ -563,6 +575,7 @@ def verify(codex_home: Path | None, as_json: bool) -> None:
 @cli.command()
 @click.option("--codex-home", type=click.Path(path_type=Path), default=None)
 @mapping_options
+@rewrite_text_option
 @click.option("--thread", "threads", multiple=True, metavar="ID", help="Only this thread.")
 @click.option("--all", "all_projects", is_flag=True, help="Every project, not only missing ones.")
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
@@ -573,6 +586,7 @@ def rebind(
     maps: tuple[str, ...],
     history_only: tuple[str, ...],
     wsl: bool,
+    rewrite_text: bool,
     threads: tuple[str, ...],
     all_projects: bool,
     dry_run: bool,
@@ -590,7 +604,13 @@ def rebind(
     home = open_home(codex_home)
     with progress_bar("Reading sessions") as progress:
         catalog = build_catalog(home, progress)
-    plan = build_rebind_plan(catalog, mapper, thread_ids=list(threads), all_projects=all_projects)
+    plan = build_rebind_plan(
+        catalog,
+        mapper,
+        thread_ids=list(threads),
+        all_projects=all_projects,
+        rewrite_text=rewrite_text,
+    )
     if as_json and dry_run:
         emit_json({"dry_run": True, "plan": plan.to_dict()})
         return

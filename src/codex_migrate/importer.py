@@ -199,7 +199,12 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             tx.prepare()
 
             jobs = [
-                StageJob(i.thread.rollout_path, tx.staging / i.target_rel, i.thread.mtime)
+                StageJob(
+                    i.thread.rollout_path,
+                    tx.staging / i.target_rel,
+                    i.thread.mtime,
+                    rewrite_text=plan.rewrite_text,
+                )
                 for i in writes
             ]
             results = stage_many(

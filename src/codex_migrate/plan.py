@@ -67,6 +67,7 @@ class ImportPlan:
     mapper: PathMapper
     mapping: MappingPlan
     items: list[PlanItem] = field(default_factory=list)
+    rewrite_text: bool = False
 
     def count(self, action: str) -> int:
         return sum(1 for i in self.items if i.action == action)
@@ -164,7 +165,9 @@ def build_import_plan(
     selected = select_threads(source, projects=projects, threads=threads, exclude=exclude)
     cwds = sorted({t.cwd for t in selected if t.cwd})
     mapping = mapper.plan(cwds, exists=cwd_exists)
-    plan = ImportPlan(source=source, target=target, mapper=mapper, mapping=mapping)
+    plan = ImportPlan(
+        source=source, target=target, mapper=mapper, mapping=mapping, rewrite_text=rewrite_text
+    )
     unmapped = [p for p in mapping.unmapped + mapping.invalid if not cwd_exists(p)]
     if unmapped:
         listed = "\n  ".join(unmapped)

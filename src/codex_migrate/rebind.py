@@ -67,6 +67,7 @@ class RebindPlan:
     items: list[RebindItem] = field(default_factory=list)
     drop_rows: list[str] = field(default_factory=list)
     reset_backfill: bool = False
+    rewrite_text: bool = False
 
     @property
     def empty(self) -> bool:
@@ -93,10 +94,13 @@ def projects_to_rebind(catalog: Catalog, *, all_projects: bool) -> list[str]:
     return [p.cwd for p in catalog.projects if p.cwd and (all_projects or not p.exists)]
 
 
-def _count_changes(thread: Thread, mapper: PathMapper) -> int:
+def _count_changes(thread: Thread, mapper: PathMapper, rewrite_text: bool) -> int:
     if not mapper.rules:
         return 0
-    return sum(len(line_changes(raw, mapper)) for raw in raw_lines(thread.rollout_path))
+    return sum(
+        len(line_changes(raw, mapper, rewrite_text=rewrite_text))
+        for raw in raw_lines(thread.rollout_path)
+    )
 
 
 def _row_reasons(thread: Thread, catalog: Catalog, new_cwd: str | None) -> list[str]:
@@ -124,6 +128,7 @@ def build_rebind_plan(
     *,
     thread_ids: list[str] = (),  # type: ignore[assignment]
     all_projects: bool = False,
+    rewrite_text: bool = False,
 ) -> RebindPlan:
     """What rebind would change, computed without writing anything."""
     wanted = {t.lower() for t in thread_ids}
@@ -131,7 +136,9 @@ def build_rebind_plan(
     if unknown:
         raise CodexMigrateError(f"no thread with id {', '.join(sorted(unknown))} in this home.")
     projects = projects_to_rebind(catalog, all_projects=all_projects)
-    plan = RebindPlan(catalog, mapper, mapper.plan(projects, exists=cwd_exists))
+    plan = RebindPlan(
+        catalog, mapper, mapper.plan(projects, exists=cwd_exists), rewrite_text=rewrite_text
+    )
     chosen = set(projects)
     for thread in catalog.threads:
         if wanted and thread.id not in wanted:
@@ -140,7 +147,11 @@ def build_rebind_plan(
         new_cwd = mapper.map(thread.cwd) if (thread.cwd and in_scope) else None
         if new_cwd == thread.cwd:
             new_cwd = None
-        changes = _count_changes(thread, mapper) if in_scope and not thread.compressed else 0
+        changes = (
+            _count_changes(thread, mapper, rewrite_text)
+            if in_scope and not thread.compressed
+            else 0
+        )
         target_cwd = new_cwd or thread.cwd
         reasons = _row_reasons(thread, catalog, target_cwd)
         row_action = None
@@ -203,6 +214,7 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
                     tx.staging / i.thread.rel_path,
                     i.thread.mtime,
                     offsets=i.thread.history_mode == "paginated",
+                    rewrite_text=plan.rewrite_text,
                 )
                 for i in rewrites
             ]

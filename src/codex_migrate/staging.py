@@ -73,6 +73,7 @@ class StageJob:
     dest: Path
     mtime: float
     offsets: bool = False
+    rewrite_text: bool = False
 
 
 #: Below this much input, starting worker processes costs more than it saves.
@@ -80,7 +81,14 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 
 
 def _run_job(mapper: PathMapper, job: StageJob) -> StagedFile:
-    return stage_rewritten(job.source, job.dest, mapper, mtime=job.mtime, offsets=job.offsets)
+    return stage_rewritten(
+        job.source,
+        job.dest,
+        mapper,
+        mtime=job.mtime,
+        offsets=job.offsets,
+        rewrite_text=job.rewrite_text,
+    )
 
 
 def stage_many(
