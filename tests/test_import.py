@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -410,24 +411,56 @@ def test_kill_at_each_step_then_recover_restores_everything(tmp_path: Path, poin
     assert len(_db_rows(target)) == 4
 
 
+def _unfinished_journal(target: Path) -> bool:
+    for journal in (target / "migration_transactions").glob("*/journal.json"):
+        try:
+            if json.loads(journal.read_text())["state"] in ("prepared", "applying"):
+                return True
+        except (OSError, ValueError):
+            continue  # being replaced right now
+    return False
+
+
 def test_kill_at_random_times_then_recover(tmp_path: Path) -> None:
+    """SIGKILL at random moments inside the transaction (after the journal says prepared),
+    without any cooperation from the process; every time, recover restores the target."""
+    import random
+
+    rng = random.Random(20261125)
     src = tmp_path / "source"
-    for n in range(1, 120):
+    for n in range(1000, 1300):  # ids the target does not have
         write_rollout(src, n, cwd=f"{OLD}/p{n % 7}", turns=[("q" * 500, "a" * 2000)] * 20)
     target = _target_with_db(tmp_path)
     before, rows_before = _tree(target), _db_rows(target)
     strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
-    for delay in (0.05, 0.15, 0.3, 0.45, 0.6):
+    rolled_back = 0
+    for _ in range(6):
         proc = _import_subprocess(src, target, {})
-        time.sleep(delay)
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and not _unfinished_journal(target):
+            assert time.monotonic() < deadline, "the import never started its transaction"
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
-        run("recover", "--codex-home", str(target))
+        code, out = run("recover", "--codex-home", str(target))
+        assert code == 0, out
         if proc.returncode == 0:
-            run("transactions", "list", "--codex-home", str(target))
-            break  # finished before the kill: nothing to check against
+            break  # it finished before the kill landed
+        rolled_back += "Rolled back" in out
         assert _db_rows(target) == rows_before
         assert strip(_tree(target)) == strip(before)
+    assert rolled_back >= 3
+    survivors = [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if str(target) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert survivors == [], "worker processes outlived the killed import"
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code == 0, out
 
 
 def test_target_db_of_a_newer_schema_gets_only_its_own_columns(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def test_parallel_staging_equals_sequential(
     mapper = PathMapper(["/Users/alex=/home/alex"])
     seq = stage_many(_jobs(tmp_path, "seq"), mapper, total_bytes=0)
     monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(staging.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(staging, "worker_count", lambda: 2)
     done: list[int] = []
     par = stage_many(_jobs(tmp_path, "par"), mapper, total_bytes=1, on_done=done.append)
     assert done == list(range(1, 25))

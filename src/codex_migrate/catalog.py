@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.home import CodexHome, RolloutRef
+from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.rollout import LineIssues, read_head
 from codex_migrate.statedb import StateDBError, ThreadRows, is_inside, read_thread_rows
 
@@ -320,11 +320,11 @@ def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
 
 
 def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
-    workers = min(os.cpu_count() or 1, 8)
+    workers = worker_count()
     if workers < 2 or len(refs) < PARALLEL_MIN_ROLLOUTS:
         yield from (_read_one(home, ref) for ref in refs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with process_pool(workers) as pool:
         chunk = max(1, len(refs) // (workers * 4))
         yield from pool.map(partial(_read_one, home), refs, chunksize=chunk)
 

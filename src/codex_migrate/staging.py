@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from codex_migrate.merge import raw_lines
+from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import rewrite_line
 from codex_migrate.threadrow import RolloutFacts
@@ -100,7 +100,7 @@ def stage_many(
 ) -> list[StagedFile]:
     """Stage every job, on all cores when the work is large: the rewrite is CPU-bound
     (JSON parsing of the lines that carry paths). Results come back in job order."""
-    workers = min(os.cpu_count() or 1, 8)
+    workers = worker_count()
     if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or len(jobs) < 2 * workers:
         out = []
         for n, job in enumerate(jobs, 1):
@@ -110,7 +110,7 @@ def stage_many(
         return out
     chunk = max(1, min(64, len(jobs) // (workers * 8)))
     results: list[StagedFile] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with process_pool(workers) as pool:
         for n, staged in enumerate(pool.map(partial(_run_job, mapper), jobs, chunksize=chunk), 1):
             results.append(staged)
             if on_done:

@@ -1,0 +1,36 @@
+"""Worker processes that never outlive us.
+
+A kill -9 of codex-migrate must not leave workers behind: they would hold its pipes open and
+keep writing into a transaction that recovery is rolling back. On Linux each worker asks the
+kernel to kill it when its parent dies; elsewhere workers started by ``spawn`` see their pipe
+close and stop.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def worker_count() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
