@@ -48,6 +48,7 @@ from typing import IO, Any, Protocol
 from codex_migrate import __version__
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.fsutil import fsync_dir, fsync_file, syncfs
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR, CodexHome
 from codex_migrate.manifest import (
     BACKUP_DIR_NAME,
@@ -444,45 +445,15 @@ class _FolderWriter:
             if d.mode is not None and os.name != "nt":
                 os.chmod(target, d.mode)
             os.utime(target, ns=(d.mtime_ns, d.mtime_ns))
-        if self.fsync and not _syncfs(self.root):
+        if self.fsync and not syncfs(self.root):
             for f in self.written:
-                _fsync_path(f)
+                fsync_file(f)
             for d in dirs:
-                _fsync_dir(self.root / d.path)
-            _fsync_dir(self.root)
+                fsync_dir(self.root / d.path)
+            fsync_dir(self.root)
 
     def close(self) -> None:
         pass
-
-
-def _syncfs(path: Path) -> bool:
-    """Flush the file system holding ``path`` in one call (Linux ``syncfs``); False elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return False
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return int(syncfs(fd)) == 0
-    finally:
-        os.close(fd)
-
-
-def _fsync_path(path: Path) -> None:
-    """fsync a written file; read-only opens suffice on POSIX (its mode may be 0444 by now)."""
-    if os.name == "nt":  # FlushFileBuffers needs a writable handle
-        with open(path, "rb+") as f:
-            os.fsync(f.fileno())
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _TarZstWriter:
@@ -609,19 +580,6 @@ class _ZipWriter:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._fh.close()
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or a new entry durable; a no-op where folders cannot be opened (Windows)."""
-    if os.name == "nt":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- naming -------------------------------------------------------------------------------------
@@ -1143,7 +1101,7 @@ def _write_backup(
         writer.close()
     final = _claim_final_path(tmp_out, wanted)
     if fsync:
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
     return final
 
 

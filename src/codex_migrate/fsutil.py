@@ -15,7 +15,25 @@ from pathlib import Path
 
 
 def fsync_dir(path: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+    """Make a rename or a new entry durable; a no-op where folders cannot be opened
+    (Windows) or flushed (some network file systems)."""
+    if os.name == "nt":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    """fsync a written file; a read-only open suffices on POSIX (its mode may be 0444 by
+    now), Windows needs a writable handle for FlushFileBuffers."""
+    if os.name == "nt":
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
         return
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -24,27 +42,27 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_file(path: Path) -> None:
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
+def syncfs(path: Path) -> bool:
+    """Flush the file system holding ``path`` in one call (Linux ``syncfs``); False where
+    that is not available, so the caller falls back to an fsync per file."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        call = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return int(call(fd)) == 0
+    finally:
+        os.close(fd)
 
 
 def sync_files(paths: list[Path]) -> None:
-    """Make many new files durable at once: one ``syncfs`` of their filesystem on Linux
+    """Make many new files durable at once: one ``syncfs`` of their file system on Linux
     (thousands of fsyncs cost more than the copy), else an fsync each."""
-    if not paths:
+    if not paths or syncfs(paths[0].parent):
         return
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(paths[0].parent, os.O_RDONLY)
-            try:
-                if libc.syncfs(fd) == 0:
-                    return
-            finally:
-                os.close(fd)
-        except (OSError, AttributeError):
-            pass
     for p in paths:
         fsync_file(p)
 
