@@ -25,6 +25,7 @@ from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
 from codex_migrate.staging import StagedFile, StageJob, stage_many
+from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RolloutFacts,
     build_row,
@@ -328,27 +329,13 @@ def restore_times(plan: ImportPlan, thread_ids: list[str]) -> None:
 
 
 def _write_rows(db: Path, rows: list[dict[str, Any]]) -> None:
-    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            cols = columns(conn, "threads")
-            for row in rows:
-                upsert_row(conn, row, cols)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.close()
+    with write_transaction(db) as conn:
+        cols = columns(conn, "threads")
+        for row in rows:
+            upsert_row(conn, row, cols)
 
 
 def _drop_projections(db: Path, ids: list[str]) -> None:
-    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    with write_transaction(db) as conn:
         for tid in ids:
             delete_projection(conn, tid)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()

@@ -8,7 +8,6 @@ rollout files (measured: such threads are invisible), rows are missing, names li
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,14 @@ from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.rewrite import line_changes
 from codex_migrate.staging import StagedFile, StageJob, stage_many
-from codex_migrate.threadrow import RolloutFacts, build_row, columns, upsert_row
+from codex_migrate.statedb import write_transaction
+from codex_migrate.threadrow import (
+    RolloutFacts,
+    build_row,
+    columns,
+    delete_projection,
+    upsert_row,
+)
 from codex_migrate.transaction import Transaction, crash_point
 
 #: Offset columns of thread_history_1.sqlite, per table (FORMAT.md §5).
@@ -255,10 +261,8 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
 def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile], root: Path) -> tuple[int, int]:
     db = plan.catalog.home.state_db
     assert db is not None
-    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
     rows = 0
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    with write_transaction(db) as conn:
         cols = columns(conn, "threads")
         for item in plan.items:
             if not item.row_action:
@@ -291,12 +295,6 @@ def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile], root: Path) -> tu
             bf_cols = {r[1] for r in conn.execute("PRAGMA table_info(backfill_state)")}
             extra = ", updated_at = 0" if "updated_at" in bf_cols else ""
             conn.execute(f"UPDATE backfill_state SET status = 'pending'{extra}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.close()
     return rows, len(plan.drop_rows)
 
 
@@ -306,11 +304,9 @@ def _translate_offsets(
     """Move every stored byte offset of a rewritten thread to the same line's new start.
     An offset that is not a line start we know is not guessed: that thread's projection is
     dropped and Codex rebuilds it when the thread is opened."""
-    conn = sqlite3.connect(db, timeout=5, isolation_level=None)
     translated = dropped = 0
-    try:
+    with write_transaction(db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        conn.execute("BEGIN IMMEDIATE")
         for item in items:
             mapping = staged[item.id].offsets
             updates: list[tuple[str, str, int, int]] = []
@@ -332,8 +328,6 @@ def _translate_offsets(
                         elif mapping[value] != value:
                             updates.append((table, col, value, mapping[value]))
             if not clean:
-                from codex_migrate.threadrow import delete_projection
-
                 delete_projection(conn, item.id)
                 dropped += 1
                 continue
@@ -350,10 +344,4 @@ def _translate_offsets(
                     (new, item.id, -new - 1),
                 )
             translated += len(updates)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.close()
     return translated, dropped

@@ -1,4 +1,4 @@
-"""Reading Codex's SQLite state DB as an adapter: the schema is inspected at run time.
+"""Codex's SQLite state DB as an adapter: the schema is inspected at run time.
 
 A read must never change the source home, not even its ``-shm`` file, and must include what
 is still in the ``-wal`` file. So we read a private copy of the DB and its WAL, taken while
@@ -79,6 +79,23 @@ def connect_readonly(db: Path) -> Iterator[sqlite3.Connection]:
                 conn.close()
     except OSError as exc:
         raise StateDBError(f"cannot read {db}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def write_transaction(db: Path, timeout: float = 5.0) -> Iterator[sqlite3.Connection]:
+    """One SQLite write transaction (``BEGIN IMMEDIATE``) on a DB we hold the home lock for:
+    committed when the block ends, rolled back on any error, the connection always closed."""
+    conn = sqlite3.connect(db, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
