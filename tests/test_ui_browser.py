@@ -4,9 +4,10 @@
   then the real ``codex app-server`` lists the threads under the new folders.
 * Repair a copied home with "include all projects" and a parent rule; Codex lists the new paths.
 * Backup, Export (the HTML opens in a new tab), and rolling back a snapshot, on the demo homes.
-* Keyboard, dark theme and a narrow (200 % zoom) window.
-* Error states: Codex running on the target, a merge conflict in the preview, a locked
-  database; and Doctor on a copied home with stale rows, through its safe fixes.
+* Keyboard, dark theme and a narrow (200 % zoom) window; reading and previewing without JS.
+* Error states: a damaged backup archive as the source, Codex running on the target, a merge
+  conflict in the preview, a locked database; and Doctor on a copied home with stale rows,
+  through its safe fixes.
 
 Every step is photographed in English and in Chinese under ``test-artifacts/ui/``.
 """
@@ -339,6 +340,29 @@ def test_keyboard_dark_theme_and_200_percent_zoom(browser: Any, tmp_path: Path) 
             ctx.close()
 
 
+def test_without_javascript_reading_and_previewing_still_lead_on(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The read jobs' progress pages refresh themselves, then lead back to their step."""
+    demo = build_demo(tmp_path / "demo")
+    with ui_server(demo.codex_home, demo=demo) as (config, url):
+        ctx, page, watch = new_page(browser, url, java_script_enabled=False)
+        try:
+            page.click('nav.main a[href="/migrate"]')
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            assert page.url == config.origin + "/migrate"
+            page.goto(config.origin + "/migrate/map")
+            page.fill("#rule_old", "/Users/alex/Projects")
+            page.fill("#rule_new", str(demo.projects))
+            page.click('button[name="action"][value="preview"]')
+            page.wait_for_url("**/migrate/preview")
+            assert page.locator(".act-import").count() > 0
+            assert watch.errors == []
+        finally:
+            ctx.close()
+
+
 def _codex_runs(home: Path) -> None:
     """What ``ensure_not_running`` raises when Codex has the home open (as in test_ui_flows)."""
     from codex_migrate.errors import HomeInUse
@@ -356,8 +380,24 @@ def test_error_states_codex_running_and_a_merge_conflict(
         ctx, page, watch = new_page(browser, f"{config.origin}/?token={config.token}")
         try:
             page.click('nav.main a[href="/migrate"]')
+            # A damaged archive: reading it is a job, whose page ends with the clear error.
+            bogus = demo.root / "damaged.zip"
+            bogus.write_bytes(b"PK\x03\x04 not really")
+            page.fill("#source", str(bogus))
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            wait_for_result(page)
+            assert page.locator("h1[data-job-done]").inner_text() == "Reading the source"
+            notice = page.locator(".notice.bad h2").inner_text()
+            assert notice == "This is not a Codex home that can be read"
+            shoot(page, "53-error-damaged-archive")
+            page.click(".actions a.button.primary")
+            page.wait_for_url(lambda url: "/migrate?source=" in url)
+            assert page.input_value("#source") == str(bogus)
+            # The real source: its job page leads back to step 1, which shows what was found.
+            page.fill("#source", str(demo.source))
             page.click('form[action="/migrate/source"] button[type="submit"]')
             page.wait_for_selector("#found-title")
+            assert page.url == config.origin + "/migrate"
             page.goto(config.origin + "/migrate/map")
             page.fill("#rule_old", "/Users/alex/Projects")
             page.fill("#rule_new", str(demo.projects))
@@ -373,8 +413,10 @@ def test_error_states_codex_running_and_a_merge_conflict(
             assert not list(demo.codex_home.rglob("rollout-*.jsonl"))
             monkeypatch.undo()
 
-            # Import for real, then the same session diverges on this machine.
+            # Import for real, then the same session diverges on this machine. (Opening the
+            # preview builds it again in a job, whose page leads back to it.)
             page.goto(config.origin + "/migrate/preview")
+            page.wait_for_url("**/migrate/preview")
             page.click('form[action="/migrate/apply"] button[type="submit"]')
             wait_for_result(page)
             assert "Import finished" in page.inner_text("main")
@@ -383,6 +425,7 @@ def test_error_states_codex_running_and_a_merge_conflict(
             lines[1] = lines[1].replace("task_started", "task_Diverged")
             victim.write_text("".join(lines))
             page.goto(config.origin + "/migrate/preview")
+            page.wait_for_url("**/migrate/preview")
             assert page.locator(".act-conflict").count() >= 1
             assert page.locator('form[action="/migrate/apply"] button[disabled]').count() == 1
             shoot(page, "51-error-merge-conflict")

@@ -1,6 +1,7 @@
 """The screens over HTTP on the demo homes: the same engine path as the CLI, and every error
 state a user can meet (conflicts, unmapped projects, a home in use, a plan that changed, a
-second write while one runs), each leaving the homes untouched.
+second write while one runs), each leaving the homes untouched. Reading a source and building
+the preview are read jobs: progress over SSE, and never in the way of the single write slot.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import pytest
 from codex_migrate.errors import HomeInUse
 from codex_migrate.transaction import list_transactions
 from codex_migrate.ui.common import error_kind
-from codex_migrate.ui.jobs import Busy, JobRunner
+from codex_migrate.ui.jobs import DONE, FAILED, Busy, Cancelled, Job, JobRunner
 from codex_migrate.ui.server import Demo
 from tests.homes import tree_state
 from tests.test_ui_support import Client, Resp, demo_server, text_of
@@ -303,13 +306,241 @@ def test_migrate_from_a_backup_archive_keeps_it_extracted_until_the_end(ui: Any)
         assert not Path(extracted.group(1)).exists()
 
 
-def test_a_damaged_source_is_explained(ui: Any) -> None:
+def _extracted_sources() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("codex-migrate-source-*"))
+
+
+def test_a_damaged_source_ends_its_job_with_the_clear_error(ui: Any) -> None:
     _config, client, demo = ui
-    bogus = demo.root / "not-a-backup.zip"
+    bogus = demo.root / "not a backup & more.zip"
     bogus.write_bytes(b"PK\x03\x04 not really")
-    page = client.post("/migrate/source", {"source": str(bogus)})
-    assert page.status == 400
-    assert "Details (from the engine, in English)" in page.text
+    before = _extracted_sources()
+    job = client.job_of(client.post("/migrate/source", {"source": str(bogus)}, follow=False))
+    events = list(client.events(job))
+    assert events[-1] == ("done", {"url": job})
+    assert events[-2][0] == "progress" and events[-2][1]["state"] == "failed"
+    page = client.get(job)
+    text = text_of(page.text)
+    assert "<h1 data-job-done>Reading the source</h1>" in page.text
+    assert "This is not a Codex home that can be read" in text
+    assert "Details (from the engine, in English)" in text
+    assert "not a codex-migrate backup" in text
+    back = "/migrate?source=" + str(bogus).replace(" ", "%20").replace("&", "%26")
+    assert f'href="{back}"' in page.text
+    assert _extracted_sources() <= before, "the partial extraction is deleted"
+    assert "found-title" not in client.get("/migrate").text
+    client.accept_language = "zh-CN"
+    assert "<h1 data-job-done>正在读取来源</h1>" in client.get(job).text
+    client.accept_language = "en"
     page = client.post("/migrate/source", {"source": str(demo.root / "nowhere")})
-    assert page.status == 400
     assert "This is not a Codex home that can be read" in page.text
+    assert "found-title" not in client.get("/migrate").text
+
+
+def _hold_job_progress(
+    monkeypatch: pytest.MonkeyPatch, hold: Callable[[Job, str], bool]
+) -> tuple[list[tuple[str, str]], threading.Event, threading.Event]:
+    """Record every progress report of every job; the first report ``hold`` picks waits for
+    the returned gate. Returns (reports, reached, gate)."""
+    reports: list[tuple[str, str]] = []
+    reached, gate = threading.Event(), threading.Event()
+    original = Job.progress
+
+    def observed(self: Job, stage: str, done: int, total: int) -> None:
+        reports.append((self.kind, stage))
+        original(self, stage, done, total)
+        if not reached.is_set() and hold(self, stage):
+            reached.set()
+            gate.wait(30)
+
+    monkeypatch.setattr(Job, "progress", observed)
+    return reports, reached, gate
+
+
+@pytest.fixture
+def gates() -> Iterator[list[threading.Event]]:
+    """Gates a test holds shut; all opened at the end, whatever happened."""
+    opened: list[threading.Event] = []
+    yield opened
+    for gate in opened:
+        gate.set()
+
+
+def test_reading_a_source_is_a_job_with_progress_then_the_catalog(
+    ui: Any, monkeypatch: pytest.MonkeyPatch, gates: list[threading.Event]
+) -> None:
+    from codex_migrate.backup import run_backup
+    from codex_migrate.home import open_home
+
+    _config, client, demo = ui
+    archive = demo.root / "Codex_backup.zip"
+    run_backup(open_home(demo.source), archive=archive)
+    reports, reached, gate = _hold_job_progress(monkeypatch, lambda job, stage: stage == "scan")
+    gates.append(gate)
+    first = client.post("/migrate/source", {"source": str(archive)}, follow=False)
+    job = client.job_of(first)
+    stream = client.events(job)
+    name, data = next(stream)
+    assert name == "progress" and data["state"] == "running"
+    assert reached.wait(30)
+    while data.get("stage") != "scan":
+        name, data = next(stream)
+    assert name == "progress" and data["state"] == "running" and data["total"]
+    # Meanwhile: the step says a source is being read; the job page refreshes without JS.
+    step = client.get("/migrate")
+    assert "This source is being read:" in step.text and "found-title" not in step.text
+    running = client.get(job, wait=False)
+    assert '<noscript><meta http-equiv="refresh"' in running.text
+    assert "Reading the source" in running.text and f'data-events="{job}/events"' in running.text
+    gate.set()
+    rest = list(stream)
+    assert rest[-1] == ("done", {"url": job})
+    assert rest[-2][1]["state"] == "done"
+    stages = [stage for kind, stage in reports if kind == "source"]
+    assert "unpack" in stages and "verify" not in stages, stages
+    assert stages.index("unpack") < stages.index("scan")
+    # The job's page leads back to step 1, which shows what was read.
+    page = client.get(job)
+    assert "found-title" in page.text and "archive" in text_of(page.text)
+    select = client.get("/migrate/select")
+    assert len(re.findall(r'name="thread" value=', select.text)) == len(_rollouts(demo.source))
+
+
+def test_a_newer_source_cancels_the_read_under_way_and_its_extraction_is_deleted(
+    ui: Any, monkeypatch: pytest.MonkeyPatch, gates: list[threading.Event]
+) -> None:
+    from codex_migrate.backup import run_backup
+    from codex_migrate.home import open_home
+
+    _config, client, demo = ui
+    archive = demo.root / "Codex_backup.tar.zst"
+    run_backup(open_home(demo.source), archive=archive)
+    before = _extracted_sources()
+    _reports, reached, gate = _hold_job_progress(monkeypatch, lambda job, s: s == "unpack")
+    gates.append(gate)
+    old = client.job_of(client.post("/migrate/source", {"source": str(archive)}, follow=False))
+    assert reached.wait(30)
+    assert _extracted_sources() - before, "the archive is being extracted"
+    page = client.post("/migrate/source", {"source": str(demo.source)})
+    assert "found-title" in page.text and str(demo.source) in page.text
+    gate.set()
+    failed = client.wait_job(client.get(old, wait=False))
+    assert f"reading {archive} was cancelled: another source was chosen" in failed.text
+    assert _extracted_sources() <= before, "the partial extraction is deleted"
+    assert str(demo.source) in client.get("/migrate").text
+
+
+def test_reads_neither_wait_for_nor_block_the_write_slot(
+    ui: Any, monkeypatch: pytest.MonkeyPatch, gates: list[threading.Event]
+) -> None:
+    config, client, demo = ui
+    write_gate, write_started = threading.Event(), threading.Event()
+    gates.append(write_gate)
+
+    def slow_backup(*args: object, **kwargs: object) -> None:
+        write_started.set()
+        write_gate.wait(30)
+        raise OSError("stopped by the test")
+
+    monkeypatch.setattr("codex_migrate.ui.views_tools.open_home", lambda path: None)
+    monkeypatch.setattr("codex_migrate.ui.views_tools.run_backup", slow_backup)
+    _reports, read_held, read_gate = _hold_job_progress(
+        monkeypatch, lambda job, stage: job.kind == "source"
+    )
+    gates.append(read_gate)
+    # Another browser's read is under way (and held there).
+    reader = Client(config.origin, config.token)
+    reader.sign_in()
+    held = reader.job_of(reader.post("/migrate/source", {"source": str(demo.source)}, follow=False))
+    assert read_held.wait(30)
+    # A write starts anyway, and still refuses a second write.
+    backup = client.post("/backup", {"dest": str(demo.root / "b")}, follow=False)
+    assert backup.status == 303, text_of(backup.text)
+    assert write_started.wait(30)
+    assert client.post("/backup", {"dest": str(demo.root / "b")}, follow=False).status == 409
+    # While both run, this session reads a source and builds a preview: never "busy".
+    page = client.post("/migrate/source", {"source": str(demo.source)})
+    assert "found-title" in page.text, text_of(page.text)[:2000]
+    preview = client.post(
+        "/migrate/map", {"rule_old": MAC, "rule_new": str(demo.projects), "action": "preview"}
+    )
+    assert "Check the plan, then apply it" in preview.text
+    assert _digest(preview)
+    # The held read ends normally, then the write.
+    read_gate.set()
+    assert "found-title" in reader.wait_job(reader.get(held, wait=False)).text
+    write_gate.set()
+    done = client.wait_job(client.get(backup.location or "", wait=False))
+    assert "A file could not be read or written" in done.text
+
+
+def test_the_preview_is_a_job_shown_once_for_the_choices_it_was_built_for(
+    ui: Any, monkeypatch: pytest.MonkeyPatch, gates: list[threading.Event]
+) -> None:
+    _config, client, demo = ui
+    client.post("/migrate/source", {"source": str(demo.source)})
+    saved = client.post("/migrate/map", {"rule_old": MAC, "rule_new": str(demo.projects)})
+    assert saved.status == 200
+    reports, reached, gate = _hold_job_progress(monkeypatch, lambda job, _: job.kind == "preview")
+    gates.append(gate)
+    job = client.job_of(client.get("/migrate/preview", follow=False))
+    assert reached.wait(30)
+    again = client.get("/migrate/preview", follow=False)
+    assert again.location == job, "the same choices join the preview job that runs"
+    gate.set()
+    events = list(client.events(job))
+    assert "plan" in {stage for kind, stage in reports if kind == "preview"}
+    assert events[-1] == ("done", {"url": job})
+    page = client.get(job)
+    assert "Check the plan, then apply it" in page.text and _digest(page)
+    # Shown once: coming back builds it again (the homes may have changed meanwhile).
+    second = client.job_of(client.get("/migrate/preview", follow=False))
+    assert second != job
+    client.wait_job(client.get(second, wait=False))
+    # A finished preview of other choices is not shown: leaving a session out builds a new one.
+    first_id = re.search(r'name="thread" value="([^"]+)"', client.get("/migrate/select").text)
+    assert first_id
+    client.post("/migrate/exclude", {"thread": first_id.group(1)}, follow=False)
+    third = client.job_of(client.get("/migrate/preview", follow=False))
+    assert third not in (job, second)
+    page = client.wait_job(client.get(third, wait=False))
+    assert first_id.group(1) not in page.text
+
+
+def test_job_runner_reads_never_take_the_write_slot() -> None:
+    runner = JobRunner()
+    gate = threading.Event()
+    read = runner.start("source", "s", lambda progress: gate.wait(10), write=False)
+    assert runner.current is None, "a read does not hold the write slot"
+    write = runner.start("import", "s", lambda progress: gate.wait(10))
+    assert runner.current is write
+    with pytest.raises(Busy):
+        runner.start("backup", "s", lambda progress: None)
+    other = runner.start("preview", "s", lambda progress: gate.wait(10), write=False)
+    assert other.id != read.id
+    gate.set()
+    assert runner.wait_idle(10)
+    # Cancelling stops a read at its next progress report; a write is never interrupted.
+    started, go = threading.Event(), threading.Event()
+
+    def work(progress: Callable[[str, int, int], None]) -> str:
+        progress("scan", 0, 2)
+        started.set()
+        go.wait(10)
+        progress("scan", 1, 2)
+        return "finished"
+
+    read = runner.start("source", "s", work, write=False)
+    assert started.wait(10)
+    read.cancel()
+    go.set()
+    assert runner.wait_idle(10)
+    assert read.state == FAILED and isinstance(read.error, Cancelled)
+    started.clear()
+    go.clear()
+    write = runner.start("import", "s", work)
+    assert started.wait(10)
+    write.cancel()
+    go.set()
+    assert runner.wait_idle(10)
+    assert write.state == DONE and write.result == "finished"

@@ -7,6 +7,7 @@ cookie rules are exercised exactly as a browser meets them. No test here touches
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -36,7 +37,8 @@ class Resp:
 
 @dataclass
 class Client:
-    """Just enough of a browser: keeps cookies, sends Origin on POST, follows 303s."""
+    """Just enough of a browser: keeps cookies, sends Origin on POST, follows 303s, and (as the
+    page's script does) follows a job's progress page to where it leads when the job ends."""
 
     base: str
     token: str
@@ -57,6 +59,7 @@ class Client:
         headers: dict[str, str] | None = None,
         follow: bool = True,
         cookies: bool = True,
+        wait: bool = True,
     ) -> Resp:
         parts = urlsplit(self.base)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
@@ -94,8 +97,10 @@ class Client:
                 self.cookies[name] = rest.split(";", 1)[0]
         resp = Resp(raw.status, {k.lower(): v for k, v in all_headers}, all_headers, text)
         if follow and resp.status in (302, 303) and resp.location:
-            return self.request("GET", resp.location, follow=True)
+            return self.request("GET", resp.location, follow=True, wait=wait)
         self.last = resp
+        if follow and wait and "data-events=" in resp.text:
+            return self.wait_job(resp)
         return resp
 
     def get(self, path: str, **kw: object) -> Resp:
@@ -126,8 +131,36 @@ class Client:
             url = m.group(1)
         while url and "data-events=" in page.text and time.monotonic() < deadline:
             time.sleep(0.1)
-            page = self.get(url)
+            page = self.get(url, wait=False)
         return page
+
+    def events(self, job: str, timeout: float = 60) -> Iterator[tuple[str, dict[str, object]]]:
+        """The job's server-sent events as they arrive: ``(name, data)`` pairs."""
+        parts = urlsplit(self.base)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        conn.request("GET", f"{job}/events", headers={"Host": self.host, "Cookie": cookie})
+        raw = conn.getresponse()
+        assert raw.status == 200, raw.status
+        assert raw.getheader("content-type", "").startswith("text/event-stream")
+        name, data = "message", ""
+        try:
+            while line := raw.readline():
+                text = line.decode().rstrip("\r\n")
+                if text.startswith("event: "):
+                    name = text[len("event: ") :]
+                elif text.startswith("data: "):
+                    data += text[len("data: ") :]
+                elif not text and data:
+                    yield name, json.loads(data)
+                    name, data = "message", ""
+        finally:
+            conn.close()
+
+    def job_of(self, resp: Resp) -> str:
+        """The ``/jobs/ID`` a (not followed) response leads to."""
+        assert resp.status == 303 and (resp.location or "").startswith("/jobs/"), resp.status
+        return urlsplit(resp.location or "").path
 
 
 @contextmanager

@@ -1,9 +1,14 @@
-"""One write at a time, in a worker thread, with its progress readable by the SSE stream.
+"""Work in worker threads, with its progress readable by the SSE stream; one write at a time.
 
 The engine reports progress through ``progress(stage, done, total)``; a :class:`Job` records
 the latest call so a page (or several) can follow it. :class:`JobRunner` refuses to start a
 second write while one runs: the engine's own home lock protects against other processes, this
 protects against two clicks (or two tabs) in the same UI.
+
+Reads (opening a source, building a preview) run as jobs too, so a long scan shows progress
+instead of a hanging request, but they never take the write slot: any number may run next to
+each other and next to a write. A read can be cancelled; it stops at its next progress report
+(a write is never interrupted).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codex_migrate.catalog import ProgressFn
+from codex_migrate.errors import CodexMigrateError
 
 #: A job's work: it gets the progress callback and returns whatever its result page shows.
 Work = Callable[[ProgressFn], Any]
@@ -31,11 +37,16 @@ class Busy(Exception):
         self.job = job
 
 
+class Cancelled(CodexMigrateError):
+    """A read job was stopped: a newer request replaced it, or the UI is shutting down."""
+
+
 @dataclass
 class Job:
     id: str
     kind: str
     owner: str  # the session that started it
+    write: bool = True  # holds the single write slot while it runs
     state: str = RUNNING
     stage: str = ""
     done: int = 0
@@ -46,13 +57,28 @@ class Job:
     error: BaseException | None = None
     context: dict[str, Any] = field(default_factory=dict)
     version: int = 0
+    cancelled: str | None = None  # why, once a read is cancelled
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def progress(self, stage: str, done: int, total: int) -> None:
         with self._cond:
+            if self.cancelled:
+                raise Cancelled(self.cancelled)
             self.stage, self.done, self.total = stage, done, total
             self.version += 1
             self._cond.notify_all()
+
+    def cancel(self, why: str = "cancelled: the UI is shutting down.") -> None:
+        """Stop a running read at its next progress report; a write is never interrupted."""
+        with self._cond:
+            if not self.write and self.state == RUNNING:
+                self.cancelled = why
+
+    def take(self) -> Any:
+        """The result, once: a read's result (a preview's plan) is not kept after it is used."""
+        with self._cond:
+            result, self.result = self.result, None
+            return result
 
     def finish(self, state: str, result: Any = None, error: BaseException | None = None) -> None:
         with self._cond:
@@ -97,16 +123,24 @@ class JobRunner:
             return self._jobs.get(job_id)
 
     def start(
-        self, kind: str, owner: str, work: Work, context: dict[str, Any] | None = None
+        self,
+        kind: str,
+        owner: str,
+        work: Work,
+        context: dict[str, Any] | None = None,
+        *,
+        write: bool = True,
     ) -> Job:
-        """Run ``work`` in a thread; raise :class:`Busy` when a write is already running."""
+        """Run ``work`` in a thread; raise :class:`Busy` when it is a write and a write is
+        already running. A read (``write=False``) is never refused and never blocks a write."""
         with self._lock:
-            if self._current is not None and self._current.state == RUNNING:
+            if write and self._current is not None and self._current.state == RUNNING:
                 raise Busy(self._current)
-            job = Job(id=secrets.token_urlsafe(12), kind=kind, owner=owner)
+            job = Job(id=secrets.token_urlsafe(12), kind=kind, owner=owner, write=write)
             job.context = dict(context or {})
             self._jobs[job.id] = job
-            self._current = job
+            if write:
+                self._current = job
         thread = threading.Thread(target=self._run, args=(job, work), name=f"ui-job-{kind}")
         thread.daemon = True
         thread.start()
@@ -120,10 +154,19 @@ class JobRunner:
         else:
             job.finish(DONE, result=result)
 
+    def running(self) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.state == RUNNING]
+
+    def cancel_reads(self) -> None:
+        """For shutdown: running reads stop soon (an extracted archive is then deleted)."""
+        for job in self.running():
+            job.cancel()
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """For shutdown and tests: wait for the running job, if any, to end."""
-        job = self.current
+        """For shutdown and tests: wait for the running jobs, reads included, to end."""
         deadline = time.monotonic() + timeout
-        while job is not None and job.state == RUNNING and time.monotonic() < deadline:
-            job.wait(job.version, timeout=0.2)
-        return job is None or job.state != RUNNING
+        for job in self.running():
+            while job.state == RUNNING and time.monotonic() < deadline:
+                job.wait(job.version, timeout=0.2)
+        return not self.running()

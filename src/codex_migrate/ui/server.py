@@ -108,6 +108,7 @@ def serve(config: UIConfig, sock: socket.socket, *, wait_for_job: float = 600.0)
         inner = getattr(server.config.app, "app", None)
         state = getattr(inner, "state", None)
         if state is not None:
+            state.jobs.cancel_reads()  # a read is only redone; a write is let finish
             state.jobs.wait_idle(wait_for_job)
             state.sessions.close_all()
 

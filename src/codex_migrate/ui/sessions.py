@@ -54,6 +54,13 @@ class MigrateState:
     selected: list[str] | None = None
     binding: Binding = field(default_factory=Binding)
     plan_digest: str | None = None
+    #: Changes with every source read: a preview is only shown for the source it was built from.
+    source_token: str | None = None
+    #: The read job opening a source (its id), and the ticket it must still hold to install it.
+    read_job: str | None = None
+    read_ticket: str | None = None
+    #: The job building the preview of the current choices.
+    preview_job: str | None = None
     _source_stack: contextlib.ExitStack | None = None
 
     def set_source(
@@ -62,6 +69,7 @@ class MigrateState:
         same = path == self.source_path
         self.close()
         self.source_path, self.source_home, self.source_catalog = path, home, catalog
+        self.source_token = secrets.token_urlsafe(12)
         self._source_stack = stack
         self.plan_digest = None
         if same:  # reading the same source again keeps the user's choices

@@ -118,6 +118,8 @@ def job_page(request: Request) -> Response:
             "job_failed.html",
             {"job": job, "kind": error_kind(job.error), "message": message, "hint": hint},
         )
+    if job.context.get("next"):  # a read job: back to its step, which shows what it read
+        return see_other(local_url(job.context["next"]))
     return render(request, f"result_{job.kind}.html", {"job": job, "r": job.result})
 
 

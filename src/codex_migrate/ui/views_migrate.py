@@ -4,14 +4,22 @@ The steps collect exactly what ``codex-migrate import`` takes (SOURCE, ``--threa
 ``--history-only``, ``--wsl``); the preview is its ``--dry-run`` (same engine calls), and Apply
 rebuilds the plan, refuses if it differs from the one previewed, then runs ``apply_import`` in
 the job runner, followed by the same Codex registration the CLI does.
+
+Reading the source (an archive is verified and extracted, then every rollout is read) and
+building the preview (the target is read and files are compared) are read jobs: they show
+progress like Apply does, without taking the write slot, and their job page leads back to the
+step when they are done.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,12 +45,13 @@ from codex_migrate.ui.common import (
     open_target,
     see_other,
 )
-from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.jobs import DONE, RUNNING, Busy, Cancelled, Job
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.sessions import Binding, MigrateState
 from codex_migrate.verify import verify_home
 
 LINE_PREVIEW = 240
+SUPERSEDED = "reading {path} was cancelled: another source was chosen, or Start over was used."
 
 
 def _state(request: Request) -> MigrateState:
@@ -58,10 +67,23 @@ def _need_source(request: Request) -> Response | None:
 # -- step 1: source ---------------------------------------------------------------------------
 
 
+def _job_of(request: Request, job_id: str | None) -> Job | None:
+    job: Job | None = request.app.state.jobs.get(job_id) if job_id else None
+    return job if job is not None and job.owner == session_of(request).id else None
+
+
 def source_page(request: Request) -> Response:
     state = _state(request)
     config = config_of(request)
-    typed = request.query_params.get("source") or state.source_path or ""
+    reading = _job_of(request, state.read_job)
+    if reading is not None and reading.state != RUNNING:
+        reading = None
+    typed = (
+        request.query_params.get("source")
+        or (reading.context.get("path") if reading else None)
+        or state.source_path
+        or ""
+    )
     if not typed and config.demo_source is not None:
         typed = str(config.demo_source)
     return render(
@@ -73,8 +95,19 @@ def source_page(request: Request) -> Response:
             "catalog": state.source_catalog,
             "home": state.source_home,
             "target": config.codex_home,
+            "reading": reading,
         },
     )
+
+
+def _unpacking(progress: ProgressFn) -> ProgressFn:
+    """Opening an archive verifies it while extracting it: its ``verify`` stage (bytes of the
+    archive) is shown as unpacking, not as Apply's final verification."""
+
+    def report(stage: str, done: int, total: int) -> None:
+        progress("unpack" if stage == "verify" else stage, done, total)
+
+    return report
 
 
 def source_submit(request: Request) -> Response:
@@ -89,21 +122,43 @@ def source_submit(request: Request) -> Response:
             {"step": 1, "typed": "", "missing": True, "target": config.codex_home},
             status=400,
         )
-    stack = contextlib.ExitStack()
-    try:
-        home = stack.enter_context(open_source(Path(path).expanduser()))
-        if home.root.resolve() == config.codex_home.absolute().resolve():
-            raise CodexMigrateError(
-                "SOURCE and the target are the same home.",
-                hint="Choose the copied folder or backup, not this machine's Codex home.",
-            )
-        catalog = build_catalog(home)
-    except (CodexMigrateError, OSError) as exc:
+    source = Path(path).expanduser()
+    target = config.codex_home
+    ticket = secrets.token_urlsafe(12)
+
+    def work(progress: ProgressFn) -> None:
+        stack = contextlib.ExitStack()
+        try:
+            home = stack.enter_context(open_source(source, progress=_unpacking(progress)))
+            if home.root.resolve() == target.absolute().resolve():
+                raise CodexMigrateError(
+                    "SOURCE and the target are the same home.",
+                    hint="Choose the copied folder or backup, not this machine's Codex home.",
+                )
+            catalog = build_catalog(home, progress)
+        except BaseException:
+            stack.close()  # an extracted archive is deleted
+            raise
+        with session.lock:
+            state = session.migrate
+            if state.read_ticket == ticket:
+                state.set_source(path, home, catalog, stack)
+                state.read_ticket = None
+                return
         stack.close()
-        return error_page(request, exc, back=f"/migrate?source={path}", status=400)
+        raise Cancelled(SUPERSEDED.format(path=path))
+
+    jobs = request.app.state.jobs
+    context = {"back": "/migrate?source=" + quote(path, safe="/"), "next": "/migrate", "path": path}
     with session.lock:
-        session.migrate.set_source(path, home, catalog, stack)
-    return see_other("/migrate")
+        state = session.migrate
+        previous = _job_of(request, state.read_job)
+        if previous is not None:  # only the latest choice is read
+            previous.cancel(SUPERSEDED.format(path=previous.context.get("path")))
+        state.read_ticket = ticket
+        job = jobs.start("source", session.id, work, context, write=False)
+        state.read_job = job.id
+    return see_other(f"/jobs/{job.id}")
 
 
 # -- step 2: sessions -------------------------------------------------------------------------
@@ -384,35 +439,108 @@ def conflict_lines(plan: ImportPlan) -> dict[str, tuple[str | None, str | None]]
     return out
 
 
+@dataclass
+class Preview:
+    """What a preview job computed: the plan, its fingerprint and the conflicts' lines."""
+
+    plan: ImportPlan
+    digest: str
+    conflict_lines: dict[str, tuple[str | None, str | None]]
+
+
+def choices_key(state: MigrateState) -> str:
+    """Which choices a preview was built for: it is only shown while they are still current."""
+    b = state.binding
+    return digest(
+        {
+            "source": state.source_token,
+            "selected": state.selected,
+            "rules": b.rules,
+            "history_only": b.history_only,
+            "wsl": b.wsl,
+        }
+    )
+
+
+def check_choices(state: MigrateState) -> None:
+    """The refusals the preview makes before reading anything: a bad rule (ValueError), an
+    unknown session, or selected projects with no folder here. These are the engine's own
+    checks, run against an empty target, so no file is read or compared."""
+    catalog = state.source_catalog
+    assert catalog is not None
+    empty = Catalog(home=catalog.home)  # only its (absent) threads are consulted
+    build_import_plan(catalog, empty, mapper_of(state.binding), threads=list(state.selected or []))
+
+
+def _choices_now(state: MigrateState) -> MigrateState:
+    """A copy of the choices for a preview job: later clicks do not change a running job."""
+    return MigrateState(
+        source_path=state.source_path,
+        source_home=state.source_home,
+        source_catalog=state.source_catalog,
+        selected=list(state.selected or []),
+        binding=copy.deepcopy(state.binding),
+    )
+
+
 def preview_page(request: Request) -> Response:
+    """Start a job that builds the preview, or show the one it built for the current choices
+    (once: coming back builds it again, as the homes may have changed meanwhile)."""
     if (r := _need_source(request)) is not None:
         return r
     state = _state(request)
     config = config_of(request)
+    session = session_of(request)
     if not state.selected and state.selected is not None:
         return see_other("/migrate/select?empty=1")
     if state.selected is None:
         assert state.source_catalog is not None
         state.selected = [t.id for t in state.source_catalog.threads]
+    key = choices_key(state)
+    job = _job_of(request, state.preview_job)
+    if job is not None and job.context.get("key") == key:
+        if job.state == RUNNING:
+            return see_other(f"/jobs/{job.id}")
+        preview = job.take() if job.state == DONE else None
+        if preview is not None:
+            return _render_preview(request, preview)
     try:
-        plan = _build_plan(state, config.codex_home)
+        check_choices(state)
     except ValueError as exc:
-        return see_other(f"/migrate/map?error=rule&detail={exc}")
+        return see_other(f"/migrate/map?error=rule&detail={quote(str(exc))}")
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/migrate/map", status=409)
-    fingerprint = plan_fingerprint(plan)
+    choices = _choices_now(state)
+    target = config.codex_home
+
+    def work(progress: ProgressFn) -> Preview:
+        plan = _build_plan(choices, target, progress)
+        return Preview(plan, plan_fingerprint(plan), conflict_lines(plan))
+
+    context = {"back": "/migrate/map", "next": "/migrate/preview", "key": key}
+    with session.lock:
+        if job is not None:  # a preview of earlier choices is not needed any more
+            job.cancel("this preview was cancelled: the choices changed since it started.")
+            job.take()
+        job = request.app.state.jobs.start("preview", session.id, work, context, write=False)
+        state.preview_job = job.id
+    return see_other(f"/jobs/{job.id}")
+
+
+def _render_preview(request: Request, preview: Preview) -> Response:
+    state = _state(request)
     with session_of(request).lock:
-        state.plan_digest = fingerprint
+        state.plan_digest = preview.digest
     return render(
         request,
         "migrate_preview.html",
         {
             "step": 4,
-            "plan": plan,
-            "summary": plan.summary(),
-            "conflict_lines": conflict_lines(plan),
-            "digest": fingerprint,
-            "target": config.codex_home,
+            "plan": preview.plan,
+            "summary": preview.plan.summary(),
+            "conflict_lines": preview.conflict_lines,
+            "digest": preview.digest,
+            "target": config_of(request).codex_home,
         },
     )
 
@@ -502,6 +630,10 @@ def apply_submit(request: Request) -> Response:
 def reset(request: Request) -> Response:
     """Start over: forget the source (an extracted archive is deleted)."""
     with session_of(request).lock:
+        state = session_of(request).migrate
+        for job_id in (state.read_job, state.preview_job):
+            if (job := _job_of(request, job_id)) is not None:
+                job.cancel("cancelled: Start over was used.")
         session_of(request).migrate.close()
         session_of(request).migrate = MigrateState()
     return see_other("/migrate")

@@ -166,7 +166,7 @@
         bar.value = s.done;
         var pct = Math.floor((100 * s.done) / s.total);
         text.textContent = label + " — " + pct + " %" +
-          (s.stage === "backup" || s.stage === "verify-bytes" ? "" : " (" + fmt.format(s.done) + " / " + fmt.format(s.total) + ")");
+          (s.stage === "backup" || s.stage === "unpack" || s.stage === "verify-bytes" ? "" : " (" + fmt.format(s.done) + " / " + fmt.format(s.total) + ")");
       } else {
         bar.removeAttribute("value");
         text.textContent = label;
@@ -175,7 +175,8 @@
     source.addEventListener("done", function (ev) {
       source.close();
       var data = JSON.parse(ev.data);
-      window.location.assign(data.url);
+      /* Replace the progress page: Back then leads to the page that started the job. */
+      window.location.replace(data.url);
     });
     source.onerror = function () {
       /* The stream ends when the job does; reload to show the result. */
