@@ -15,33 +15,18 @@ from typing import Any
 import pytest
 
 from codex_migrate.export.api import Selection, export_threads
+from tests.harness.browser import launch_browser, requires_chromium
 from tests.test_export_html import HOSTILE
 from tests.test_export_sessions import TINY_PNG, catalog_of, full_session, home_with
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (Debian package chromium)",
-)
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield instance
-        instance.close()
+    yield from launch_browser()
 
 
 @pytest.fixture(scope="module")

@@ -24,34 +24,19 @@ import pytest
 
 from codex_migrate.ui.server import build_demo
 from tests.harness.app_server import AppServer
+from tests.harness.browser import launch_browser, requires_chromium
 from tests.harness.scenario import Scenario
 from tests.test_ui_support import Client, copied_home, demo_server, ui_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 120_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (Debian package chromium)",
-)
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield instance
-        instance.close()
+    yield from launch_browser()
 
 
 class Watch:
