@@ -245,7 +245,7 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
 
             tx.touching_db()
             if home.state_db is not None:
-                report.rows, report.dropped = _fix_rows(plan, staged, root)
+                report.rows, report.dropped = _fix_rows(plan, staged)
             if paginated and home.history_db is not None:
                 translated, dropped = _translate_offsets(home.history_db, paginated, staged)
                 report.offsets_translated, report.projections_dropped = translated, dropped
@@ -258,7 +258,7 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
     return report
 
 
-def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile], root: Path) -> tuple[int, int]:
+def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile]) -> tuple[int, int]:
     db = plan.catalog.home.state_db
     assert db is not None
     rows = 0
