@@ -12,7 +12,7 @@ import os
 import random
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from codex_migrate.demo import legacy_rollout, paginated_rollout
@@ -32,7 +32,7 @@ def _templates() -> list[tuple[str, bytes]]:
             found.append((parsed[1], path.read_bytes()))
     if found:
         return found
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     turns = [("Refactor the parser " * 20, "Done, see the diff. " * 40)] * 12
     out = []
     for n, writer in enumerate((paginated_rollout, legacy_rollout)):
@@ -54,7 +54,7 @@ def grow_home(
     lines to make sessions larger. Returns (files, bytes)."""
     rng = random.Random(seed)
     templates = _templates()
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     total = 0
     for n in range(sessions):
         old_id, data = templates[n % len(templates)]

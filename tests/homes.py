@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from codex_migrate.demo import bare_rollout, legacy_rollout, paginated_rollout
 
-START = datetime(2026, 3, 4, 10, 20, 30, tzinfo=timezone.utc)
+START = datetime(2026, 3, 4, 10, 20, 30, tzinfo=UTC)
 WRITERS = {"paginated": paginated_rollout, "legacy": legacy_rollout, "bare": bare_rollout}
 
 

@@ -24,7 +24,6 @@ from codex_migrate.doctor import (
     RULES,
     Diagnosis,
     DoctorReport,
-    _parse_toml_minimal,
     diagnose,
     read_provider_config,
 )
@@ -393,18 +392,6 @@ def test_profile_selects_the_default_provider(home: Path) -> None:
     config = read_provider_config(home)
     assert config.default == "corp"
     assert "corp" in config.known and "openai" in config.known
-
-
-def test_minimal_toml_reader_for_python_310() -> None:
-    text = (
-        "# comment\nmodel_provider = \"mock\"\nprofile = 'p'\n[model_providers.mock]\n"
-        'name = "m"\n[model_providers."my-proxy"]\n[profiles.p]\nmodel_provider = "my-proxy"\n'
-        '[analytics]\nenabled = false\n[[hooks]]\nmodel_provider = "not-top-level"\n'
-    )
-    data = _parse_toml_minimal(text)
-    assert data["model_provider"] == "mock"
-    assert set(data["model_providers"]) == {"mock", "my-proxy"}
-    assert data["profiles"]["p"]["model_provider"] == "my-proxy"
 
 
 def test_unparsable_config(home: Path, project: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,9 @@ TURNS = [("First question", "First answer"), ("Second *question*", "Second answe
 
 @pytest.mark.parametrize("era", ERAS)
 def test_demo_shapes_give_each_message_once(tmp_path: Path, era: str) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    text = DEMO_WRITERS[era](tid(1), "/Users/a/p", datetime(2026, 1, 1, tzinfo=timezone.utc), TURNS)
+    text = DEMO_WRITERS[era](tid(1), "/Users/a/p", datetime(2026, 1, 1, tzinfo=UTC), TURNS)
     path = tmp_path / "r.jsonl"
     path.write_text(text)
     conv = read_conversation(path)

@@ -7,7 +7,7 @@ screenshot.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -89,7 +89,7 @@ def test_browser_language_is_negotiated(header: str | None, expected: str) -> No
 
 
 def test_dates_and_sizes_follow_the_locale() -> None:
-    when = datetime(2026, 3, 4, 12, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
     en, zh = Formatter("en"), Formatter("zh_Hans")
     assert "2026" in en.datetime(when) and "Mar" in en.datetime(when)
     assert "2026年3月" in zh.datetime(when)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -230,7 +230,7 @@ def copied_home(root: Path, *, backfill: str = "running") -> CopiedHome:
     }
     for key, source in (("exec", "exec"), ("clean", "cli")):
         thread_id = ids[key]
-        when = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+        when = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
         turns = [(f"A {key} task", "Ok")]
         text = paginated_rollout(thread_id, str(projects / "tools"), when, turns)
         text = text.replace('"source":"cli"', f'"source":"{source}"', 1)

@@ -41,7 +41,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -1085,7 +1085,7 @@ def _write_backup(
         report.codex_versions = versions
         manifest = Manifest(
             tool_version=__version__,
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             source_home=str(home.root),
             source_platform=sys.platform,
             content=report.content,

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,7 @@ class Thread:
 
     @property
     def updated_at(self) -> str:
-        return datetime.fromtimestamp(self.mtime, tz=timezone.utc).isoformat()
+        return datetime.fromtimestamp(self.mtime, tz=UTC).isoformat()
 
     def to_dict(self) -> dict[str, Any]:
         return {

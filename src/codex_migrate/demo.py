@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,7 @@ def build_demo_home(root: Path) -> Path:
     home = root / ".codex"
     home.mkdir(parents=True)
     (root / MARKER).write_text("built by codex-migrate demo\n")
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     index_lines: list[str] = []
     for n, spec in enumerate(_SESSIONS):
         start = now - timedelta(days=spec["days_ago"], hours=n)

@@ -28,12 +28,11 @@ one except the fresh-lease start-up failure (measured by hand: it costs Codex's 
 
 from __future__ import annotations
 
-import importlib
 import os
-import re
 import shlex
 import sqlite3
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -414,45 +413,8 @@ class DoctorReport:
 
 
 def _parse_toml(text: str) -> dict[str, Any]:
-    """``tomllib`` (3.11+) or ``tomli``; without either (3.10), a minimal reader."""
-    for name in ("tomllib", "tomli"):
-        try:
-            loads = importlib.import_module(name).loads
-        except ImportError:
-            continue
-        data = loads(text)
-        return data if isinstance(data, dict) else {}
-    return _parse_toml_minimal(text)  # pragma: no cover - Python 3.10 without tomli
-
-
-_TABLE_RE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
-_KEY_RE = re.compile(r"""^\s*([A-Za-z0-9_-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-
-
-def _parse_toml_minimal(text: str) -> dict[str, Any]:
-    """Only what the provider check needs, for Python 3.10 without tomli: the top-level
-    ``model_provider``/``profile`` strings, ``[model_providers.ID]`` and ``[profiles.ID]``."""
-    out: dict[str, Any] = {"model_providers": {}, "profiles": {}}
-    table: list[str] = []
-    for line in text.splitlines():
-        if line.lstrip().startswith("[") and not _TABLE_RE.match(line):
-            table = ["[["]  # an array of tables: nothing the provider check reads
-            continue
-        m = _TABLE_RE.match(line)
-        if m:
-            table = [p.strip().strip("\"'") for p in m.group(1).split(".")]
-            if len(table) >= 2 and table[0] in ("model_providers", "profiles"):
-                out[table[0]].setdefault(table[1], {})
-            continue
-        k = _KEY_RE.match(line)
-        if not k:
-            continue
-        value = k.group(2) if k.group(2) is not None else k.group(3)
-        if not table:
-            out[k.group(1)] = value
-        elif len(table) == 2 and table[0] == "profiles":
-            out["profiles"][table[1]][k.group(1)] = value
-    return out
+    data = tomllib.loads(text)
+    return data if isinstance(data, dict) else {}
 
 
 def read_provider_config(home_root: Path) -> ProviderConfig:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
@@ -108,7 +108,7 @@ def _as_path(value: str | ProjectPath) -> ProjectPath:
     return value if isinstance(value, ProjectPath) else parse(value)
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """What a mapper decided for one path."""
 
     MAPPED = "mapped"

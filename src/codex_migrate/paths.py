@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "Family",
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     """Which OS convention a path follows; the ``str`` mix-in keeps it JSON-able."""
 
     POSIX = "posix"

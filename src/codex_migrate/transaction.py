@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ class TransactionError(CodexMigrateError):
 
 
 def new_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def snapshot_db(live: Path, dest: Path) -> None:
@@ -89,7 +89,7 @@ class Journal:
     kind: str
     home: str
     state: str = "preparing"
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     creates: list[str] = field(default_factory=list)
     replaces: list[str] = field(default_factory=list)
     removes: list[str] = field(default_factory=list)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from codex_migrate.export.conversation import TokenUsage
 
@@ -21,7 +21,7 @@ def fmt_time(ts: str | None) -> str:
         return ts
     if t.tzinfo is None:
         return t.strftime("%Y-%m-%d %H:%M:%S")
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def fmt_clock(ts: str | None) -> str:

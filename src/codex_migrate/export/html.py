@@ -14,7 +14,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any, TextIO
@@ -160,7 +160,7 @@ def render_html(
         fmt_duration=fmt_duration,
         fmt_tokens=fmt_tokens,
         redacted=redacted,
-        exported_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        exported_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         source_name=source_name,
     )
     buffer: list[str] = []

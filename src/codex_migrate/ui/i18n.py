@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.dates import format_datetime
@@ -118,7 +118,7 @@ class Formatter:
         if value is None or value == "":
             return "–"
         if isinstance(value, (int, float)):
-            dt = datetime.fromtimestamp(value, tz=timezone.utc)
+            dt = datetime.fromtimestamp(value, tz=UTC)
         elif isinstance(value, str):
             try:
                 dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -127,6 +127,6 @@ class Formatter:
         else:
             dt = value
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         local = dt.astimezone()
         return format_datetime(local, "medium", tzinfo=local.tzinfo, locale=self.locale)
