@@ -37,6 +37,7 @@ LAZY_COMMANDS = {
     "export-html": "codex_migrate.cli_export:export_html",
     "export-md": "codex_migrate.cli_export:export_md",
     "ui": "codex_migrate.cli_ui:ui_command",
+    "sync": "codex_migrate.cli_sync:sync_command",
 }
 
 

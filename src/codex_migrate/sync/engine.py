@@ -1,0 +1,299 @@
+"""One ``sync`` run: push this machine's threads, then pull every other machine's.
+
+The run reads everything first (what would go out, what would come in); ``--dry-run`` and
+``--status`` stop there and write nothing. A real run records this machine and its roots in
+``codex-sync.toml`` when they are new, pushes, then pulls machine by machine, each planned
+against the home as the previous one left it (so a longer history from one machine is never
+replaced by a shorter one from another). Nothing is written when nothing changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.catalog import ProgressFn
+from codex_migrate.errors import CodexMigrateError, HomeNotFound
+from codex_migrate.home import CodexHome, RolloutRef, open_home
+from codex_migrate.inuse import HomeLock
+from codex_migrate.manifest import ManifestError
+from codex_migrate.sync.config import (
+    load_config,
+    parse_root,
+    resolve_machine,
+    save_config,
+    updated_config,
+)
+from codex_migrate.sync.layout import (
+    SyncFolderError,
+    SyncState,
+    machine_dir,
+    other_machines,
+    read_manifest,
+    read_state,
+    sync_info,
+    write_state,
+)
+from codex_migrate.sync.pull import MachinePull, apply_pull, plan_pull
+from codex_migrate.sync.push import PushPlan, apply_push, plan_push
+
+
+@dataclass
+class SyncOptions:
+    folder: Path
+    home: Path
+    machine: str | None = None
+    roots: list[str] = field(default_factory=list)
+    codex_bin: Path | None = None
+
+
+@dataclass
+class SyncReport:
+    folder: Path
+    home: Path
+    machine: str
+    roots: dict[str, str]
+    dry_run: bool
+    push: PushPlan
+    pulls: list[MachinePull] = field(default_factory=list)
+    last_push: str | None = None
+    config_written: bool = False
+    pushed_bytes: int = 0
+    state_written: bool = False
+    warnings: list[str] = field(default_factory=list)
+    my_conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        return [c for p in self.pulls for c in p.conflicts]
+
+    @property
+    def has_work(self) -> bool:
+        return self.push.needed or any(
+            p.plan is not None and (p.plan.writes or p.plan.items) for p in self.pulls
+        )
+
+    @property
+    def wrote(self) -> bool:
+        return bool(
+            self.config_written
+            or self.pushed_bytes
+            or self.state_written
+            or any(p.report and p.report.transaction_id for p in self.pulls)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": str(self.folder),
+            "home": str(self.home),
+            "machine": self.machine,
+            "roots": self.roots,
+            "dry_run": self.dry_run,
+            "last_push": self.last_push,
+            "push": self.push.to_dict(),
+            "pushed_bytes": self.pushed_bytes,
+            "pull": [p.to_dict() for p in self.pulls],
+            "conflicts": self.conflicts,
+            "in_flight": [{"machine": p.machine, **f} for p in self.pulls for f in p.in_flight],
+            "config_written": self.config_written,
+            "state_written": self.state_written,
+            "wrote": self.wrote,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class _Context:
+    folder: Path
+    home: CodexHome
+    machine: str
+    given_roots: dict[str, str]
+    my_roots: dict[str, str]
+    their_roots: dict[str, dict[str, str]]
+    state: SyncState
+    last_push: str | None
+
+
+def _open(opts: SyncOptions) -> _Context:
+    folder = opts.folder.expanduser().absolute()
+    if not folder.is_dir():
+        raise SyncFolderError(
+            f"{folder} is not a folder.",
+            hint="Create it inside the folder your sync engine (Syncthing, Dropbox, a share) "
+            "carries, then run sync again on each machine.",
+        )
+    home = _open_home(opts.home.expanduser().absolute())
+    cfg = load_config(folder)
+    machine = resolve_machine(cfg, opts.machine, home.root)
+    given = dict(parse_root(r) for r in opts.roots)
+    mdir = machine_dir(folder, machine)
+    try:
+        own = read_manifest(mdir)
+    except ManifestError as exc:
+        raise SyncFolderError(
+            exc.message,
+            hint="It is this machine's own part: remove it and sync again to publish afresh.",
+        ) from exc
+    info = sync_info(own) if own else {}
+    if info.get("home") and info["home"] != str(home.root):
+        raise SyncFolderError(
+            f"{mdir} is written by the home {info['home']} "
+            f"(host {info.get('hostname') or '?'}), not by {home.root}.",
+            hint="Each home needs its own --machine NAME.",
+        )
+    got = info.get("roots")
+    manifest_roots: dict[str, str] = dict(got) if isinstance(got, dict) else {}
+    my_roots = {**manifest_roots, **cfg.roots_of(machine), **given}
+    their: dict[str, dict[str, str]] = {}
+    for other in other_machines(folder, machine):
+        recorded: dict[str, str] = {}
+        try:
+            theirs = read_manifest(machine_dir(folder, other))
+            got = sync_info(theirs).get("roots") if theirs else None
+            recorded = dict(got) if isinstance(got, dict) else {}
+        except ManifestError:
+            pass  # reported by the pull
+        their[other] = {**recorded, **cfg.roots_of(other)}
+    return _Context(
+        folder, home, machine, given, my_roots, their, read_state(mdir), info.get("pushed_at")
+    )
+
+
+def _open_home(path: Path) -> CodexHome:
+    try:
+        return open_home(path)
+    except HomeNotFound:
+        if path.is_dir():
+            return CodexHome(root=path, kind="home")
+        raise
+
+
+def _local_refs(home: CodexHome) -> dict[str, RolloutRef]:
+    refs: dict[str, RolloutRef] = {}
+    for ref in home.rollouts():
+        refs.setdefault(ref.thread_id, ref)
+    return refs
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    """Private snapshots of the files being pulled (outside the home and the folder)."""
+    path = Path(tempfile.mkdtemp(prefix="codex-migrate-sync-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_lock(home: Path) -> HomeLock:
+    """One sync per home at a time (the import inside takes the home's own lock too)."""
+    key = hashlib.sha256(str(home).encode()).hexdigest()[:16]
+    return HomeLock(Path(tempfile.gettempdir()) / f"codex-migrate-sync-{key}")
+
+
+def _plan_all(ctx: _Context, scratch: Path, progress: ProgressFn | None) -> SyncReport:
+    mdir = machine_dir(ctx.folder, ctx.machine)
+    push = plan_push(ctx.home, mdir, ctx.machine, ctx.my_roots, ctx.state, progress)
+    report = SyncReport(
+        ctx.folder, ctx.home.root, ctx.machine, ctx.my_roots, True, push, last_push=ctx.last_push
+    )
+    local = _local_refs(ctx.home)
+    for other, roots in ctx.their_roots.items():
+        snap = scratch / "preview" / other
+        pull = plan_pull(
+            ctx.home,
+            machine_dir(ctx.folder, other),
+            other,
+            (roots, ctx.my_roots),
+            ctx.state,
+            local,
+            snap,
+        )
+        report.pulls.append(pull)
+    for name, path in ctx.my_roots.items():
+        if not Path(path).is_dir():
+            report.warnings.append(f"root {name!r}: {path} does not exist on this machine")
+    report.my_conflicts = list(ctx.state.conflicts)
+    return report
+
+
+def preview(opts: SyncOptions, progress: ProgressFn | None = None) -> SyncReport:
+    """What a sync would do, and how each machine stands; writes nothing."""
+    ctx = _open(opts)
+    with _scratch() as scratch:
+        return _plan_all(ctx, scratch, progress)
+
+
+def run_sync(
+    opts: SyncOptions,
+    *,
+    confirm: Callable[[SyncReport], bool] | None = None,
+    progress: ProgressFn | None = None,
+) -> SyncReport:
+    """Push, then pull from each machine; ``confirm(preview)`` may decline before any write."""
+    home_path = opts.home.expanduser().absolute()
+    with _run_lock(home_path), _scratch() as scratch:
+        ctx = _open(opts)
+        report = _plan_all(ctx, scratch, progress)
+        if confirm is not None and report.has_work and not confirm(report):
+            raise CodexMigrateError("sync cancelled; nothing was written.")
+        report.dry_run = False
+        cfg = updated_config(ctx.folder, ctx.machine, ctx.home.root, ctx.given_roots)
+        if cfg is not None:
+            save_config(ctx.folder, cfg)
+            report.config_written = True
+        report.pushed_bytes = apply_push(report.push, progress)
+        ctx.state.installed.update(report.push.installed_seen)
+        local = _local_refs(ctx.home)
+        pulls: list[MachinePull] = []
+        for other, roots in ctx.their_roots.items():
+            pull = plan_pull(
+                ctx.home,
+                machine_dir(ctx.folder, other),
+                other,
+                (roots, ctx.my_roots),
+                ctx.state,
+                local,
+                scratch / "pull" / other,
+            )
+            apply_pull(pull, ctx.state, opts.codex_bin, progress)
+            pulls.append(pull)
+            if pull.report and pull.report.transaction_id:
+                local = _local_refs(ctx.home)
+        report.pulls = pulls
+        ctx.state.conflicts = sorted(
+            report.conflicts, key=lambda c: (str(c["machine"]), str(c["thread"]))
+        )
+        report.my_conflicts = ctx.state.conflicts
+        mdir = machine_dir(ctx.folder, ctx.machine)
+        if mdir.is_dir() or ctx.state.pulled or ctx.state.installed or ctx.state.conflicts:
+            report.state_written = write_state(mdir, ctx.state)
+        return report
+
+
+def machine_overview(folder: Path) -> list[dict[str, Any]]:
+    """Per machine: last push, threads published, and the conflicts it reported."""
+    folder = folder.expanduser().absolute()
+    out = []
+    for name in other_machines(folder, ""):
+        mdir = machine_dir(folder, name)
+        entry: dict[str, Any] = {"machine": name, "last_push": None, "threads": 0}
+        try:
+            manifest = read_manifest(mdir)
+        except ManifestError as exc:
+            entry["error"] = exc.message
+            manifest = None
+        if manifest is not None:
+            info = sync_info(manifest)
+            entry["last_push"] = info.get("pushed_at") or manifest.created_at
+            entry["hostname"] = info.get("hostname")
+            entry["threads"] = sum(1 for f in manifest.files if f.role.endswith("rollout"))
+        entry["conflicts"] = read_state(mdir).conflicts
+        out.append(entry)
+    return out

@@ -1,0 +1,236 @@
+"""`sync` on hand-made homes through a plain shared folder that the test copies between sides.
+
+Side A is a Mac (sessions recorded under ``/Users/alex/code``, bound to the root ``code``);
+side B is this machine with its projects under its own folder. Each side has its own copy of
+the shared folder; the test plays the sync engine by copying one side's machine folder to the
+other, sometimes only halfway.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from codex_migrate.cli import cli
+from tests.homes import tid, tree_state, write_rollout
+
+MAC_ROOT = "/Users/alex/code"
+
+
+class Side:
+    def __init__(self, base: Path, machine: str, root: str) -> None:
+        self.base = base
+        self.home = base / "codex-home"
+        self.folder = base / "Sync" / "codex"
+        self.machine = machine
+        self.root = root
+        self.home.mkdir(parents=True)
+        self.folder.mkdir(parents=True)
+
+    def sync(self, *extra: str, code: int = 0) -> dict[str, Any]:
+        args = ["sync", str(self.folder), "--codex-home", str(self.home), "--json", "--yes"]
+        args += ["--no-codex", "--machine", self.machine, "--root", f"code={self.root}"]
+        result = CliRunner().invoke(cli, [*args, *extra])
+        assert result.exit_code == code, result.output
+        out: dict[str, Any] = json.loads(result.stdout)
+        return out
+
+    def rollout(self, n: int) -> Path:
+        for place in ("sessions", "archived_sessions"):
+            found = list((self.home / place).rglob(f"rollout-*{tid(n)}.jsonl"))
+            if found:
+                return found[0]
+        raise FileNotFoundError(tid(n))
+
+
+def deliver(src: Side, dst: Side, machine: str | None = None) -> None:
+    """The sync engine: copy a machine folder (and the shared config) across, whole."""
+    for name in [machine] if machine else [src.machine]:
+        there = src.folder / "machines" / name
+        here = dst.folder / "machines" / name
+        if here.exists():
+            shutil.rmtree(here)
+        shutil.copytree(there, here)
+    shutil.copy2(src.folder / "codex-sync.toml", dst.folder / "codex-sync.toml")
+
+
+def append_turn(path: Path, text: str, cwd: str) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"type": "turn_context", "payload": {"cwd": cwd}}) + "\n")
+        msg = {"type": "event_msg", "payload": {"type": "user_message", "message": text}}
+        f.write(json.dumps(msg) + "\n")
+
+
+@pytest.fixture
+def sides(tmp_path: Path) -> tuple[Side, Side]:
+    a = Side(tmp_path / "A", "mac", MAC_ROOT)
+    b = Side(tmp_path / "B", "linux", str(tmp_path / "B" / "code"))
+    (tmp_path / "B" / "code" / "app").mkdir(parents=True)
+    write_rollout(a.home, 1, cwd=f"{MAC_ROOT}/app")
+    write_rollout(a.home, 2, cwd=f"{MAC_ROOT}/lib", era="legacy")
+    write_rollout(a.home, 3, cwd="/Users/alex/elsewhere")
+    write_rollout(b.home, 9, cwd=str(tmp_path / "B" / "code" / "app"))
+    return a, b
+
+
+def test_threads_travel_both_ways_and_map_by_root(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    out = a.sync()
+    assert len(out["push"]["threads"]) == 3
+    deliver(a, b)
+    out = b.sync()
+    (pull,) = out["pull"]
+    assert pull["summary"]["import"] == 3, pull
+    assert pull["history_only_projects"] == ["/Users/alex/elsewhere"]
+    assert f'"cwd":"{b.root}/app"'.encode() in b.rollout(1).read_bytes().replace(b" ", b"")
+    assert b"/Users/alex/elsewhere" in b.rollout(3).read_bytes()
+    # B's own thread goes out; the three it took in are not published back.
+    assert [t["thread"] for t in out["push"]["threads"]] == [tid(9)]
+    deliver(b, a)
+    out = a.sync()
+    assert out["pull"][0]["summary"]["import"] == 1
+    assert f"{MAC_ROOT}/app".encode() in a.rollout(9).read_bytes()
+
+
+def test_a_second_run_with_nothing_new_writes_nothing(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    deliver(b, a)
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    before = (tree_state(a.base), tree_state(b.base))
+    out_a, out_b = a.sync(), b.sync()
+    assert not out_a["wrote"] and not out_b["wrote"]
+    assert (tree_state(a.base), tree_state(b.base)) == before
+    assert not list((b.home / "migration_transactions").glob("*/journal.json"))[1:]
+
+
+def test_the_longer_history_replaces_the_shorter_copy(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    append_turn(b.rollout(1), "continued on B", f"{b.root}/app")
+    out = b.sync()
+    assert [t["thread"] for t in out["push"]["threads"]] == [tid(1)]
+    deliver(b, a)
+    out = a.sync()
+    assert out["pull"][0]["summary"]["replace"] == 1
+    data = a.rollout(1).read_bytes()
+    assert b"continued on B" in data
+    assert f"{b.root}/app".encode() not in data, "B's paths are mapped back to the Mac's"
+    # A does not publish B's history back, and B sees nothing new.
+    assert a.sync()["push"]["threads"] == []
+    deliver(a, b)
+    assert not b.sync()["wrote"]
+
+
+def test_a_thread_continued_on_both_sides_is_a_conflict_on_both(
+    sides: tuple[Side, Side],
+) -> None:
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    deliver(b, a)
+    a.sync()
+    append_turn(a.rollout(1), "A's turn", f"{MAC_ROOT}/app")
+    append_turn(b.rollout(1), "B's turn", f"{b.root}/app")
+    write_rollout(a.home, 4, cwd=f"{MAC_ROOT}/app")  # another thread still syncs
+    a_before, b_before = a.rollout(1).read_bytes(), b.rollout(1).read_bytes()
+    a.sync()
+    b.sync()
+    deliver(a, b)
+    deliver(b, a)
+    out_b = b.sync(code=5)
+    out_a = a.sync(code=5)
+    for out in (out_a, out_b):
+        assert [c["thread"] for c in out["conflicts"]] == [tid(1)]
+    assert out_b["pull"][0]["summary"]["import"] == 1  # thread 4 came in anyway
+    assert a.rollout(1).read_bytes() == a_before
+    assert b.rollout(1).read_bytes() == b_before
+    status = CliRunner().invoke(
+        cli,
+        ["sync", str(a.folder), "--codex-home", str(a.home), "--machine", "mac", "--status"],
+    )
+    assert status.exit_code == 0, status.output
+    assert "conflict" in status.output
+
+
+def test_a_delivery_caught_halfway_is_in_flight(sides: tuple[Side, Side], tmp_path: Path) -> None:
+    a, b = sides
+    write_rollout(a.home, 5, cwd=f"{MAC_ROOT}/app")
+    a.sync()
+    src = a.folder / "machines" / "mac"
+    dst = b.folder / "machines" / "mac"
+    shutil.copytree(src, dst)
+    shutil.copy2(a.folder / "codex-sync.toml", b.folder / "codex-sync.toml")
+    cut = next(dst.rglob(f"*{tid(1)}.jsonl"))
+    cut.write_bytes(cut.read_bytes()[:100])  # truncated: still being delivered
+    gone = next(dst.rglob(f"*{tid(2)}.jsonl"))
+    gone.rename(gone.with_name(f".syncthing.{gone.name}.tmp"))  # only its temp file so far
+    three = next(dst.rglob(f"*{tid(3)}.jsonl"))
+    conflicted = three.with_name(three.name.replace(".jsonl", ".sync-conflict-20260101-1-X.jsonl"))
+    shutil.copy2(three, conflicted)
+    (dst / "sessions" / "x (Bob's conflicted copy 2026-01-01).jsonl").write_text("{}\n")
+
+    before = tree_state(b.home)
+    dry = b.sync("--dry-run")
+    assert tree_state(b.home) == before
+    out = b.sync()
+    (pull,) = out["pull"]
+    flying = {Path(f["path"]).name: f["reason"] for f in pull["in_flight"]}
+    assert flying[cut.name].endswith("bytes"), flying
+    assert flying[gone.name] == "not delivered yet"
+    assert any("sync-conflict" in x for x in pull["leftovers"])
+    assert any("conflicted copy" in x for x in pull["leftovers"])
+    assert any(".syncthing." in x for x in pull["leftovers"])
+    assert pull["summary"]["import"] == 2  # threads 3 and 5, whole
+    assert dry["pull"][0]["summary"] == pull["summary"]
+    assert not list((b.home / "sessions").rglob(f"*{tid(1)}*"))
+    assert not list((b.home / "sessions").rglob(f"*{tid(2)}*"))
+    deliver(a, b)  # the engine finishes
+    out = b.sync()
+    assert out["pull"][0]["summary"]["import"] == 2
+    assert out["pull"][0]["in_flight"] == []
+    assert b.rollout(1).read_bytes() != b"" and b.rollout(2).exists()
+
+
+def test_roots_are_remembered_and_the_machine_is_recognised(sides: tuple[Side, Side]) -> None:
+    a, _b = sides
+    a.sync()
+    cfg = (a.folder / "codex-sync.toml").read_text()
+    assert '[roots."code"]' in cfg and f'"mac" = "{MAC_ROOT}"' in cfg
+    result = CliRunner().invoke(
+        cli, ["sync", str(a.folder), "--codex-home", str(a.home), "--json", "--status"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["machine"] == "mac" and out["roots"] == {"code": MAC_ROOT}
+
+
+def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["sync", str(tmp_path / "nope"), "--codex-home", str(home)])
+    assert result.exit_code == 1 and "is not a folder" in result.output
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "codex-sync.toml").write_text("[machines\n")
+    result = runner.invoke(cli, ["sync", str(folder), "--codex-home", str(home), "--yes"])
+    assert result.exit_code == 1 and "codex-sync.toml cannot be read" in result.output
+    (folder / "codex-sync.toml").unlink()
+    result = runner.invoke(
+        cli, ["sync", str(folder), "--codex-home", str(home), "--yes", "--root", "code=rel/x"]
+    )
+    assert result.exit_code == 1 and "not an absolute path" in result.output
+    assert "Traceback" not in result.output
