@@ -17,20 +17,15 @@ import json
 import os
 import re
 import socket
-import sys
+import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import fsync_dir
 from codex_migrate.paths import try_parse
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 CONFIG_NAME = "codex-sync.toml"
 CONFIG_VERSION = 1
@@ -201,7 +196,7 @@ def updated_config(
     entry = cfg.machines.get(machine)
     host = socket.gethostname()
     if entry is None or entry.hostname != host or entry.home != str(home):
-        added = entry.added if entry else datetime.now(timezone.utc).isoformat(timespec="seconds")
+        added = entry.added if entry else datetime.now(UTC).isoformat(timespec="seconds")
         cfg.machines[machine] = Machine(machine, host, str(home), added)
         changed = True
     for name, path in roots.items():

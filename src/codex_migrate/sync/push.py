@@ -17,7 +17,7 @@ import platform
 import secrets
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,7 @@ def apply_push(plan: PushPlan, progress: ProgressFn | None = None) -> int:
         role = "session-index" if name == SESSION_INDEX else "history"
         entries[name] = FileEntry(name, len(data), hashlib.sha256(data).hexdigest(), 0, None, role)
         total += len(data)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = Manifest(
         tool_version=__version__,
         created_at=now,
