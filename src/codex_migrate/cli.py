@@ -19,6 +19,7 @@ from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
 from codex_migrate.importer import apply_import, restore_times
 from codex_migrate.inuse import HomeLock, ensure_not_running
+from codex_migrate.launcher import command_line, version_message
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.paths import try_parse
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
@@ -71,7 +72,7 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="codex-migrate")
+@click.version_option(__version__, prog_name="codex-migrate", message=version_message())
 def cli() -> None:
     """Move OpenAI Codex conversation history between machines, and keep it usable there.
 
@@ -672,4 +673,4 @@ def print_rebind_plan(plan: RebindPlan) -> None:
 
 
 def main() -> None:
-    cli(prog_name="codex-migrate")
+    cli(args=command_line(sys.argv[1:]), prog_name="codex-migrate")
