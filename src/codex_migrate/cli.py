@@ -14,7 +14,8 @@ import click
 from codex_migrate import __version__
 from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
 from codex_migrate.cli_common import F, confirm_write, emit_json, json_option, progress_bar
-from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
+from codex_migrate.codex_app import CodexAppError, project_threads
+from codex_migrate.codexbin import locate_codex
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, default_home, open_home
 from codex_migrate.importer import apply_import, restore_times
@@ -374,10 +375,21 @@ def import_(
     target_path.mkdir(parents=True, exist_ok=True)
     with progress_bar("Copying sessions") as progress:
         report = apply_import(plan, progress)
-    paginated = [i.id for i in plan.writes if i.thread.history_mode == "paginated"]
+    # Threads whose turn index came with them open at once; Codex projects only the rest.
+    carried = set(report.index_carried)
+    paginated = [
+        i.id for i in plan.writes if i.thread.history_mode == "paginated" and i.id not in carried
+    ]
     archived = frozenset(i.id for i in plan.writes if i.archived)
-    registered: dict[str, Any] = {"codex": None, "threads": 0, "failed": []}
-    binary = None if no_codex else find_codex(codex_bin)
+    registered: dict[str, Any] = {
+        "codex": None,
+        "found_in": None,
+        "threads": 0,
+        "failed": [],
+        "index_carried": len(carried),
+    }
+    found = None if no_codex else locate_codex(codex_bin)
+    binary = found.path if found else None
     # A home without a state DB gets none from us, and Codex's own rebuild does not read
     # session_index.jsonl (measured): names are then set through Codex itself.
     names = (
@@ -387,6 +399,7 @@ def import_(
     )
     if report.transaction_id and (paginated or names) and binary is not None:
         registered["codex"] = str(binary)
+        registered["found_in"] = found.where if found else None
         try:
             registered["failed"] = project_threads(
                 binary, tgt_home.root, paginated, archived, names=names
@@ -421,18 +434,21 @@ def import_(
     )
     if tgt_home.state_db is None:
         click.echo("The target has no state DB yet: Codex builds it from the rollouts.")
+    if carried:
+        click.echo(f"{len(carried)} threads open at once: their turn index came with them.")
     if paginated:
         if registered["codex"]:
             click.echo(
-                f"Codex ({registered['codex']}) registered {registered['threads']} "
-                "paginated threads' history."
+                f"Codex ({registered['codex']}, found in {registered['found_in']}) registered "
+                f"{registered['threads']} paginated threads' history."
             )
             for failure in registered["failed"]:
                 click.secho(f"  could not register {failure}", fg="yellow")
         else:
             click.echo(
-                f"{len(paginated)} paginated threads: Codex projects their history "
-                "the first time each is opened."
+                f"{len(paginated)} paginated threads have no turn index yet and no Codex was "
+                "found (PATH, npm global prefix, Desktop app): Codex shows their turns after "
+                "each is resumed once; or run the import again with --codex-bin."
             )
     click.echo(
         f"Transaction {report.transaction_id}: undo with "

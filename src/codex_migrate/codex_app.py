@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 from typing import IO, Any
 
 from codex_migrate import __version__
+from codex_migrate.codexbin import locate_codex
 
 TIMEOUT = 60.0
 
@@ -26,10 +26,9 @@ class CodexAppError(Exception):
 
 
 def find_codex(explicit: Path | None) -> Path | None:
-    if explicit is not None:
-        return explicit
-    found = shutil.which("codex")
-    return Path(found) if found else None
+    """PATH, the npm global prefix, the Desktop app's CLI (see :mod:`codexbin`)."""
+    found = locate_codex(explicit)
+    return found.path if found else None
 
 
 class AppServerClient:

@@ -34,6 +34,13 @@ from codex_migrate.threadrow import (
     upsert_row,
 )
 from codex_migrate.transaction import Transaction, crash_point, recover
+from codex_migrate.turnindex import (
+    ThreadIndex,
+    read_indexes,
+    target_can_hold,
+    translate,
+    write_indexes,
+)
 from codex_migrate.verify import verify_written
 
 
@@ -44,6 +51,8 @@ class ImportReport:
     rows_written: int = 0
     names_written: int = 0
     history_entries: int = 0
+    #: paginated threads whose turn index was carried (they open without Codex's help)
+    index_carried: list[str] = field(default_factory=list)
     bytes_written: int = 0
     seconds: float = 0.0
     recovered: list[str] = field(default_factory=list)
@@ -175,6 +184,10 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
         if not writes and not db_items and not names and not history:
             report.seconds = time.monotonic() - started
             return report
+        paginated = [i for i in writes if i.thread.history_mode == "paginated"]
+        indexes: dict[str, ThreadIndex] = {}
+        if paginated and plan.source.home.history_db and target_can_hold(home.history_db):
+            indexes = read_indexes(plan.source.home.history_db, [i.id for i in paginated])
         tx = Transaction(root, "import", home.transactions_dir)
         report.transaction_id = tx.journal.id
         try:
@@ -193,7 +206,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             if db_items and home.state_db is not None:
                 tx.will_change_db(home.state_db)
             replaced = [i for i in writes if i.action == REPLACE]
-            if replaced and home.history_db is not None:
+            if (replaced or indexes) and home.history_db is not None:
                 tx.will_change_db(home.history_db)
             tx.journal.threads = sorted(imported_ids)
             tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
@@ -204,6 +217,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                     i.thread.rollout_path,
                     tx.staging / i.target_rel,
                     i.thread.mtime,
+                    offsets=i.id in indexes,
                     rewrite_text=plan.rewrite_text,
                 )
                 for i in writes
@@ -238,8 +252,15 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                 ]
                 _write_rows(home.state_db, rows)
                 report.rows_written = len(rows)
-            if replaced and home.history_db is not None:
-                _drop_projections(home.history_db, [i.id for i in replaced])
+            carried = [
+                t
+                for i in writes
+                if i.id in indexes
+                and (t := translate(indexes[i.id], staged[i.id].offsets, plan.mapper))
+            ]
+            if (replaced or carried) and home.history_db is not None:
+                _write_projections(home.history_db, [i.id for i in replaced], carried)
+                report.index_carried = sorted(t.thread_id.lower() for t in carried)
             crash_point("db")
 
             if names:
@@ -335,7 +356,9 @@ def _write_rows(db: Path, rows: list[dict[str, Any]]) -> None:
             upsert_row(conn, row, cols)
 
 
-def _drop_projections(db: Path, ids: list[str]) -> None:
+def _write_projections(db: Path, dropped: list[str], carried: list[ThreadIndex]) -> None:
+    """Drop the replaced threads' stale turn index, then write the carried ones."""
     with write_transaction(db) as conn:
-        for tid in ids:
+        for tid in dropped:
             delete_projection(conn, tid)
+        write_indexes(conn, carried)

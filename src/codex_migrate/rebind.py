@@ -31,12 +31,7 @@ from codex_migrate.threadrow import (
     upsert_row,
 )
 from codex_migrate.transaction import Transaction, crash_point
-
-#: Offset columns of thread_history_1.sqlite, per table (FORMAT.md §5).
-OFFSET_COLUMNS = {
-    "thread_turns": ("rollout_byte_offset", "rollout_end_byte_offset"),
-    "thread_history_projection_state": ("next_rollout_byte_offset",),
-}
+from codex_migrate.turnindex import OFFSET_COLUMNS, map_items_in_place
 
 
 @dataclass
@@ -247,7 +242,9 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             if home.state_db is not None:
                 report.rows, report.dropped = _fix_rows(plan, staged)
             if paginated and home.history_db is not None:
-                translated, dropped = _translate_offsets(home.history_db, paginated, staged)
+                translated, dropped = _translate_offsets(
+                    home.history_db, paginated, staged, plan.mapper
+                )
                 report.offsets_translated, report.projections_dropped = translated, dropped
             crash_point("db")
             tx.commit()
@@ -299,7 +296,7 @@ def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile]) -> tuple[int, int
 
 
 def _translate_offsets(
-    db: Path, items: list[RebindItem], staged: dict[str, StagedFile]
+    db: Path, items: list[RebindItem], staged: dict[str, StagedFile], mapper: PathMapper
 ) -> tuple[int, int]:
     """Move every stored byte offset of a rewritten thread to the same line's new start.
     An offset that is not a line start we know is not guessed: that thread's projection is
@@ -344,4 +341,5 @@ def _translate_offsets(
                     (new, item.id, -new - 1),
                 )
             translated += len(updates)
+            map_items_in_place(conn, item.id, mapper)  # e.g. a command's cwd, as in the file
     return translated, dropped

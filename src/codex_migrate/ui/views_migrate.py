@@ -595,8 +595,11 @@ def apply_submit(request: Request) -> Response:
         report = apply_import(plan, progress)
         result = ImportResult(plan=plan, report=report, problems=[])
         # Like the CLI: Codex projects paginated history now, archived ones when opened.
+        carried = set(report.index_carried)  # those open at once, no Codex needed
         paginated = [
-            i.id for i in plan.writes if i.thread.history_mode == "paginated" and not i.archived
+            i.id
+            for i in plan.writes
+            if i.thread.history_mode == "paginated" and not i.archived and i.id not in carried
         ]
         result.paginated = len(paginated)
         binary = None if config.no_codex else find_codex(config.codex_bin)
