@@ -2,13 +2,14 @@
 # Install the Debian packages the test suite needs beyond Python:
 #   chromium        headless browser for the export and web UI tests (driven by Playwright)
 #   fonts-noto-cjk  so Chinese UI screenshots show characters, not empty boxes
+#   syncthing       two real instances (on 127.0.0.1 only) carry the folder in the sync tests
 # Idempotent: installs only what is missing. Installs only as root with apt-get; otherwise it
 # prints what to install and exits 0, and the browser tests skip with that reason.
 # If another install holds the package manager's lock (say, unattended upgrades on a fresh
 # machine), apt-get waits for it, up to APT_LOCK_TIMEOUT seconds (default 300), then fails.
 set -eu
 
-PACKAGES="chromium fonts-noto-cjk"
+PACKAGES="chromium fonts-noto-cjk syncthing"
 
 # `apt-get update` does not honour DPkg::Lock::Timeout for the lists' lock (apt 2.6): retry it
 # while the only failure is that lock, until the deadline.
@@ -58,8 +59,8 @@ fi
 
 cat <<MSG
 install-system-deps: missing:$missing, and this script cannot install them here
-(it installs only as root on a system with apt-get). To run the browser tests:
+(it installs only as root on a system with apt-get). To run the browser and Syncthing tests:
   Debian/Ubuntu:  sudo apt-get install$missing
-  (without chromium those tests are skipped with this reason)
+  (without chromium or syncthing those tests are skipped with this reason)
 MSG
 exit 0
