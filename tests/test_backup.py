@@ -23,6 +23,7 @@ import zstandard
 from click.testing import CliRunner
 
 from codex_migrate.backup import BackupError, is_credential, run_backup
+from codex_migrate.backup.verify import verify_backup
 from codex_migrate.catalog import build_catalog
 from codex_migrate.cli import Group
 from codex_migrate.cli_backup import backup_command, verify_backup_command
@@ -34,7 +35,6 @@ from codex_migrate.manifest import (
     Manifest,
     ManifestError,
     is_safe_relpath,
-    verify_backup,
 )
 from codex_migrate.source import open_source
 from tests.harness.fixtures import install_fixture

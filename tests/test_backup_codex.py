@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 from codex_migrate.backup import run_backup
+from codex_migrate.backup.verify import verify_backup
 from codex_migrate.cli import cli as main_cli
 from codex_migrate.home import open_home
-from codex_migrate.manifest import verify_backup
 from codex_migrate.source import open_source
 from tests.harness.app_server import AppServer, protocol
 from tests.harness.codex import CodexRunner

@@ -18,9 +18,10 @@ import pytest
 
 from benchmarks.grow_home import grow_home
 from codex_migrate.backup import run_backup
+from codex_migrate.backup.verify import verify_backup
 from codex_migrate.errors import HomeNotFound
 from codex_migrate.home import open_home
-from codex_migrate.manifest import INCOMPLETE_TAG, verify_backup
+from codex_migrate.manifest import INCOMPLETE_TAG
 from codex_migrate.source import open_source
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,8 +45,8 @@ def progress(stage, done, total):
         pause()
 
 if pause_at > 1:  # everything written, manifest last, but not yet renamed
-    import codex_migrate.backup
-    codex_migrate.backup._claim_final_path = pause
+    import codex_migrate.backup.engine
+    codex_migrate.backup.engine.claim_final_path = pause
 
 target = {"output_parent": out} if fmt == "folder" else {"archive": out / ("b." + fmt)}
 run_backup(open_home(home), progress=progress, **target)

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from codex_migrate.backup.verify import verify_backup
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.home import CodexHome, open_home
 from codex_migrate.manifest import (
@@ -21,7 +22,6 @@ from codex_migrate.manifest import (
     archive_format,
     is_unfinished,
     remove_tree,
-    verify_backup,
 )
 
 _NOT_OURS = "incomplete or not a codex-migrate backup"

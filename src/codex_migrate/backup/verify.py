@@ -1,0 +1,367 @@
+"""Checking a backup (folder or archive) against its manifest.
+
+Archives are read as a stream, once: the same pass hashes and, when asked, extracts, so a
+multi-gigabyte archive is never held in memory or read twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from codex_migrate.errors import HomeNotFound
+from codex_migrate.manifest import (
+    CHUNK,
+    MANIFEST_MAX_BYTES,
+    MANIFEST_NAME,
+    OS_JUNK,
+    TAR_BUFSIZE,
+    Manifest,
+    ManifestError,
+    ProgressFn,
+    apply_metadata,
+    archive_format,
+    hash_file,
+    is_safe_relpath,
+    is_unfinished,
+    resolve_backup_folder,
+)
+
+# -- verifying ---------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of checking a backup; ``ok`` only when every byte matched."""
+
+    path: Path
+    format: str  # "folder" | "tar.zst" | "zip" | "unknown"
+    manifest: Manifest | None = None
+    files_checked: int = 0
+    bytes_checked: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    unfinished: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest is not None and not self.problems and not self.unfinished
+
+    @property
+    def incomplete(self) -> bool:
+        """Interrupted (still under its temporary name, or no valid manifest), damaged, or
+        not written by codex-migrate at all."""
+        return self.manifest is None or self.unfinished
+
+    def problem(self, path: str, what: str) -> None:
+        self.problems.append({"path": path, "problem": what})
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.manifest
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "ok": self.ok,
+            "incomplete": self.incomplete,
+            "files_checked": self.files_checked,
+            "bytes_checked": self.bytes_checked,
+            "seconds": round(self.seconds, 3),
+            "problems": list(self.problems),
+            "manifest": None
+            if m is None
+            else {
+                "created_at": m.created_at,
+                "tool_version": m.tool_version,
+                "source_home": m.source_home,
+                "content": m.content,
+                "files": len(m.files),
+                "bytes": m.total_bytes,
+                "codex_versions": m.codex_versions,
+            },
+        }
+
+
+def verify_backup(
+    path: Path | str,
+    progress: ProgressFn | None = None,
+    *,
+    extract_to: Path | None = None,
+) -> VerifyReport:
+    """Check a backup folder or archive against its manifest; never raises for bad content.
+
+    With ``extract_to`` an archive is also extracted there in the same pass (files get their
+    recorded mtimes and modes). A missing path raises :class:`HomeNotFound`.
+    """
+    started = time.monotonic()
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise HomeNotFound(f"{p} does not exist.")
+    if p.is_dir():
+        if extract_to is not None:
+            raise ValueError("extract_to is for archives")
+        root = resolve_backup_folder(p)
+        report = _verify_folder(root, progress)
+        report.unfinished = is_unfinished(root)
+    else:
+        fmt = archive_format(p)
+        report = VerifyReport(path=p, format=fmt or "unknown")
+        if fmt is None:
+            report.problem(p.name, "neither a folder nor a .tar.zst/.zip archive")
+        else:
+            report.unfinished = is_unfinished(p)
+            _verify_archive(p, fmt, report, progress, extract_to)
+    if report.unfinished:
+        # Only the final rename marks a backup complete: even with every byte written, one
+        # still under its temporary name may not have reached the disk before it stopped.
+        report.problems.insert(
+            0,
+            {
+                "path": report.path.name,
+                "problem": "unfinished: the backup stopped (or is still running) before it was "
+                "given its final name",
+            },
+        )
+    if report.manifest is None and not any(pr["path"] == MANIFEST_NAME for pr in report.problems):
+        report.problem(MANIFEST_NAME, "missing")
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _verify_folder(root: Path, progress: ProgressFn | None) -> VerifyReport:
+    report = VerifyReport(path=root, format="folder")
+    manifest_path = root / MANIFEST_NAME
+    try:
+        with open(manifest_path, "rb") as f:
+            data = f.read(MANIFEST_MAX_BYTES + 1)
+    except FileNotFoundError:
+        return report
+    except OSError as exc:
+        report.problem(MANIFEST_NAME, f"unreadable: {exc.strerror or exc}")
+        return report
+    try:
+        manifest = Manifest.from_bytes(data, str(root))
+    except ManifestError as exc:
+        report.problem(MANIFEST_NAME, exc.message)
+        return report
+    report.manifest = manifest
+    total = manifest.total_bytes
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("verify", done, total)
+
+    listed = {f.path for f in manifest.files}
+    for entry in manifest.files:
+        target = root / entry.path
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            report.problem(entry.path, "missing")
+            continue
+        except OSError as exc:
+            report.problem(entry.path, f"unreadable: {exc.strerror or exc}")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            report.problem(entry.path, "not a regular file")
+            continue
+        if st.st_size != entry.size:
+            report.problem(entry.path, f"size is {st.st_size}, manifest says {entry.size}")
+            tick(entry.size)
+            continue
+        try:
+            size, digest = hash_file(target, tick)
+        except OSError as exc:
+            report.problem(entry.path, f"unreadable: {exc.strerror or exc}")
+            continue
+        report.files_checked += 1
+        report.bytes_checked += size
+        if digest != entry.sha256 or size != entry.size:
+            report.problem(entry.path, "content differs from the manifest (SHA-256 mismatch)")
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            rel = (Path(dirpath) / name).relative_to(root).as_posix()
+            if rel == MANIFEST_NAME or rel in listed or name in OS_JUNK:
+                continue
+            report.problem(rel, "not in the manifest (added after the backup was made)")
+    return report
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts the compressed bytes read, for a progress bar over an archive."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._on_read(n)
+        return n
+
+
+@dataclass
+class _Member:
+    name: str
+    is_dir: bool
+    size: int
+    stream: IO[bytes] | None
+
+
+def _tar_members(path: Path, tick: Callable[[int], None]) -> Iterator[_Member]:
+    import zstandard
+
+    with open(path, "rb") as raw:
+        counted = io.BufferedReader(_CountingReader(raw, tick), buffer_size=CHUNK)
+        reader = zstandard.ZstdDecompressor().stream_reader(counted, read_size=CHUNK)
+        # A small stream buffer: tarfile's "r|" copies what is left of it on every read.
+        with tarfile.open(fileobj=reader, mode="r|", bufsize=TAR_BUFSIZE) as tar:
+            for info in tar:
+                if info.isdir():
+                    yield _Member(info.name.rstrip("/"), True, 0, None)
+                elif info.isreg():
+                    yield _Member(info.name, False, info.size, tar.extractfile(info))
+                else:
+                    raise _BadMember(info.name, "is not a regular file or folder")
+
+
+def _zip_members(path: Path, tick: Callable[[int], None]) -> Iterator[_Member]:
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                yield _Member(info.filename.rstrip("/"), True, 0, None)
+                continue
+            kind = (info.external_attr >> 16) & 0o170000
+            if kind and kind != stat.S_IFREG:
+                raise _BadMember(info.filename, "is not a regular file or folder")
+            with zf.open(info) as stream:
+                yield _Member(info.filename, False, info.file_size, stream)
+            tick(info.compress_size)
+
+
+class _BadMember(Exception):
+    def __init__(self, name: str, what: str) -> None:
+        super().__init__(f"{name} {what}")
+        self.name = name
+        self.what = what
+
+
+def _verify_archive(
+    path: Path,
+    fmt: str,
+    report: VerifyReport,
+    progress: ProgressFn | None,
+    extract_to: Path | None,
+) -> None:
+    import zstandard
+
+    total = path.stat().st_size
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("verify", min(done, total), total)
+
+    members = _tar_members(path, tick) if fmt == "tar.zst" else _zip_members(path, tick)
+    seen: dict[str, tuple[int, str]] = {}
+    manifest_data: bytes | None = None
+    if extract_to is not None:
+        extract_to.mkdir(parents=True, exist_ok=True)
+    try:
+        for member in members:
+            if not is_safe_relpath(member.name):
+                report.problem(member.name, "unsafe path in the archive: nothing extracted")
+                return
+            if member.is_dir:
+                if extract_to is not None:
+                    (extract_to / member.name).mkdir(parents=True, exist_ok=True)
+                continue
+            assert member.stream is not None
+            if member.name in seen:
+                report.problem(member.name, "appears twice in the archive")
+                continue
+            if member.name == MANIFEST_NAME:
+                manifest_data = member.stream.read(MANIFEST_MAX_BYTES + 1)
+                if extract_to is not None:
+                    (extract_to / MANIFEST_NAME).write_bytes(manifest_data)
+                seen[member.name] = (len(manifest_data), "")
+                continue
+            seen[member.name] = _consume(member, extract_to)
+    except (zstandard.ZstdError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        report.problem(path.name, f"damaged or truncated archive ({exc})")
+        return
+    except _BadMember as exc:
+        report.problem(exc.name, f"{exc.what}: not written by codex-migrate")
+        return
+    except OSError as exc:
+        report.problem(path.name, f"cannot read or extract: {exc.strerror or exc}")
+        return
+    if manifest_data is None:
+        return
+    try:
+        manifest = Manifest.from_bytes(manifest_data, str(path))
+    except ManifestError as exc:
+        report.problem(MANIFEST_NAME, exc.message)
+        return
+    report.manifest = manifest
+    listed = {f.path for f in manifest.files}
+    for entry in manifest.files:
+        got = seen.get(entry.path)
+        if got is None:
+            report.problem(entry.path, "missing from the archive")
+            continue
+        size, digest = got
+        report.files_checked += 1
+        report.bytes_checked += size
+        if size != entry.size:
+            report.problem(entry.path, f"size is {size}, manifest says {entry.size}")
+        elif digest != entry.sha256:
+            report.problem(entry.path, "content differs from the manifest (SHA-256 mismatch)")
+    for name in sorted(set(seen) - listed - {MANIFEST_NAME}):
+        report.problem(name, "not in the manifest")
+    if extract_to is not None and report.ok:
+        apply_metadata(extract_to, manifest)
+
+
+def _consume(member: _Member, extract_to: Path | None) -> tuple[int, str]:
+    """Hash one member's bytes, writing them out when extracting."""
+    assert member.stream is not None
+    digest = hashlib.sha256()
+    size = 0
+    out: IO[bytes] | None = None
+    if extract_to is not None:
+        target = extract_to / member.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: extraction never overwrites anything, whatever the archive says.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(target, flags, 0o600)
+        out = os.fdopen(fd, "wb")
+    try:
+        while chunk := member.stream.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            if out is not None:
+                out.write(chunk)
+    finally:
+        if out is not None:
+            out.close()
+    return size, digest.hexdigest()
