@@ -33,7 +33,7 @@ from codex_migrate.rollout import parse_rollout_name
 
 #: Run a Click command of cli_backup directly, whether or not the main group registers it yet.
 _ENTRY = (
-    "import sys; from codex_migrate import cli_backup as c; "
+    "import sys; from codex_migrate.cli import backup as c; "
     "cmd = getattr(c, sys.argv[1]); cmd.main(args=sys.argv[2:], prog_name='codex-migrate')"
 )
 

@@ -26,7 +26,7 @@ from codex_migrate.backup import BackupError, is_credential, run_backup
 from codex_migrate.backup.verify import verify_backup
 from codex_migrate.catalog import build_catalog
 from codex_migrate.cli import Group
-from codex_migrate.cli_backup import backup_command, verify_backup_command
+from codex_migrate.cli.backup import backup_command, verify_backup_command
 from codex_migrate.errors import EXIT_FAILURE, HomeNotFound
 from codex_migrate.home import open_home
 from codex_migrate.manifest import (

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from codex_migrate.backup import BackupError, BackupPlan, plan_backup, run_backup
 from codex_migrate.backup.verify import verify_backup
 from codex_migrate.cli import Group
-from codex_migrate.cli_backup import backup_command
+from codex_migrate.cli.backup import backup_command
 from codex_migrate.home import open_home
 from codex_migrate.manifest import MANIFEST_NAME
 from tests.homes import make_state_db, tid, tree_state, write_rollout

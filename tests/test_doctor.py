@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from codex_migrate.catalog import build_catalog
 from codex_migrate.cli import cli
-from codex_migrate.cli_doctor import doctor
+from codex_migrate.cli.doctor import doctor
 from codex_migrate.doctor import (
     NOTE,
     PROBLEM,

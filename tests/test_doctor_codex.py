@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from codex_migrate.cli import cli
-from codex_migrate.cli_doctor import doctor
+from codex_migrate.cli.doctor import doctor
 from codex_migrate.doctor import BACKFILL_LEASE_SECONDS
 from codex_migrate.errors import EXIT_FAILURE, EXIT_OK
 from tests.harness.app_server import AppServer, list_threads_of_copy

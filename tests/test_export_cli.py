@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from codex_migrate.cli import cli
-from codex_migrate.cli_export import export_html, export_md
+from codex_migrate.cli.export import export_html, export_md
 from codex_migrate.errors import EXIT_FAILURE, EXIT_NO_HOME, EXIT_USAGE
 from tests.test_export_sessions import Rollout, full_session, home_with, tid
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from codex_migrate.catalog import build_catalog
 from codex_migrate.cli import cli
-from codex_migrate.cli_export import export_html, export_md
+from codex_migrate.cli.export import export_html, export_md
 from codex_migrate.errors import EXIT_FAILURE, EXIT_USAGE, CodexMigrateError
 from codex_migrate.export.api import ExportPlan, Selection, export_threads, plan_export
 from codex_migrate.home import open_home

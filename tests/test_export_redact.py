@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from codex_migrate.cli import cli
-from codex_migrate.cli_export import export_html, export_md
+from codex_migrate.cli.export import export_html, export_md
 from codex_migrate.export.redact import Redactor
 from tests.test_export_sessions import TINY_PNG_URL, Rollout, home_with, tid
 

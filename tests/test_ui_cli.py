@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.test_ui_support import Client
 
-START = "from codex_migrate.cli_ui import ui_command; ui_command(prog_name='codex-migrate ui')"
+START = "from codex_migrate.cli.ui import ui_command; ui_command(prog_name='codex-migrate ui')"
 
 
 def test_ui_demo_starts_prints_a_token_url_and_serves_both_languages(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from codex_migrate.doctor import RULES, diagnose
 from codex_migrate.errors import HomeInUse
 from codex_migrate.home import open_home
 from codex_migrate.transaction import list_transactions
-from codex_migrate.ui.views_doctor import (
+from codex_migrate.ui.views.doctor import (
     CODE_LABELS,
     MANUAL,
     REPAIR,

@@ -218,7 +218,7 @@ def test_two_writes_cannot_run_at_once(ui: Any, monkeypatch: pytest.MonkeyPatch)
         release.wait(30)
         raise OSError("stopped by the test")
 
-    monkeypatch.setattr("codex_migrate.ui.views_tools.run_backup", slow_backup)
+    monkeypatch.setattr("codex_migrate.ui.views.tools.run_backup", slow_backup)
     # The demo home must have history for Backup: import first.
     preview = _preview(client, _demo)
     _apply(client, preview)
@@ -442,8 +442,8 @@ def test_reads_neither_wait_for_nor_block_the_write_slot(
         write_gate.wait(30)
         raise OSError("stopped by the test")
 
-    monkeypatch.setattr("codex_migrate.ui.views_tools.open_home", lambda path: None)
-    monkeypatch.setattr("codex_migrate.ui.views_tools.run_backup", slow_backup)
+    monkeypatch.setattr("codex_migrate.ui.views.tools.open_home", lambda path: None)
+    monkeypatch.setattr("codex_migrate.ui.views.tools.run_backup", slow_backup)
     _reports, read_held, read_gate = _hold_job_progress(
         monkeypatch, lambda job, stage: job.kind == "source"
     )

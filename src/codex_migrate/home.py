@@ -222,3 +222,13 @@ def _children(path: Path) -> list[Path]:
     except OSError:
         return []
     return [path / n for n in entries if (path / n).is_dir()]
+
+
+def open_target(path: Path) -> CodexHome:
+    """A home to write into: an existing one, or a folder that is new or empty (it becomes one)."""
+    try:
+        return open_home(path)
+    except HomeNotFound:
+        if path.is_dir() or not path.exists():
+            return CodexHome(root=path, kind="home")
+        raise

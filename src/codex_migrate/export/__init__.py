@@ -1,7 +1,7 @@
 """Exporting conversations to files people can read: self-contained HTML and Markdown.
 
 The engine side: it never prints or prompts. :func:`export_threads` is the entry point; the CLI
-face lives in :mod:`codex_migrate.cli_export`.
+face lives in :mod:`codex_migrate.cli.export`.
 """
 
 from codex_migrate.export.api import (

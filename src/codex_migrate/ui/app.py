@@ -10,16 +10,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from codex_migrate.ui import views_base as base
-from codex_migrate.ui import views_doctor as doctor
-from codex_migrate.ui import views_migrate as migrate
-from codex_migrate.ui import views_repair as repair
-from codex_migrate.ui import views_snapshots as snaps
-from codex_migrate.ui import views_tools as tools
 from codex_migrate.ui.common import UIConfig
 from codex_migrate.ui.jobs import JobRunner
 from codex_migrate.ui.security import Guard
 from codex_migrate.ui.sessions import SessionStore
+from codex_migrate.ui.views import base, doctor, migrate, migrate_apply, repair, tools
+from codex_migrate.ui.views import snapshots as snaps
 
 GET, POST = ["GET"], ["POST"]
 
@@ -37,14 +33,14 @@ def routes() -> list[Route | Mount]:
         # migrate
         Route("/migrate", migrate.source_page, methods=GET),
         Route("/migrate/source", migrate.source_submit, methods=POST),
-        Route("/migrate/reset", migrate.reset, methods=POST),
+        Route("/migrate/reset", migrate_apply.reset, methods=POST),
         Route("/migrate/select", migrate.select_page, methods=GET),
         Route("/migrate/select", migrate.select_submit, methods=POST),
         Route("/migrate/map", migrate.map_page, methods=GET),
         Route("/migrate/map", migrate.map_submit, methods=POST),
-        Route("/migrate/preview", migrate.preview_page, methods=GET),
-        Route("/migrate/exclude", migrate.exclude_conflicts, methods=POST),
-        Route("/migrate/apply", migrate.apply_submit, methods=POST),
+        Route("/migrate/preview", migrate_apply.preview_page, methods=GET),
+        Route("/migrate/exclude", migrate_apply.exclude_conflicts, methods=POST),
+        Route("/migrate/apply", migrate_apply.apply_submit, methods=POST),
         # repair and doctor
         Route("/repair", repair.repair_page, methods=GET),
         Route("/repair", repair.repair_submit, methods=POST),

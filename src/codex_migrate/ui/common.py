@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from codex_migrate.errors import CodexMigrateError, HomeInUse, HomeNotFound
-from codex_migrate.home import CodexHome
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render
 
@@ -62,13 +61,6 @@ def local_url(url: str | None, default: str = "/") -> str:
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
         return default
     return url
-
-
-def open_target(path: Path) -> CodexHome:
-    """The target home may be new or empty; the CLI's rule, reused."""
-    from codex_migrate.cli import open_target as cli_open_target
-
-    return cli_open_target(path)
 
 
 def error_kind(exc: BaseException) -> str:

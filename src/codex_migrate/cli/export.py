@@ -1,7 +1,7 @@
 """The ``export-html`` and ``export-md`` commands: a thin face over :mod:`codex_migrate.export`.
 
 Registered on the main group with ``cli.add_command``; shared helpers come from
-:mod:`codex_migrate.cli_common`.
+:mod:`codex_migrate.cli.common`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from codex_migrate.cli_common import emit_json, progress_bar
+from codex_migrate.cli.common import codex_home_option, emit_json, progress_bar
 from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.export.api import (
     ExportPlan,
@@ -31,13 +31,7 @@ DEFAULT_OUTPUT = "codex-export"
 def _common_options(f: F) -> F:
     """Options both formats share (applied bottom-up, so listed here in reverse)."""
     decorators = [
-        click.option(
-            "--codex-home",
-            "home",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Codex home, copy or backup to read (default: $CODEX_HOME, else ~/.codex).",
-        ),
+        codex_home_option("Codex home, copy or backup to read", "home"),
         click.option(
             "--thread",
             "thread_ids",

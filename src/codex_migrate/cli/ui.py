@@ -1,4 +1,4 @@
-"""``codex-migrate ui``: start the local web UI (registered on the main group by ``cli.py``).
+"""``codex-migrate ui``: start the local web UI (loaded by the main group).
 
 The server listens on 127.0.0.1 only; the printed URL carries a random token for this run,
 which the browser exchanges for a session cookie. Ctrl+C stops it.
@@ -11,14 +11,11 @@ from pathlib import Path
 
 import click
 
+from codex_migrate.cli.common import codex_home_option
+
 
 @click.command("ui")
-@click.option(
-    "--codex-home",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="This computer's Codex home (default: $CODEX_HOME, else ~/.codex).",
-)
+@codex_home_option("This computer's Codex home")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

@@ -7,32 +7,34 @@ preview is ``rebind --dry-run``; Apply rebuilds the plan and refuses if it chang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn, build_catalog, cwd_exists
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
-from codex_migrate.rebind import RebindPlan, RebindReport, apply_rebind, build_rebind_plan
+from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
 from codex_migrate.ui.common import (
     PlanChanged,
     busy_page,
     common_parent,
     config_of,
-    digest,
     empty_home_page,
     error_page,
     field_str,
     form_of,
     see_other,
 )
+from codex_migrate.ui.forms import (
+    RepairResult,
+    apply_binding_form,
+    fingerprint,
+    mapper_of,
+    mapping_rows,
+)
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
-from codex_migrate.ui.views_migrate import apply_binding_form, mapper_of, mapping_rows
 from codex_migrate.verify import verify_home
 
 
@@ -100,11 +102,6 @@ def _plan(request: Request, progress: ProgressFn | None = None) -> RebindPlan:
     return build_rebind_plan(catalog, mapper_of(session.repair), all_projects=session.repair_all)
 
 
-def fingerprint(plan: RebindPlan) -> str:
-    data = plan.to_dict()
-    return digest({k: data[k] for k in ("threads", "drop_rows", "reset_backfill", "mapping")})
-
-
 def repair_preview(request: Request) -> Response:
     session = session_of(request)
     try:
@@ -122,15 +119,6 @@ def repair_preview(request: Request) -> Response:
         "repair_preview.html",
         {"plan": plan, "summary": data["summary"], "digest": fp},
     )
-
-
-@dataclass
-class RepairResult:
-    plan: RebindPlan
-    report: RebindReport
-    problems: list[str]
-    #: After Doctor's safe fixes: the new diagnosis's summary (``DoctorReport`` counts).
-    doctor: dict[str, Any] | None = None
 
 
 def repair_apply(request: Request) -> Response:

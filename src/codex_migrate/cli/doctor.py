@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from codex_migrate.catalog import build_catalog
-from codex_migrate.cli_common import emit_json, json_option, progress_bar
+from codex_migrate.cli.common import codex_home_option, emit_json, json_option, progress_bar
 from codex_migrate.doctor import PROBLEM, Diagnosis, DoctorReport, diagnose
 from codex_migrate.home import open_home
 
@@ -21,12 +21,7 @@ MAX_THREAD_LINES = 200
 
 
 @click.command("doctor")
-@click.option(
-    "--codex-home",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The home to check (default: $CODEX_HOME, else ~/.codex). A copy or backup works too.",
-)
+@codex_home_option("The home to check; a copy or backup works too")
 @click.option(
     "--thread",
     "threads",

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -68,3 +69,15 @@ def confirm_write(yes: bool, question: str) -> None:
             hint="Review with --dry-run, then pass --yes.",
         )
     click.confirm(question, abort=True)
+
+
+def codex_home_option(what: str = "The Codex home", name: str = "codex_home") -> Callable[[F], F]:
+    """The one ``--codex-home`` option: same metavar, type and default rule everywhere."""
+    return click.option(
+        "--codex-home",
+        name,
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="HOME",
+        help=f"{what} (default: $CODEX_HOME, else ~/.codex).",
+    )

@@ -17,7 +17,7 @@ import click
 from codex_migrate.backup import BackupPlan, BackupReport, free_path, plan_backup, run_backup
 from codex_migrate.backup.verify import VerifyReport, verify_backup
 from codex_migrate.catalog import ProgressFn
-from codex_migrate.cli_common import emit_json, json_option
+from codex_migrate.cli.common import codex_home_option, emit_json, json_option
 from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.home import open_home
 from codex_migrate.manifest import BACKUP_DIR_NAME, MANIFEST_NAME
@@ -98,14 +98,7 @@ def _choose_target(wanted: Path, as_json: bool) -> Path:
 
 
 @click.command("backup")
-@click.option(
-    "--codex-home",
-    "codex_home",
-    type=click.Path(path_type=Path),
-    default=None,
-    metavar="HOME",
-    help="The home to back up (default: $CODEX_HOME, else ~/.codex).",
-)
+@codex_home_option("The home to back up")
 @click.option(
     "--output-parent",
     type=click.Path(path_type=Path, file_okay=False),

@@ -30,10 +30,10 @@ from codex_migrate.ui.common import (
     form_of,
     see_other,
 )
+from codex_migrate.ui.forms import hidden_selected, matches_query, project_rows
 from codex_migrate.ui.jobs import DONE, Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
-from codex_migrate.ui.views_migrate import hidden_selected, matches_query, project_rows
 
 BACKUP_FORMATS = ("folder", "tar.zst", "zip")
 EXPORT_FORMATS = ("html", "md")

@@ -38,11 +38,11 @@ from codex_migrate.ui.common import (
     form_of,
     see_other,
 )
+from codex_migrate.ui.forms import RepairResult, fingerprint
 from codex_migrate.ui.i18n import N_
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
-from codex_migrate.ui.views_repair import RepairResult, fingerprint
 from codex_migrate.verify import verify_home
 
 #: Every finding code of the engine, named for people (translated in the templates).

@@ -17,9 +17,10 @@ from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.home import open_target
 from codex_migrate.inuse import HomeLock, ensure_not_running
 from codex_migrate.transaction import Journal, list_transactions, undo_committed
-from codex_migrate.ui.common import busy_page, config_of, error_page, open_target, see_other
+from codex_migrate.ui.common import busy_page, config_of, error_page, see_other
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
 

@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from codex_migrate.cli_common import confirm_write, emit_json, json_option, progress_bar
+from codex_migrate.cli.common import (
+    codex_home_option,
+    confirm_write,
+    emit_json,
+    json_option,
+    progress_bar,
+)
 from codex_migrate.codex_app import find_codex
 from codex_migrate.errors import EXIT_CONFLICT
 from codex_migrate.home import default_home
@@ -17,12 +23,7 @@ from codex_migrate.sync.pull import MachinePull
 
 @click.command("sync")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option(
-    "--codex-home",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The home to sync (default: $CODEX_HOME, else ~/.codex).",
-)
+@codex_home_option("The home to sync")
 @click.option(
     "--machine",
     metavar="NAME",

@@ -1,0 +1,209 @@
+"""``import``: copy sessions from another home into this one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from codex_migrate.catalog import build_catalog
+from codex_migrate.cli.common import (
+    codex_home_option,
+    confirm_write,
+    emit_json,
+    json_option,
+    progress_bar,
+)
+from codex_migrate.cli.options import (
+    _absolute_rules,
+    _mapper,
+    mapping_options,
+    print_mapping,
+    rewrite_text_option,
+)
+from codex_migrate.cli.scan import _shorten
+from codex_migrate.codex_app import CodexAppError, project_threads
+from codex_migrate.codexbin import locate_codex
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.home import default_home, open_target
+from codex_migrate.importer import apply_import, restore_times
+from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.source import open_source
+
+
+def print_plan(plan: ImportPlan) -> None:
+    click.secho(f"Import from {plan.source.home.root}", bold=True)
+    click.secho(f"       into {plan.target.home.root}", bold=True)
+    print_mapping(plan.mapping)
+    click.echo("")
+    labels = {
+        "import": "import",
+        "skip": "skip (identical)",
+        "replace": "replace (target is a prefix)",
+        "keep": "keep target (source is a prefix)",
+        "conflict": "CONFLICT",
+    }
+    for item in plan.items:
+        title = _shorten(item.thread.name or item.thread.title or "(untitled)", 48)
+        flag = " [archived]" if item.archived else ""
+        label = labels[item.action]
+        if item.action == "conflict":
+            label = click.style(f"{label} at line {item.first_difference}", fg="red")
+        click.echo(f"  {item.id}  {label:<32} {title}{flag}")
+    summary = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n)
+    click.echo(f"\nPlan: {summary or 'nothing selected'}.")
+
+
+@click.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@codex_home_option("The home to import into")
+@mapping_options
+@rewrite_text_option
+@click.option("--project", "projects", multiple=True, metavar="CWD", help="Import this project.")
+@click.option("--thread", "threads", multiple=True, metavar="ID", help="Import this thread.")
+@click.option("--exclude-thread", "exclude", multiple=True, metavar="ID", help="Leave it out.")
+@click.option(
+    "--codex-bin",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="The Codex binary used to register imported threads (default: `codex` on PATH).",
+)
+@click.option("--no-codex", is_flag=True, help="Do not run Codex after the import.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
+@json_option
+def import_(
+    source: Path,
+    codex_home: Path | None,
+    maps: tuple[str, ...],
+    history_only: tuple[str, ...],
+    wsl: bool,
+    rewrite_text: bool,
+    projects: tuple[str, ...],
+    threads: tuple[str, ...],
+    exclude: tuple[str, ...],
+    codex_bin: Path | None,
+    no_codex: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Merge sessions from SOURCE (a home, copy or backup) into a Codex home.
+
+    Threads are matched by id: new ones are imported, identical ones skipped, a shorter copy
+    is replaced by the longer one, and any real divergence stops everything before a write
+    (exit status 5). Every write is one transaction: see `codex-migrate transactions`.
+    """
+    mapper = _mapper(_absolute_rules(maps), history_only, wsl)
+    # A backup archive is verified and extracted for as long as the command runs.
+    src_home = click.get_current_context().with_resource(open_source(source))
+    target_path = (codex_home or default_home()).absolute()
+    if src_home.root.resolve() == target_path.resolve():
+        raise CodexMigrateError("SOURCE and the target are the same home.")
+    tgt_home = open_target(target_path)
+    with progress_bar("Reading sessions") as progress:
+        src_cat = build_catalog(src_home, progress)
+        tgt_cat = build_catalog(tgt_home, progress)
+        plan = build_import_plan(
+            src_cat,
+            tgt_cat,
+            mapper,
+            projects=list(projects),
+            threads=list(threads),
+            exclude=list(exclude),
+            rewrite_text=rewrite_text,
+            progress=progress,
+        )
+    if as_json and (dry_run or plan.conflicts):
+        emit_json({"dry_run": dry_run, "plan": plan.to_dict()})
+    elif not as_json:
+        print_plan(plan)
+    raise_on_conflicts(plan)
+    if dry_run:
+        if not as_json:
+            click.echo("Dry run: nothing was written.")
+        return
+    confirm_write(yes, "Apply this plan?")
+    target_path.mkdir(parents=True, exist_ok=True)
+    with progress_bar("Copying sessions") as progress:
+        report = apply_import(plan, progress)
+    # Threads whose turn index came with them open at once; Codex projects only the rest.
+    carried = set(report.index_carried)
+    paginated = [
+        i.id for i in plan.writes if i.thread.history_mode == "paginated" and i.id not in carried
+    ]
+    archived = frozenset(i.id for i in plan.writes if i.archived)
+    registered: dict[str, Any] = {
+        "codex": None,
+        "found_in": None,
+        "threads": 0,
+        "failed": [],
+        "index_carried": len(carried),
+    }
+    found = None if no_codex else locate_codex(codex_bin)
+    binary = found.path if found else None
+    # A home without a state DB gets none from us, and Codex's own rebuild does not read
+    # session_index.jsonl (measured): names are then set through Codex itself.
+    names = (
+        {i.id: i.thread.name for i in plan.items if i.thread.name and i.action != "keep"}
+        if tgt_home.state_db is None
+        else {}
+    )
+    if report.transaction_id and (paginated or names) and binary is not None:
+        registered["codex"] = str(binary)
+        registered["found_in"] = found.where if found else None
+        try:
+            registered["failed"] = project_threads(
+                binary, tgt_home.root, paginated, archived, names=names
+            )
+        except (OSError, CodexAppError) as exc:
+            registered["failed"] = [str(exc)]
+        registered["threads"] = len(paginated) - len(registered["failed"])
+        registered["names"] = len(names)
+        restore_times(plan, [t for t in paginated if t in archived])
+    if as_json:
+        emit_json(
+            {
+                "dry_run": False,
+                "plan": plan.to_dict(),
+                "report": report.to_dict(),
+                "codex_registration": registered,
+            }
+        )
+        return
+    for tx in report.recovered:
+        click.echo(f"Recovered an interrupted transaction first: {tx} (rolled back).")
+    if report.transaction_id is None:
+        click.echo("Nothing to write: the target already has all of it.")
+        return
+    click.secho(
+        f"Done in {report.seconds:.1f} s: {plan.count('import')} imported, "
+        f"{plan.count('replace')} replaced, {plan.count('skip')} skipped, "
+        f"{plan.count('keep')} kept; {report.rows_written} DB rows, "
+        f"{report.names_written} names, {report.history_entries} prompt-history entries, "
+        f"{report.bytes_written / 1e6:.1f} MB.",
+        fg="green",
+    )
+    if tgt_home.state_db is None:
+        click.echo("The target has no state DB yet: Codex builds it from the rollouts.")
+    if carried:
+        click.echo(f"{len(carried)} threads open at once: their turn index came with them.")
+    if paginated:
+        if registered["codex"]:
+            click.echo(
+                f"Codex ({registered['codex']}, found in {registered['found_in']}) registered "
+                f"{registered['threads']} paginated threads' history."
+            )
+            for failure in registered["failed"]:
+                click.secho(f"  could not register {failure}", fg="yellow")
+        else:
+            click.echo(
+                f"{len(paginated)} paginated threads have no turn index yet and no Codex was "
+                "found (PATH, npm global prefix, Desktop app): Codex shows their turns after "
+                "each is resumed once; or run the import again with --codex-bin."
+            )
+    click.echo(
+        f"Transaction {report.transaction_id}: undo with "
+        f"`codex-migrate transactions rollback {report.transaction_id}`."
+    )

@@ -1,0 +1,79 @@
+"""Options several commands share: path mapping, text rewriting, the Codex home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from codex_migrate.catalog import cwd_exists
+from codex_migrate.cli.common import F
+from codex_migrate.pathmap import MappingPlan, PathMapper
+from codex_migrate.paths import try_parse
+
+
+def _mapper(maps: tuple[str, ...], history_only: tuple[str, ...], wsl: bool) -> PathMapper:
+    try:
+        return PathMapper(maps, history_only=history_only, wsl=wsl)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map/--history-only") from exc
+
+
+def _absolute_rules(maps: tuple[str, ...]) -> tuple[str, ...]:
+    """Relative NEW folders given by the user are resolved: every path we write is absolute."""
+    out = []
+    for text in maps:
+        old, sep, new = text.rpartition("=")
+        if sep and new and not try_parse(new) and not new.startswith(("\\", "/")):
+            new = str(Path(new).absolute())
+            text = f"{old}={new}"
+        out.append(text)
+    return tuple(out)
+
+
+def rewrite_text_option(f: F) -> F:
+    return click.option(
+        "--rewrite-text",
+        is_flag=True,
+        help="Also rewrite mapped paths inside free text (<environment_context>, image "
+        "wrappers, AGENTS.md headers). Off by default: it is a record of what the model saw.",
+    )(f)
+
+
+def mapping_options(f: F) -> F:
+    f = click.option(
+        "--wsl",
+        is_flag=True,
+        help="Let a drive rule (D:\\x) also match its WSL mount (/mnt/d/x), and back.",
+    )(f)
+    f = click.option(
+        "--history-only",
+        "history_only",
+        multiple=True,
+        metavar="OLD",
+        help="Keep this project (and all under it) with its recorded path.",
+    )(f)
+    f = click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="OLD=NEW",
+        help="Bind an old project folder (and everything under it) to a folder here.",
+    )(f)
+    return f
+
+
+def print_mapping(mapping: MappingPlan) -> None:
+    click.secho("Where each project would go:", bold=True)
+    for p in mapping.projects:
+        if p.status.value == "mapped":
+            where = "" if p.exists else click.style("  (folder does not exist here)", fg="yellow")
+            click.echo(f"  {p.recorded}\n    -> {p.new_path}   [{p.rule}]{where}")
+        elif p.status.value == "history_only":
+            click.echo(f"  {p.recorded}\n    kept as recorded (history only)")
+        elif cwd_exists(p.recorded):
+            click.echo(f"  {p.recorded}\n    kept (exists on this machine)")
+        else:
+            click.echo(click.style(f"  {p.recorded}\n    NOT MAPPED", fg="yellow"))
+    for rule in mapping.unused_rules:
+        click.secho(f"  rule {rule} matches no project", fg="yellow")

@@ -1,0 +1,139 @@
+"""``scan`` and ``demo``: read a home and show its sessions by project; write nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
+from codex_migrate.cli.common import emit_json, json_option, progress_bar
+from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
+from codex_migrate.home import open_home
+from codex_migrate.source import open_source
+
+
+@click.command()
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.option("-t", "--threads", "show_threads", is_flag=True, help="List threads per project.")
+@mapping_options
+@json_option
+def scan(
+    source: Path | None,
+    show_threads: bool,
+    maps: tuple[str, ...],
+    history_only: tuple[str, ...],
+    wsl: bool,
+    as_json: bool,
+) -> None:
+    """Show every session in a Codex home, copy or backup, grouped by project.
+
+    SOURCE defaults to $CODEX_HOME, else ~/.codex. It may also be a copied folder, a
+    Codex_backup/ folder or archive, or a folder holding exactly one of those. With --map, also show
+    where each project would go. Nothing is written.
+    """
+    mapper = _mapper(_absolute_rules(maps), history_only, wsl) if maps or history_only else None
+    home = click.get_current_context().with_resource(open_source(source))
+    with progress_bar("Reading sessions") as progress:
+        catalog = build_catalog(home, progress)
+    mapping = None
+    if mapper is not None:
+        mapping = mapper.plan([p.cwd for p in catalog.projects if p.cwd], exists=cwd_exists)
+    if as_json:
+        data = catalog.to_dict()
+        if mapping is not None:
+            data["mapping"] = mapping.to_dict()
+        emit_json(data)
+        return
+    print_catalog(catalog, show_threads=show_threads)
+    if mapping is not None:
+        click.echo("")
+        print_mapping(mapping)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_catalog(catalog: Catalog, *, show_threads: bool = False) -> None:
+    home = catalog.home
+    click.secho(f"Codex home: {home.root}", bold=True, nl=False)
+    click.echo(f"  ({home.kind})")
+    if home.state_db:
+        status = catalog.db.backfill_status if catalog.db else None
+        extra = f", backfill {status}" if status else ""
+        click.echo(f"State DB:   {home.state_db.name} (v{home.state_version}{extra})")
+    else:
+        click.echo("State DB:   none (Codex builds it from the rollouts)")
+    if catalog.db_error:
+        click.secho(f"State DB unreadable: {catalog.db_error}", fg="yellow")
+    click.echo("")
+    if not catalog.threads:
+        click.echo("No sessions found.")
+    else:
+        width = max(20, min(70, max(len(p.cwd or "(no cwd)") for p in catalog.projects)))
+        click.secho(f"{'PROJECT':<{width}}  {'THREADS':>7}  {'ARCHIVED':>8}  FOLDER", bold=True)
+        by_id = {t.id: t for t in catalog.threads}
+        for p in catalog.projects:
+            label = _shorten(p.cwd or "(no cwd)", width)
+            folder = "exists" if p.exists else click.style("missing", fg="yellow")
+            click.echo(f"{label:<{width}}  {len(p.thread_ids):>7}  {p.archived:>8}  {folder}")
+            if show_threads:
+                for tid in p.thread_ids:
+                    t = by_id[tid]
+                    flag = " [archived]" if t.archived else ""
+                    name = t.name or t.title or "(untitled)"
+                    click.echo(f"    {t.id}  {_shorten(name, 60)}{flag}")
+    archived = sum(1 for t in catalog.threads if t.archived)
+    missing = sum(1 for p in catalog.projects if not p.exists)
+    click.echo("")
+    click.echo(
+        f"{len(catalog.threads)} threads in {len(catalog.projects)} projects; "
+        f"{archived} archived; {missing} project folders missing on this machine."
+    )
+    _print_problems(catalog)
+
+
+def _print_problems(catalog: Catalog) -> None:
+    lines: list[str] = []
+    for t in catalog.threads:
+        for problem in t.problems:
+            lines.append(f"  {t.id}  {t.rel_path}: {problem}")
+    for r in catalog.orphan_rows:
+        lines.append(f"  {r.id}  (DB row) {r.reason}")
+    for u in catalog.unreadable:
+        lines.append(f"  {u['path']}: {u['reason']}")
+    if not lines:
+        return
+    click.secho(f"Problems found ({len(lines)}):", fg="yellow")
+    for line in lines[:50]:
+        click.echo(line)
+    if len(lines) > 50:
+        click.echo(f"  … and {len(lines) - 50} more (see --json)")
+
+
+@click.command()
+@click.option(
+    "--path",
+    "target",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to build the demo home (default: a folder in the system temp dir).",
+)
+def demo(target: Path | None) -> None:
+    """Build a demo Codex home with sessions from a Mac, and scan it.
+
+    Safe to run anywhere: it only writes the demo folder.
+    """
+    from codex_migrate.demo import build_demo_home, default_demo_dir
+
+    root = target or default_demo_dir()
+    home_path = build_demo_home(root)
+    click.secho(f"Built a demo Codex home at {home_path}", bold=True)
+    click.echo("It holds sessions recorded on a Mac under /Users/alex/Projects/…\n")
+    catalog = build_catalog(open_home(home_path))
+    print_catalog(catalog, show_threads=True)
+    click.echo("")
+    click.secho("Try next:", bold=True)
+    click.echo(f"  codex-migrate scan {home_path} --json")
+    click.echo(f"  codex-migrate scan {home_path} --threads")

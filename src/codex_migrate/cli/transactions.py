@@ -1,0 +1,143 @@
+"""``recover``, ``transactions`` and ``verify``: the safety net of a home, inspected and used."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from codex_migrate.catalog import build_catalog
+from codex_migrate.cli.common import codex_home_option, emit_json, json_option
+from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError
+from codex_migrate.home import CodexHome, default_home, open_home, open_target
+from codex_migrate.inuse import HomeLock, ensure_not_running
+from codex_migrate.transaction import Journal, list_transactions, undo_committed
+from codex_migrate.transaction import recover as recover_transactions
+from codex_migrate.verify import verify_home
+
+
+@click.command()
+@codex_home_option("The home to recover")
+@json_option
+def recover(codex_home: Path | None, as_json: bool) -> None:
+    """Roll back any transaction a crash or kill left unfinished."""
+    home = open_target((codex_home or default_home()).absolute())
+    with HomeLock(home.transactions_dir):
+        done = recover_transactions(home.transactions_dir)
+    if as_json:
+        emit_json({"rolled_back": done})
+    elif done:
+        for tx in done:
+            click.echo(f"Rolled back unfinished transaction {tx}.")
+    else:
+        click.echo("Nothing to recover.")
+
+
+@click.group()
+def transactions() -> None:
+    """Inspect, undo or delete past transactions of a home."""
+
+
+def _tx_home(codex_home: Path | None) -> CodexHome:
+    return open_target((codex_home or default_home()).absolute())
+
+
+def _find_tx(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
+    for tx_dir, journal in list_transactions(home.transactions_dir):
+        if tx_dir.name == tx_id and journal is not None:
+            return tx_dir, journal
+    raise CodexMigrateError(f"no transaction {tx_id} in {home.transactions_dir}.")
+
+
+@transactions.command("list")
+@codex_home_option("The home whose transactions to use")
+@json_option
+def tx_list(codex_home: Path | None, as_json: bool) -> None:
+    """List transactions, oldest first."""
+    home = _tx_home(codex_home)
+    rows: list[dict[str, Any]] = []
+    for tx_dir, j in list_transactions(home.transactions_dir):
+        size = sum(p.stat().st_size for p in tx_dir.rglob("*") if p.is_file())
+        rows.append(
+            {
+                "id": tx_dir.name,
+                "kind": j.kind if j else "?",
+                "state": j.state if j else "unreadable",
+                "created": j.created if j else None,
+                "threads": len(j.threads) if j else 0,
+                "snapshot_bytes": size,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("No transactions.")
+    for r in rows:
+        click.echo(
+            f"{r['id']}  {r['kind']:<7} {r['state']:<12} {r['threads']:>5} threads  "
+            f"{r['snapshot_bytes'] / 1e6:8.1f} MB  {r['created']}"
+        )
+
+
+@transactions.command("show")
+@click.argument("tx_id")
+@codex_home_option("The home whose transactions to use")
+def tx_show(tx_id: str, codex_home: Path | None) -> None:
+    """Print a transaction's journal."""
+    _, journal = _find_tx(_tx_home(codex_home), tx_id)
+    emit_json(journal.to_dict())
+
+
+@transactions.command("rollback")
+@click.argument("tx_id")
+@codex_home_option("The home whose transactions to use")
+@click.option("--dry-run", is_flag=True, help="Say what would be undone; change nothing.")
+def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool) -> None:
+    """Undo a committed transaction (refused if its threads changed since)."""
+    home = _tx_home(codex_home)
+    tx_dir, journal = _find_tx(home, tx_id)
+    if dry_run:
+        click.echo(
+            f"Would remove {len(journal.creates)} files, restore "
+            f"{len(journal.replaces) + len(journal.removes)}, and put back the DB rows of "
+            f"{len(journal.threads)} threads."
+        )
+        return
+    with HomeLock(home.transactions_dir):
+        ensure_not_running(home.root)
+        undo_committed(tx_dir, journal)
+    click.echo(f"Rolled back {tx_id}.")
+
+
+@transactions.command("delete")
+@click.argument("tx_id")
+@codex_home_option("The home whose transactions to use")
+def tx_delete(tx_id: str, codex_home: Path | None) -> None:
+    """Delete a finished transaction's snapshot (it can no longer be rolled back)."""
+    home = _tx_home(codex_home)
+    tx_dir, journal = _find_tx(home, tx_id)
+    if journal.state not in ("committed", "rolled_back"):
+        raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
+    shutil.rmtree(tx_dir)
+    click.echo(f"Deleted {tx_id}.")
+
+
+@click.command()
+@codex_home_option("The home to check")
+@json_option
+def verify(codex_home: Path | None, as_json: bool) -> None:
+    """Check a home's rollouts against its state DB (read-only). Exit 1 on problems."""
+    home = open_home(codex_home)
+    result = verify_home(build_catalog(home))
+    if as_json:
+        emit_json(result)
+    else:
+        for p in result["problems"]:
+            click.echo(f"  {p}")
+        click.echo(f"{result['threads']} threads, {len(result['problems'])} problems.")
+    if result["problems"]:
+        sys.exit(EXIT_FAILURE)

@@ -1,0 +1,253 @@
+"""Migrate: 1) source, 2) sessions, 3) folders, then the plan's preview and Apply.
+
+The steps collect exactly what ``codex-migrate import`` takes (SOURCE, ``--thread``, ``--map``,
+``--history-only``, ``--wsl``); the preview is its ``--dry-run`` (same engine calls), and Apply
+rebuilds the plan, refuses if it differs from the one previewed, then runs ``apply_import`` in
+the job runner, followed by the same Codex registration the CLI does.
+
+Reading the source (an archive is verified and extracted, then every rollout is read) and
+building the preview (the target is read and files are compared) are read jobs: they show
+progress like Apply does, without taking the write slot, and their job page leads back to the
+step when they are done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from codex_migrate.catalog import ProgressFn, Thread, build_catalog, cwd_exists
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.source import open_source
+from codex_migrate.ui.common import (
+    common_parent,
+    config_of,
+    field_str,
+    form_of,
+    see_other,
+)
+from codex_migrate.ui.forms import (
+    SUPERSEDED,
+    _job_of,
+    _need_source,
+    _state,
+    apply_binding_form,
+    hidden_selected,
+    mapping_rows,
+    matches_query,
+    project_rows,
+)
+from codex_migrate.ui.jobs import RUNNING, Cancelled
+from codex_migrate.ui.render import render, session_of
+from codex_migrate.ui.sessions import MigrateState
+
+# -- step 1: source ---------------------------------------------------------------------------
+
+
+def source_page(request: Request) -> Response:
+    state = _state(request)
+    config = config_of(request)
+    reading = _job_of(request, state.read_job)
+    if reading is not None and reading.state != RUNNING:
+        reading = None
+    typed = (
+        request.query_params.get("source")
+        or (reading.context.get("path") if reading else None)
+        or state.source_path
+        or ""
+    )
+    if not typed and config.demo_source is not None:
+        typed = str(config.demo_source)
+    return render(
+        request,
+        "migrate_source.html",
+        {
+            "step": 1,
+            "typed": typed,
+            "catalog": state.source_catalog,
+            "home": state.source_home,
+            "target": config.codex_home,
+            "reading": reading,
+        },
+    )
+
+
+def _unpacking(progress: ProgressFn) -> ProgressFn:
+    """Opening an archive verifies it while extracting it: its ``verify`` stage (bytes of the
+    archive) is shown as unpacking, not as Apply's final verification."""
+
+    def report(stage: str, done: int, total: int) -> None:
+        progress("unpack" if stage == "verify" else stage, done, total)
+
+    return report
+
+
+def source_submit(request: Request) -> Response:
+    form = form_of(request)
+    path = field_str(form, "source")
+    session = session_of(request)
+    config = config_of(request)
+    if not path:
+        return render(
+            request,
+            "migrate_source.html",
+            {"step": 1, "typed": "", "missing": True, "target": config.codex_home},
+            status=400,
+        )
+    source = Path(path).expanduser()
+    target = config.codex_home
+    ticket = secrets.token_urlsafe(12)
+
+    def work(progress: ProgressFn) -> None:
+        stack = contextlib.ExitStack()
+        try:
+            home = stack.enter_context(open_source(source, progress=_unpacking(progress)))
+            if home.root.resolve() == target.absolute().resolve():
+                raise CodexMigrateError(
+                    "SOURCE and the target are the same home.",
+                    hint="Choose the copied folder or backup, not this machine's Codex home.",
+                )
+            catalog = build_catalog(home, progress)
+        except BaseException:
+            stack.close()  # an extracted archive is deleted
+            raise
+        with session.lock:
+            state = session.migrate
+            if state.read_ticket == ticket:
+                state.set_source(path, home, catalog, stack)
+                state.read_ticket = None
+                return
+        stack.close()
+        raise Cancelled(SUPERSEDED.format(path=path))
+
+    jobs = request.app.state.jobs
+    context = {"back": "/migrate?source=" + quote(path, safe="/"), "next": "/migrate", "path": path}
+    with session.lock:
+        state = session.migrate
+        previous = _job_of(request, state.read_job)
+        if previous is not None:  # only the latest choice is read
+            previous.cancel(SUPERSEDED.format(path=previous.context.get("path")))
+        state.read_ticket = ticket
+        job = jobs.start("source", session.id, work, context, write=False)
+        state.read_job = job.id
+    return see_other(f"/jobs/{job.id}")
+
+
+# -- step 2: sessions -------------------------------------------------------------------------
+
+
+def select_page(request: Request) -> Response:
+    if (r := _need_source(request)) is not None:
+        return r
+    state = _state(request)
+    catalog = state.source_catalog
+    assert catalog is not None
+    selected = set(
+        state.selected if state.selected is not None else (t.id for t in catalog.threads)
+    )
+    q = request.query_params.get("q", "").strip()
+    rows = project_rows(catalog, selected, q)
+    return render(
+        request,
+        "migrate_select.html",
+        {
+            "step": 2,
+            "rows": rows,
+            "q": q,
+            "selected": selected,
+            "hidden_selected": hidden_selected(rows, selected),
+            "total": len(catalog.threads),
+            "source": state.source_home,
+        },
+    )
+
+
+def select_submit(request: Request) -> Response:
+    if (r := _need_source(request)) is not None:
+        return r
+    form = form_of(request)
+    state = _state(request)
+    catalog = state.source_catalog
+    assert catalog is not None
+    known = {t.id for t in catalog.threads}
+    action = field_str(form, "action")
+    q = field_str(form, "q")
+    chosen = {v for v in form.getlist("thread") if isinstance(v, str) and v in known}
+    if action in ("all", "none"):
+        matching = {t.id for t in catalog.threads if matches_query(t, q)}
+        chosen = (chosen | matching) if action == "all" else (chosen - matching)
+    with session_of(request).lock:
+        state.selected = [t.id for t in catalog.threads if t.id in chosen]
+        state.plan_digest = None
+    if action in ("all", "none", "filter"):
+        return see_other("/migrate/select" + (f"?q={q}" if q else ""))
+    if not chosen:
+        return see_other("/migrate/select?empty=1")
+    return see_other("/migrate/map")
+
+
+# -- step 3: folders --------------------------------------------------------------------------
+
+
+def _selected_threads(state: MigrateState) -> list[Thread]:
+    catalog = state.source_catalog
+    assert catalog is not None
+    chosen = set(state.selected if state.selected is not None else (t.id for t in catalog.threads))
+    return [t for t in catalog.threads if t.id in chosen]
+
+
+def selected_projects(state: MigrateState) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for t in _selected_threads(state):
+        if t.cwd:
+            counts[t.cwd] = counts.get(t.cwd, 0) + 1
+    return sorted(counts.items())
+
+
+def map_page(request: Request) -> Response:
+    if (r := _need_source(request)) is not None:
+        return r
+    state = _state(request)
+    projects = selected_projects(state)
+    rows, plan, rule_error = mapping_rows(state.binding, projects)
+    exact = {cwd for cwd, _ in projects}
+    parent_rules = [(o, n) for o, n in state.binding.rules if o not in exact]
+    missing = [cwd for cwd, _ in projects if not cwd_exists(cwd)]
+    return render(
+        request,
+        "migrate_map.html",
+        {
+            "step": 3,
+            "rows": rows,
+            "plan": plan,
+            "rule_error": rule_error or request.query_params.get("error"),
+            "parent_rules": parent_rules,
+            "suggested_old": common_parent(missing),
+            "binding": state.binding,
+            "threads": len(_selected_threads(state)),
+        },
+    )
+
+
+def map_submit(request: Request) -> Response:
+    if (r := _need_source(request)) is not None:
+        return r
+    state = _state(request)
+    form = form_of(request)
+    projects = [cwd for cwd, _ in selected_projects(state)]
+    with session_of(request).lock:
+        problem = apply_binding_form(state.binding, form, projects)
+        state.plan_digest = None
+    if problem:
+        return see_other(f"/migrate/map?error={problem}")
+    if field_str(form, "action") == "preview":
+        return see_other("/migrate/preview")
+    return see_other("/migrate/map")
+
+
+# -- preview and apply ------------------------------------------------------------------------
