@@ -193,7 +193,7 @@ def test_broken_rollouts_are_reported_and_left_as_they_are(tmp_path: Path) -> No
     assert any("no session_meta" in p for p in threads[tid(4)]["problems"])
     assert any("empty file" in p for p in threads[tid(5)]["problems"])
     unreadable = {Path(u["path"]).name: u["reason"] for u in data["unreadable"]}
-    assert "Is a directory" in unreadable[folder.name]
+    assert "a folder, not a file" in unreadable[folder.name]
     assert "No such file" in unreadable[dangling.name]
 
 

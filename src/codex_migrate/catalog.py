@@ -7,7 +7,6 @@ disagree, so later stages (import, rebind, doctor) can explain and repair.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from codex_migrate.home import CodexHome, RolloutRef
+from codex_migrate import safejson
+from codex_migrate.fsutil import check_regular, open_regular
+from codex_migrate.home import CodexHome, RolloutRef, check_inside
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.rollout import LineIssues, read_head
 from codex_migrate.statedb import StateDBError, ThreadRows, is_inside, read_thread_rows
@@ -216,10 +217,10 @@ def read_session_index(path: Path) -> dict[str, str]:
     """Thread names from ``session_index.jsonl``: append-only, the last line per id wins."""
     names: dict[str, str] = {}
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             for raw in f:
                 try:
-                    obj = json.loads(raw)
+                    obj = safejson.loads(raw)
                 except ValueError:
                     continue
                 if not isinstance(obj, dict):
@@ -241,6 +242,7 @@ def _title_of(text: str | None) -> str | None:
 
 def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised."""
+    check_inside(home, ref.path)
     st = ref.path.stat()
     thread = Thread(
         id=ref.thread_id,
@@ -316,7 +318,11 @@ def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
     try:
         return read_thread(home, ref)
     except OSError as exc:
-        return exc.strerror or str(exc)
+        return _reason(exc)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
@@ -334,6 +340,12 @@ def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalo
     catalog = Catalog(home=home)
     refs = list(home.rollouts())
     names = read_session_index(home.session_index)
+    for special in (home.session_index, home.history_jsonl):
+        if os.path.lexists(special):
+            try:
+                check_regular(special)
+            except OSError as exc:
+                catalog.unreadable.append({"path": str(special), "reason": _reason(exc)})
     if home.state_db is not None:
         try:
             catalog.db = read_thread_rows(home.state_db)

@@ -7,11 +7,14 @@ helpers do both so the transaction code can state intent, not mechanics.
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import os
 import shutil
+import stat
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 
 def fsync_dir(path: Path) -> None:
@@ -84,7 +87,7 @@ def replace_durable(src: Path, dst: Path) -> None:
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for block in iter(lambda: f.read(1024 * 1024), b""):
             h.update(block)
     return h.hexdigest()
@@ -102,3 +105,51 @@ def truncate_to(path: Path, size: int | None, mtime_ns: int | None = None) -> No
             os.fsync(f.fileno())
         if mtime_ns is not None:
             os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+class NotRegularFile(OSError):
+    """A path we meant to read is a FIFO, socket, device or folder: reading it could block
+    forever or never end, so it is refused by name instead."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def open_regular(path: Path | str, mode: str = "rb", encoding: str | None = None) -> IO[Any]:
+    """Open ``path`` for reading only when it is a regular file.
+
+    The open itself is non-blocking (a FIFO would otherwise block until a writer appears) and
+    the check is on the opened descriptor, so a file swapped for a pipe in between is still
+    caught. Raises :class:`NotRegularFile` (an OSError) naming what it is.
+    """
+    if mode not in ("rb", "r"):
+        raise ValueError(f"open_regular reads only, not {mode!r}")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(errno.EINVAL, f"{_kind(st.st_mode)}, not a file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, mode, encoding=encoding if mode == "r" else None)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_regular(path: Path | str) -> None:
+    """Raise :class:`NotRegularFile` unless ``path`` (followed) is a regular file; for
+    readers that open by name themselves (SQLite, tarfile)."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegularFile(errno.EINVAL, f"{_kind(st.st_mode)}, not a file", str(path))

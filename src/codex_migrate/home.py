@@ -7,6 +7,7 @@ plainly what we found and what we did not.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -99,6 +100,30 @@ def _rollouts_in(base: Path, *, archived: bool, recursive: bool) -> Iterator[Rol
             # Anything named like a rollout is yielded, even a directory or a dangling link:
             # reading it then fails with a message the scan reports.
             yield RolloutRef(path, thread_id, stamp, archived, compressed)
+
+
+class LinkOutOfHome(OSError):
+    """A file in the home that is a symbolic link to somewhere outside it."""
+
+
+def check_inside(home: CodexHome, path: Path) -> None:
+    """Refuse a rollout that is a link leading out of the home (to ``/etc/passwd``, another
+    user's files): it is never read as a thread nor copied into a backup.
+
+    Links that stay inside the home (or inside the real folder its ``sessions/`` or
+    ``archived_sessions/`` link to, as when the sessions live on another disk) are followed:
+    the file is the user's own either way. Raises :class:`LinkOutOfHome`, an OSError, so
+    every reader reports it per file like any unreadable one.
+    """
+    if not path.is_symlink():
+        return
+    target = path.resolve()
+    for base in (home.root, home.sessions_dir, home.archived_dir):
+        if target.is_relative_to(base.resolve()):
+            return
+    raise LinkOutOfHome(
+        errno.EPERM, f"a link to {os.readlink(path)}, outside the home: never followed", str(path)
+    )
 
 
 def default_home() -> Path:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
-from codex_migrate.fsutil import sync_files
+from codex_migrate.fsutil import check_regular, open_regular, sync_files
 from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
 from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP
@@ -118,7 +119,7 @@ def _history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
 
     def key(raw: bytes) -> tuple[Any, ...] | None:
         try:
-            obj = json.loads(raw)
+            obj = safejson.loads(raw)
         except ValueError:
             return None
         if not isinstance(obj, dict):
@@ -128,10 +129,10 @@ def _history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
     have: set[tuple[Any, ...]] = set()
     tgt = plan.target.home.history_jsonl
     if tgt.is_file():
-        with open(tgt, "rb") as f:
+        with open_regular(tgt) as f:
             have = {k for k in map(key, f) if k is not None}
     out = []
-    with open(src, "rb") as f:
+    with open_regular(src) as f:
         for raw in f:
             k = key(raw)
             if k is not None and k[0] in ids and k not in have:
@@ -142,9 +143,11 @@ def _history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
 
 def _append(path: Path, lines: list[bytes], mode: int | None = None) -> None:
     new = not path.exists()
+    if not new:
+        check_regular(path)  # a FIFO would block the append forever
     with open(path, "ab") as f:
         if not new and path.stat().st_size:
-            with open(path, "rb") as r:
+            with open_regular(path) as r:
                 r.seek(-1, os.SEEK_END)
                 if r.read(1) != b"\n":
                     f.write(b"\n")  # never glue our line onto a cut one

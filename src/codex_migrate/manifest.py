@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
+from codex_migrate.fsutil import open_regular
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "codex-migrate-backup"
@@ -168,7 +170,7 @@ class Manifest:
     def from_bytes(cls, data: bytes, origin: str) -> Manifest:
         """Parse and validate; raise :class:`ManifestError` saying what is wrong."""
         try:
-            obj = json.loads(data)
+            obj = safejson.loads(data)
         except ValueError as exc:
             raise ManifestError(f"{origin}: manifest.json is not valid JSON ({exc})") from exc
         if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
@@ -243,7 +245,7 @@ def mode_of(st: os.stat_result) -> int | None:
 def archive_format(path: Path) -> str | None:
     """``"tar.zst"`` or ``"zip"`` from the file's first bytes (its name may be a temp name)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             magic = f.read(4)
     except OSError:
         return None
@@ -267,7 +269,7 @@ def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> tupl
     """Size and SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
+from codex_migrate.damage import Damage, find_damage
 from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR
 from codex_migrate.merge import CONFLICT, KEEP, REPLACE, SKIP, compare_files
@@ -19,6 +20,8 @@ from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.paths import try_parse
 
 IMPORT = "import"
+#: A selected thread with unreadable lines, left out because of ``--skip-damaged``.
+SKIP_DAMAGED = "skip-damaged"
 
 
 class UnmappedProjects(CodexMigrateError):
@@ -38,6 +41,7 @@ class PlanItem:
     archived: bool
     target_thread: Thread | None = None
     first_difference: int | None = None
+    damage: Damage | None = None
 
     @property
     def id(self) -> str:
@@ -57,6 +61,7 @@ class PlanItem:
             "source_size": self.thread.size,
             "target_size": target.size if target else None,
             "first_difference_line": self.first_difference,
+            "damage": self.damage.to_dict() if self.damage else None,
         }
 
 
@@ -80,8 +85,12 @@ class ImportPlan:
     def writes(self) -> list[PlanItem]:
         return [i for i in self.items if i.action in (IMPORT, REPLACE)]
 
+    @property
+    def damaged(self) -> list[PlanItem]:
+        return [i for i in self.items if i.damage is not None]
+
     def summary(self) -> dict[str, int]:
-        return {a: self.count(a) for a in (IMPORT, SKIP, REPLACE, KEEP, CONFLICT)}
+        return {a: self.count(a) for a in (IMPORT, SKIP, REPLACE, KEEP, CONFLICT, SKIP_DAMAGED)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +99,7 @@ class ImportPlan:
             "summary": self.summary(),
             "mapping": self.mapping.to_dict(),
             "threads": [i.to_dict() for i in self.items],
+            "unreadable": list(self.source.unreadable),
         }
 
 
@@ -160,8 +170,11 @@ def build_import_plan(
     threads: list[str] = (),  # type: ignore[assignment]
     exclude: list[str] = (),  # type: ignore[assignment]
     rewrite_text: bool = False,
+    skip_damaged: bool = False,
     progress: ProgressFn | None = None,
 ) -> ImportPlan:
+    """What an import would do, thread by thread; every rollout it would write is read
+    through once so damaged lines are named before anything is written."""
     selected = select_threads(source, projects=projects, threads=threads, exclude=exclude)
     cwds = sorted({t.cwd for t in selected if t.cwd})
     mapping = mapper.plan(cwds, exists=cwd_exists)
@@ -194,10 +207,26 @@ def build_import_plan(
             )
             item = PlanItem(thread, cmp.verdict, rel, new_cwd, archived, existing)
             item.first_difference = cmp.first_difference
+        if item.action in (IMPORT, REPLACE):
+            _check_damage(item, plan, skip_damaged)
         plan.items.append(item)
         if progress and (n % 100 == 0 or n == total):
             progress("plan", n, total)
     return plan
+
+
+def _check_damage(item: PlanItem, plan: ImportPlan, skip_damaged: bool) -> None:
+    try:
+        item.damage = find_damage(item.thread.rollout_path)
+    except OSError as exc:
+        # It read a moment ago (scan): treat a file gone bad since as wholly damaged.
+        item.action = SKIP_DAMAGED
+        plan.source.unreadable.append(
+            {"path": str(item.thread.rollout_path), "reason": exc.strerror or str(exc)}
+        )
+        return
+    if item.damage is not None and skip_damaged:
+        item.action = SKIP_DAMAGED
 
 
 def raise_on_conflicts(plan: ImportPlan) -> None:

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.pathmap import PathMapper, Status
 from codex_migrate.paths import from_file_url, parse, to_file_url
 
@@ -372,7 +373,7 @@ def _changes(
 ) -> tuple[str, list[ValueChange]] | None:
     try:
         text = body.decode("utf-8")
-        record = json.loads(text)
+        record = safejson.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     changes: list[ValueChange] = []

@@ -9,14 +9,16 @@ Later stages use :func:`iter_lines`, a streaming read that yields every line's r
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from codex_migrate import safejson
+from codex_migrate.fsutil import open_regular
+from codex_migrate.zst import open_zst
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ROLLOUT_NAME_RE = re.compile(
@@ -101,13 +103,13 @@ def parse_rollout_name(name: str) -> tuple[str, str, bool] | None:
 
 
 def open_rollout(path: Path) -> IO[bytes]:
-    """A binary stream of the rollout's JSONL, decompressing ``.jsonl.zst`` on the fly."""
-    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
-    if path.name.endswith(".zst"):
-        import zstandard
+    """A binary stream of the rollout's JSONL, decompressing ``.jsonl.zst`` on the fly.
 
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, buffer_size=_CHUNK)
+    Raises OSError for anything but a regular file (a FIFO would block) and for a damaged or
+    truncated ``.zst`` (see :mod:`codex_migrate.zst`), so callers skip the file by name."""
+    raw = open_regular(path)
+    if path.name.endswith(".zst"):
+        return open_zst(raw, path, _CHUNK)
     return raw
 
 
@@ -129,7 +131,7 @@ def _decode(raw: bytes, line: Line, last: bool) -> Line:
         line.problem = "non_utf8"
         return line
     try:
-        line.obj = json.loads(text)
+        line.obj = safejson.loads(text)
     except ValueError:
         # A last line without its newline is what a crash mid-write leaves behind.
         line.problem = "truncated" if last and not raw.endswith(b"\n") else "not_json"
@@ -350,7 +352,7 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
         if head.era == "paginated":
             head.settings_cwd = last_settings_cwd(path) or head.settings_cwd
         return head
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         # Cheap crash check beyond the head: Codex ends every line with a newline.
         if head.issues.truncated == 0 and _last_line_cut(f):
             head.issues.add("truncated", None)
@@ -385,7 +387,7 @@ def _last_line_cut(f: IO[bytes]) -> bool:
 
 def _settings_cwd_of(raw: bytes) -> str | None:
     try:
-        obj = json.loads(raw)
+        obj = safejson.loads(raw)
     except ValueError:
         return None
     if not isinstance(obj, dict):
@@ -413,33 +415,44 @@ def last_settings_cwd(path: Path) -> str | None:
                 if _SETTINGS_MARK in line.raw:
                     found = _settings_cwd_of(line.raw) or found
         return found
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         return _tail_settings_cwd(f)
 
 
 def _tail_settings_cwd(f: IO[bytes]) -> str | None:
-    """Read backwards in blocks from the end: a large rollout costs only its tail."""
-    end = f.seek(0, os.SEEK_END)
-    pos = end
-    carry = b""
+    """Read backwards in blocks from the end: a large rollout costs only its tail.
+
+    Linear in the bytes read whatever the line lengths: each block is scanned once for line
+    breaks and the marker (with a marker-sized overlap), and only a line that holds the marker
+    is read whole, once, by its offsets. Memory stays at one block plus that line.
+    """
+    keep = len(_SETTINGS_MARK) - 1
+    pos = f.seek(0, os.SEEK_END)
+    line_end = pos  # exclusive end of the line being assembled (right of the scan)
+    line_head = b""  # its first ``keep`` bytes seen so far, for a marker across blocks
+    marked = False
     while pos > 0:
         step = min(_TAIL_BLOCK, pos)
         pos -= step
         f.seek(pos)
-        buf = f.read(step) + carry
-        # The first piece may be the tail of a line that starts in an earlier block.
-        first_nl = buf.find(b"\n") if pos > 0 else -1
-        if pos > 0 and first_nl < 0:
-            carry = buf
-            if len(carry) > HUGE_LINE_BYTES:
-                return None
-            continue
-        complete = buf[first_nl + 1 :]
-        carry = buf[: first_nl + 1] if pos > 0 else b""
-        if _SETTINGS_MARK in complete:
-            for raw in reversed(complete.split(b"\n")):
-                if _SETTINGS_MARK in raw:
-                    cwd = _settings_cwd_of(raw)
-                    if cwd is not None:
-                        return cwd
-    return None
+        block = f.read(step)
+        i = len(block)
+        while True:
+            nl = block.rfind(b"\n", 0, i)
+            window = block[nl + 1 : i] + line_head
+            marked = marked or _SETTINGS_MARK in window
+            line_head = window[:keep]
+            if nl < 0:
+                break
+            cwd = _settings_cwd_at(f, pos + nl + 1, line_end) if marked else None
+            if cwd is not None:
+                return cwd
+            line_end, line_head, marked, i = pos + nl, b"", False, nl
+    return _settings_cwd_at(f, 0, line_end) if marked else None
+
+
+def _settings_cwd_at(f: IO[bytes], start: int, end: int) -> str | None:
+    if end - start > HUGE_LINE_BYTES:
+        return None
+    f.seek(start)
+    return _settings_cwd_of(f.read(end - start))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.rollout import HEAD_MAX_RECORDS
 
 #: Tables of ``thread_history_1.sqlite`` keyed by thread, holding byte offsets into rollouts.
@@ -68,7 +69,7 @@ class RolloutFacts:
 
 def _loads(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return safejson.loads(raw)
     except ValueError:
         return None
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.pathmap import PathMapper, Status
 from codex_migrate.paths import from_file_url, parse, to_file_url
@@ -131,7 +132,7 @@ def map_item_json(text: str, mapper: PathMapper) -> str:
     if not mapper.rules or "cwd" not in text:
         return text
     try:
-        obj = json.loads(text)
+        obj = safejson.loads(text)
     except ValueError:
         return text
     if not _map_json(obj, mapper):

@@ -12,6 +12,7 @@ from codex_migrate.backup.naming import free_path
 from codex_migrate.backup.planner import _collect, _filtered_lines, _selection, _target
 from codex_migrate.backup.select import ROLLOUT_ROLES, SQLITE_MAGIC, PlanItem
 from codex_migrate.catalog import ProgressFn
+from codex_migrate.fsutil import open_regular
 from codex_migrate.home import CodexHome
 from codex_migrate.manifest import (
     BACKUP_DIR_NAME,
@@ -159,7 +160,7 @@ def _predict_db(db: Path, rel: str, role: str, plan: BackupPlan) -> list[PlanIte
     record: dict[str, Any] = {"path": rel, "source": str(db), "role": role}
     wal = Path(str(db) + "-wal")
     try:
-        with open(db, "rb") as f:
+        with open_regular(db) as f:
             is_sqlite = f.read(16) == SQLITE_MAGIC
     except OSError:
         is_sqlite = False
@@ -209,7 +210,7 @@ def _snapshot_size(db: Path) -> int:
     is opened through SQLite.
     """
     size = db.stat().st_size
-    with open(db, "rb") as f:
+    with open_regular(db) as f:
         head = f.read(100)
     if len(head) < 100:
         return size

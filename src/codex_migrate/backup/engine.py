@@ -26,7 +26,7 @@ from codex_migrate.backup.select import (
 from codex_migrate.backup.snapshot import _db_mtime_ns, snapshot_sqlite
 from codex_migrate.backup.writers import _FolderWriter, _Reader, _TarZstWriter, _Writer, _ZipWriter
 from codex_migrate.catalog import ProgressFn
-from codex_migrate.fsutil import fsync_dir
+from codex_migrate.fsutil import fsync_dir, open_regular
 from codex_migrate.home import ARCHIVED_DIR, CodexHome
 from codex_migrate.manifest import (
     BACKUP_DIR_NAME,
@@ -266,7 +266,7 @@ def _write_item(
     if item.kind == "staged":
         mtime_ns, mode = item.mtime_ns or 0, item.mode
         _add_dirs(home, item.rel, writer, dirs)
-        with open(item.src, "rb") as f:
+        with open_regular(item.src) as f:
             size = os.fstat(f.fileno()).st_size
             reader = _Reader(f, size, item.rel, tick)
             if isinstance(writer, _FolderWriter):
@@ -278,14 +278,14 @@ def _write_item(
         entry = FileEntry(item.rel, size, reader.digest.hexdigest(), mtime_ns, mode, item.role)
         return entry, b""
     try:
-        f = open(item.src, "rb")  # noqa: SIM115 - closed by the with below
+        f = open_regular(item.src)
     except FileNotFoundError:
         moved = _find_moved(home, item)
         if moved is None:
             report.warnings.append(f"{item.rel} disappeared during the backup; not included")
             return None
         item = moved
-        f = open(item.src, "rb")  # noqa: SIM115
+        f = open_regular(item.src)
     with f:
         st = os.fstat(f.fileno())
         mode = mode_of(st)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from codex_migrate import safejson
 from codex_migrate.backup.select import (
     _CLI_VERSION_RE,
     LEFT_OUT_REASONS,
@@ -22,7 +22,8 @@ from codex_migrate.backup.select import (
     select_threads,
 )
 from codex_migrate.catalog import ProgressFn, build_catalog
-from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR, CodexHome
+from codex_migrate.fsutil import check_regular, open_regular
+from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR, CodexHome, check_inside
 from codex_migrate.manifest import (
     INCOMPLETE_TAG,
     format_for_name,
@@ -74,8 +75,8 @@ class _Planner:
                         parsed is None or parsed[1] not in self.selected
                     ):
                         continue
-                    if not path.is_file():
-                        self.leave_out(self.rel(path), "not a regular file")
+                    if reason := _unreadable(self.home, path):
+                        self.leave_out(self.rel(path), reason)
                         continue
                     self.add(PlanItem(self.rel(path), path, role))
 
@@ -89,7 +90,7 @@ class _Planner:
                 if not is_inside(target, self.root):
                     continue
                 path = Path(target)
-                if not path.is_file():
+                if not path.is_file() or _unreadable(self.home, path):
                     continue
                 rel = self.rel(path)
                 if rel in self.items:
@@ -99,7 +100,10 @@ class _Planner:
                 queue.append(self.items[rel])
 
     def jsonl_index(self, path: Path, role: str, key: str) -> None:
-        if not path.is_file():
+        if not os.path.lexists(path):
+            return
+        if reason := _unreadable(self.home, path):
+            self.leave_out(self.rel(path), reason)
             return
         if self.selected is None:
             self.add(PlanItem(self.rel(path), path, role))
@@ -141,8 +145,8 @@ class _Planner:
                     continue  # part of its DB's snapshot
                 elif _is_lock_or_temp(name):
                     self.leave_out(rel, "lock or temporary file")
-                elif not path.is_file():
-                    self.leave_out(rel, "not a regular file")
+                elif why := _unreadable(self.home, path):
+                    self.leave_out(rel, why)
                 elif _is_sqlite(path):
                     self.add(PlanItem(rel, path, "sqlite", kind="sqlite"))
                 else:
@@ -215,15 +219,26 @@ def _db_rel(home: CodexHome, db: Path) -> str:
         return db.name
 
 
+def _unreadable(home: CodexHome, path: Path) -> str | None:
+    """Why a file is not backed up although it is in the home: a link out of it, or not a
+    regular file (a FIFO would block the copy). None when it can be copied."""
+    try:
+        check_inside(home, path)
+        check_regular(path)
+    except OSError as exc:
+        return exc.strerror or "cannot be read"
+    return None
+
+
 def _filtered_lines(src: Path, key: str, keep: set[str]) -> Iterator[bytes]:
     """The lines of a JSONL index that belong to the chosen threads, bytes untouched.
 
     One generator for the backup and its dry run, so both size the filtered file the same.
     """
-    with open(src, "rb") as f:
+    with open_regular(src) as f:
         for raw in f:
             try:
-                obj = json.loads(raw)
+                obj = safejson.loads(raw)
             except ValueError:
                 continue
             value = obj.get(key) if isinstance(obj, dict) else None

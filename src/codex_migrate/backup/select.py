@@ -11,6 +11,7 @@ from typing import Any
 
 from codex_migrate.catalog import Catalog
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.fsutil import open_regular
 
 ZSTD_LEVEL = 3
 ZIP_LEVEL = 6
@@ -136,7 +137,7 @@ def _is_sqlite(path: Path) -> bool:
     if not path.name.endswith(SQLITE_SUFFIXES):
         return False
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             return f.read(16) == SQLITE_MAGIC
     except OSError:
         return False

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from codex_migrate.errors import HomeNotFound
+from codex_migrate.fsutil import open_regular
 from codex_migrate.manifest import (
     CHUNK,
     MANIFEST_MAX_BYTES,
@@ -140,7 +141,7 @@ def _verify_folder(root: Path, progress: ProgressFn | None) -> VerifyReport:
     report = VerifyReport(path=root, format="folder")
     manifest_path = root / MANIFEST_NAME
     try:
-        with open(manifest_path, "rb") as f:
+        with open_regular(manifest_path) as f:
             data = f.read(MANIFEST_MAX_BYTES + 1)
     except FileNotFoundError:
         return report
@@ -228,7 +229,7 @@ class _Member:
 def _tar_members(path: Path, tick: Callable[[int], None]) -> Iterator[_Member]:
     import zstandard
 
-    with open(path, "rb") as raw:
+    with open_regular(path) as raw:
         counted = io.BufferedReader(_CountingReader(raw, tick), buffer_size=CHUNK)
         reader = zstandard.ZstdDecompressor().stream_reader(counted, read_size=CHUNK)
         # A small stream buffer: tarfile's "r|" copies what is left of it on every read.

@@ -25,6 +25,7 @@ from codex_migrate.cli.options import (
 from codex_migrate.cli.scan import _shorten
 from codex_migrate.codex_app import CodexAppError, project_threads
 from codex_migrate.codexbin import locate_codex
+from codex_migrate.damage import CODEX_EFFECT
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import default_home, open_target
 from codex_migrate.importer import apply_import, restore_times
@@ -43,6 +44,7 @@ def print_plan(plan: ImportPlan) -> None:
         "replace": "replace (target is a prefix)",
         "keep": "keep target (source is a prefix)",
         "conflict": "CONFLICT",
+        "skip-damaged": "left out (damaged)",
     }
     for item in plan.items:
         title = _shorten(item.thread.name or item.thread.title or "(untitled)", 48)
@@ -51,8 +53,29 @@ def print_plan(plan: ImportPlan) -> None:
         if item.action == "conflict":
             label = click.style(f"{label} at line {item.first_difference}", fg="red")
         click.echo(f"  {item.id}  {label:<32} {title}{flag}")
+    _print_damage(plan)
     summary = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n)
     click.echo(f"\nPlan: {summary or 'nothing selected'}.")
+
+
+def _print_damage(plan: ImportPlan) -> None:
+    """Say before any write which rollouts have unreadable lines, and which files could not
+    be read at all (left out)."""
+    if plan.damaged:
+        skipping = any(i.action == "skip-damaged" for i in plan.damaged)
+        what = "left out (--skip-damaged)" if skipping else "imported with their bytes as they are"
+        click.secho(f"\nDamaged rollouts, {what}:", fg="yellow")
+        for item in plan.damaged:
+            assert item.damage is not None
+            click.echo(f"  {item.thread.rollout_path}")
+            click.echo(f"    {item.damage.describe()}")
+        click.echo(f"  {CODEX_EFFECT}")
+        if not skipping:
+            click.echo("  To leave these threads out instead, run again with --skip-damaged.")
+    if plan.source.unreadable:
+        click.secho("\nLeft out, cannot be read:", fg="yellow")
+        for entry in plan.source.unreadable:
+            click.echo(f"  {entry['path']}: {entry['reason']}")
 
 
 @click.command("import")
@@ -70,6 +93,12 @@ def print_plan(plan: ImportPlan) -> None:
     help="The Codex binary used to register imported threads (default: `codex` on PATH).",
 )
 @click.option("--no-codex", is_flag=True, help="Do not run Codex after the import.")
+@click.option(
+    "--skip-damaged",
+    is_flag=True,
+    help="Leave out threads whose rollout has unreadable lines (default: import them with "
+    "their bytes as they are, after saying so in the plan).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
 @json_option
@@ -85,6 +114,7 @@ def import_(
     exclude: tuple[str, ...],
     codex_bin: Path | None,
     no_codex: bool,
+    skip_damaged: bool,
     dry_run: bool,
     yes: bool,
     as_json: bool,
@@ -113,6 +143,7 @@ def import_(
             threads=list(threads),
             exclude=list(exclude),
             rewrite_text=rewrite_text,
+            skip_damaged=skip_damaged,
             progress=progress,
         )
     if as_json and (dry_run or plan.conflicts):

@@ -8,6 +8,7 @@ from typing import Any
 
 from codex_migrate.doctor.report import ProviderConfig
 from codex_migrate.doctor.rules import DEFAULT_PROVIDER
+from codex_migrate.fsutil import open_regular
 
 # -- config.toml -------------------------------------------------------------------------------
 
@@ -22,7 +23,8 @@ def read_provider_config(home_root: Path) -> ProviderConfig:
     default (``model_provider``, or the active profile's), else ``openai``."""
     path = home_root / "config.toml"
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path, "r", encoding="utf-8") as f:
+            text = f.read()
     except FileNotFoundError:
         return ProviderConfig()
     except (OSError, UnicodeDecodeError) as exc:

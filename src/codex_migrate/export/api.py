@@ -8,7 +8,6 @@ document under the final name, and an existing file is only replaced when asked.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.catalog import Catalog, ProgressFn, Thread
 from codex_migrate.errors import EXIT_USAGE, CodexMigrateError
 from codex_migrate.export.common import fmt_time, safe_stem
@@ -32,6 +32,8 @@ from codex_migrate.export.html import Header, render_html
 from codex_migrate.export.images import ImageResolver
 from codex_migrate.export.markdown import IMAGE_MODES, ImageWriter, render_markdown_doc
 from codex_migrate.export.redact import Redactor
+from codex_migrate.fsutil import open_regular
+from codex_migrate.rollout import parse_rollout_name
 
 FORMATS = {"html": ".html", "md": ".md"}
 TITLE_MAX = 120
@@ -106,6 +108,16 @@ class ExportReport:
         }
 
 
+def unreadable_skips(catalog: Catalog) -> list[SkippedThread]:
+    """Files named like rollouts that could not be read at all (a FIFO, a damaged ``.zst``,
+    a link out of the home): an export of everything names them instead of passing over."""
+    out = []
+    for entry in catalog.unreadable:
+        parsed = parse_rollout_name(Path(entry["path"]).name)
+        out.append(SkippedThread(parsed[1] if parsed else "", entry["path"], entry["reason"]))
+    return out
+
+
 def _norm_dir(path: str) -> str:
     stripped = path.rstrip("/\\")
     return stripped or path
@@ -166,7 +178,7 @@ def last_record_time(path: Path) -> str | None:
     if path.name.endswith(".zst"):
         return None
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             end = f.seek(0, os.SEEK_END)
             start = max(0, end - _TAIL_BYTES)
             f.seek(start)
@@ -179,7 +191,7 @@ def last_record_time(path: Path) -> str | None:
         if b'"timestamp"' not in raw:
             continue
         try:
-            obj = json.loads(raw)
+            obj = safejson.loads(raw)
         except ValueError:
             continue
         ts = obj.get("timestamp") if isinstance(obj, dict) else None
@@ -415,6 +427,8 @@ def export_threads(
     except OSError as exc:
         raise CodexMigrateError(f"Cannot create the output folder {output_dir}: {exc}") from exc
     report = ExportReport(format=fmt, output_dir=str(output_dir), redact=redact)
+    if selection.all:
+        report.skipped.extend(unreadable_skips(catalog))
     total = len(threads)
     for done, thread in enumerate(threads, 1):
         result = export_thread(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codex_migrate.export.conversation import ImageRef
+from codex_migrate.fsutil import open_regular
 
 #: Local image files above this size are not embedded (a placeholder says why).
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
@@ -131,7 +132,8 @@ class ImageResolver:
             size = path.stat().st_size
             if size > MAX_IMAGE_BYTES:
                 return ResolvedImage(label, problem=f"image file too large to embed: {label}")
-            data = path.read_bytes()
+            with open_regular(path) as f:
+                data = f.read()
         except (OSError, ValueError):
             return ResolvedImage(label, problem=f"image file could not be read: {label}")
         mime = sniff_image(data[:32])

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.export.model import ImageRef, TextFilter, ToolCall
 
 # Context Codex injects as user/developer messages: shown folded, never as chat.
@@ -152,7 +153,7 @@ def parse_output(output: Any) -> ToolOutput:
     result.text = output
     if output.startswith("{") and '"output"' in output[:200]:
         try:
-            data = json.loads(output)
+            data = safejson.loads(output)
         except ValueError:
             data = None
         if isinstance(data, dict) and isinstance(data.get("output"), str):
@@ -238,7 +239,7 @@ def function_call(p: dict[str, Any], ts: str | None, r: TextFilter) -> ToolCall:
     args: Any = None
     if isinstance(raw_args, str):
         try:
-            args = json.loads(raw_args)
+            args = safejson.loads(raw_args)
         except ValueError:
             args = None
     elif isinstance(raw_args, dict):

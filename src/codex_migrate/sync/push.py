@@ -11,7 +11,6 @@ published up to its last whole line.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import secrets
@@ -21,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from codex_migrate import __version__
+from codex_migrate import __version__, safejson
 from codex_migrate.catalog import ProgressFn
-from codex_migrate.fsutil import fsync_dir, sync_files
+from codex_migrate.fsutil import fsync_dir, open_regular, sync_files
 from codex_migrate.home import ARCHIVED_DIR, HISTORY_JSONL, SESSION_INDEX, CodexHome
 from codex_migrate.manifest import FileEntry, Manifest
 from codex_migrate.sync.layout import (
@@ -130,10 +129,10 @@ def _filtered(path: Path, key: str, ids: set[str]) -> bytes:
     """The lines of a home's JSONL index that belong to ``ids`` (bytes kept verbatim)."""
     out: list[bytes] = []
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             for raw in f:
                 try:
-                    obj = json.loads(raw)
+                    obj = safejson.loads(raw)
                 except ValueError:
                     continue
                 if isinstance(obj, dict) and str(obj.get(key, "")).lower() in ids:
