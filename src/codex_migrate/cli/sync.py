@@ -14,7 +14,7 @@ from codex_migrate.cli.common import (
     json_option,
     progress_bar,
 )
-from codex_migrate.codex_app import find_codex
+from codex_migrate.codexbin import locate_codex
 from codex_migrate.errors import EXIT_CONFLICT
 from codex_migrate.home import default_home
 from codex_migrate.sync.engine import SyncOptions, SyncReport, machine_overview, preview, run_sync
@@ -77,12 +77,13 @@ def sync_command(
     Deletions and archive changes are never propagated: a thread deleted here comes back
     from the other machines' folders, and archiving it stays a local choice.
     """
+    found = None if no_codex else locate_codex(codex_bin)
     opts = SyncOptions(
         folder=folder,
         home=(codex_home or default_home()),
         machine=machine,
         roots=list(roots),
-        codex_bin=None if no_codex else find_codex(codex_bin),
+        codex_bin=found.path if found else None,
     )
     if status or dry_run:
         with progress_bar("Reading") as progress:

@@ -251,15 +251,17 @@ def apply_pull(
             }
     state.pulled.setdefault(pull.machine, {}).update(pull.settled)
     if tx:
-        pull.registration = register(plan, codex_bin)
+        pull.registration = register(plan, codex_bin, set(pull.report.index_carried))
 
 
-def register(plan: ImportPlan, codex_bin: Path | None) -> dict[str, Any]:
+def register(plan: ImportPlan, codex_bin: Path | None, carried: set[str]) -> dict[str, Any]:
     """What ``import`` does after writing: let Codex project paginated history (and set names
     in a home whose DB Codex is still to build). Failures are reported, never raised."""
     home = plan.target.home
     out: dict[str, Any] = {"codex": None, "threads": 0, "failed": []}
-    paginated = [i.id for i in plan.writes if i.thread.history_mode == "paginated"]
+    paginated = [
+        i.id for i in plan.writes if i.thread.history_mode == "paginated" and i.id not in carried
+    ]
     archived = frozenset(i.id for i in plan.writes if i.archived)
     names = (
         {i.id: i.thread.name for i in plan.items if i.thread.name and i.action != "keep"}
