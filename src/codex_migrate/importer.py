@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate import safejson
+from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import check_regular, open_regular, sync_files
@@ -54,6 +55,8 @@ class ImportReport:
     history_entries: int = 0
     #: paginated threads whose turn index was carried (they open without Codex's help)
     index_carried: list[str] = field(default_factory=list)
+    #: 2025 bare rollouts written converted (originals kept under codex-migrate/)
+    bare_upgraded: int = 0
     bytes_written: int = 0
     seconds: float = 0.0
     recovered: list[str] = field(default_factory=list)
@@ -173,7 +176,17 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
     with HomeLock(home.transactions_dir) as lock:
         report.recovered = prepare_target(home, lock)
         writes = plan.writes
-        db_items = [i for i in plan.items if _needs_row(i, root)] if home.state_db else []
+        # A converted 2025 rollout gets its row from Codex (measured, FORMAT.md §8).
+        db_items = (
+            [i for i in plan.items if _needs_row(i, root) and i.bare_cwd is None]
+            if home.state_db
+            else []
+        )
+        originals = [
+            (i, original_rel(i.target_rel))
+            for i in writes
+            if i.bare_cwd is not None and not (root / original_rel(i.target_rel)).exists()
+        ]
         index_names = read_session_index(home.session_index)
         names = [
             i
@@ -202,6 +215,8 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                 old = item.target_thread
                 if old is not None and old.compressed:
                     tx.will_remove(old.rel_path)
+            for _item, rel in originals:
+                tx.will_create(rel)
             if names:
                 tx.will_append(SESSION_INDEX)
             if history:
@@ -222,6 +237,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                     i.thread.mtime,
                     offsets=i.id in indexes,
                     rewrite_text=plan.rewrite_text,
+                    bare_cwd=i.bare_cwd,
                 )
                 for i in writes
             ]
@@ -233,7 +249,10 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             )
             staged: dict[str, StagedFile] = {i.id: r for i, r in zip(writes, results, strict=True)}
             report.bytes_written = sum(r.size for r in results)
-            sync_files([tx.staging / i.target_rel for i in writes])
+            kept = {
+                rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals
+            }
+            sync_files([tx.staging / i.target_rel for i in writes] + [tx.staging / r for r in kept])
             crash_point("staged")
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
@@ -243,8 +262,11 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                 old = item.target_thread
                 if old is not None and old.compressed:
                     tx.remove(old.rel_path)
+            for rel, digest in kept.items():
+                tx.install(rel, digest)
             tx.sync_installed()
             tx.save()
+            report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
             crash_point("files")
 
             tx.touching_db()

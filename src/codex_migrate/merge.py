@@ -38,10 +38,16 @@ def raw_lines(path: Path) -> Iterator[bytes]:
 
 
 def rewritten_lines(
-    path: Path, mapper: PathMapper, *, rewrite_text: bool = False
+    path: Path, mapper: PathMapper, *, rewrite_text: bool = False, bare_cwd: str | None = None
 ) -> Iterator[bytes]:
-    """The source's lines exactly as the import would write them."""
-    for raw in raw_lines(path):
+    """The source's lines exactly as the import would write them (a bare 2025 rollout
+    converted first when ``bare_cwd`` is given)."""
+    lines = raw_lines(path)
+    if bare_cwd is not None:
+        from codex_migrate.bare import upgrade_lines
+
+        lines = upgrade_lines(lines, bare_cwd)
+    for raw in lines:
         yield rewrite_line(raw, mapper, rewrite_text=rewrite_text)
 
 
@@ -63,8 +69,14 @@ def compare_lines(source: Iterable[bytes], target: Iterable[bytes]) -> Compariso
 
 
 def compare_files(
-    source: Path, target: Path, mapper: PathMapper, *, rewrite_text: bool = False
+    source: Path,
+    target: Path,
+    mapper: PathMapper,
+    *,
+    rewrite_text: bool = False,
+    bare_cwd: str | None = None,
 ) -> Comparison:
     return compare_lines(
-        rewritten_lines(source, mapper, rewrite_text=rewrite_text), raw_lines(target)
+        rewritten_lines(source, mapper, rewrite_text=rewrite_text, bare_cwd=bare_cwd),
+        raw_lines(target),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from codex_migrate.bare import bare_choice
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.damage import Damage, find_damage
 from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
@@ -42,6 +43,10 @@ class PlanItem:
     target_thread: Thread | None = None
     first_difference: int | None = None
     damage: Damage | None = None
+    #: a 2025 bare rollout written converted (FORMAT.md §8), with this cwd before mapping
+    bare_cwd: str | None = None
+    #: why a bare rollout is written as it is (not converted)
+    bare_note: str | None = None
 
     @property
     def id(self) -> str:
@@ -62,6 +67,8 @@ class PlanItem:
             "target_size": target.size if target else None,
             "first_difference_line": self.first_difference,
             "damage": self.damage.to_dict() if self.damage else None,
+            "upgrade_bare": self.bare_cwd is not None,
+            "bare_note": self.bare_note,
         }
 
 
@@ -89,6 +96,10 @@ class ImportPlan:
     def damaged(self) -> list[PlanItem]:
         return [i for i in self.items if i.damage is not None]
 
+    @property
+    def bare_notes(self) -> list[str]:
+        return [f"{i.id}: {i.bare_note}" for i in self.items if i.bare_note]
+
     def summary(self) -> dict[str, int]:
         return {a: self.count(a) for a in (IMPORT, SKIP, REPLACE, KEEP, CONFLICT, SKIP_DAMAGED)}
 
@@ -100,6 +111,8 @@ class ImportPlan:
             "mapping": self.mapping.to_dict(),
             "threads": [i.to_dict() for i in self.items],
             "unreadable": list(self.source.unreadable),
+            "bare_upgraded": sum(1 for i in self.writes if i.bare_cwd is not None),
+            "bare_kept": self.bare_notes,
         }
 
 
@@ -172,6 +185,8 @@ def build_import_plan(
     rewrite_text: bool = False,
     skip_damaged: bool = False,
     progress: ProgressFn | None = None,
+    upgrade_bare: bool = True,
+    bare_cwd: str | None = None,
 ) -> ImportPlan:
     """What an import would do, thread by thread; every rollout it would write is read
     through once so damaged lines are named before anything is written."""
@@ -196,6 +211,11 @@ def build_import_plan(
         if new_cwd is None:
             new_cwd = thread.cwd
         existing = target.thread(thread.id)
+        convert, note = (None, None)
+        if upgrade_bare and thread.era == "bare" and (existing is None or existing.era != "bare"):
+            convert, note = bare_choice(thread, bare_cwd)
+            if convert is not None and not thread.cwd:
+                new_cwd = convert  # --bare-cwd, already a path on this machine
         if existing is None:
             archived = thread.archived
             item = PlanItem(thread, IMPORT, _target_rel(thread, archived), new_cwd, archived)
@@ -203,10 +223,15 @@ def build_import_plan(
             archived = thread.archived or existing.archived
             rel = existing.rel_path.removesuffix(".zst")
             cmp = compare_files(
-                thread.rollout_path, existing.rollout_path, mapper, rewrite_text=rewrite_text
+                thread.rollout_path,
+                existing.rollout_path,
+                mapper,
+                rewrite_text=rewrite_text,
+                bare_cwd=convert,
             )
             item = PlanItem(thread, cmp.verdict, rel, new_cwd, archived, existing)
             item.first_difference = cmp.first_difference
+        item.bare_cwd, item.bare_note = convert, note
         if item.action in (IMPORT, REPLACE):
             _check_damage(item, plan, skip_damaged)
         plan.items.append(item)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from codex_migrate.bare import upgrade_lines
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
@@ -40,6 +41,7 @@ def stage_rewritten(
     mtime: float,
     offsets: bool = False,
     rewrite_text: bool = False,
+    bare_cwd: str | None = None,
 ) -> StagedFile:
     """Stream ``source`` through the rewrite into ``dest``; ``dest`` keeps ``mtime``
     (Codex derives ``updated_at`` from it). Durability is the caller's batch sync."""
@@ -50,7 +52,10 @@ def stage_rewritten(
     changed = 0
     offset_map: dict[int, int] = {}
     with open(dest, "wb") as out:
-        for raw in raw_lines(source):
+        lines = raw_lines(source)
+        if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) then mapped
+            lines = upgrade_lines(lines, bare_cwd)
+        for raw in lines:
             line = rewrite_line(raw, mapper, rewrite_text=rewrite_text)
             if offsets:
                 offset_map[old_pos] = new_pos
@@ -74,6 +79,7 @@ class StageJob:
     mtime: float
     offsets: bool = False
     rewrite_text: bool = False
+    bare_cwd: str | None = None
 
 
 #: Below this much input, starting worker processes costs more than it saves.
@@ -88,6 +94,7 @@ def _run_job(mapper: PathMapper, job: StageJob) -> StagedFile:
         mtime=job.mtime,
         offsets=job.offsets,
         rewrite_text=job.rewrite_text,
+        bare_cwd=job.bare_cwd,
     )
 
 

@@ -24,6 +24,9 @@ CODEX_NEW = "0.169.0"
 CODEX_OLD = "0.80.0"
 """Older Codex: enveloped rollouts, no SQLite, a much smaller app-server protocol."""
 
+CODEX_BARE = "0.29.0"
+"""2025 Codex: "bare" rollouts (no envelope), cwd only in text, no `exec resume`."""
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_ENV = "CODEX_MIGRATE_TEST_CACHE"
 NPM_MISSING_REASON = "npm not found: the real-Codex tests need Node.js and npm"

@@ -18,6 +18,7 @@ from codex_migrate.cli.common import (
 from codex_migrate.cli.options import (
     _absolute_rules,
     _mapper,
+    bare_options,
     mapping_options,
     print_mapping,
     rewrite_text_option,
@@ -56,6 +57,14 @@ def print_plan(plan: ImportPlan) -> None:
     _print_damage(plan)
     summary = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n)
     click.echo(f"\nPlan: {summary or 'nothing selected'}.")
+    upgraded = sum(1 for i in plan.writes if i.bare_cwd is not None)
+    if upgraded:
+        click.echo(
+            f"{upgraded} sessions in the 2025 format are converted so current Codex lists and "
+            "resumes them (originals kept under codex-migrate/bare-originals/)."
+        )
+    for note in plan.bare_notes:
+        click.secho(f"  {note}", fg="yellow")
 
 
 def _print_damage(plan: ImportPlan) -> None:
@@ -99,6 +108,7 @@ def _print_damage(plan: ImportPlan) -> None:
     help="Leave out threads whose rollout has unreadable lines (default: import them with "
     "their bytes as they are, after saying so in the plan).",
 )
+@bare_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
 @json_option
@@ -115,6 +125,8 @@ def import_(
     codex_bin: Path | None,
     no_codex: bool,
     skip_damaged: bool,
+    upgrade_bare: bool,
+    bare_cwd: Path | None,
     dry_run: bool,
     yes: bool,
     as_json: bool,
@@ -145,6 +157,8 @@ def import_(
             rewrite_text=rewrite_text,
             skip_damaged=skip_damaged,
             progress=progress,
+            upgrade_bare=upgrade_bare,
+            bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
         )
     if as_json and (dry_run or plan.conflicts):
         emit_json({"dry_run": dry_run, "plan": plan.to_dict()})

@@ -63,6 +63,23 @@ def mapping_options(f: F) -> F:
     return f
 
 
+def bare_options(f: F) -> F:
+    """``--upgrade-bare/--no-upgrade-bare`` and ``--bare-cwd`` (2025 rollouts, bare.py)."""
+    f = click.option(
+        "--bare-cwd",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        metavar="DIR",
+        help="Project folder for 2025 sessions that record none (else they are kept as they are).",
+    )(f)
+    return click.option(
+        "--upgrade-bare/--no-upgrade-bare",
+        default=True,
+        show_default=True,
+        help="Convert 2025 (Codex <= 0.29) sessions so current Codex lists and resumes them.",
+    )(f)
+
+
 def print_mapping(mapping: MappingPlan) -> None:
     click.secho("Where each project would go:", bold=True)
     for p in mapping.projects:
