@@ -80,3 +80,50 @@ def test_0_29_sessions_are_listed_read_and_resumed_by_0_169(
     assert t.prompt in sent, "the model receives the earlier conversation"
     assert "Mock answer" in sent, "including the earlier reply"
     assert b"Continue the 2025 work now." in (target / t.rollout).read_bytes()
+
+
+def test_doctor_names_the_fix_and_rebind_upgrade_bare_brings_them_back(
+    codex_bin_bare: Path, codex_bin_new: Path, mock_api_server: Any, tmp_path: Path
+) -> None:
+    """A 0.29 home opened by 0.169 in place: doctor says how; rebind --upgrade-bare does it."""
+    src = build_bare_home(tmp_path / "old", mock_api_server, binary=codex_bin_bare)
+    home = src.home
+    originals = {t.rollout: (home / t.rollout).read_bytes() for t in src.threads.values()}
+    with AppServer(codex_bin_new, home) as server:  # 0.169 lists none of them (FORMAT.md §8)
+        assert not {t["id"] for t in server.list_threads()} & {t.id for t in src.threads.values()}
+
+    doc = CliRunner().invoke(cli, ["doctor", "--codex-home", str(home), "--json"])
+    assert doc.exit_code == 1, doc.output
+    assert "rebind --upgrade-bare" in doc.output
+
+    result = CliRunner().invoke(
+        cli, ["rebind", "--codex-home", str(home), "--upgrade-bare", "--yes", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["plan"]["summary"]["bare_upgraded"] == len(src.threads)
+    tx = out["report"]["transaction_id"]
+    for rel, data in originals.items():
+        assert (home / "codex-migrate" / "bare-originals" / rel).read_bytes() == data
+        assert (home / "migration_transactions" / tx / "replaced" / rel).read_bytes() == data
+
+    runner = CodexRunner("0.169.0", home, mock_api_server, binary=codex_bin_new)
+    with AppServer(codex_bin_new, home) as server:
+        listed = {t["id"]: t for t in server.list_threads()}
+        for t in src.threads.values():
+            assert listed[t.id]["cwd"] == t.cwd, t.key
+            assert len(server.read_thread(t.id, include_turns=True).get("turns") or []) == 1
+    t = src.threads["second"]
+    asked = len(mock_api_server.requests)
+    runner.resume(t.id, "Back to it.", Path(t.cwd))
+    sent = _texts(mock_api_server.requests[asked]["body"])
+    assert t.prompt in sent
+
+    # Codex appended to a converted file since: undoing must refuse and change nothing.
+    plain = home / src.threads["plain"].rollout
+    before = plain.read_bytes()
+    undo = CliRunner().invoke(
+        cli, ["transactions", "rollback", tx, "--codex-home", str(home), "--yes"]
+    )
+    assert undo.exit_code != 0
+    assert plain.read_bytes() == before

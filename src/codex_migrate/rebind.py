@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate.bare import bare_choice, keep_original, original_rel
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import sync_files
@@ -42,6 +43,8 @@ class RebindItem:
     values_changed: int
     row_action: str | None  # "update" | "insert" | None
     reasons: list[str] = field(default_factory=list)
+    #: a 2025 bare rollout converted in place (bare.py), with this cwd before mapping
+    bare_cwd: str | None = None
 
     @property
     def id(self) -> str:
@@ -57,6 +60,7 @@ class RebindItem:
             "values_changed": self.values_changed,
             "row": self.row_action,
             "reasons": list(self.reasons),
+            "upgrade_bare": self.bare_cwd is not None,
         }
 
 
@@ -69,6 +73,7 @@ class RebindPlan:
     drop_rows: list[str] = field(default_factory=list)
     reset_backfill: bool = False
     rewrite_text: bool = False
+    bare_notes: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -86,7 +91,9 @@ class RebindPlan:
                 "rows_updated": sum(1 for i in self.items if i.row_action == "update"),
                 "rows_inserted": sum(1 for i in self.items if i.row_action == "insert"),
                 "rows_dropped": len(self.drop_rows),
+                "bare_upgraded": sum(1 for i in self.items if i.bare_cwd is not None),
             },
+            "bare_kept": list(self.bare_notes),
         }
 
 
@@ -130,6 +137,8 @@ def build_rebind_plan(
     thread_ids: list[str] = (),  # type: ignore[assignment]
     all_projects: bool = False,
     rewrite_text: bool = False,
+    upgrade_bare: bool = False,
+    bare_cwd: str | None = None,
 ) -> RebindPlan:
     """What rebind would change, computed without writing anything."""
     wanted = {t.lower() for t in thread_ids}
@@ -143,6 +152,9 @@ def build_rebind_plan(
     chosen = set(projects)
     for thread in catalog.threads:
         if wanted and thread.id not in wanted:
+            continue
+        if upgrade_bare and thread.era == "bare":
+            _plan_bare(plan, thread, mapper, bare_cwd)
             continue
         in_scope = thread.cwd in chosen or bool(wanted)
         new_cwd = mapper.map(thread.cwd) if (thread.cwd and in_scope) else None
@@ -167,6 +179,18 @@ def build_rebind_plan(
         plan.drop_rows = [r.id for r in catalog.orphan_rows]
         plan.reset_backfill = catalog.db.backfill_status == "running"
     return plan
+
+
+def _plan_bare(plan: RebindPlan, thread: Thread, mapper: PathMapper, bare_cwd: str | None) -> None:
+    """Convert a 2025 rollout in place (FORMAT.md §8), or say why it is kept as it is."""
+    convert, note = bare_choice(thread, bare_cwd)
+    if convert is None:
+        plan.bare_notes.append(f"{thread.id}: {note}")
+        return
+    mapped = mapper.map(convert)
+    new_cwd = mapped if mapped and mapped != convert else None
+    reason = "2025 format converted so current Codex lists and resumes it"
+    plan.items.append(RebindItem(thread, new_cwd, True, 0, None, [reason], bare_cwd=convert))
 
 
 @dataclass
@@ -199,6 +223,13 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
         try:
             for item in rewrites:
                 tx.will_replace(item.thread.rel_path)
+            originals = [
+                (i, original_rel(i.thread.rel_path))
+                for i in rewrites
+                if i.bare_cwd is not None and not (root / original_rel(i.thread.rel_path)).exists()
+            ]
+            for _item, rel in originals:
+                tx.will_create(rel)
             needs_db = any(i.row_action for i in plan.items) or plan.drop_rows
             if (needs_db or plan.reset_backfill) and home.state_db is not None:
                 tx.will_change_db(home.state_db)
@@ -216,6 +247,7 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
                     i.thread.mtime,
                     offsets=i.thread.history_mode == "paginated",
                     rewrite_text=plan.rewrite_text,
+                    bare_cwd=i.bare_cwd,
                 )
                 for i in rewrites
             ]
@@ -228,11 +260,16 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             staged: dict[str, StagedFile] = {
                 i.id: r for i, r in zip(rewrites, results, strict=True)
             }
-            sync_files([s.path for s in staged.values()])
+            kept = {
+                rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals
+            }
+            sync_files([s.path for s in staged.values()] + [tx.staging / r for r in kept])
             crash_point("staged")
             tx.set_state("applying")
             for item in rewrites:
                 tx.install(item.thread.rel_path, staged[item.id].sha256)
+            for rel, digest in kept.items():
+                tx.install(rel, digest)
             tx.sync_installed()
             tx.save()
             report.files = len(rewrites)

@@ -65,6 +65,15 @@ def mapping_options(f: F) -> F:
 
 def bare_options(f: F) -> F:
     """``--upgrade-bare/--no-upgrade-bare`` and ``--bare-cwd`` (2025 rollouts, bare.py)."""
+    return _bare_options(f, default=True)
+
+
+def rebind_bare_options(f: F) -> F:
+    """The same for a home's own files: converting in place is asked for, never implied."""
+    return _bare_options(f, default=False)
+
+
+def _bare_options(f: F, *, default: bool) -> F:
     f = click.option(
         "--bare-cwd",
         type=click.Path(path_type=Path, file_okay=False),
@@ -74,7 +83,7 @@ def bare_options(f: F) -> F:
     )(f)
     return click.option(
         "--upgrade-bare/--no-upgrade-bare",
-        default=True,
+        default=default,
         show_default=True,
         help="Convert 2025 (Codex <= 0.29) sessions so current Codex lists and resumes them.",
     )(f)

@@ -14,7 +14,13 @@ from codex_migrate.cli.common import (
     json_option,
     progress_bar,
 )
-from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, rewrite_text_option
+from codex_migrate.cli.options import (
+    _absolute_rules,
+    _mapper,
+    mapping_options,
+    rebind_bare_options,
+    rewrite_text_option,
+)
 from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
 
@@ -25,6 +31,7 @@ from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
 @rewrite_text_option
 @click.option("--thread", "threads", multiple=True, metavar="ID", help="Only this thread.")
 @click.option("--all", "all_projects", is_flag=True, help="Every project, not only missing ones.")
+@rebind_bare_options
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
 @json_option
@@ -36,6 +43,8 @@ def rebind(
     rewrite_text: bool,
     threads: tuple[str, ...],
     all_projects: bool,
+    upgrade_bare: bool,
+    bare_cwd: Path | None,
     dry_run: bool,
     yes: bool,
     as_json: bool,
@@ -57,6 +66,8 @@ def rebind(
         thread_ids=list(threads),
         all_projects=all_projects,
         rewrite_text=rewrite_text,
+        upgrade_bare=upgrade_bare,
+        bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
     )
     if as_json and dry_run:
         emit_json({"dry_run": True, "plan": plan.to_dict()})
@@ -115,3 +126,5 @@ def print_rebind_plan(plan: RebindPlan) -> None:
         click.echo(f"  {tid}  DB row dropped: no rollout file in this home")
     if plan.reset_backfill:
         click.echo("  backfill_state: 'running' reset so Codex rescans the rollouts")
+    for note in plan.bare_notes:
+        click.secho(f"  {note}", fg="yellow")

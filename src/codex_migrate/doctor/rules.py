@@ -64,8 +64,8 @@ RULES: dict[str, Rule] = {
         False,
         "A bare-era (2025, Codex <= 0.29) rollout: current Codex does not list it and "
         "`codex migrate-rollouts` fails on it.",
-        "Keep it as history (codex-migrate export-md or export-html renders it); it cannot "
-        "be resumed.",
+        "codex-migrate rebind --upgrade-bare converts it in place (the original is kept under "
+        "codex-migrate/bare-originals/); add --bare-cwd DIR when it records no folder.",
     ),
     "no-user-message": Rule(
         PROBLEM,
