@@ -31,3 +31,22 @@ def test_scan_benchmark_full() -> None:
     rows = bench_scan.run(sessions=3000, scales=[1, 4, 16], repeat=3)
     for r in rows:
         print(r)
+
+
+def test_sync_benchmark_smoke() -> None:
+    from benchmarks import bench_sync
+
+    r = bench_sync.run(sessions=30, changed=3)
+    assert r["sessions"] == 30 and set(r["seconds"]) == {
+        "first push (A)",
+        "first pull (B)",
+        "second push (A)",
+        "second pull (B)",
+    }
+
+
+@pytest.mark.slow
+def test_sync_benchmark_full() -> None:
+    from benchmarks import bench_sync
+
+    print(bench_sync.run(sessions=3000, changed=10))

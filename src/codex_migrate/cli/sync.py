@@ -101,15 +101,13 @@ def sync_command(
         return
 
     def confirm(plan: SyncReport) -> bool:
-        if yes:
-            return True
         if not as_json:
             _print_report(plan)
         confirm_write(yes, "Sync now?")
         return True
 
     with progress_bar("Syncing") as progress:
-        report = run_sync(opts, confirm=confirm, progress=progress)
+        report = run_sync(opts, confirm=None if yes else confirm, progress=progress)
     if as_json:
         emit_json(report.to_dict())
     else:

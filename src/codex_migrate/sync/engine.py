@@ -22,7 +22,7 @@ from codex_migrate.catalog import ProgressFn
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome, RolloutRef, open_home
 from codex_migrate.inuse import HomeLock
-from codex_migrate.manifest import ManifestError
+from codex_migrate.manifest import Manifest, ManifestError
 from codex_migrate.sync.config import (
     load_config,
     parse_root,
@@ -118,6 +118,7 @@ class _Context:
     their_roots: dict[str, dict[str, str]]
     state: SyncState
     last_push: str | None
+    own: Manifest | None
 
 
 def _open(opts: SyncOptions) -> _Context:
@@ -161,7 +162,15 @@ def _open(opts: SyncOptions) -> _Context:
             pass  # reported by the pull
         their[other] = {**recorded, **cfg.roots_of(other)}
     return _Context(
-        folder, home, machine, given, my_roots, their, read_state(mdir), info.get("pushed_at")
+        folder,
+        home,
+        machine,
+        given,
+        my_roots,
+        their,
+        read_state(mdir),
+        info.get("pushed_at"),
+        own,
     )
 
 
@@ -197,14 +206,17 @@ def _run_lock(home: Path) -> HomeLock:
     return HomeLock(Path(tempfile.gettempdir()) / f"codex-migrate-sync-{key}")
 
 
-def _plan_all(ctx: _Context, scratch: Path, progress: ProgressFn | None) -> SyncReport:
+def _plan_all(
+    ctx: _Context, scratch: Path, progress: ProgressFn | None, *, pulls: bool = True
+) -> SyncReport:
+    """The push plan, and (when ``pulls``) what each other machine would bring in."""
     mdir = machine_dir(ctx.folder, ctx.machine)
-    push = plan_push(ctx.home, mdir, ctx.machine, ctx.my_roots, ctx.state, progress)
+    push = plan_push(ctx.home, mdir, ctx.machine, ctx.my_roots, ctx.state, progress, ctx.own)
     report = SyncReport(
         ctx.folder, ctx.home.root, ctx.machine, ctx.my_roots, True, push, last_push=ctx.last_push
     )
-    local = _local_refs(ctx.home)
-    for other, roots in ctx.their_roots.items():
+    local = _local_refs(ctx.home) if pulls else {}
+    for other, roots in ctx.their_roots.items() if pulls else ():
         snap = scratch / "preview" / other
         pull = plan_pull(
             ctx.home,
@@ -240,9 +252,11 @@ def run_sync(
     home_path = opts.home.expanduser().absolute()
     with _run_lock(home_path), _scratch() as scratch:
         ctx = _open(opts)
-        report = _plan_all(ctx, scratch, progress)
+        # Without a question to ask, the pulls are planned once, each just before it runs.
+        report = _plan_all(ctx, scratch, progress, pulls=confirm is not None)
         if confirm is not None and report.has_work and not confirm(report):
             raise CodexMigrateError("sync cancelled; nothing was written.")
+        shutil.rmtree(scratch / "preview", ignore_errors=True)
         report.dry_run = False
         cfg = updated_config(ctx.folder, ctx.machine, ctx.home.root, ctx.given_roots)
         if cfg is not None:
@@ -250,9 +264,11 @@ def run_sync(
             report.config_written = True
         report.pushed_bytes = apply_push(report.push, progress)
         ctx.state.installed.update(report.push.installed_seen)
-        local = _local_refs(ctx.home)
+        local: dict[str, RolloutRef] | None = None
         pulls: list[MachinePull] = []
         for other, roots in ctx.their_roots.items():
+            if local is None:
+                local = _local_refs(ctx.home)
             pull = plan_pull(
                 ctx.home,
                 machine_dir(ctx.folder, other),
@@ -265,7 +281,7 @@ def run_sync(
             apply_pull(pull, ctx.state, opts.codex_bin, progress)
             pulls.append(pull)
             if pull.report and pull.report.transaction_id:
-                local = _local_refs(ctx.home)
+                local = None  # the next machine is planned against the home as it is now
         report.pulls = pulls
         ctx.state.conflicts = sorted(
             report.conflicts, key=lambda c: (str(c["machine"]), str(c["thread"]))

@@ -165,16 +165,19 @@ def leftovers(mdir: Path) -> list[str]:
     """Temp and conflicted-copy files a sync engine (or an interrupted push) left in a
     machine's folder, relative to it: never read, only reported."""
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(mdir):
+    base = str(mdir)
+    for dirpath, dirnames, filenames in os.walk(base):
         dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        top = prefix.split("/", 1)[0]
+        in_sessions = top in (SESSIONS_DIR, ARCHIVED_DIR)
         for name in sorted(filenames):
             if name in OS_JUNK:
                 continue
-            rel = Path(dirpath, name).relative_to(mdir).as_posix()
-            top = rel.split("/")[0]
-            stray_rollout = top in (SESSIONS_DIR, ARCHIVED_DIR) and thread_of(rel) is None
-            if _ENGINE_LEFTOVER.search(name) or stray_rollout:
-                found.append(rel)
+            stray = in_sessions and parse_rollout_name(name) is None
+            if stray or _ENGINE_LEFTOVER.search(name):
+                found.append(prefix + name)
     return found
 
 

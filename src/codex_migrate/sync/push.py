@@ -149,9 +149,12 @@ def plan_push(
     roots: dict[str, str],
     state: SyncState,
     progress: ProgressFn | None = None,
+    current: Manifest | None = None,
 ) -> PushPlan:
-    """What to publish; reads only. Unchanged files are known by size and time alone."""
-    current = read_manifest(mdir)
+    """What to publish; reads only. Unchanged files are known by size and time alone.
+    ``current`` is this machine's manifest when the caller has read it already."""
+    if current is None:
+        current = read_manifest(mdir)
     info = {
         "format": SYNC_FORMAT,
         "machine": machine,
