@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,25 @@ class UIConfig:
     demo: bool = False
     demo_source: Path | None = None
     browse_places: list[Path] = field(default_factory=list)
+    #: In ``--demo``: the throwaway folder every write must stay inside (None: anywhere).
+    write_root: Path | None = None
+
+    def default_dest(self, name: str) -> Path:
+        """Where a Backup or Export goes unless the user picks a folder: in the demo, inside
+        its temporary folder, so trying the demo never leaves anything in the real home."""
+        if self.write_root is not None:
+            return self.write_root / name
+        return Path.home() if name == "backups" else Path.home() / "codex-export"
+
+    def may_write(self, path: Path) -> bool:
+        """Whether a destination the user typed is allowed (in the demo: inside its folder)."""
+        if self.write_root is None:
+            return True
+        try:
+            real = Path(os.path.realpath(path))
+            return real.is_relative_to(Path(os.path.realpath(self.write_root)))
+        except (OSError, ValueError):
+            return False
 
     @property
     def origin(self) -> str:

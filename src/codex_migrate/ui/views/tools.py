@@ -46,7 +46,9 @@ def _home_catalog(request: Request) -> Any:
 # -- backup -----------------------------------------------------------------------------------
 
 
-def backup_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+def backup_page(
+    request: Request, error: str | None = None, status: int = 200, dest: str = ""
+) -> Response:
     try:
         catalog = _home_catalog(request)
     except HomeNotFound as exc:
@@ -59,7 +61,7 @@ def backup_page(request: Request, error: str | None = None, status: int = 200) -
         "backup.html",
         {
             "catalog": catalog,
-            "dest": q.get("dest") or str(Path.home()),
+            "dest": dest or q.get("dest") or str(config_of(request).default_dest("backups")),
             "error": error,
             "formats": BACKUP_FORMATS,
         },
@@ -77,10 +79,12 @@ def backup_start(request: Request) -> Response:
     if fmt not in BACKUP_FORMATS:
         fmt = "folder"
     if not dest or not Path(dest).expanduser().is_absolute():
-        return backup_page(request, "dest", status=400)
+        return backup_page(request, "dest", status=400, dest=dest)
     if scope == "some" and not projects:
-        return backup_page(request, "projects", status=400)
+        return backup_page(request, "projects", status=400, dest=dest)
     parent = Path(dest).expanduser()
+    if not config_of(request).may_write(parent):
+        return backup_page(request, "outside_demo", status=400, dest=dest)
     home_path = config_of(request).codex_home
 
     def work(progress: ProgressFn) -> BackupReport:
@@ -124,7 +128,8 @@ def export_page(request: Request, error: str | None = None, status: int = 200) -
             "q": q,
             "selected": selected,
             "total": len(catalog.threads),
-            "dest": session.extra.get("export_dest") or str(Path.home() / "codex-export"),
+            "dest": session.extra.get("export_dest")
+            or str(config_of(request).default_dest("exports")),
             "error": error,
         },
         status=status,
@@ -154,11 +159,13 @@ def export_start(request: Request) -> Response:
     overwrite = form.get("overwrite") == "1"
     if fmt not in EXPORT_FORMATS:
         fmt = "html"
-    if not ids:
-        return export_page(request, "none", status=400)
     if not dest or not Path(dest).expanduser().is_absolute():
         return export_page(request, "dest", status=400)
     out = Path(dest).expanduser()
+    if not config_of(request).may_write(out):
+        return export_page(request, "outside_demo", status=400)
+    if not ids:
+        return export_page(request, "none", status=400)
     home_path = config_of(request).codex_home
 
     def work(progress: ProgressFn) -> ExportReport:
