@@ -234,3 +234,63 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1 and "not an absolute path" in result.output
     assert "Traceback" not in result.output
+
+
+def test_three_machines_and_a_windows_root(sides: tuple[Side, Side], tmp_path: Path) -> None:
+    """A Windows machine joins: its ``D:\\code`` is the same root; each side speaks its own
+    paths, and B's continuation reaches Windows in Windows spelling."""
+    a, b = sides
+    w = Side(tmp_path / "W", "win", "D:\\code")
+    write_rollout(w.home, 7, cwd="D:\\code\\app")
+    for side in (a, w):
+        side.sync()
+        deliver(side, b)
+    # a real engine merges each machine's entries of the shared config: here, by syncing B
+    # after each delivery, which re-reads the file and adds its own
+    out = b.sync()
+    assert {p["machine"]: p["summary"]["import"] for p in out["pull"]} == {"mac": 3, "win": 1}
+    assert f'"cwd":"{b.root}/app"'.encode() in b.rollout(7).read_bytes().replace(b" ", b"")
+    append_turn(b.rollout(7), "from Linux", f"{b.root}/app")
+    b.sync()
+    deliver(b, w, "linux")
+    deliver(a, w, "mac")
+    out = w.sync()
+    by = {p["machine"]: p["summary"] for p in out["pull"]}
+    assert by["linux"]["replace"] == 1 and by["mac"]["import"] == 3
+    data = w.rollout(7).read_bytes()
+    assert b"from Linux" in data and b'"cwd": "D:\\\\code\\\\app"' in data
+    assert b"D:\\\\code\\\\app" in w.rollout(1).read_bytes()  # the Mac's project, on Windows
+
+
+def test_config_round_trip(tmp_path: Path) -> None:
+    from codex_migrate.sync.config import Machine, SyncConfig, dump_config, load_config
+
+    cfg = SyncConfig(
+        machines={"mac": Machine("mac", "alex-mbp", '/Users/a "q"/.codex', "2026-01-01")},
+        roots={"code": {"mac": "/Users/a/código", "win": "D:\\code\\x"}, "w-2": {"mac": "/t"}},
+    )
+    (tmp_path / "codex-sync.toml").write_text(dump_config(cfg), encoding="utf-8")
+    assert load_config(tmp_path) == cfg
+
+
+def test_a_conflicted_copy_of_the_config_is_reported(sides: tuple[Side, Side]) -> None:
+    a, _b = sides
+    a.sync()
+    copy = a.folder / "codex-sync.sync-conflict-20260101-120000-ABCDEFG.toml"
+    shutil.copy2(a.folder / "codex-sync.toml", copy)
+    out = a.sync()
+    assert any(copy.name in w for w in out["warnings"]), out["warnings"]
+
+
+def test_a_new_machine_gets_everything_and_publishes_nothing_back(
+    sides: tuple[Side, Side], tmp_path: Path
+) -> None:
+    a, _b = sides
+    a.sync()
+    c = Side(tmp_path / "C", "new", str(tmp_path / "C" / "code"))
+    c.home.rmdir()  # no Codex home yet on this machine
+    deliver(a, c)
+    out = c.sync()
+    assert out["pull"][0]["summary"]["import"] == 3
+    assert out["push"]["threads"] == []
+    assert not c.sync()["wrote"]

@@ -124,6 +124,18 @@ def load_config(folder: Path) -> SyncConfig:
     return cfg
 
 
+def config_copies(folder: Path) -> list[str]:
+    """Conflicted or temp copies of the config a sync engine left beside it."""
+    stem = CONFIG_NAME.removesuffix(".toml")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(
+        n for n in names if stem in n and n != CONFIG_NAME and not n.endswith("codex-sync-tmp")
+    )
+
+
 def _q(text: str) -> str:
     """A TOML basic string (JSON's escapes are a subset TOML accepts)."""
     return json.dumps(text, ensure_ascii=False)

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import ProgressFn
-from codex_migrate.errors import CodexMigrateError, HomeNotFound
-from codex_migrate.home import CodexHome, RolloutRef, open_home
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.home import CodexHome, RolloutRef, open_target
 from codex_migrate.inuse import HomeLock
 from codex_migrate.manifest import Manifest, ManifestError
 from codex_migrate.sync.config import (
+    CONFIG_NAME,
+    config_copies,
     load_config,
     parse_root,
     resolve_machine,
@@ -129,7 +131,7 @@ def _open(opts: SyncOptions) -> _Context:
             hint="Create it inside the folder your sync engine (Syncthing, Dropbox, a share) "
             "carries, then run sync again on each machine.",
         )
-    home = _open_home(opts.home.expanduser().absolute())
+    home = open_target(opts.home.expanduser().absolute())
     cfg = load_config(folder)
     machine = resolve_machine(cfg, opts.machine, home.root)
     given = dict(parse_root(r) for r in opts.roots)
@@ -172,15 +174,6 @@ def _open(opts: SyncOptions) -> _Context:
         info.get("pushed_at"),
         own,
     )
-
-
-def _open_home(path: Path) -> CodexHome:
-    try:
-        return open_home(path)
-    except HomeNotFound:
-        if path.is_dir():
-            return CodexHome(root=path, kind="home")
-        raise
 
 
 def _local_refs(home: CodexHome) -> dict[str, RolloutRef]:
@@ -231,6 +224,12 @@ def _plan_all(
     for name, path in ctx.my_roots.items():
         if not Path(path).is_dir():
             report.warnings.append(f"root {name!r}: {path} does not exist on this machine")
+    for name in config_copies(ctx.folder):
+        report.warnings.append(
+            f"the sync engine left {name} beside {CONFIG_NAME} (both were edited at once): "
+            f"merge what you need into {CONFIG_NAME} and delete it; each machine's manifest "
+            "keeps its own roots meanwhile"
+        )
     report.my_conflicts = list(ctx.state.conflicts)
     return report
 
