@@ -315,7 +315,7 @@ def test_committed_import_can_be_rolled_back(tmp_path: Path) -> None:
     tx = json.loads(out)["report"]["transaction_id"]
     code, out = run("transactions", "list", "--codex-home", str(target))
     assert tx in out and "committed" in out
-    code, out = run("transactions", "rollback", tx, "--codex-home", str(target))
+    code, out = run("transactions", "rollback", tx, "--codex-home", str(target), "--yes")
     assert code == 0, out
     after = _tree(target)
     assert {k for k in after if k.endswith(".jsonl")} == {k for k in before if k.endswith(".jsonl")}
@@ -335,7 +335,7 @@ def test_rollback_refused_when_a_thread_changed_since(tmp_path: Path) -> None:
     with open(f, "a") as fh:
         fh.write('{"timestamp":"t","type":"event_msg","payload":{"type":"x"}}\n')
     before = _tree(target)
-    code, out = run("transactions", "rollback", tx, "--codex-home", str(target))
+    code, out = run("transactions", "rollback", tx, "--codex-home", str(target), "--yes")
     assert code != 0 and "changed after" in out
     assert _tree(target) == before
 

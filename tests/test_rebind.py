@@ -134,7 +134,7 @@ def test_rebind_can_be_rolled_back(tmp_path: Path) -> None:
         "--json",
     )
     tx = json.loads(out)["report"]["transaction_id"]
-    code, out = run("transactions", "rollback", tx, "--codex-home", str(home))
+    code, out = run("transactions", "rollback", tx, "--codex-home", str(home), "--yes")
     assert code == 0, out
     files_after = {
         k: v[0]

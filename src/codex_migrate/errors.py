@@ -12,6 +12,8 @@ EXIT_NO_HOME = 3  # the home or source could not be read
 EXIT_IN_USE = 4  # the target is locked or Codex is running
 EXIT_CONFLICT = 5  # merge conflicts: nothing was written
 EXIT_UNMAPPED = 6  # selected projects have no mapping: nothing was written
+EXIT_STALE = 7  # the target changed between the preview and the write: nothing was written
+EXIT_INTERRUPTED = 130  # Ctrl-C: any write was rolled back
 
 
 class CodexMigrateError(Exception):

@@ -8,7 +8,6 @@ and prompt history are appended, then everything is verified. Any failure rolls 
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import sqlite3
@@ -21,21 +20,21 @@ from codex_migrate import safejson
 from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
-from codex_migrate.fsutil import check_regular, open_regular, sync_files
+from codex_migrate.fsutil import open_regular, sync_files
 from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
 from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
 from codex_migrate.staging import StagedFile, StageJob, stage_many
-from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RolloutFacts,
     build_row,
     columns,
     delete_projection,
     upsert_row,
+    watch_projection,
 )
-from codex_migrate.transaction import Transaction, crash_point, recover
+from codex_migrate.transaction import Transaction, abort, crash_point, recover
 from codex_migrate.turnindex import (
     ThreadIndex,
     read_indexes,
@@ -66,12 +65,11 @@ class ImportReport:
 
 
 def prepare_target(home: CodexHome, lock: HomeLock) -> list[str]:
-    """With our lock held: roll back what a crash left, and refuse while Codex runs."""
-    recovered = recover(home.transactions_dir)
+    """With our lock held: refuse while Codex runs, and roll back what a crash left."""
     ensure_not_running(home.root)
     if home.state_db is not None:
         check_db_writable(home.state_db)
-    return recovered
+    return [plan.tx_id for plan in recover(home)]
 
 
 def _needs_row(item: PlanItem, root: Path) -> bool:
@@ -144,23 +142,6 @@ def _history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
     return out
 
 
-def _append(path: Path, lines: list[bytes], mode: int | None = None) -> None:
-    new = not path.exists()
-    if not new:
-        check_regular(path)  # a FIFO would block the append forever
-    with open(path, "ab") as f:
-        if not new and path.stat().st_size:
-            with open_regular(path) as r:
-                r.seek(-1, os.SEEK_END)
-                if r.read(1) != b"\n":
-                    f.write(b"\n")  # never glue our line onto a cut one
-        f.writelines(lines)
-        f.flush()
-        os.fsync(f.fileno())
-    if new and mode is not None:
-        os.chmod(path, mode)
-
-
 def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> ImportReport:
     """Execute ``plan`` in the target home; the plan must have no conflicts."""
     started = time.monotonic()
@@ -200,11 +181,13 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
         if not writes and not db_items and not names and not history:
             report.seconds = time.monotonic() - started
             return report
+        if plan.fingerprint is not None:
+            plan.fingerprint.recheck(home.state_db)
         paginated = [i for i in writes if i.thread.history_mode == "paginated"]
         indexes: dict[str, ThreadIndex] = {}
         if paginated and plan.source.home.history_db and target_can_hold(home.history_db):
             indexes = read_indexes(plan.source.home.history_db, [i.id for i in paginated])
-        tx = Transaction(root, "import", home.transactions_dir)
+        tx = Transaction(home, "import")
         report.transaction_id = tx.journal.id
         try:
             for item in writes:
@@ -254,28 +237,28 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             }
             sync_files([tx.staging / i.target_rel for i in writes] + [tx.staging / r for r in kept])
             crash_point("staged")
+            tx.will_install({i.target_rel: staged[i.id].sha256 for i in writes} | kept)
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
-                tx.install(item.target_rel, staged[item.id].sha256)
+                tx.install(item.target_rel)
                 if n == 1:
                     crash_point("installed-first")
                 old = item.target_thread
                 if old is not None and old.compressed:
                     tx.remove(old.rel_path)
-            for rel, digest in kept.items():
-                tx.install(rel, digest)
+            for rel in kept:
+                tx.install(rel)
             tx.sync_installed()
             tx.save()
             report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
             crash_point("files")
 
-            tx.touching_db()
             if db_items and home.state_db is not None:
                 rows = [
                     _row_for(i, root, staged[i.id].facts if i.id in staged else None)
                     for i in db_items
                 ]
-                _write_rows(home.state_db, rows)
+                _write_rows(tx, home.state_db, rows)
                 report.rows_written = len(rows)
             carried = [
                 t
@@ -284,7 +267,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                 and (t := translate(indexes[i.id], staged[i.id].offsets, plan.mapper))
             ]
             if (replaced or carried) and home.history_db is not None:
-                _write_projections(home.history_db, [i.id for i in replaced], carried)
+                _write_projections(tx, home.history_db, [i.id for i in replaced], carried)
                 report.index_carried = sorted(t.thread_id.lower() for t in carried)
             crash_point("db")
 
@@ -304,10 +287,10 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                     ).encode()
                     for i in names
                 ]
-                _append(home.session_index, lines)
+                tx.append(SESSION_INDEX, lines)
                 report.names_written = len(lines)
             if history:
-                _append(home.history_jsonl, history, mode=0o600)
+                tx.append(HISTORY_JSONL, history, mode=0o600)
                 report.history_entries = len(history)
             crash_point("appended")
 
@@ -318,19 +301,8 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                     + "\n  ".join(problems)
                 )
             tx.commit()
-        except OSError as exc:
-            tx.rollback(str(exc))
-            if exc.errno == errno.ENOSPC:
-                raise CodexMigrateError(
-                    "the disk is full; the import was rolled back and nothing changed.",
-                    hint="Free some space and run the same command again.",
-                ) from exc
-            raise CodexMigrateError(
-                f"{exc.strerror or exc} ({exc.filename}); the import was rolled back."
-            ) from exc
         except BaseException as exc:
-            tx.rollback(str(exc))
-            raise
+            abort(tx, exc, "import")
     report.seconds = time.monotonic() - started
     return report
 
@@ -374,16 +346,22 @@ def restore_times(plan: ImportPlan, thread_ids: list[str]) -> None:
             conn.close()
 
 
-def _write_rows(db: Path, rows: list[dict[str, Any]]) -> None:
-    with write_transaction(db) as conn:
-        cols = columns(conn, "threads")
+def _write_rows(tx: Transaction, db: Path, rows: list[dict[str, Any]]) -> None:
+    with tx.db_write(db) as log:
+        cols = columns(log.conn, "threads")
         for row in rows:
-            upsert_row(conn, row, cols)
+            log.watch("threads", "id = ?", (row["id"],))
+            upsert_row(log.conn, row, cols)
 
 
-def _write_projections(db: Path, dropped: list[str], carried: list[ThreadIndex]) -> None:
-    """Drop the replaced threads' stale turn index, then write the carried ones."""
-    with write_transaction(db) as conn:
+def _write_projections(
+    tx: Transaction, db: Path, dropped: list[str], carried: list[ThreadIndex]
+) -> None:
+    """Drop the replaced threads' stale turn index, then write the carried ones; every row
+    they touch is journalled first."""
+    with tx.db_write(db) as log:
+        for tid in [*dropped, *(t.thread_id for t in carried)]:
+            watch_projection(log, tid)
         for tid in dropped:
-            delete_projection(conn, tid)
-        write_indexes(conn, carried)
+            delete_projection(log.conn, tid)
+        write_indexes(log.conn, carried)

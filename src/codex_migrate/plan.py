@@ -15,6 +15,7 @@ from codex_migrate.bare import bare_choice
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.damage import Damage, find_damage
 from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
+from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR
 from codex_migrate.merge import CONFLICT, KEEP, REPLACE, SKIP, compare_files
 from codex_migrate.pathmap import MappingPlan, PathMapper
@@ -80,6 +81,8 @@ class ImportPlan:
     mapping: MappingPlan
     items: list[PlanItem] = field(default_factory=list)
     rewrite_text: bool = False
+    #: What the plan read from the target; re-checked under the lock before writing.
+    fingerprint: Fingerprint | None = None
 
     def count(self, action: str) -> int:
         return sum(1 for i in self.items if i.action == action)
@@ -193,8 +196,14 @@ def build_import_plan(
     selected = select_threads(source, projects=projects, threads=threads, exclude=exclude)
     cwds = sorted({t.cwd for t in selected if t.cwd})
     mapping = mapper.plan(cwds, exists=cwd_exists)
+    fingerprint = Fingerprint(target.home.root)
     plan = ImportPlan(
-        source=source, target=target, mapper=mapper, mapping=mapping, rewrite_text=rewrite_text
+        source=source,
+        target=target,
+        mapper=mapper,
+        mapping=mapping,
+        rewrite_text=rewrite_text,
+        fingerprint=fingerprint,
     )
     unmapped = [p for p in mapping.unmapped + mapping.invalid if not cwd_exists(p)]
     if unmapped:
@@ -216,9 +225,13 @@ def build_import_plan(
             convert, note = bare_choice(thread, bare_cwd)
             if convert is not None and not thread.cwd:
                 new_cwd = convert  # --bare-cwd, already a path on this machine
+        fingerprint.add_row(thread.id, target.db.rows.get(thread.id) if target.db else None)
+        if existing is not None:
+            fingerprint.add_file(existing.rel_path)  # before it is compared
         if existing is None:
             archived = thread.archived
             item = PlanItem(thread, IMPORT, _target_rel(thread, archived), new_cwd, archived)
+            fingerprint.add_file(item.target_rel)
         else:
             archived = thread.archived or existing.archived
             rel = existing.rel_path.removesuffix(".zst")
@@ -230,6 +243,7 @@ def build_import_plan(
                 bare_cwd=convert,
             )
             item = PlanItem(thread, cmp.verdict, rel, new_cwd, archived, existing)
+            fingerprint.add_file(rel)
             item.first_difference = cmp.first_difference
         item.bare_cwd, item.bare_note = convert, note
         if item.action in (IMPORT, REPLACE):

@@ -16,6 +16,7 @@ from typing import Any
 from codex_migrate.bare import bare_choice, keep_original, original_rel
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.fsutil import sync_files
 from codex_migrate.importer import prepare_target
 from codex_migrate.inuse import HomeLock
@@ -23,15 +24,15 @@ from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.rewrite import line_changes
 from codex_migrate.staging import StagedFile, StageJob, stage_many
-from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RolloutFacts,
     build_row,
     columns,
     delete_projection,
     upsert_row,
+    watch_projection,
 )
-from codex_migrate.transaction import Transaction, crash_point
+from codex_migrate.transaction import Transaction, abort, crash_point
 from codex_migrate.turnindex import OFFSET_COLUMNS, map_items_in_place
 
 
@@ -74,6 +75,8 @@ class RebindPlan:
     reset_backfill: bool = False
     rewrite_text: bool = False
     bare_notes: list[str] = field(default_factory=list)
+    #: What the plan read; re-checked under the lock before writing.
+    fingerprint: Fingerprint | None = None
 
     @property
     def empty(self) -> bool:
@@ -178,6 +181,7 @@ def build_rebind_plan(
     if catalog.db is not None:
         plan.drop_rows = [r.id for r in catalog.orphan_rows]
         plan.reset_backfill = catalog.db.backfill_status == "running"
+    plan.fingerprint = _fingerprint(plan)
     return plan
 
 
@@ -191,6 +195,19 @@ def _plan_bare(plan: RebindPlan, thread: Thread, mapper: PathMapper, bare_cwd: s
     new_cwd = mapped if mapped and mapped != convert else None
     reason = "2025 format converted so current Codex lists and resumes it"
     plan.items.append(RebindItem(thread, new_cwd, True, 0, None, [reason], bare_cwd=convert))
+
+
+def _fingerprint(plan: RebindPlan) -> Fingerprint:
+    fp = Fingerprint(plan.catalog.home.root)
+    db = plan.catalog.db
+    for item in plan.items:
+        if item.rewrite:
+            fp.add_file(item.thread.rel_path)
+        if item.row_action:
+            fp.add_row(item.id, item.thread.row)
+    for tid in plan.drop_rows:
+        fp.add_row(tid, db.rows.get(tid) if db else None)
+    return fp
 
 
 @dataclass
@@ -217,7 +234,9 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
         report.recovered = prepare_target(home, lock)
         if plan.empty:
             return report
-        tx = Transaction(root, "rebind", home.transactions_dir)
+        if plan.fingerprint is not None:
+            plan.fingerprint.recheck(home.state_db)
+        tx = Transaction(home, "rebind")
         report.transaction_id = tx.journal.id
         rewrites = [i for i in plan.items if i.rewrite]
         try:
@@ -265,43 +284,44 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             }
             sync_files([s.path for s in staged.values()] + [tx.staging / r for r in kept])
             crash_point("staged")
+            tx.will_install({i.thread.rel_path: staged[i.id].sha256 for i in rewrites} | kept)
             tx.set_state("applying")
             for item in rewrites:
-                tx.install(item.thread.rel_path, staged[item.id].sha256)
-            for rel, digest in kept.items():
-                tx.install(rel, digest)
+                tx.install(item.thread.rel_path)
+            for rel in kept:
+                tx.install(rel)
             tx.sync_installed()
             tx.save()
             report.files = len(rewrites)
             crash_point("files")
 
-            tx.touching_db()
             if home.state_db is not None:
-                report.rows, report.dropped = _fix_rows(plan, staged)
+                report.rows, report.dropped = _fix_rows(tx, plan, staged)
             if paginated and home.history_db is not None:
                 translated, dropped = _translate_offsets(
-                    home.history_db, paginated, staged, plan.mapper
+                    tx, home.history_db, paginated, staged, plan.mapper
                 )
                 report.offsets_translated, report.projections_dropped = translated, dropped
             crash_point("db")
             tx.commit()
         except BaseException as exc:
-            tx.rollback(str(exc))
-            raise
+            abort(tx, exc, "rebind")
     report.seconds = time.monotonic() - started
     return report
 
 
-def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile]) -> tuple[int, int]:
+def _fix_rows(tx: Transaction, plan: RebindPlan, staged: dict[str, StagedFile]) -> tuple[int, int]:
     db = plan.catalog.home.state_db
     assert db is not None
     rows = 0
-    with write_transaction(db) as conn:
+    with tx.db_write(db) as log:
+        conn = log.conn
         cols = columns(conn, "threads")
         for item in plan.items:
             if not item.row_action:
                 continue
             t = item.thread
+            log.watch("threads", "id = ?", (t.id,))
             upsert_row(
                 conn,
                 build_row(
@@ -323,8 +343,10 @@ def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile]) -> tuple[int, int
             )
             rows += 1
         for tid in plan.drop_rows:
+            log.watch("threads", "id = ?", (tid,))
             conn.execute("DELETE FROM threads WHERE id = ?", (tid,))
         if plan.reset_backfill:
+            log.watch("backfill_state", "1")
             # Codex treats 'running' as a lease; 'pending' makes the next start rescan.
             bf_cols = {r[1] for r in conn.execute("PRAGMA table_info(backfill_state)")}
             extra = ", updated_at = 0" if "updated_at" in bf_cols else ""
@@ -333,15 +355,21 @@ def _fix_rows(plan: RebindPlan, staged: dict[str, StagedFile]) -> tuple[int, int
 
 
 def _translate_offsets(
-    db: Path, items: list[RebindItem], staged: dict[str, StagedFile], mapper: PathMapper
+    tx: Transaction,
+    db: Path,
+    items: list[RebindItem],
+    staged: dict[str, StagedFile],
+    mapper: PathMapper,
 ) -> tuple[int, int]:
     """Move every stored byte offset of a rewritten thread to the same line's new start.
     An offset that is not a line start we know is not guessed: that thread's projection is
     dropped and Codex rebuilds it when the thread is opened."""
     translated = dropped = 0
-    with write_transaction(db) as conn:
+    with tx.db_write(db) as log:
+        conn = log.conn
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         for item in items:
+            watch_projection(log, item.id)
             mapping = staged[item.id].offsets
             updates: list[tuple[str, str, int, int]] = []
             clean = True

@@ -12,10 +12,13 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codex_migrate import safejson
 from codex_migrate.rollout import HEAD_MAX_RECORDS
+
+if TYPE_CHECKING:
+    from codex_migrate.rowlog import RowLog
 
 #: Tables of ``thread_history_1.sqlite`` keyed by thread, holding byte offsets into rollouts.
 HISTORY_TABLES = (
@@ -202,13 +205,23 @@ def upsert_row(
     )
 
 
+def history_tables(conn: sqlite3.Connection) -> list[str]:
+    """The projection tables of ``thread_history_1.sqlite`` this schema has, by thread id."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return [t for t in HISTORY_TABLES if t in tables and "thread_id" in columns(conn, t)]
+
+
+def watch_projection(log: RowLog, thread_id: str) -> None:
+    """Journal a thread's projection rows before they change (see :mod:`rowlog`)."""
+    for table in history_tables(log.conn):
+        log.watch(table, "thread_id = ?", (thread_id,))
+
+
 def delete_projection(conn: sqlite3.Connection, thread_id: str) -> int:
     """Drop a thread's rows from ``thread_history_1.sqlite``: they hold byte offsets into
     the old rollout bytes. Codex projects the thread again when it is opened."""
     removed = 0
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    for table in HISTORY_TABLES:
-        if table in tables and "thread_id" in columns(conn, table):
-            cur = conn.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
-            removed += cur.rowcount
+    for table in history_tables(conn):
+        cur = conn.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
+        removed += cur.rowcount
     return removed

@@ -2,9 +2,10 @@
 
 Every write we make goes through a :class:`Transaction` under
 ``$CODEX_HOME/migration_transactions/<ID>/``. Before the first change to the home, the journal
-lists every file to create, replace or append to and every DB to change, and holds a copy of
-each file to replace and a snapshot of each DB (SQLite online backup). Rolling back is then
-mechanical and idempotent, so it is safe to repeat after a crash during a rollback too.
+(:mod:`codex_migrate.journal`) lists every file to create, replace or append to, with a copy
+of each file to replace and a safety copy of each DB; before each change it records how to
+recognise that change as ours (hashes, row images). Undoing (:mod:`codex_migrate.undo`) is
+then exact and idempotent, so it is safe to repeat after a crash during a rollback too.
 
 States: ``preparing`` (nothing in the home touched yet) → ``prepared`` → ``applying`` →
 ``committed``; or ``rolled_back``. Any state but the last two is unfinished and is rolled
@@ -14,35 +15,45 @@ back by :func:`recover` before any other command touches the home.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import NoReturn
 
-from codex_migrate.errors import CodexMigrateError
-from codex_migrate.fsutil import copy_durable, fsync_dir, replace_durable, sha256_file, truncate_to
+from codex_migrate.errors import EXIT_INTERRUPTED, CodexMigrateError
+from codex_migrate.fsutil import (
+    check_regular,
+    copy_durable,
+    fsync_dir,
+    open_regular,
+    sha256_file,
+)
+from codex_migrate.home import CodexHome
+from codex_migrate.journal import JOURNAL, UNFINISHED, Journal
+from codex_migrate.rowlog import RowLog
+from codex_migrate.statedb import write_transaction
+from codex_migrate.undo import LEFT_HINT, TransactionError, UndoPlan, execute, plan_undo
 
-JOURNAL = "journal.json"
-UNFINISHED = ("preparing", "prepared", "applying")
+__all__ = ["JOURNAL", "UNFINISHED", "Journal", "Transaction", "TransactionError", "UndoPlan"]
 
 #: Test hook: ``CODEX_MIGRATE_CRASH_AT=<step>`` kills the process at that step (fault injection).
 CRASH_ENV = "CODEX_MIGRATE_CRASH_AT"
+
+#: Errors of a full disk or exhausted inodes/quota.
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 def crash_point(step: str) -> None:
     """Die here, as a kill -9 would, when the fault-injection variable names this step."""
     if os.environ.get(CRASH_ENV) == step:
         os._exit(137)
-
-
-class TransactionError(CodexMigrateError):
-    pass
 
 
 def new_id() -> str:
@@ -53,77 +64,39 @@ def snapshot_db(live: Path, dest: Path) -> None:
     """A consistent copy of a live DB (WAL content included) via SQLite's online backup."""
     tmp = dest.with_name(dest.name + ".part")
     tmp.unlink(missing_ok=True)
-    # Read-write on purpose: we hold the home's lock, and a read-only connection would leave
-    # -wal/-shm files behind that SQLite otherwise removes when the last connection closes.
-    src = sqlite3.connect(live, timeout=5)
     try:
-        dst = sqlite3.connect(tmp)
+        # Read-write on purpose: we hold the home's lock, and a read-only connection would
+        # leave -wal/-shm files behind that SQLite otherwise removes when the last one closes.
+        src = sqlite3.connect(live, timeout=5)
         try:
-            src.backup(dst)
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
         finally:
-            dst.close()
+            src.close()
+        os.replace(tmp, dest)
     finally:
-        src.close()
-    os.replace(tmp, dest)
+        tmp.unlink(missing_ok=True)
     fsync_dir(dest.parent)
-
-
-def restore_db(snapshot: Path, live: Path) -> None:
-    """Put a snapshot's content back into the live DB through SQLite, so the live file, its
-    WAL and any open reader stay coherent (never a file copy over a live DB)."""
-    src = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(live, timeout=10)
-        try:
-            src.backup(dst)
-            dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-@dataclass
-class Journal:
-    id: str
-    kind: str
-    home: str
-    state: str = "preparing"
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    creates: list[str] = field(default_factory=list)
-    replaces: list[str] = field(default_factory=list)
-    removes: list[str] = field(default_factory=list)
-    appends: dict[str, int | None] = field(default_factory=dict)
-    append_mtimes: dict[str, int] = field(default_factory=dict)
-    created_dirs: list[str] = field(default_factory=list)
-    #: Set (and saved) just before the first DB write: until then no snapshot is restored,
-    #: so a rollback leaves the DB files byte-identical.
-    db_touched: bool = False
-    dbs: dict[str, str] = field(default_factory=dict)  # live path -> snapshot file name
-    written: dict[str, str] = field(default_factory=dict)  # rel path -> sha256 we wrote
-    threads: list[str] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-    @classmethod
-    def load(cls, path: Path) -> Journal:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 class Transaction:
     """One journalled change to a home. Use: declare everything, :meth:`prepare`, apply,
     :meth:`commit`; on any exception call :meth:`rollback`."""
 
-    def __init__(self, home: Path, kind: str, tx_root: Path) -> None:
+    def __init__(self, home: CodexHome, kind: str) -> None:
         self.home = home
-        self.dir = tx_root / new_id()
-        self.journal = Journal(id=self.dir.name, kind=kind, home=str(home))
-        (self.dir / "staging").mkdir(parents=True)
-        self.save()
+        self.root = home.root
+        self.dir = home.transactions_dir / new_id()
+        self.journal = Journal(id=self.dir.name, kind=kind, home=str(home.root))
+        try:
+            (self.dir / "staging").mkdir(parents=True)
+            self.save()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)  # never a journal-less folder
+            raise
 
     # -- journal -----------------------------------------------------------------------
     @property
@@ -131,13 +104,7 @@ class Transaction:
         return self.dir / "staging"
 
     def save(self) -> None:
-        tmp = self.dir / (JOURNAL + ".part")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.journal.to_dict(), f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.dir / JOURNAL)
-        fsync_dir(self.dir)
+        self.journal.save(self.dir)
 
     def set_state(self, state: str) -> None:
         self.journal.state = state
@@ -148,105 +115,136 @@ class Transaction:
         self.journal.creates.append(rel)
         parent = Path(rel).parent
         missing = []
-        while str(parent) not in ("", ".") and not (self.home / parent).exists():
+        while str(parent) not in ("", ".") and not (self.root / parent).exists():
             missing.append(parent.as_posix())
             parent = parent.parent
         for d in missing:
             if d not in self.journal.created_dirs:
                 self.journal.created_dirs.append(d)
 
+    def _keep_original(self, rel: str) -> None:
+        saved = self.dir / "replaced" / rel
+        copy_durable(self.root / rel, saved)
+        self.journal.originals[rel] = sha256_file(saved)
+
     def will_replace(self, rel: str) -> None:
-        """Keep a copy of the current file so a rollback can put it back."""
-        copy_durable(self.home / rel, self.dir / "replaced" / rel)
+        """Keep a copy of the current file (and its hash) so a rollback can put it back."""
+        self._keep_original(rel)
         self.journal.replaces.append(rel)
 
     def will_remove(self, rel: str) -> None:
-        copy_durable(self.home / rel, self.dir / "replaced" / rel)
+        self._keep_original(rel)
         self.journal.removes.append(rel)
 
     def will_append(self, rel: str) -> None:
-        p = self.home / rel
-        self.journal.appends[rel] = p.stat().st_size if p.exists() else None
-        if p.exists():
-            self.journal.append_mtimes[rel] = p.stat().st_mtime_ns
+        p = self.root / rel
+        st = p.stat() if p.exists() else None
+        self.journal.appends[rel] = {
+            "size": st.st_size if st else None,
+            "mtime_ns": st.st_mtime_ns if st else None,
+            "length": None,
+            "sha256": None,
+        }
 
     def will_change_db(self, live: Path) -> None:
+        """A safety copy of the DB before we change it, kept for people to compare: it is
+        never restored over the live DB (that would drop every row written after us)."""
         name = f"{len(self.journal.dbs)}-{live.name}"
         (self.dir / "snapshot").mkdir(exist_ok=True)
         snapshot_db(live, self.dir / "snapshot" / name)
-        self.journal.dbs[str(live)] = name
+        self.journal.dbs[live.name] = name
+
+    def will_install(self, written: dict[str, str]) -> None:
+        """The hash of each staged file, saved before any of them is moved into the home, so
+        a rollback recognises our files even after a crash in the middle of the moves."""
+        self.journal.written.update(written)
 
     def prepare(self) -> None:
         self.set_state("prepared")
         crash_point("prepared")
 
     # -- applying ------------------------------------------------------------------------
-    def install(self, rel: str, sha256: str) -> None:
-        """Move a staged file into the home (atomic rename) and note what we wrote; call
-        :meth:`sync_installed` after the last one to make the renames durable."""
-        dest = self.home / rel
+    def install(self, rel: str) -> None:
+        """Move a staged file into the home (atomic rename); call :meth:`sync_installed`
+        after the last one to make the renames durable."""
+        dest = self.root / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.staging / rel, dest)
-        self.journal.written[rel] = sha256
 
     def sync_installed(self) -> None:
-        for folder in {(self.home / rel).parent for rel in self.journal.written}:
+        for folder in {(self.root / rel).parent for rel in self.journal.written}:
             fsync_dir(folder)
 
-    def touching_db(self) -> None:
-        """Say, durably, that DB writes start now (so a rollback must restore snapshots)."""
-        self.journal.db_touched = True
-        self.save()
-
     def remove(self, rel: str) -> None:
-        (self.home / rel).unlink(missing_ok=True)
+        (self.root / rel).unlink(missing_ok=True)
+
+    def append(self, rel: str, lines: list[bytes], mode: int | None = None) -> None:
+        """Append whole lines; the journal first records exactly which bytes (a newline
+        first if the last line was cut, so ours never glue onto it)."""
+        path = self.root / rel
+        info = self.journal.appends[rel]
+        sep = b""
+        if path.exists():
+            check_regular(path)  # a FIFO would block the append forever
+        if path.exists() and path.stat().st_size:
+            with open_regular(path) as r:
+                r.seek(-1, os.SEEK_END)
+                if r.read(1) != b"\n":
+                    sep = b"\n"
+        data = sep + b"".join(lines)
+        info.update(length=len(data), sha256=hashlib.sha256(data).hexdigest(), sep=len(sep))
+        self.save()
+        new = not path.exists()
+        start = info["size"] or 0
+        try:
+            with open(path, "ab") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            # A short write (full disk) leaves part of ours, which no hash recognises: cut it
+            # now, while we hold the lock and nobody else has appended.
+            with contextlib.suppress(OSError):
+                if new:
+                    path.unlink()
+                elif path.stat().st_size > start:
+                    os.truncate(path, start)
+            raise
+        if new and mode is not None:
+            os.chmod(path, mode)
+
+    @contextlib.contextmanager
+    def db_write(self, live: Path) -> Iterator[RowLog]:
+        """One SQLite write transaction whose row images are journalled before it commits:
+        a rollback then undoes exactly these rows, and only while they are as we left them."""
+        with write_transaction(live) as conn:
+            log = RowLog(conn)
+            yield log
+            images = log.finish()
+            name = f"rows-{len(self.journal.rowlogs)}.json"
+            tmp = self.dir / (name + ".part")
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    json.dump(images, f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.dir / name)
+            finally:
+                tmp.unlink(missing_ok=True)
+            self.journal.rowlogs.append({"db": live.name, "file": name})
+            self.save()
 
     def commit(self) -> None:
-        home = self.home
-        self.journal.summary["sizes_after"] = {
-            rel: (home / rel).stat().st_size for rel in self.journal.appends
-        }
         self.set_state("committed")
         shutil.rmtree(self.staging, ignore_errors=True)
 
     # -- undoing -------------------------------------------------------------------------
-    def rollback(self, error: str | None = None) -> None:
-        rollback_journal(self.dir, self.journal, error=error)
-
-
-def rollback_journal(tx_dir: Path, journal: Journal, *, error: str | None = None) -> None:
-    """Undo an unfinished transaction. Idempotent: each step checks before it acts."""
-    home = Path(journal.home)
-    if journal.state != "preparing":
-        for rel in journal.creates:
-            (home / rel).unlink(missing_ok=True)
-        for rel in journal.replaces + journal.removes:
-            saved = tx_dir / "replaced" / rel
-            if saved.exists():
-                (home / rel).parent.mkdir(parents=True, exist_ok=True)
-                tmp = home / (rel + ".codex-migrate-restore")
-                shutil.copy2(saved, tmp)
-                replace_durable(tmp, home / rel)
-        for rel, size in journal.appends.items():
-            truncate_to(home / rel, size, journal.append_mtimes.get(rel))
-        _remove_created_dirs(home, journal)
-        for live, name in journal.dbs.items() if journal.db_touched else ():
-            snap = tx_dir / "snapshot" / name
-            if snap.exists() and Path(live).exists():
-                restore_db(snap, Path(live))
-    journal.state = "rolled_back"
-    journal.error = error or journal.error
-    tmp = tx_dir / (JOURNAL + ".part")
-    tmp.write_text(json.dumps(journal.to_dict(), indent=1), encoding="utf-8")
-    os.replace(tmp, tx_dir / JOURNAL)
-    shutil.rmtree(tx_dir / "staging", ignore_errors=True)
-
-
-def _remove_created_dirs(home: Path, journal: Journal) -> None:
-    """Folders we made for new files go too, deepest first, when they are empty."""
-    for rel in sorted(journal.created_dirs, key=lambda d: d.count("/"), reverse=True):
-        with contextlib.suppress(OSError):  # not empty (another's file), or gone already
-            (home / rel).rmdir()
+    def rollback(self, error: str | None = None) -> UndoPlan:
+        """Undo what this transaction did so far. May itself fail (a full disk): then the
+        journal stays unfinished and ``recover`` finishes the job later."""
+        plan = plan_undo(self.home, self.dir, self.journal)
+        execute(plan, self.dir, self.journal, error=error)
+        return plan
 
 
 def list_transactions(tx_root: Path) -> list[tuple[Path, Journal | None]]:
@@ -254,7 +252,7 @@ def list_transactions(tx_root: Path) -> list[tuple[Path, Journal | None]]:
     out: list[tuple[Path, Journal | None]] = []
     if not tx_root.is_dir():
         return out
-    for d in sorted(p for p in tx_root.iterdir() if p.is_dir()):
+    for d in sorted(p for p in tx_root.iterdir() if p.is_dir() and not p.is_symlink()):
         try:
             out.append((d, Journal.load(d / JOURNAL)))
         except (OSError, ValueError, TypeError):
@@ -262,104 +260,125 @@ def list_transactions(tx_root: Path) -> list[tuple[Path, Journal | None]]:
     return out
 
 
-def recover(tx_root: Path, on_recovered: Callable[[Journal], None] | None = None) -> list[str]:
-    """Roll back every unfinished transaction (after a crash). The caller holds the lock."""
-    done: list[str] = []
-    for tx_dir, journal in list_transactions(tx_root):
-        if journal is None or journal.state not in UNFINISHED:
+def _never_started(tx_dir: Path) -> bool:
+    """A folder whose journal was never written (the disk filled up at once): nothing in
+    the home was touched, since the journal is always saved before the first change."""
+    names = {p.name for p in tx_dir.iterdir()}
+    return JOURNAL not in names and names <= {"staging", JOURNAL + ".part"}
+
+
+def recover(
+    home: CodexHome, on_recovered: Callable[[UndoPlan], None] | None = None
+) -> list[UndoPlan]:
+    """Roll back every unfinished transaction of ``home`` (the home given, never one named
+    inside a journal). The caller holds the lock."""
+    done: list[UndoPlan] = []
+    for tx_dir, journal in list_transactions(home.transactions_dir):
+        if journal is None:
+            if _never_started(tx_dir):
+                shutil.rmtree(tx_dir, ignore_errors=True)
             continue
-        rollback_journal(tx_dir, journal, error="interrupted; rolled back by recovery")
-        done.append(journal.id)
+        if journal.state not in UNFINISHED:
+            continue
+        plan = plan_undo(home, tx_dir, journal)
+        if plan.refused:
+            journal.state = "refused"
+            journal.error = plan.refused
+            journal.save(tx_dir)
+        else:
+            execute(plan, tx_dir, journal, error="interrupted; rolled back by recovery")
+        done.append(plan)
         if on_recovered:
-            on_recovered(journal)
+            on_recovered(plan)
     return done
 
 
-def changed_since_commit(journal: Journal) -> list[str]:
-    """Files we wrote whose bytes changed afterwards (e.g. Codex appended a turn)."""
-    home = Path(journal.home)
-    changed = []
-    for rel, digest in journal.written.items():
-        p = home / rel
-        if not p.exists() or sha256_file(p) != digest:
-            changed.append(rel)
-    return changed
-
-
-def _restore_rows(snapshot: Path, live: Path, thread_ids: list[str]) -> None:
-    """Put back, from the snapshot, only the rows of these threads: rows that other
-    threads gained since (Codex kept working) are left alone."""
-    conn = sqlite3.connect(live, timeout=10, isolation_level=None)
-    try:
-        conn.execute("ATTACH DATABASE ? AS snap", (f"file:{snapshot}?mode=ro",))
-    except sqlite3.OperationalError:
-        conn.close()
-        conn = sqlite3.connect(live, timeout=10, isolation_level=None)
-        conn.execute("ATTACH DATABASE ? AS snap", (str(snapshot),))
-    try:
-        tables = [
-            r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type='table'")
-        ]
-        snap_tables = {
-            r[0] for r in conn.execute("SELECT name FROM snap.sqlite_master WHERE type='table'")
-        }
-        conn.execute("BEGIN IMMEDIATE")
-        marks = ", ".join("?" for _ in thread_ids)
-        for table in tables:
-            cols = [r[1] for r in conn.execute(f"PRAGMA main.table_info({table})")]
-            key = "id" if table == "threads" else ("thread_id" if "thread_id" in cols else None)
-            if key is None:
-                continue
-            conn.execute(f"DELETE FROM main.{table} WHERE {key} IN ({marks})", thread_ids)
-            if table in snap_tables:
-                snap_cols = {r[1] for r in conn.execute(f"PRAGMA snap.table_info({table})")}
-                common = ", ".join(f'"{c}"' for c in cols if c in snap_cols)
-                conn.execute(
-                    f"INSERT INTO main.{table} ({common}) SELECT {common} FROM snap.{table}"
-                    f" WHERE {key} IN ({marks})",
-                    thread_ids,
-                )
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
-def undo_committed(tx_dir: Path, journal: Journal) -> None:
-    """Undo a committed transaction, refusing when a file we wrote changed since."""
+def plan_committed_undo(home: CodexHome, tx_dir: Path, journal: Journal) -> UndoPlan:
+    """What ``transactions rollback`` would do; raises when it would be refused, so the dry
+    run and the real rollback say the same."""
     if journal.state != "committed":
         raise TransactionError(
             f"{journal.id} is {journal.state}, not committed.",
             hint="Unfinished transactions are undone by `codex-migrate recover`.",
         )
-    changed = changed_since_commit(journal)
-    if changed:
+    if journal.version < 2:
         raise TransactionError(
-            f"{len(changed)} file(s) changed after {journal.id} was committed "
-            f"(e.g. {changed[0]}): rolling back would lose that work.",
+            f"{journal.id} was written by an older codex-migrate that kept no record of its "
+            "DB rows and appended lines: it cannot be undone safely.",
+            hint=f"Its copies of the replaced files and databases are in {tx_dir}.",
+        )
+    plan = plan_undo(home, tx_dir, journal, live=False)
+    if plan.refused:
+        raise TransactionError(f"{journal.id}: {plan.refused}", hint="Nothing was changed.")
+    if plan.left:
+        listed = "\n  ".join(plan.left[:10])
+        more = f"\n  … and {len(plan.left) - 10} more" if len(plan.left) > 10 else ""
+        raise TransactionError(
+            f"{len(plan.left)} change(s) of {journal.id} were changed after it was committed; "
+            f"rolling back would lose that work:\n  {listed}{more}",
             hint="Nothing was changed.",
         )
-    home = Path(journal.home)
-    for rel in journal.creates:
-        (home / rel).unlink(missing_ok=True)
-    for rel in journal.replaces + journal.removes:
-        saved = tx_dir / "replaced" / rel
-        if saved.exists():
-            tmp = home / (rel + ".codex-migrate-restore")
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(saved, tmp)
-            replace_durable(tmp, home / rel)
-    for rel, size in journal.appends.items():
-        after = journal.summary.get("sizes_after", {}).get(rel)
-        p = home / rel
-        current = p.stat().st_size if p.exists() else None
-        if after is not None and current == after:
-            truncate_to(p, size, journal.append_mtimes.get(rel))  # nobody appended since
-    _remove_created_dirs(home, journal)
-    for live, name in journal.dbs.items():
-        snap = tx_dir / "snapshot" / name
-        if snap.exists() and Path(live).exists():
-            _restore_rows(snap, Path(live), journal.threads)
-    journal.state = "rolled_back"
-    tmp = tx_dir / (JOURNAL + ".part")
-    tmp.write_text(json.dumps(journal.to_dict(), indent=1), encoding="utf-8")
-    os.replace(tmp, tx_dir / JOURNAL)
+    return plan
+
+
+def undo_committed(home: CodexHome, tx_dir: Path, journal: Journal) -> UndoPlan:
+    """Undo a committed transaction, all or nothing: refused when anything it wrote
+    changed since. The caller holds the lock."""
+    plan_committed_undo(home, tx_dir, journal)
+    live = plan_undo(home, tx_dir, journal)  # the same, read under the lock
+    if live.left:
+        raise TransactionError(f"{journal.id} changed while being checked.", hint="Run again.")
+    execute(live, tx_dir, journal)
+    return live
+
+
+def left_hint(tx_dir: Path) -> str:
+    return LEFT_HINT.format(dir=tx_dir)
+
+
+def is_no_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE
+
+
+class Interrupted(CodexMigrateError):
+    """Ctrl-C during a write: it was rolled back."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc) or type(exc).__name__
+
+
+def abort(tx: Transaction, exc: BaseException, what: str) -> NoReturn:
+    """Roll back after ``exc`` (inside an ``except`` block) and raise what the user should
+    read. When the rollback itself fails (the disk is still full), the journal stays
+    unfinished and the message says how ``recover`` finishes it."""
+    reason = _reason(exc)
+    try:
+        plan = tx.rollback(reason)
+    except Exception as undo_exc:
+        raise CodexMigrateError(
+            f"the {what} failed ({reason}) and rolling it back stopped part way "
+            f"({_reason(undo_exc)}).",
+            hint="Free some space if the disk is full, then run `codex-migrate recover`: "
+            "it finishes the rollback.",
+        ) from exc
+    kept = ""
+    if plan.left:
+        kept = " Kept, as changed meanwhile: " + "; ".join(plan.left) + "."
+    if isinstance(exc, KeyboardInterrupt):
+        raise Interrupted(f"interrupted: the {what} was rolled back; nothing changed.{kept}")
+    if is_no_space(exc):
+        raise CodexMigrateError(
+            f"the disk is full; the {what} was rolled back and nothing changed.{kept}",
+            hint="Free some space and run the same command again.",
+        ) from exc
+    if isinstance(exc, OSError):
+        raise CodexMigrateError(f"{reason}; the {what} was rolled back.{kept}") from exc
+    raise exc

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from codex_migrate.catalog import build_catalog
+from codex_migrate.catalog import Catalog, build_catalog
 from codex_migrate.cli.common import (
     codex_home_option,
     confirm_write,
@@ -28,6 +28,7 @@ from codex_migrate.codex_app import CodexAppError, project_threads
 from codex_migrate.codexbin import locate_codex
 from codex_migrate.damage import CODEX_EFFECT
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import default_home, open_target
 from codex_migrate.importer import apply_import, restore_times
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
@@ -144,22 +145,26 @@ def import_(
     if src_home.root.resolve() == target_path.resolve():
         raise CodexMigrateError("SOURCE and the target are the same home.")
     tgt_home = open_target(target_path)
-    with progress_bar("Reading sessions") as progress:
-        src_cat = build_catalog(src_home, progress)
-        tgt_cat = build_catalog(tgt_home, progress)
-        plan = build_import_plan(
-            src_cat,
-            tgt_cat,
-            mapper,
-            projects=list(projects),
-            threads=list(threads),
-            exclude=list(exclude),
-            rewrite_text=rewrite_text,
-            skip_damaged=skip_damaged,
-            progress=progress,
-            upgrade_bare=upgrade_bare,
-            bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
-        )
+
+    def make_plan(src_cat: Catalog | None = None) -> ImportPlan:
+        with progress_bar("Reading sessions") as progress:
+            src_cat = src_cat or build_catalog(src_home, progress)
+            tgt_cat = build_catalog(tgt_home, progress)
+            return build_import_plan(
+                src_cat,
+                tgt_cat,
+                mapper,
+                projects=list(projects),
+                threads=list(threads),
+                exclude=list(exclude),
+                rewrite_text=rewrite_text,
+                skip_damaged=skip_damaged,
+                progress=progress,
+                upgrade_bare=upgrade_bare,
+                bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
+            )
+
+    plan = make_plan()
     if as_json and (dry_run or plan.conflicts):
         emit_json({"dry_run": dry_run, "plan": plan.to_dict()})
     elif not as_json:
@@ -171,8 +176,21 @@ def import_(
         return
     confirm_write(yes, "Apply this plan?")
     target_path.mkdir(parents=True, exist_ok=True)
-    with progress_bar("Copying sessions") as progress:
-        report = apply_import(plan, progress)
+    while True:
+        try:
+            with progress_bar("Copying sessions") as progress:
+                report = apply_import(plan, progress)
+            break
+        except TargetChanged as exc:
+            if yes or as_json:
+                raise  # a script gets its own exit status and runs again
+            # A person sees what changed and the new plan, and is asked again.
+            click.secho(f"The target changed since the preview: {', '.join(exc.changes)}.")
+            click.echo("The new plan:")
+            plan = make_plan(plan.source)
+            print_plan(plan)
+            raise_on_conflicts(plan)
+            confirm_write(yes, "Apply this plan?")
     # Threads whose turn index came with them open at once; Codex projects only the rest.
     carried = set(report.index_carried)
     paginated = [

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from codex_migrate import __version__
-from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError
+from codex_migrate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, CodexMigrateError
 from codex_migrate.launcher import command_line, version_message
 
 #: Every command lives in a module of its own, imported only when used, so `scan` does not
@@ -55,6 +55,10 @@ class Group(click.Group):
             if exc.hint:
                 click.echo(f"Hint: {exc.hint}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # Writes roll back before this point (and say so); planning writes nothing.
+            click.secho("Interrupted: nothing was written.", fg="red", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except (OSError, sqlite3.Error) as exc:
             # Writes roll back before this point; say what failed, not where in our code.
             click.secho(f"Error: {exc}", fg="red", err=True)

@@ -21,6 +21,7 @@ from codex_migrate.cli.options import (
     rebind_bare_options,
     rewrite_text_option,
 )
+from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
 
@@ -58,17 +59,21 @@ def rebind(
     """
     mapper = _mapper(_absolute_rules(maps), history_only, wsl)
     home = open_home(codex_home)
-    with progress_bar("Reading sessions") as progress:
-        catalog = build_catalog(home, progress)
-    plan = build_rebind_plan(
-        catalog,
-        mapper,
-        thread_ids=list(threads),
-        all_projects=all_projects,
-        rewrite_text=rewrite_text,
-        upgrade_bare=upgrade_bare,
-        bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
-    )
+
+    def make_plan() -> RebindPlan:
+        with progress_bar("Reading sessions") as progress:
+            catalog = build_catalog(home, progress)
+        return build_rebind_plan(
+            catalog,
+            mapper,
+            thread_ids=list(threads),
+            all_projects=all_projects,
+            rewrite_text=rewrite_text,
+            upgrade_bare=upgrade_bare,
+            bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
+        )
+
+    plan = make_plan()
     if as_json and dry_run:
         emit_json({"dry_run": True, "plan": plan.to_dict()})
         return
@@ -84,8 +89,19 @@ def rebind(
         click.echo("Dry run: nothing was written.")
         return
     confirm_write(yes, "Apply these repairs?")
-    with progress_bar("Rewriting sessions") as progress:
-        report = apply_rebind(plan, progress)
+    while True:
+        try:
+            with progress_bar("Rewriting sessions") as progress:
+                report = apply_rebind(plan, progress)
+            break
+        except TargetChanged as exc:
+            if yes or as_json:
+                raise
+            click.secho(f"The home changed since the preview: {', '.join(exc.changes)}.")
+            click.echo("The new plan:")
+            plan = make_plan()
+            print_rebind_plan(plan)
+            confirm_write(yes, "Apply these repairs?")
     if as_json:
         emit_json({"dry_run": False, "plan": plan.to_dict(), "report": report.to_dict()})
         return

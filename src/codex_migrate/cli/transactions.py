@@ -10,11 +10,17 @@ from typing import Any
 import click
 
 from codex_migrate.catalog import build_catalog
-from codex_migrate.cli.common import codex_home_option, emit_json, json_option
+from codex_migrate.cli.common import codex_home_option, confirm_write, emit_json, json_option
 from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError
 from codex_migrate.home import CodexHome, default_home, open_home, open_target
 from codex_migrate.inuse import HomeLock, ensure_not_running
-from codex_migrate.transaction import Journal, list_transactions, undo_committed
+from codex_migrate.transaction import (
+    Journal,
+    left_hint,
+    list_transactions,
+    plan_committed_undo,
+    undo_committed,
+)
 from codex_migrate.transaction import recover as recover_transactions
 from codex_migrate.verify import verify_home
 
@@ -23,17 +29,45 @@ from codex_migrate.verify import verify_home
 @codex_home_option("The home to recover")
 @json_option
 def recover(codex_home: Path | None, as_json: bool) -> None:
-    """Roll back any transaction a crash or kill left unfinished."""
+    """Roll back any transaction a crash or kill left unfinished in this home.
+
+    Only what the transaction wrote, and only where it is still as it left it: anything
+    changed after it (new threads, renames, prompt history) is kept and listed.
+    """
     home = open_target((codex_home or default_home()).absolute())
     with HomeLock(home.transactions_dir):
-        done = recover_transactions(home.transactions_dir)
+        plans = recover_transactions(home)
+    refused = [p for p in plans if p.refused]
     if as_json:
-        emit_json({"rolled_back": done})
-    elif done:
-        for tx in done:
-            click.echo(f"Rolled back unfinished transaction {tx}.")
+        emit_json(
+            {
+                "rolled_back": [p.tx_id for p in plans if not p.refused],
+                "refused": [p.tx_id for p in refused],
+                "transactions": [p.to_dict() for p in plans],
+            }
+        )
     else:
-        click.echo("Nothing to recover.")
+        for plan in plans:
+            if plan.refused:
+                click.secho(
+                    f"Refused transaction {plan.tx_id}: {plan.refused} Nothing of it was "
+                    "undone; it no longer blocks other commands.",
+                    fg="red",
+                    err=True,
+                )
+                continue
+            click.echo(f"Rolled back unfinished transaction {plan.tx_id}.")
+            for text in plan.descriptions:
+                click.echo(f"  {text}")
+            if plan.left:
+                click.secho("  Kept, as changed after the crash:", fg="yellow")
+                for text in plan.left:
+                    click.echo(f"    {text}")
+                click.echo(f"  {left_hint(home.transactions_dir / plan.tx_id)}")
+        if not plans:
+            click.echo("Nothing to recover.")
+    if refused:
+        sys.exit(EXIT_FAILURE)
 
 
 @click.group()
@@ -96,20 +130,22 @@ def tx_show(tx_id: str, codex_home: Path | None) -> None:
 @click.argument("tx_id")
 @codex_home_option("The home whose transactions to use")
 @click.option("--dry-run", is_flag=True, help="Say what would be undone; change nothing.")
-def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool) -> None:
-    """Undo a committed transaction (refused if its threads changed since)."""
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
+def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -> None:
+    """Undo a committed transaction (refused if anything it wrote changed since)."""
     home = _tx_home(codex_home)
     tx_dir, journal = _find_tx(home, tx_id)
+    plan = plan_committed_undo(home, tx_dir, journal)  # raises when it would be refused
+    click.echo(f"Rolling back {tx_id} would:")
+    for text in plan.descriptions or ["change nothing (it is already undone)"]:
+        click.echo(f"  {text}")
     if dry_run:
-        click.echo(
-            f"Would remove {len(journal.creates)} files, restore "
-            f"{len(journal.replaces) + len(journal.removes)}, and put back the DB rows of "
-            f"{len(journal.threads)} threads."
-        )
+        click.echo("Dry run: nothing was changed.")
         return
+    confirm_write(yes, "Roll back?")
     with HomeLock(home.transactions_dir):
         ensure_not_running(home.root)
-        undo_committed(tx_dir, journal)
+        undo_committed(home, tx_dir, journal)
     click.echo(f"Rolled back {tx_id}.")
 
 

@@ -97,7 +97,7 @@ def act(request: Request) -> Response:
         progress("rollback", 0, 1)
         with HomeLock(home.transactions_dir):
             ensure_not_running(home.root)
-            undo_committed(tx_dir, journal)
+            undo_committed(home, tx_dir, journal)
         progress("rollback", 1, 1)
         return {"id": tx_id, "action": "rollback", "threads": len(journal.threads)}
 

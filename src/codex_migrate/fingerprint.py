@@ -1,0 +1,102 @@
+"""What a plan read from the target, re-checked under the lock right before the first write.
+
+A plan is built before the prompt and before the lock; while the user reads it, Codex or
+another import may extend a thread or rewrite a row. Writing the stale plan would overwrite
+that work ("1 replaced"), so every plan keeps the size, mtime and SHA-256 of each target file
+it compared (or that the file was absent) and the DB rows it will change; if any moved,
+nothing is written and the user sees the new plan.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.errors import EXIT_STALE, CodexMigrateError
+from codex_migrate.fsutil import sha256_file
+from codex_migrate.rowlog import _encode
+
+FileState = tuple[int, int, str] | None
+
+
+class TargetChanged(CodexMigrateError):
+    exit_code = EXIT_STALE
+
+    def __init__(self, changes: list[str]) -> None:
+        listed = "\n  ".join(changes[:10])
+        more = f"\n  … and {len(changes) - 10} more" if len(changes) > 10 else ""
+        super().__init__(
+            f"the target changed since the preview; nothing was written:\n  {listed}{more}",
+            hint="Run the command again to see the new plan.",
+        )
+        self.changes = changes
+
+
+def file_state(path: Path) -> FileState:
+    """Size, mtime and hash of a regular file; None when there is none."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    digest = sha256_file(path) if os.path.isfile(path) else "not a regular file"
+    return (st.st_size, st.st_mtime_ns, digest)
+
+
+def _row(conn: sqlite3.Connection, thread_id: str) -> dict[str, Any] | None:
+    cur = conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,))
+    got = cur.fetchone()
+    if got is None:
+        return None
+    return {d[0]: _encode(v) for d, v in zip(cur.description, got, strict=True)}
+
+
+@dataclass
+class Fingerprint:
+    root: Path
+    files: dict[str, FileState] = field(default_factory=dict)
+    #: thread id as stored (or as we would store it) -> the row as read, None when absent.
+    rows: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    #: other single values the plan relied on, e.g. the backfill status.
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add_file(self, rel: str) -> None:
+        if rel not in self.files:
+            self.files[rel] = file_state(self.root / rel)
+
+    def add_row(self, thread_id: str, row: dict[str, Any] | None) -> None:
+        key = str(row["id"]) if row and "id" in row else thread_id
+        self.rows[key] = {k: _encode(v) for k, v in row.items()} if row is not None else None
+
+    def changes(self, db: Path | None) -> list[str]:
+        """What differs now from what the plan read (empty: the plan still holds)."""
+        out = []
+        for rel, then in self.files.items():
+            now = file_state(self.root / rel)
+            if now != then:
+                if then is None:
+                    out.append(f"{rel} appeared")
+                elif now is None:
+                    out.append(f"{rel} was removed")
+                else:
+                    out.append(f"{rel} changed ({then[0]} -> {now[0]} bytes)")
+        if self.rows and db is not None and db.exists():
+            # read-write on purpose (we hold the lock): SQLite then removes its -wal/-shm
+            conn = sqlite3.connect(db, timeout=10)
+            try:
+                for tid, then_row in self.rows.items():
+                    if _row(conn, tid) != then_row:
+                        out.append(f"the DB row of thread {tid} changed")
+            except sqlite3.Error as exc:
+                out.append(f"{db.name} cannot be read: {exc}")
+            finally:
+                conn.close()
+        return out
+
+    def recheck(self, db: Path | None) -> None:
+        """Raise :class:`TargetChanged` when anything the plan read moved."""
+        changed = self.changes(db)
+        if changed:
+            raise TargetChanged(changed)

@@ -1,0 +1,155 @@
+"""Row images of our DB writes, so a rollback undoes exactly our rows and nothing else.
+
+Before a write changes rows, :class:`RowLog` records them as they were; right before the
+write commits it records them as we left them. A rollback then looks at each row: still as we
+left it → put back what was there (delete a row we inserted); as it was before → nothing to
+do (the write never committed); anything else → someone changed it since, and it is kept.
+Whole-file snapshots are never restored: they would throw away every row written after us.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+ROWID = "__rowid"
+
+Row = dict[str, Any]
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$b64": base64.b64encode(bytes(value)).decode()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "$b64" in value:
+        return base64.b64decode(value["$b64"])
+    return value
+
+
+def key_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """The primary key's columns, or the rowid for a table without one."""
+    pk = sorted((r[5], r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")') if r[5])
+    return [name for _, name in pk] or [ROWID]
+
+
+def _select(conn: sqlite3.Connection, table: str, keys: list[str], where: str) -> str:
+    cols = f'rowid AS "{ROWID}", *' if keys == [ROWID] else "*"
+    return f'SELECT {cols} FROM "{table}" WHERE {where}'
+
+
+def _rows(cur: sqlite3.Cursor) -> list[Row]:
+    names = [d[0] for d in cur.description]
+    return [{n: _encode(v) for n, v in zip(names, r, strict=True)} for r in cur]
+
+
+@dataclass
+class _Watch:
+    table: str
+    where: str
+    params: tuple[Any, ...]
+
+
+@dataclass
+class RowLog:
+    """The rows one SQLite write transaction changes, before and after."""
+
+    conn: sqlite3.Connection
+    watches: list[_Watch] = field(default_factory=list)
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    before: dict[str, dict[str, Row]] = field(default_factory=dict)
+    after: dict[str, dict[str, Row]] = field(default_factory=dict)
+
+    def _key(self, table: str, row: Row) -> str:
+        return json.dumps([row[k] for k in self.keys[table]])
+
+    def watch(self, table: str, where: str, params: Iterable[Any] = ()) -> None:
+        """Record the rows ``where`` selects, before this transaction changes them."""
+        if table not in self.keys:
+            self.keys[table] = key_columns(self.conn, table)
+            self.before[table] = {}
+        w = _Watch(table, where, tuple(params))
+        self.watches.append(w)
+        seen = self.before[table]
+        query = _select(self.conn, table, self.keys[table], where)
+        for row in _rows(self.conn.execute(query, w.params)):
+            seen.setdefault(self._key(table, row), row)
+
+    def finish(self) -> dict[str, Any]:
+        """Read the watched rows as we leave them; the JSON the journal keeps."""
+        for w in self.watches:
+            keys = self.keys[w.table]
+            got = self.after.setdefault(w.table, {})
+            query = _select(self.conn, w.table, keys, w.where)
+            for row in _rows(self.conn.execute(query, w.params)):
+                got[self._key(w.table, row)] = row
+        tables = []
+        for table, keys in self.keys.items():
+            before, after = self.before[table], self.after.get(table, {})
+            changed = [
+                {"key": json.loads(k), "before": before.get(k), "after": after.get(k)}
+                for k in sorted(set(before) | set(after))
+                if before.get(k) != after.get(k)
+            ]
+            if changed:
+                tables.append({"table": table, "keys": keys, "rows": changed})
+        return {"tables": tables}
+
+
+@dataclass
+class RowUndo:
+    """What undoing one DB's row log would do: rows to put back, rows left alone."""
+
+    restore: list[tuple[str, list[str], list[Any], Row | None]] = field(default_factory=list)
+    changed_since: list[str] = field(default_factory=list)
+    already: int = 0
+
+
+def plan_row_undo(conn: sqlite3.Connection, log: dict[str, Any], db_name: str) -> RowUndo:
+    """Compare every logged row with the DB as it is now (no writes)."""
+    out = RowUndo()
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for entry in log.get("tables", []):
+        table, keys = entry["table"], entry["keys"]
+        for change in entry["rows"]:
+            key, before, after = change["key"], change["before"], change["after"]
+            current = None
+            if table in tables:
+                where = " AND ".join(("rowid" if k == ROWID else f'"{k}"') + " IS ?" for k in keys)
+                got = _rows(conn.execute(_select(conn, table, keys, where), key))
+                current = got[0] if got else None
+            if current == before:
+                out.already += 1
+            elif current == after:
+                out.restore.append((table, keys, key, before))
+            else:
+                label = ", ".join(str(k) for k in key)
+                out.changed_since.append(f"{db_name}: {table} row {label} changed since")
+    return out
+
+
+def apply_row_undo(conn: sqlite3.Connection, undo: RowUndo) -> int:
+    """Put the rows back, inside the caller's write transaction: every delete first, in the
+    reverse of the order the tables were written (a projection's state row first, as Codex's
+    cleanup trigger expects), then every insert in that order (the state row last)."""
+
+    def where(keys: list[str]) -> str:
+        return " AND ".join(("rowid" if k == ROWID else f'"{k}"') + " IS ?" for k in keys)
+
+    for table, keys, key, _ in reversed(undo.restore):
+        conn.execute(f'DELETE FROM "{table}" WHERE {where(keys)}', key)
+    for table, _, _, before in undo.restore:
+        if before is not None:
+            names = [("rowid" if n == ROWID else f'"{n}"') for n in before]
+            marks = ", ".join("?" for _ in before)
+            conn.execute(
+                f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({marks})',
+                [_decode(v) for v in before.values()],
+            )
+    return len(undo.restore)
