@@ -209,6 +209,8 @@ class Transaction:
                     path.unlink()
                 elif path.stat().st_size > start:
                     os.truncate(path, start)
+                    if info["mtime_ns"] is not None:
+                        os.utime(path, ns=(info["mtime_ns"], info["mtime_ns"]))
             raise
         if new and mode is not None:
             os.chmod(path, mode)

@@ -1,0 +1,441 @@
+"""Recovery and rollback undo only what their transaction did, where it is still as it left
+it: work done after a crash, a copied home's original, and files outside the home survive."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from codex_migrate.errors import EXIT_STALE
+from codex_migrate.transaction import CRASH_ENV
+from tests.homes import make_state_db, tid, tree_state, write_rollout
+from tests.test_import import (
+    OLD,
+    _import_subprocess,
+    _source,
+    _target_with_db,
+    _tree,
+    run,
+)
+
+
+def _dump(db: Path) -> list[str]:
+    """``sqlite3 .dump`` of a DB (through a copy, so reading changes nothing)."""
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def _files(home: Path) -> dict[str, tuple[str, int, int]]:
+    """The home's files without our folder and without the DB files (compared by dump)."""
+    return {k: v for k, v in _tree(home).items() if "sqlite" not in k}
+
+
+def _crash(src: Path, target: Path, point: str) -> None:
+    proc = _import_subprocess(src, target, {CRASH_ENV: point})
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 137, out
+
+
+def _touch_row(db: Path, thread_id: str, title: str) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE threads SET title = ? WHERE id = ?", (title, thread_id))
+    conn.commit()
+    conn.close()
+
+
+def test_work_done_after_a_crash_survives_recovery(tmp_path: Path) -> None:
+    """The issue's repro: crash at `appended`, then a name and a row change, then recover."""
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    files_before = _files(target)
+    index_before = (target / "session_index.jsonl").read_bytes()
+    history_before = (target / "history.jsonl").read_bytes()
+    expected = tmp_path / "expected.sqlite"
+    shutil.copy(target / "state_5.sqlite", expected)
+    _touch_row(expected, tid(9), "renamed after the crash")
+
+    _crash(src, target, "appended")
+    assert (target / "session_index.jsonl").read_bytes() != index_before  # our names are in
+    later = b'{"id":"' + tid(9).encode() + b'","thread_name":"added later"}\n'
+    with open(target / "session_index.jsonl", "ab") as f:
+        f.write(later)
+    _touch_row(target / "state_5.sqlite", tid(9), "renamed after the crash")
+
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" in out, out
+    assert (target / "session_index.jsonl").read_bytes() == index_before + later
+    assert (target / "history.jsonl").read_bytes() == history_before
+    assert _dump(target / "state_5.sqlite") == _dump(expected)
+    files_after = _files(target)
+    files_after.pop("session_index.jsonl")
+    files_before.pop("session_index.jsonl")
+    assert files_after == files_before
+
+
+def test_a_row_changed_after_the_crash_is_kept_and_reported(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    _crash(src, target, "appended")
+    _touch_row(target / "state_5.sqlite", tid(1), "Codex used it since")
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0, out
+    assert f"threads row {tid(1)} changed since; kept" in out
+    assert "replaced/" in out and "snapshot/" in out  # where the originals are
+    conn = sqlite3.connect(target / "state_5.sqlite")
+    ids = sorted(r[0] for r in conn.execute("SELECT id FROM threads"))
+    conn.close()
+    assert ids == [tid(1), tid(9)]  # ours of 2 and 3 gone, the changed one kept
+
+
+def test_recover_on_a_copied_home_touches_only_the_copy(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    original = _target_with_db(tmp_path)
+    files_before, dump_before = _files(original), _dump(original / "state_5.sqlite")
+    _crash(src, original, "appended")
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy, symlinks=True)
+    crashed = tree_state(original)
+
+    code, out = run("recover", "--codex-home", str(copy))
+    assert code == 0 and "Rolled back" in out, out
+    assert tree_state(original) == crashed, "the original home must not be touched"
+    assert _files(copy) == files_before
+    assert _dump(copy / "state_5.sqlite") == dump_before
+
+
+def test_recover_on_a_copy_whose_original_is_gone(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    original = _target_with_db(tmp_path)
+    files_before, dump_before = _files(original), _dump(original / "state_5.sqlite")
+    _crash(src, original, "db")
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy, symlinks=True)
+    shutil.rmtree(original)
+    code, out = run("recover", "--codex-home", str(copy))
+    assert code == 0 and "Rolled back" in out, out
+    assert _files(copy) == files_before
+    assert _dump(copy / "state_5.sqlite") == dump_before
+    assert not original.exists()
+
+
+def _hostile_journal(target: Path, rel: str, victim: Path) -> Path:
+    tx = target / "migration_transactions" / "20260101T000000-abcdef"
+    tx.mkdir(parents=True)
+    digest = hashlib.sha256(victim.read_bytes()).hexdigest()
+    journal = {
+        "version": 2,
+        "id": tx.name,
+        "kind": "import",
+        "state": "applying",
+        "creates": [rel],
+        "written": {rel: digest},
+        "appends": {rel: {"size": 0, "length": 6, "sha256": digest}},
+    }
+    (tx / "journal.json").write_text(json.dumps(journal))
+    return tx
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink"])
+def test_a_journal_naming_a_path_outside_the_home_is_refused(tmp_path: Path, how: str) -> None:
+    target = _target_with_db(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious\n")
+    if how == "symlink":
+        (target / "out").symlink_to(tmp_path)
+        rel = "out/victim.txt"
+    else:
+        rel = "../victim.txt" if how == "dotdot" else str(victim)
+    tx = _hostile_journal(target, rel, victim)
+    before = _tree(target)
+
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 1 and f"Refused transaction {tx.name}" in out, out
+    assert "not a path inside the home" in out or "outside the home" in out
+    assert victim.read_bytes() == b"precious\n"
+    assert _tree(target) == before
+    assert json.loads((tx / "journal.json").read_text())["state"] == "refused"
+    # it blocks nothing afterwards
+    code, out = run(
+        "import",
+        str(_source(tmp_path)),
+        "--codex-home",
+        str(target),
+        "--map",
+        f"{OLD}=/new",
+        "--yes",
+    )
+    assert code == 0, out
+    assert victim.read_bytes() == b"precious\n"
+
+
+def test_recovery_never_pads_a_shortened_file_with_nul_bytes(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    _crash(src, target, "appended")
+    (target / "session_index.jsonl").write_bytes(b"")  # emptied after the crash
+    (target / "history.jsonl").write_bytes(b"{}\n")  # shortened after the crash
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0, out
+    assert (target / "session_index.jsonl").read_bytes() == b""
+    assert (target / "history.jsonl").read_bytes() == b"{}\n"
+
+
+def test_a_thread_extended_between_plan_and_apply_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan says "replace" (the target is a prefix); Codex then extends the target's
+    copy while the prompt waits: the write is refused and the new bytes stay."""
+    import codex_migrate.cli as cli_module
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    mine = next(target.rglob(f"*{tid(1)}.jsonl"))
+    extra = b'{"timestamp":"t","type":"event_msg","payload":{"type":"later"}}\n'
+
+    def codex_extends_it(yes: bool, question: str) -> None:
+        with open(mine, "ab") as f:
+            f.write(extra)
+
+    monkeypatch.setattr(cli_module, "confirm_write", codex_extends_it)
+    expected = mine.read_bytes() + extra
+    rows_before = _dump(target / "state_5.sqlite")
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code == EXIT_STALE, out
+    assert "the target changed since the preview" in out and "Run the command again" in out
+    assert mine.read_bytes() == expected
+    assert _dump(target / "state_5.sqlite") == rows_before
+    journals = list((target / "migration_transactions").glob("*/journal.json"))
+    assert journals == []  # not even a transaction was started
+
+
+def test_rollback_dry_run_says_what_the_rollback_does_including_refusal(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes", "--json"
+    )
+    tx = json.loads(out)["report"]["transaction_id"]
+    code, dry = run("transactions", "rollback", tx, "--codex-home", str(target), "--dry-run")
+    assert code == 0 and "remove sessions/" in dry and "put back" in dry, dry
+    # without --yes and no terminal: asks, cannot, refuses
+    before = _tree(target)
+    code, out = run("transactions", "rollback", tx, "--codex-home", str(target))
+    assert code == 1 and "no terminal to ask" in out
+    assert _tree(target) == before
+    # a thread changed since: the dry run refuses exactly as the rollback does
+    f = next(target.rglob(f"*{tid(2)}.jsonl"))
+    with open(f, "ab") as fh:
+        fh.write(b'{"timestamp":"t","type":"event_msg","payload":{"type":"x"}}\n')
+    code, dry = run("transactions", "rollback", tx, "--codex-home", str(target), "--dry-run")
+    code2, real = run("transactions", "rollback", tx, "--codex-home", str(target), "--yes")
+    assert code == code2 == 1
+    assert "changed after" in dry and dry == real
+
+
+def test_ctrl_c_during_a_write_rolls_back_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import codex_migrate.staging as staging
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    before, dump = _tree(target), _dump(target / "state_5.sqlite")
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(staging, "stage_rewritten", interrupted)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code == 130, out
+    assert "interrupted: the import was rolled back; nothing changed" in out
+    assert "Traceback" not in out and "Aborted" not in out
+    assert _tree(target) == before and _dump(target / "state_5.sqlite") == dump
+
+
+def _no_space(path: object) -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+def test_a_full_disk_during_the_rollback_is_finished_by_recover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import fails on a full disk after writing files and rows; the rollback then fails
+    too (the journal cannot be rewritten). No staging is left behind, and `recover` with
+    free space finishes: the home is exactly as before."""
+    import codex_migrate.importer as importer
+    import codex_migrate.journal as journal_module
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    files_before, dump_before = _files(target), _dump(target / "state_5.sqlite")
+    real_save = journal_module.Journal.save
+    full = {"on": False}
+
+    def save(self: journal_module.Journal, tx_dir: Path) -> None:
+        if full["on"]:
+            raise _no_space(tx_dir / "journal.json.part")
+        real_save(self, tx_dir)
+
+    def verify_fills_the_disk(*args: object, **kwargs: object) -> list[str]:
+        full["on"] = True
+        raise _no_space(target / "history.jsonl")
+
+    monkeypatch.setattr(journal_module.Journal, "save", save)
+    monkeypatch.setattr(importer, "verify_written", verify_fills_the_disk)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code == 1, out
+    assert "rolling it back stopped part way" in out and "codex-migrate recover" in out
+    assert "Traceback" not in out
+    assert not list(target.rglob("staging")) and not list(target.rglob("*.part"))
+    assert not list(target.rglob("*.codex-migrate-*"))
+
+    full["on"] = False  # space freed
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" in out, out
+    assert _files(target) == files_before
+    assert _dump(target / "state_5.sqlite") == dump_before
+    code, out = run("recover", "--codex-home", str(target))
+    assert "Nothing to recover" in out
+
+
+def test_a_full_disk_while_appending_leaves_no_partial_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    files_before, dump_before = _files(target), _dump(target / "state_5.sqlite")
+    real_open = builtins.open
+
+    class ShortWrite:
+        def __init__(self, f: object) -> None:
+            self.f = f
+
+        def __enter__(self) -> ShortWrite:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()  # type: ignore[attr-defined]
+
+        def write(self, data: bytes) -> int:
+            self.f.write(data[:5])  # type: ignore[attr-defined]
+            self.f.flush()  # type: ignore[attr-defined]
+            raise _no_space("history.jsonl")
+
+    def fake_open(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        f = real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
+        if mode == "ab" and str(file).endswith("history.jsonl"):
+            return ShortWrite(f)
+        return f
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    monkeypatch.undo()
+    assert code == 1 and "disk is full" in out and "rolled back" in out, out
+    assert _files(target) == files_before
+    assert _dump(target / "state_5.sqlite") == dump_before
+
+
+def test_a_transaction_folder_without_a_journal_is_cleaned_not_blocking(tmp_path: Path) -> None:
+    """The disk filled up before the first journal save: nothing in the home was touched."""
+    target = _target_with_db(tmp_path)
+    stale = target / "migration_transactions" / "20260101T000000-000000"
+    (stale / "staging" / "sessions").mkdir(parents=True)
+    (stale / "staging" / "sessions" / "half.jsonl").write_bytes(b"{")
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Nothing to recover" in out
+    assert not stale.exists()
+
+
+def test_an_old_format_journal_is_undone_only_where_provably_ours(tmp_path: Path) -> None:
+    target = _target_with_db(tmp_path)
+    created = target / "sessions" / "2026" / "05" / "05" / "rollout-x.jsonl"
+    created.parent.mkdir(parents=True)
+    created.write_bytes(b'{"a":1}\n')
+    index = target / "session_index.jsonl"
+    size = index.stat().st_size
+    with open(index, "ab") as f:
+        f.write(b'{"id":"z","thread_name":"whose?"}\n')
+    index_now = index.read_bytes()
+    tx = target / "migration_transactions" / "20250101T000000-aaaaaa"
+    tx.mkdir(parents=True)
+    (tx / "journal.json").write_text(
+        json.dumps(
+            {
+                "id": tx.name,
+                "kind": "import",
+                "home": "/somewhere/else/.codex",
+                "state": "applying",
+                "creates": ["sessions/2026/05/05/rollout-x.jsonl"],
+                "written": {
+                    "sessions/2026/05/05/rollout-x.jsonl": hashlib.sha256(b'{"a":1}\n').hexdigest()
+                },
+                "appends": {"session_index.jsonl": size},
+                "created_dirs": ["sessions/2026/05/05", "sessions/2026/05"],
+                "db_touched": True,
+                "dbs": {"/somewhere/else/.codex/state_5.sqlite": "0-state_5.sqlite"},
+            }
+        )
+    )
+    dump = _dump(target / "state_5.sqlite")
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" in out, out
+    assert not created.exists() and not created.parent.exists()
+    assert index.read_bytes() == index_now  # unhashed tail: kept, and said so
+    assert "older journal" in out
+    assert _dump(target / "state_5.sqlite") == dump
+
+
+def test_rebind_refuses_a_stale_plan(tmp_path: Path) -> None:
+    from codex_migrate.catalog import build_catalog
+    from codex_migrate.fingerprint import TargetChanged
+    from codex_migrate.home import open_home
+    from codex_migrate.pathmap import PathMapper
+    from codex_migrate.rebind import apply_rebind, build_rebind_plan
+
+    home = tmp_path / "home"
+    f = write_rollout(home, 1, cwd=f"{OLD}/app")
+    make_state_db(home, [{"id": tid(1), "rollout_path": str(f), "cwd": f"{OLD}/app"}])
+    mapper = PathMapper([f"{OLD}={tmp_path / 'new'}"])
+    plan = build_rebind_plan(build_catalog(open_home(home)), mapper, all_projects=True)
+    assert plan.items
+    with open(f, "ab") as fh:
+        fh.write(b'{"timestamp":"t","type":"event_msg","payload":{"type":"later"}}\n')
+    expected = f.read_bytes()
+    with pytest.raises(TargetChanged):
+        apply_rebind(plan)
+    assert f.read_bytes() == expected
+    assert not list((home / "migration_transactions").glob("*/journal.json"))
+
+
+def test_journal_paths_are_relative_to_the_home(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes", "--json"
+    )
+    assert code == 0, out
+    tx = json.loads(out)["report"]["transaction_id"]
+    journal = json.loads((target / "migration_transactions" / tx / "journal.json").read_text())
+    named = [*journal["creates"], *journal["replaces"], *journal["appends"], *journal["dbs"]]
+    assert named and all(not os.path.isabs(p) and ".." not in p for p in named)
+    assert journal["rowlogs"] and journal["appends"]["history.jsonl"]["sha256"]
