@@ -93,20 +93,6 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def truncate_to(path: Path, size: int | None, mtime_ns: int | None = None) -> None:
-    """Undo appends: cut back to ``size`` bytes (and the old mtime), or remove the file when
-    it did not exist. A file already at that size is left alone."""
-    if size is None:
-        path.unlink(missing_ok=True)
-        return
-    if path.exists() and path.stat().st_size != size:
-        with open(path, "rb+") as f:
-            f.truncate(size)
-            os.fsync(f.fileno())
-        if mtime_ns is not None:
-            os.utime(path, ns=(mtime_ns, mtime_ns))
-
-
 class NotRegularFile(OSError):
     """A path we meant to read is a FIFO, socket, device or folder: reading it could block
     forever or never end, so it is refused by name instead."""
