@@ -195,7 +195,7 @@ def test_a_thread_extended_between_plan_and_apply_is_not_overwritten(
 ) -> None:
     """The plan says "replace" (the target is a prefix); Codex then extends the target's
     copy while the prompt waits: the write is refused and the new bytes stay."""
-    import codex_migrate.cli as cli_module
+    import codex_migrate.cli.importing as cli_module
 
     src = _source(tmp_path)
     target = _target_with_db(tmp_path)
