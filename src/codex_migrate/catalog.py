@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate import safejson
-from codex_migrate.fsutil import check_regular, open_regular
+from codex_migrate.fsutil import open_regular
 from codex_migrate.home import CodexHome, RolloutRef, check_inside
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.rollout import LineIssues, read_head
@@ -340,12 +340,7 @@ def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalo
     catalog = Catalog(home=home)
     refs = list(home.rollouts())
     names = read_session_index(home.session_index)
-    for special in (home.session_index, home.history_jsonl):
-        if os.path.lexists(special):
-            try:
-                check_regular(special)
-            except OSError as exc:
-                catalog.unreadable.append({"path": str(special), "reason": _reason(exc)})
+    catalog.unreadable.extend(home.unusable)
     if home.state_db is not None:
         try:
             catalog.db = read_thread_rows(home.state_db)

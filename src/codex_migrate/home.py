@@ -11,11 +11,13 @@ import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codex_migrate.errors import HomeNotFound
+from codex_migrate.fsutil import check_regular, open_regular
 from codex_migrate.rollout import parse_rollout_name
 
 SESSIONS_DIR = "sessions"
@@ -52,6 +54,9 @@ class CodexHome:
     history_db: Path | None = None
     found: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: Files named like a Codex file that are not regular files (a FIFO, a folder): never
+    #: opened, reported by name with the reason.
+    unusable: list[dict[str, str]] = field(default_factory=list)
     #: For a backup: the home it was taken from (its DB rows name files there).
     origin: Path | None = None
 
@@ -146,6 +151,34 @@ def _looks_like_home(path: Path) -> bool:
     return any(_STATE_DB_RE.match(n) for n in names)
 
 
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _unusable(path: Path) -> str | None:
+    """Why a Codex file that exists cannot be used (not a regular file), else None."""
+    try:
+        check_regular(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _note_unusable(home: CodexHome, places: list[Path]) -> None:
+    for place in places:
+        for name in _listdir(place):
+            if _STATE_DB_RE.match(name) and (why := _unusable(place / name)):
+                home.unusable.append({"path": str(place / name), "reason": why})
+    for special in (home.session_index, home.history_jsonl):
+        if why := _unusable(special):
+            home.unusable.append({"path": str(special), "reason": why})
+
+
 def _find_state_db(root: Path) -> tuple[Path | None, int | None, list[Path]]:
     """The newest ``state_N.sqlite``: in the home, in ``sqlite/``, or in $CODEX_SQLITE_HOME."""
     places = [root, root / "sqlite"]
@@ -160,7 +193,7 @@ def _find_state_db(root: Path) -> tuple[Path | None, int | None, list[Path]]:
             continue
         for name in names:
             m = _STATE_DB_RE.match(name)
-            if m and (place / name).is_file():
+            if m and _regular(place / name):
                 version = int(m.group(1))
                 if best is None or version > best[0]:
                     best = (version, place / name)
@@ -211,6 +244,7 @@ def open_home(source: Path | str | None = None) -> CodexHome:
     home = CodexHome(root=path, kind=kind, origin=origin)
     state_db, version, places = _find_state_db(path)
     home.state_db, home.state_version = state_db, version
+    _note_unusable(home, places)
     for label, p in (
         ("sessions/", home.sessions_dir),
         ("archived_sessions/", home.archived_dir),
@@ -233,12 +267,19 @@ def open_home(source: Path | str | None = None) -> CodexHome:
 def _backup_origin(manifest: Path) -> Path | None:
     """The home a backup was taken from, as its manifest says (None when unreadable)."""
     try:
-        with open(manifest, encoding="utf-8") as f:
+        with open_regular(manifest, "r", encoding="utf-8") as f:
             first = f.read(64 * 1024)
         m = re.search(r'"source_home"\s*:\s*("(?:[^"\\]|\\.)*")', first)
         return Path(json.loads(m.group(1))) if m else None
     except (OSError, ValueError):
         return None
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
 
 
 def _children(path: Path) -> list[Path]:
@@ -255,5 +296,7 @@ def open_target(path: Path) -> CodexHome:
         return open_home(path)
     except HomeNotFound:
         if path.is_dir() or not path.exists():
-            return CodexHome(root=path, kind="home")
+            home = CodexHome(root=path, kind="home")
+            _note_unusable(home, [path, path / "sqlite"])
+            return home
         raise

@@ -214,6 +214,13 @@ def build_import_plan(
             hint="Bind each with --map OLD=NEW (a parent folder maps everything under it), "
             "or keep it as recorded with --history-only OLD. Nothing was written.",
         )
+    if target.home.unusable:
+        listed = "\n  ".join(f"{u['path']}: {u['reason']}" for u in target.home.unusable)
+        raise CodexMigrateError(
+            f"The target home has files Codex needs that are not regular files:\n  {listed}",
+            hint="Move them aside (Codex cannot use them either), then run again. "
+            "Nothing was written.",
+        )
     total = len(selected)
     for n, thread in enumerate(selected, 1):
         new_cwd = mapper.map(thread.cwd) if thread.cwd else None

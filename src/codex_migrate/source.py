@@ -9,15 +9,17 @@ read, so a half-written backup can never be imported as if it were the whole his
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from codex_migrate.backup.verify import verify_backup
+from codex_migrate.backup.verify import VerifyReport, verify_backup
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.home import CodexHome, open_home
 from codex_migrate.manifest import (
     BACKUP_DIR_NAME,
+    MANIFEST_NAME,
     BackupIncomplete,
     archive_format,
     is_unfinished,
@@ -39,6 +41,19 @@ def _refuse_incomplete(home: CodexHome) -> None:
             "still running.",
             hint="Use a complete backup (a Codex_backup folder with a manifest.json).",
         )
+
+
+def _refuse_unless_ok(given: Path, report: VerifyReport) -> None:
+    if report.ok:
+        return
+    first = "; ".join(f"{p['path']}: {p['problem']}" for p in report.problems[:3])
+    more = len(report.problems) - 3
+    if more > 0:
+        first += f"; and {more} more"
+    raise BackupIncomplete(
+        f"{given} is {_NOT_OURS} ({first}).",
+        hint="`codex-migrate verify-backup` on it shows every problem.",
+    )
 
 
 @contextlib.contextmanager
@@ -63,6 +78,12 @@ def open_source(
     if not given.is_file():
         home = open_home(given)
         _refuse_incomplete(home)
+        if os.path.lexists(home.root / MANIFEST_NAME):
+            # A backup folder is held to its manifest exactly like an archive: an altered,
+            # added or missing file (or a manifest naming paths outside it) is refused.
+            report = verify_backup(home.root, progress)
+            _refuse_unless_ok(home.root, report)
+            home.found.insert(0, f"backup folder ({report.files_checked} files verified)")
         yield home
         return
     fmt = archive_format(given)
@@ -77,15 +98,7 @@ def open_source(
     try:
         root = tmp / BACKUP_DIR_NAME
         report = verify_backup(given, progress, extract_to=root)
-        if not report.ok:
-            first = "; ".join(f"{p['path']}: {p['problem']}" for p in report.problems[:3])
-            more = len(report.problems) - 3
-            if more > 0:
-                first += f"; and {more} more"
-            raise BackupIncomplete(
-                f"{given} is {_NOT_OURS} ({first}).",
-                hint="`codex-migrate verify-backup` on it shows every problem.",
-            )
+        _refuse_unless_ok(given, report)
         home = open_home(root)
         home.found.insert(0, f"archive {given} ({report.files_checked} files verified)")
         yield home
