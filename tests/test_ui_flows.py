@@ -96,10 +96,13 @@ def test_migrate_then_roll_back_through_snapshots(ui: Any) -> None:
 def test_unmapped_projects_stop_before_anything_is_written(ui: Any) -> None:
     _config, client, demo = ui
     client.post("/migrate/source", {"source": str(demo.source)})
-    page = client.get("/migrate/preview")
-    assert page.status == 409
-    assert "Some projects have no folder on this computer" in page.text
-    assert MAC in page.text  # the engine's own list, shown as details
+    page = client.get("/migrate/preview")  # straight to the preview: sent back to step 3
+    assert page.status == 200 and "/migrate/map" in (client.last.text if client.last else "")
+    assert "projects have no folder on this computer yet" in page.text
+    assert 'class="field-error"' in page.text and MAC in page.text
+    nxt = client.post("/migrate/map", {"action": "preview"})  # Next is refused on the page
+    assert nxt.status == 400 and "projects have no folder on this computer yet" in nxt.text
+    assert "--map" not in nxt.text
     assert not demo.codex_home.joinpath("sessions").exists()
 
 

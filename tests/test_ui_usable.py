@@ -91,3 +91,67 @@ def test_demo_writes_nothing_outside_its_folder(
     assert files_under(real_home) == []
     assert any((demo.root / "backups").iterdir())
     assert any((demo.root / "exports").rglob("*.html"))
+
+
+# -- 2. step 3 cannot be left with unbound projects --------------------------------------------
+
+
+def _to_step3(page: Any, origin: str) -> None:
+    """The demo's Mac home as the source (pre-filled), every session, then step 3."""
+    page.goto(origin + "/migrate")
+    page.click('form[action="/migrate/source"] button[type="submit"]')
+    page.wait_for_selector("#found-title")
+    page.goto(origin + "/migrate/select")
+    page.click('button[name="action"][value="next"]')
+    page.wait_for_url("**/migrate/map")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_step3_refuses_next_with_unbound_projects(browser: Any, tmp_path: Path, lang: str) -> None:
+    demo = build_demo(tmp_path / "demo")
+    with ui_server(demo.codex_home, demo=demo) as (config, url):
+        ctx, page, _watch = new_page(browser, url)
+        ctx.set_default_timeout(30_000)
+        try:
+            if lang != "en":
+                switch_language(page, lang)
+            _to_step3(page, config.origin)
+            rows = page.locator("tr[data-row]").count()
+            assert rows >= 3
+            next_button = 'button[name="action"][value="preview"]'
+            page.click(next_button)
+            page.wait_for_load_state()
+            assert page.url.endswith("/migrate/map")  # not the preview, not an error page
+            alert = page.inner_text("#mapping-error")
+            assert "--map" not in page.inner_text("main") and "--history-only" not in alert
+            if lang == "zh_Hans":
+                assert "个项目" in alert, alert
+            errors = page.locator("tr.row-error .field-error")
+            assert errors.count() >= 1
+            first = page.locator("tr.row-error input[aria-invalid=true]").first
+            assert first.get_attribute("aria-describedby")
+            snap(page, f"02-step3-unbound.{lang}")
+
+            # A relative path is refused beside its row and stays as typed.
+            field_id = first.get_attribute("id")
+            page.fill(f"#{field_id}", "code/webshop")
+            page.click(next_button)
+            page.wait_for_load_state()
+            assert page.input_value(f"#{field_id}") == "code/webshop"
+            row_error = page.inner_text(f"#{field_id}-error")
+            assert ("/home/alex/code" in row_error) and ("--map" not in row_error)
+            snap(page, f"02-step3-relative.{lang}")
+
+            # A parent rule binds the Mac projects; the rest are kept as history only.
+            page.fill(f"#{field_id}", "")
+            page.fill("#rule_old", "/Users/alex/Projects")
+            page.fill("#rule_new", str(demo.projects))
+            page.click(next_button)
+            page.wait_for_load_state()
+            if page.url.endswith("/migrate/map"):
+                for box in page.locator("tr.row-error input[name^=hist_]").all():
+                    box.check()
+                page.click(next_button)
+            page.wait_for_url("**/migrate/preview")
+        finally:
+            ctx.close()

@@ -5,6 +5,7 @@ Kept out of the views so that no view imports another.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,9 +122,44 @@ def mapping_rows(
                 "rule": str(p.rule) if p.rule else None,
                 "exact": exact.get(cwd, ""),
                 "history_only": cwd in binding.history_only,
+                "windows": bool(_WINDOWS_PATH.match(cwd)),
             }
         )
     return rows, plan, None
+
+
+def is_full_path(path: str) -> bool:
+    """A full path for this computer (``/x``; ``C:\\x`` or ``\\\\server\\x`` on Windows)."""
+    return Path(path).is_absolute() or path.startswith(("\\", "/"))
+
+
+_WINDOWS_PATH = re.compile(r"^([A-Za-z]:[\\/]|/mnt/[A-Za-z]/)")
+
+
+def typed_fields(form: Any) -> dict[str, str]:
+    """What the user typed in the folder fields, to show it again next to an error."""
+    return {
+        k: v
+        for k, v in form.multi_items()
+        if isinstance(v, str) and (k.startswith("new_") or k in ("rule_old", "rule_new"))
+    }
+
+
+def relative_rows(form: Any, projects: list[str]) -> dict[int, str]:
+    """Rows whose typed folder is not a full path: they are not saved, and say why."""
+    errors = {}
+    for n, cwd in enumerate(projects):
+        if field_str(form, f"old_{n}") != cwd or form.get(f"hist_{n}") == "1":
+            continue
+        new = field_str(form, f"new_{n}")
+        if new and not is_full_path(new):
+            errors[n] = "relative"
+    return errors
+
+
+def unbound_rows(rows: list[dict[str, Any]]) -> dict[int, str]:
+    """Projects that would be refused by the import: no folder and not history only."""
+    return {n: "unbound" for n, row in enumerate(rows) if row["status"] in ("unmapped", "invalid")}
 
 
 def apply_binding_form(binding: Binding, form: Any, projects: list[str]) -> str | None:
@@ -133,6 +169,8 @@ def apply_binding_form(binding: Binding, form: Any, projects: list[str]) -> str 
             continue  # the page was for another selection: ignore its rows
         hist = form.get(f"hist_{n}") == "1"
         new = field_str(form, f"new_{n}")
+        if new and not hist and not is_full_path(new):
+            continue  # refused, and shown again with what was typed (relative_rows)
         if hist:
             binding.set_history_only(cwd, True)
         else:
@@ -145,7 +183,7 @@ def apply_binding_form(binding: Binding, form: Any, projects: list[str]) -> str 
     if form.get("wsl_present") == "1":
         binding.wsl = form.get("wsl") == "1"
     if rule_old and rule_new:
-        if not Path(rule_new).is_absolute() and not rule_new.startswith(("\\", "/")):
+        if not is_full_path(rule_new):
             return "relative"
         binding.set_rule(rule_old, rule_new)
     elif rule_new:

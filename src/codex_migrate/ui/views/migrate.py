@@ -41,6 +41,9 @@ from codex_migrate.ui.forms import (
     mapping_rows,
     matches_query,
     project_rows,
+    relative_rows,
+    typed_fields,
+    unbound_rows,
 )
 from codex_migrate.ui.jobs import RUNNING, Cancelled
 from codex_migrate.ui.render import render, session_of
@@ -209,7 +212,14 @@ def selected_projects(state: MigrateState) -> list[tuple[str, int]]:
     return sorted(counts.items())
 
 
-def map_page(request: Request) -> Response:
+def map_page(
+    request: Request,
+    *,
+    problem: str | None = None,
+    typed: dict[str, str] | None = None,
+    row_errors: dict[int, str] | None = None,
+    status: int = 200,
+) -> Response:
     if (r := _need_source(request)) is not None:
         return r
     state = _state(request)
@@ -218,6 +228,8 @@ def map_page(request: Request) -> Response:
     exact = {cwd for cwd, _ in projects}
     parent_rules = [(o, n) for o, n in state.binding.rules if o not in exact]
     missing = [cwd for cwd, _ in projects if not cwd_exists(cwd)]
+    if request.query_params.get("error") == "unbound" and row_errors is None:
+        row_errors = unbound_rows(rows)  # sent back here by the preview
     return render(
         request,
         "migrate_map.html",
@@ -225,28 +237,44 @@ def map_page(request: Request) -> Response:
             "step": 3,
             "rows": rows,
             "plan": plan,
-            "rule_error": rule_error or request.query_params.get("error"),
+            "rule_error": problem or rule_error or request.query_params.get("error"),
             "parent_rules": parent_rules,
             "suggested_old": common_parent(missing),
             "binding": state.binding,
             "threads": len(_selected_threads(state)),
+            "typed": typed or {},
+            "row_errors": row_errors or {},
         },
+        status=status,
     )
 
 
 def map_submit(request: Request) -> Response:
+    """Save the folder choices; Next goes on only when every project has a place (the page
+    says which do not, beside each, keeping what was typed)."""
     if (r := _need_source(request)) is not None:
         return r
     state = _state(request)
     form = form_of(request)
-    projects = [cwd for cwd, _ in selected_projects(state)]
+    projects = selected_projects(state)
+    cwds = [cwd for cwd, _ in projects]
+    row_errors = relative_rows(form, cwds)
     with session_of(request).lock:
-        problem = apply_binding_form(state.binding, form, projects)
+        problem = apply_binding_form(state.binding, form, cwds)
         state.plan_digest = None
-    if problem:
-        return see_other(f"/migrate/map?error={problem}")
-    if field_str(form, "action") == "preview":
-        return see_other("/migrate/preview")
+    typed = typed_fields(form)
+    if problem is None and field_str(form, "action") == "preview":
+        rows, _plan, rule_error = mapping_rows(state.binding, projects)
+        problem = "rule" if rule_error else None
+        unbound = {n: e for n, e in unbound_rows(rows).items() if n not in row_errors}
+        row_errors.update(unbound)
+        if unbound:
+            problem = "unbound"
+        if not problem and not row_errors:
+            return see_other("/migrate/preview")
+    if problem or row_errors:
+        problem = problem or "relative_rows"
+        return map_page(request, problem=problem, typed=typed, row_errors=row_errors, status=400)
     return see_other("/migrate/map")
 
 

@@ -18,7 +18,12 @@ from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import open_home, open_target
 from codex_migrate.importer import ImportReport, apply_import
 from codex_migrate.merge import raw_lines, rewritten_lines
-from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.plan import (
+    ImportPlan,
+    UnmappedProjects,
+    build_import_plan,
+    raise_on_conflicts,
+)
 from codex_migrate.ui.codex_check import CodexListing, list_in_codex
 from codex_migrate.ui.common import (
     PlanChanged,
@@ -160,6 +165,8 @@ def preview_page(request: Request) -> Response:
         check_choices(state)
     except ValueError as exc:
         return see_other(f"/migrate/map?error=rule&detail={quote(str(exc))}")
+    except UnmappedProjects:
+        return see_other("/migrate/map?error=unbound")
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/migrate/map", status=409)
     choices = _choices_now(state)
