@@ -22,9 +22,11 @@ from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import open_regular, sync_files
 from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
+from codex_migrate.homefiles import declare, stage_bytes
 from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
+from codex_migrate.projectfiles import for_import
 from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.threadrow import (
     RolloutFacts,
@@ -56,6 +58,8 @@ class ImportReport:
     index_carried: list[str] = field(default_factory=list)
     #: 2025 bare rollouts written converted (originals kept under codex-migrate/)
     bare_upgraded: int = 0
+    #: small files of the home updated too (Desktop project list, our choices)
+    home_files: list[str] = field(default_factory=list)
     bytes_written: int = 0
     seconds: float = 0.0
     recovered: list[str] = field(default_factory=list)
@@ -178,7 +182,8 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
         ]
         imported_ids = {i.id for i in plan.items if i.action in (IMPORT, REPLACE, SKIP)}
         history = _history_lines(plan, imported_ids)
-        if not writes and not db_items and not names and not history:
+        files = for_import(plan)  # Desktop project list, our choices
+        if not writes and not db_items and not names and not history and not files:
             report.seconds = time.monotonic() - started
             return report
         if plan.fingerprint is not None:
@@ -209,6 +214,8 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             replaced = [i for i in writes if i.action == REPLACE]
             if (replaced or indexes) and home.history_db is not None:
                 tx.will_change_db(home.history_db)
+            for rel in files:
+                declare(tx, rel)
             tx.journal.threads = sorted(imported_ids)
             tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
             tx.prepare()
@@ -237,7 +244,8 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             }
             sync_files([tx.staging / i.target_rel for i in writes] + [tx.staging / r for r in kept])
             crash_point("staged")
-            tx.will_install({i.target_rel: staged[i.id].sha256 for i in writes} | kept)
+            ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
+            tx.will_install({i.target_rel: staged[i.id].sha256 for i in writes} | kept | ours)
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
                 tx.install(item.target_rel)
@@ -248,6 +256,9 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                     tx.remove(old.rel_path)
             for rel in kept:
                 tx.install(rel)
+            for rel in files:
+                tx.install(rel)
+            report.home_files = sorted(files)
             tx.sync_installed()
             tx.save()
             report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])

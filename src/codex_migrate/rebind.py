@@ -18,10 +18,12 @@ from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.fsutil import sync_files
+from codex_migrate.homefiles import declare, stage_bytes
 from codex_migrate.importer import prepare_target
 from codex_migrate.inuse import HomeLock
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
+from codex_migrate.projectfiles import for_rebind
 from codex_migrate.rewrite import line_changes
 from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.threadrow import (
@@ -77,10 +79,12 @@ class RebindPlan:
     bare_notes: list[str] = field(default_factory=list)
     #: What the plan read; re-checked under the lock before writing.
     fingerprint: Fingerprint | None = None
+    #: small files of the home this rebind updates (Desktop project list, our choices)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not (self.items or self.drop_rows or self.reset_backfill)
+        return not (self.items or self.drop_rows or self.reset_backfill or self.files)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +101,7 @@ class RebindPlan:
                 "bare_upgraded": sum(1 for i in self.items if i.bare_cwd is not None),
             },
             "bare_kept": list(self.bare_notes),
+            "home_files": sorted(self.files),
         }
 
 
@@ -182,6 +187,7 @@ def build_rebind_plan(
         plan.drop_rows = [r.id for r in catalog.orphan_rows]
         plan.reset_backfill = catalog.db.backfill_status == "running"
     plan.fingerprint = _fingerprint(plan)
+    plan.files = for_rebind(plan)
     return plan
 
 
@@ -218,6 +224,7 @@ class RebindReport:
     dropped: int = 0
     offsets_translated: int = 0
     projections_dropped: int = 0
+    home_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     recovered: list[str] = field(default_factory=list)
 
@@ -232,7 +239,8 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
     report = RebindReport(None)
     with HomeLock(home.transactions_dir) as lock:
         report.recovered = prepare_target(home, lock)
-        if plan.empty:
+        files = for_rebind(plan)  # Desktop project list, our choices
+        if plan.empty and not files:
             return report
         if plan.fingerprint is not None:
             plan.fingerprint.recheck(home.state_db)
@@ -255,6 +263,8 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             paginated = [i for i in rewrites if i.thread.history_mode == "paginated"]
             if paginated and home.history_db is not None:
                 tx.will_change_db(home.history_db)
+            for rel in files:
+                declare(tx, rel)
             tx.journal.threads = sorted({i.id for i in plan.items} | set(plan.drop_rows))
             tx.journal.summary = plan.to_dict()["summary"]
             tx.prepare()
@@ -284,12 +294,18 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             }
             sync_files([s.path for s in staged.values()] + [tx.staging / r for r in kept])
             crash_point("staged")
-            tx.will_install({i.thread.rel_path: staged[i.id].sha256 for i in rewrites} | kept)
+            ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
+            tx.will_install(
+                {i.thread.rel_path: staged[i.id].sha256 for i in rewrites} | kept | ours
+            )
             tx.set_state("applying")
             for item in rewrites:
                 tx.install(item.thread.rel_path)
             for rel in kept:
                 tx.install(rel)
+            for rel in files:
+                tx.install(rel)
+            report.home_files = sorted(files)
             tx.sync_installed()
             tx.save()
             report.files = len(rewrites)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import Catalog, Thread, cwd_exists
+from codex_migrate.choices import Choices, load_choices
+from codex_migrate.desktop import missing_in
 from codex_migrate.doctor.config import read_provider_config
 from codex_migrate.doctor.report import Diagnosis, DoctorReport, Finding, ProviderConfig, finding
 from codex_migrate.doctor.rules import BACKFILL_LEASE_SECONDS, INTERACTIVE_SOURCES, RULES
@@ -144,6 +146,7 @@ def diagnose_thread(
     catalog: Catalog,
     providers: ProviderConfig,
     cwds: _CwdCache | None = None,
+    choices: Choices | None = None,
 ) -> Diagnosis:
     """Every finding for one thread, and whether Codex lists it."""
     cwds = cwds or _CwdCache()
@@ -158,6 +161,11 @@ def diagnose_thread(
     if cwd and thread.era != "bare" and not cwds.exists(cwd):
         findings.append(
             finding(
+                "history-only",
+                f"kept as history, folder {cwd} not on this machine",
+            )
+            if choices is not None and thread.id in choices.history_only
+            else finding(
                 "cwd-missing",
                 f"project folder {cwd} does not exist here",
                 _rebind_fix(cwd),
@@ -318,12 +326,20 @@ def diagnose(
     report.home_findings += _backfill_findings(catalog, time.time() if now is None else now)
     for item in catalog.unreadable:
         report.home_findings.append(finding("unreadable-file", f"{item['path']}: {item['reason']}"))
+    choices = load_choices(home.root)
+    mapped_here = [p for p in choices.mapped_projects if cwd_exists(p)]
+    for root in missing_in(home.root, mapped_here):
+        report.home_findings.append(
+            finding("desktop-project-missing", f"project {root} is not in the Desktop's list")
+        )
 
     wanted = None if thread_ids is None else [t.strip().lower() for t in thread_ids if t.strip()]
     orphan_ids = {r.id for r in catalog.orphan_rows}
     cwds = _CwdCache()
     if wanted is None:
-        report.threads = [diagnose_thread(t, catalog, providers, cwds) for t in catalog.threads]
+        report.threads = [
+            diagnose_thread(t, catalog, providers, cwds, choices) for t in catalog.threads
+        ]
         report.rows = [_orphan_diagnosis(catalog, r.id) for r in catalog.orphan_rows]
         return report
     known = [t.id for t in catalog.threads] + sorted(orphan_ids)
@@ -331,7 +347,7 @@ def diagnose(
         tid = _resolve_id(given, known)
         thread = catalog.thread(tid)
         if thread is not None:
-            report.threads.append(diagnose_thread(thread, catalog, providers, cwds))
+            report.threads.append(diagnose_thread(thread, catalog, providers, cwds, choices))
         elif tid in orphan_ids:
             report.rows.append(_orphan_diagnosis(catalog, tid))
         else:

@@ -135,6 +135,21 @@ RULES: dict[str, Rule] = {
         "path and cannot be continued in its project.",
         f"{REBIND_FIX} binds the old folder to one on this machine.",
     ),
+    "history-only": Rule(
+        NOTE,
+        True,
+        "Kept as history: its project folder is not on this machine, as chosen at import or "
+        "rebind (recorded in codex-migrate/choices.json).",
+        "Nothing to do. To continue it in a project here: codex-migrate rebind --map OLD=NEW.",
+    ),
+    "desktop-project-missing": Rule(
+        NOTE,
+        True,
+        "A project that sessions were mapped to is missing from Codex Desktop's project list "
+        "(.codex-global-state.json): the Desktop shows its sessions under no project.",
+        "Add the folder as a project in Codex Desktop, or run the rebind again with the same "
+        "--map (it registers the project).",
+    ),
     "unknown-provider": Rule(
         PROBLEM,
         True,

@@ -62,6 +62,8 @@ CODE_LABELS: dict[str, str] = {
     "history-mode-mismatch": N_("Database row records another history format"),
     "cwd-mismatch": N_("Database row names another project folder"),
     "cwd-missing": N_("Project folder missing on this computer"),
+    "history-only": N_("Kept as history (folder not on this computer)"),
+    "desktop-project-missing": N_("Project missing from Codex Desktop's list"),
     "unknown-provider": N_("Unknown model provider"),
     "other-provider": N_("Not the default model provider"),
     "non-interactive-source": N_("Non-interactive session"),
