@@ -122,7 +122,9 @@ def test_doctor_names_the_fix_and_rebind_upgrade_bare_brings_them_back(
     # Codex appended to a converted file since: undoing must refuse and change nothing.
     plain = home / src.threads["plain"].rollout
     before = plain.read_bytes()
-    undo = CliRunner().invoke(cli, ["transactions", "rollback", tx, "--codex-home", str(home), "--yes"])
+    undo = CliRunner().invoke(
+        cli, ["transactions", "rollback", tx, "--codex-home", str(home), "--yes"]
+    )
     assert undo.exit_code != 0
     assert "changed after" in undo.output
     assert plain.read_bytes() == before

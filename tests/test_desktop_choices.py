@@ -79,7 +79,9 @@ def test_import_registers_projects_keeping_everything_else(tmp_path: Path) -> No
     # undoing the import restores the Desktop's file byte for byte
     before = json.dumps(STATE, indent=2, ensure_ascii=False) + "\n"
     tx = out["report"]["transaction_id"]
-    undo = CliRunner().invoke(cli, ["transactions", "rollback", tx, "--codex-home", str(target), "--yes"])
+    undo = CliRunner().invoke(
+        cli, ["transactions", "rollback", tx, "--codex-home", str(target), "--yes"]
+    )
     assert undo.exit_code == 0, undo.output
     assert (target / GLOBAL_STATE).read_text() == before
 
