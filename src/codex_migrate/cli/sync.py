@@ -17,8 +17,9 @@ from codex_migrate.cli.common import (
 from codex_migrate.codexbin import locate_codex
 from codex_migrate.errors import EXIT_CONFLICT
 from codex_migrate.home import default_home
-from codex_migrate.sync.engine import SyncOptions, SyncReport, machine_overview, preview, run_sync
+from codex_migrate.sync.engine import SyncOptions, SyncReport, run_sync
 from codex_migrate.sync.pull import MachinePull
+from codex_migrate.sync.status import machine_overview, preview
 
 
 @click.command("sync")

@@ -123,7 +123,7 @@ class _Context:
     own: Manifest | None
 
 
-def _open(opts: SyncOptions) -> _Context:
+def open_context(opts: SyncOptions) -> _Context:
     folder = opts.folder.expanduser().absolute()
     if not folder.is_dir():
         raise SyncFolderError(
@@ -184,7 +184,7 @@ def _local_refs(home: CodexHome) -> dict[str, RolloutRef]:
 
 
 @contextmanager
-def _scratch() -> Iterator[Path]:
+def scratch_dir() -> Iterator[Path]:
     """Private snapshots of the files being pulled (outside the home and the folder)."""
     path = Path(tempfile.mkdtemp(prefix="codex-migrate-sync-"))
     try:
@@ -199,7 +199,7 @@ def _run_lock(home: Path) -> HomeLock:
     return HomeLock(Path(tempfile.gettempdir()) / f"codex-migrate-sync-{key}")
 
 
-def _plan_all(
+def plan_all(
     ctx: _Context, scratch: Path, progress: ProgressFn | None, *, pulls: bool = True
 ) -> SyncReport:
     """The push plan, and (when ``pulls``) what each other machine would bring in."""
@@ -234,13 +234,6 @@ def _plan_all(
     return report
 
 
-def preview(opts: SyncOptions, progress: ProgressFn | None = None) -> SyncReport:
-    """What a sync would do, and how each machine stands; writes nothing."""
-    ctx = _open(opts)
-    with _scratch() as scratch:
-        return _plan_all(ctx, scratch, progress)
-
-
 def run_sync(
     opts: SyncOptions,
     *,
@@ -249,10 +242,10 @@ def run_sync(
 ) -> SyncReport:
     """Push, then pull from each machine; ``confirm(preview)`` may decline before any write."""
     home_path = opts.home.expanduser().absolute()
-    with _run_lock(home_path), _scratch() as scratch:
-        ctx = _open(opts)
+    with _run_lock(home_path), scratch_dir() as scratch:
+        ctx = open_context(opts)
         # Without a question to ask, the pulls are planned once, each just before it runs.
-        report = _plan_all(ctx, scratch, progress, pulls=confirm is not None)
+        report = plan_all(ctx, scratch, progress, pulls=confirm is not None)
         if confirm is not None and report.has_work and not confirm(report):
             raise CodexMigrateError("sync cancelled; nothing was written.")
         shutil.rmtree(scratch / "preview", ignore_errors=True)
@@ -290,25 +283,3 @@ def run_sync(
         if mdir.is_dir() or ctx.state.pulled or ctx.state.installed or ctx.state.conflicts:
             report.state_written = write_state(mdir, ctx.state)
         return report
-
-
-def machine_overview(folder: Path) -> list[dict[str, Any]]:
-    """Per machine: last push, threads published, and the conflicts it reported."""
-    folder = folder.expanduser().absolute()
-    out = []
-    for name in other_machines(folder, ""):
-        mdir = machine_dir(folder, name)
-        entry: dict[str, Any] = {"machine": name, "last_push": None, "threads": 0}
-        try:
-            manifest = read_manifest(mdir)
-        except ManifestError as exc:
-            entry["error"] = exc.message
-            manifest = None
-        if manifest is not None:
-            info = sync_info(manifest)
-            entry["last_push"] = info.get("pushed_at") or manifest.created_at
-            entry["hostname"] = info.get("hostname")
-            entry["threads"] = sum(1 for f in manifest.files if f.role.endswith("rollout"))
-        entry["conflicts"] = read_state(mdir).conflicts
-        out.append(entry)
-    return out
