@@ -136,7 +136,7 @@ def _print_report(report: SyncReport) -> None:
         detail = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         click.echo(f"Out: {len(items)} thread(s) {verb} ({detail}).")
     else:
-        click.echo("Out: nothing new here.")
+        click.echo("Out: nothing new to publish.")
     if not report.pulls:
         click.echo("In: no other machine has pushed to this folder yet.")
     for pull in report.pulls:
