@@ -176,14 +176,17 @@ def _print_pull(pull: MachinePull, dry_run: bool) -> None:
         for cwd in pull.history_only:
             click.echo(f"    {cwd}")
         click.echo(
-            "  to map them, name a root on each machine: codex-migrate sync FOLDER --root NAME=PATH"
+            "  to map such projects, name their root on each machine "
+            "(codex-migrate sync FOLDER --root NAME=PATH);"
         )
+        click.echo("  threads already here then move with codex-migrate rebind --map OLD=NEW")
     for c in pull.conflicts:
         click.secho(
             f"  conflict: {c['thread']} ({c.get('title') or 'untitled'}) was continued on both "
             f"machines (differs from line {c['first_difference_line']}); each keeps its own.",
             fg="yellow",
         )
+        click.echo(f"    theirs: {c['their_path']}")
 
 
 def _print_status(report: SyncReport, machines: list[dict[str, Any]]) -> None:
