@@ -439,3 +439,39 @@ def test_journal_paths_are_relative_to_the_home(tmp_path: Path) -> None:
     named = [*journal["creates"], *journal["replaces"], *journal["appends"], *journal["dbs"]]
     assert named and all(not os.path.isabs(p) and ".." not in p for p in named)
     assert journal["rowlogs"] and journal["appends"]["history.jsonl"]["sha256"]
+
+
+def test_ctrl_c_with_worker_processes_rolls_back_without_a_worker_traceback(
+    tmp_path: Path,
+) -> None:
+    """A real SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while the
+    rewrite runs on worker processes: one message, the rollback, no traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "source"
+    for n in range(1000, 1040):  # ~40 MB: enough for the parallel path
+        write_rollout(src, n, cwd=f"{OLD}/p{n % 3}", turns=[("q" * 4000, "a" * 16000)] * 60)
+    target = _target_with_db(tmp_path)
+    before, dump = _tree(target), _dump(target / "state_5.sqlite")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codex_migrate", "import", str(src), "--codex-home",
+         str(target), "--map", f"{OLD}=/new", "--yes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list((target / "migration_transactions").glob("*/staging/sessions/*/*/*/*")):
+        assert proc.poll() is None and time.monotonic() < deadline, "staging never started"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    text = out.decode()
+    assert proc.returncode == 130, text
+    assert "interrupted: the import was rolled back; nothing changed" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text
+    assert _tree(target) == before and _dump(target / "state_5.sqlite") == dump
