@@ -19,7 +19,12 @@ from codex_migrate.catalog import ProgressFn
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import open_target
 from codex_migrate.inuse import HomeLock, ensure_not_running
-from codex_migrate.transaction import Journal, list_transactions, undo_committed
+from codex_migrate.transaction import (
+    Journal,
+    list_transactions,
+    plan_committed_undo,
+    undo_committed,
+)
 from codex_migrate.ui.common import busy_page, config_of, error_page, see_other
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
@@ -79,6 +84,13 @@ def confirm_page(request: Request) -> Response:
     action = request.path_params["action"]
     if snap is None or snap.journal is None or action not in ("rollback", "delete"):
         return render(request, "not_found.html", {"back": "/snapshots"}, status=404)
+    if action == "rollback":
+        # The same check the rollback makes: a refusal is shown here, before the button.
+        home = open_target(config_of(request).codex_home.absolute())
+        try:
+            plan_committed_undo(home, snap.path, snap.journal)
+        except CodexMigrateError as exc:
+            return error_page(request, exc, back=f"/snapshots/{snap.id}", status=409)
     return render(
         request, "snapshot_confirm.html", {"snap": snap, "j": snap.journal, "action": action}
     )
