@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck fmt bench clean system-deps
+.PHONY: demo test lint typecheck fmt bench clean system-deps dist
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +44,10 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_import
 	$(BIN)/python benchmarks/bench_export.py
 
+# A release for this platform, built in a clean temp folder: sdist, wheel, single-file
+# executable and SHA256SUMS in dist/ (see README, "Releasing"). Same command on every OS.
+dist: $(STAMP)
+	$(BIN)/python scripts/build_dist.py
+
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache dist
