@@ -168,3 +168,15 @@ def test_doctor_notes_a_mapped_project_missing_from_the_desktop(tmp_path: Path) 
     assert [f["message"] for f in found if f["code"] == "desktop-project-missing"] == [
         f"project {new / 'lib'} is not in the Desktop's list"
     ]
+
+
+def test_the_ui_doctor_agrees_history_only_is_a_note(tmp_path: Path) -> None:
+    from codex_migrate.ui.views.doctor import NOTHING, read_view
+
+    src, new, target = _homes(tmp_path)
+    _import(src, new, target, "--history-only", "/old/gone")
+    view = read_view(target)
+    assert view.summary["problems"] == 0, view.summary
+    assert view.repair_findings == 0 and view.manual_findings == 0
+    routes = {(t.diagnosis.id, f.code): f.route for t in view.flagged for f in t.findings}
+    assert routes[(tid(3), "history-only")] == NOTHING
