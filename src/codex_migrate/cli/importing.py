@@ -20,6 +20,7 @@ from codex_migrate.cli.options import (
     _mapper,
     bare_options,
     mapping_options,
+    print_home_files,
     print_mapping,
     rewrite_text_option,
 )
@@ -32,6 +33,7 @@ from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import default_home, open_target
 from codex_migrate.importer import apply_import, restore_times
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.projectfiles import for_import
 from codex_migrate.source import open_source
 
 
@@ -66,6 +68,7 @@ def print_plan(plan: ImportPlan) -> None:
         )
     for note in plan.bare_notes:
         click.secho(f"  {note}", fg="yellow")
+    print_home_files(sorted(for_import(plan)))
 
 
 def _print_damage(plan: ImportPlan) -> None:
@@ -166,7 +169,9 @@ def import_(
 
     plan = make_plan()
     if as_json and (dry_run or plan.conflicts):
-        emit_json({"dry_run": dry_run, "plan": plan.to_dict()})
+        emit_json(
+            {"dry_run": dry_run, "plan": plan.to_dict(), "home_files": sorted(for_import(plan))}
+        )
     elif not as_json:
         print_plan(plan)
     raise_on_conflicts(plan)

@@ -89,6 +89,18 @@ def _bare_options(f: F, *, default: bool) -> F:
     )(f)
 
 
+#: What the small home files we may update are, for people.
+HOME_FILE_NAMES = {
+    ".codex-global-state.json": "Codex Desktop's project list",
+    "codex-migrate/choices.json": "history-only choices and mapped projects",
+}
+
+
+def print_home_files(files: list[str]) -> None:
+    for rel in files:
+        click.echo(f"  also updates {rel} ({HOME_FILE_NAMES.get(rel, 'ours')})")
+
+
 def print_mapping(mapping: MappingPlan) -> None:
     click.secho("Where each project would go:", bold=True)
     for p in mapping.projects:

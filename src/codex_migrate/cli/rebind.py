@@ -18,6 +18,7 @@ from codex_migrate.cli.options import (
     _absolute_rules,
     _mapper,
     mapping_options,
+    print_home_files,
     rebind_bare_options,
     rewrite_text_option,
 )
@@ -144,3 +145,4 @@ def print_rebind_plan(plan: RebindPlan) -> None:
         click.echo("  backfill_state: 'running' reset so Codex rescans the rollouts")
     for note in plan.bare_notes:
         click.secho(f"  {note}", fg="yellow")
+    print_home_files(sorted(plan.files))
