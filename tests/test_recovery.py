@@ -475,3 +475,32 @@ def test_ctrl_c_with_worker_processes_rolls_back_without_a_worker_traceback(
     assert "interrupted: the import was rolled back; nothing changed" in text
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     assert _tree(target) == before and _dump(target / "state_5.sqlite") == dump
+
+
+def test_a_full_disk_during_recovery_stops_cleanly_and_recover_finishes_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import codex_migrate.undo as undo
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    index_before = (target / "session_index.jsonl").read_bytes()
+    dump_before = _dump(target / "state_5.sqlite")
+    _crash(src, target, "appended")
+    later = b'{"id":"x","thread_name":"after the crash"}\n'
+    with open(target / "session_index.jsonl", "ab") as f:
+        f.write(later)  # so recovery must take ours out of the middle: a rewrite
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise _no_space(target / "session_index.jsonl.codex-migrate-undo")
+
+    monkeypatch.setattr(undo.shutil, "copyfileobj", no_space)
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 1 and "stopped part way (the disk is full)" in out, out
+    assert "run `codex-migrate recover` again" in out and "Traceback" not in out
+    assert not list(target.rglob("*.codex-migrate-undo")) and not list(target.rglob("staging"))
+    monkeypatch.undo()
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" in out, out
+    assert (target / "session_index.jsonl").read_bytes() == index_before + later
+    assert _dump(target / "state_5.sqlite") == dump_before

@@ -288,7 +288,15 @@ def recover(
             journal.error = plan.refused
             journal.save(tx_dir)
         else:
-            execute(plan, tx_dir, journal, error="interrupted; rolled back by recovery")
+            try:
+                execute(plan, tx_dir, journal, error="interrupted; rolled back by recovery")
+            except OSError as exc:
+                full = " (the disk is full)" if is_no_space(exc) else ""
+                raise TransactionError(
+                    f"recovering {journal.id} stopped part way{full}: {_reason(exc)}.",
+                    hint="Nothing was lost: free some space (or fix the cause) and run "
+                    "`codex-migrate recover` again; it continues where it stopped.",
+                ) from exc
         done.append(plan)
         if on_recovered:
             on_recovered(plan)

@@ -156,7 +156,7 @@ def tx_delete(tx_id: str, codex_home: Path | None) -> None:
     """Delete a finished transaction's snapshot (it can no longer be rolled back)."""
     home = _tx_home(codex_home)
     tx_dir, journal = _find_tx(home, tx_id)
-    if journal.state not in ("committed", "rolled_back"):
+    if journal.state not in ("committed", "rolled_back", "refused"):
         raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
     shutil.rmtree(tx_dir)
     click.echo(f"Deleted {tx_id}.")

@@ -39,7 +39,8 @@ class Snapshot:
 
     @property
     def finished(self) -> bool:
-        return self.journal is not None and self.journal.state in ("committed", "rolled_back")
+        finished = ("committed", "rolled_back", "refused")
+        return self.journal is not None and self.journal.state in finished
 
 
 def _size(folder: Path) -> int:
@@ -114,7 +115,7 @@ def act(request: Request) -> Response:
         return {"id": tx_id, "action": "rollback", "threads": len(journal.threads)}
 
     def delete(progress: ProgressFn) -> dict[str, Any]:
-        if journal.state not in ("committed", "rolled_back"):
+        if journal.state not in ("committed", "rolled_back", "refused"):
             raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
         shutil.rmtree(tx_dir)
         return {"id": tx_id, "action": "delete", "threads": len(journal.threads)}
