@@ -4,7 +4,8 @@ only a few threads changed.
 Machine A holds a generated home of ``--sessions`` threads (recorded under ``/Users/alex``,
 bound to the root ``code``); machine B starts from the real 0.169.0 fixture home (its state
 DB) when present. Each `sync` runs in a child process (start-up counts, as a user sees it);
-the shared folder is copied between the two by the benchmark (not timed). Steps:
+the shared folder is copied between the two by the benchmark (not timed). Wall and CPU time
+(user + system, worker processes included) are both reported. Steps:
 
 1. A's first sync (push of every thread), 2. B's first sync (pull of every thread, one
 transaction), then ``--changed`` of A's threads grow by one turn, 3. A's second sync,
@@ -16,13 +17,36 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks.grow_home import REPO, grow_home
-from benchmarks.measure import measure
+
+#: Like :mod:`benchmarks.measure`'s launcher, and also the command's CPU time (user + system,
+#: children included): less at the mercy of a busy machine than wall time.
+_LAUNCHER = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+seconds = time.perf_counter() - start
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "seconds": seconds, "cpu": u.ru_utime + u.ru_stime,
+                  "maxrss": u.ru_maxrss}))
+"""
+
+
+def measure(cmd: list[str]) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *cmd], capture_output=True, text=True, check=True
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise subprocess.CalledProcessError(int(result["rc"]), cmd)
+    return result
+
 
 FIXTURE_HOME = REPO / "tests" / "fixtures" / "codex-0.169.0" / "home"
 
@@ -78,12 +102,13 @@ def run(sessions: int, changed: int = 10, scale: int = 1) -> dict[str, Any]:
         b_cmd = _sync_cmd(b_folder, b_home, "linux", str(tmp / "B" / "code"))
         steps: dict[str, float] = {}
         rss: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         for label, cmd, carry in (
             ("first push (A)", a_cmd, (a_folder, b_folder, "mac")),
             ("first pull (B)", b_cmd, (b_folder, a_folder, "linux")),
         ):
             m = measure(cmd)
-            steps[label], rss[label] = m.seconds, m.peak_rss_mb
+            steps[label], rss[label], cpu[label] = m["seconds"], m["maxrss"] / 1024, m["cpu"]
             if carry:
                 _carry(*carry)
         _grow(a_home, changed)
@@ -92,17 +117,22 @@ def run(sessions: int, changed: int = 10, scale: int = 1) -> dict[str, Any]:
             ("second pull (B)", b_cmd, (b_folder, a_folder, "linux")),
         ):
             m = measure(cmd)
-            steps[label], rss[label] = m.seconds, m.peak_rss_mb
+            steps[label], rss[label], cpu[label] = m["seconds"], m["maxrss"] / 1024, m["cpu"]
             if carry:
                 _carry(*carry)
         first = steps["first push (A)"] + steps["first pull (B)"]
         second = steps["second push (A)"] + steps["second pull (B)"]
+        first_cpu = cpu["first push (A)"] + cpu["first pull (B)"]
+        second_cpu = cpu["second push (A)"] + cpu["second pull (B)"]
         return {
             "sessions": files,
             "mb": size / 1e6,
             "changed": changed,
             "seconds": steps,
             "peak_rss_mb": rss,
+            "cpu_seconds": cpu,
+            "first_cpu": first_cpu,
+            "second_cpu": second_cpu,
             "first_total": first,
             "second_total": second,
             "second_over_first": second / first if first else 0.0,
@@ -120,10 +150,14 @@ def main() -> None:
     r = run(args.sessions, args.changed, args.scale)
     print(f"sync of {r['sessions']} sessions ({r['mb']:.0f} MB), {r['changed']} changed:")
     for label, seconds in r["seconds"].items():
-        print(f"  {label:<16} {seconds:7.2f} s   peak RSS {r['peak_rss_mb'][label]:6.0f} MB")
+        print(
+            f"  {label:<16} {seconds:7.2f} s   CPU {r['cpu_seconds'][label]:7.2f} s   "
+            f"peak RSS {r['peak_rss_mb'][label]:6.0f} MB"
+        )
     print(
         f"  first sync {r['first_total']:.2f} s, second {r['second_total']:.2f} s: "
-        f"{100 * r['second_over_first']:.1f} % of the first"
+        f"{100 * r['second_over_first']:.1f} % of the first; CPU {r['first_cpu']:.2f} s "
+        f"and {r['second_cpu']:.2f} s"
     )
 
 
