@@ -65,6 +65,22 @@ def _copy_carry(src: Side, dst: Side) -> None:
     shutil.copy2(src.folder / "codex-sync.toml", dst.folder / "codex-sync.toml")
 
 
+def _half_delivery(src: Side, dst: Side) -> None:
+    """The engine caught mid-way: every rollout cut short, one only as a temp file, and a
+    conflicted copy beside one; the manifest has already arrived."""
+    there = src.folder / "machines" / src.machine
+    here = dst.folder / "machines" / src.machine
+    shutil.copytree(there, here)
+    shutil.copy2(src.folder / "codex-sync.toml", dst.folder / "codex-sync.toml")
+    rollouts = sorted(here.rglob("rollout-*.jsonl"))
+    for p in rollouts:
+        p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    first = rollouts[0]
+    first.rename(first.with_name(f".syncthing.{first.name}.tmp"))
+    second = rollouts[1]
+    shutil.copy2(second, second.with_name(second.stem + ".sync-conflict-20261201-1.jsonl"))
+
+
 @pytest.fixture(params=["copy", "syncthing"])
 def carrier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Carry]]:
     """``make(a, b)`` returns the function that carries a side's part of the folder across."""
@@ -134,6 +150,13 @@ def test_two_homes_stay_in_step(
     # 1. A's sessions appear on B under B's paths, every turn readable.
     out = a.sync()
     assert len(out["push"]["threads"]) == len(scenario.threads)
+    if carry is _copy_carry:  # first a delivery caught halfway: nothing of it is taken
+        _half_delivery(a, b)
+        before = sorted(p.name for p in b.home.rglob("rollout-*"))
+        out = b.sync()
+        assert len(out["pull"][0]["in_flight"]) == len(scenario.threads)
+        assert len(out["pull"][0]["leftovers"]) == 2
+        assert sorted(p.name for p in b.home.rglob("rollout-*")) == before
     carry(a, b)
     out = b.sync()
     assert out["pull"][0]["summary"]["import"] == len(scenario.threads), out["pull"]
