@@ -17,6 +17,7 @@ Tests that use any of these are marked ``codex`` automatically (and may say so e
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,10 @@ import pytest
 _REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
+
+# The UI never opens the desktop's own file dialogs during tests (ui.native): the in-page
+# browser is what the browser tests drive.
+os.environ.setdefault("CODEX_MIGRATE_NO_NATIVE_DIALOG", "1")
 
 from tests.harness.codex import CodexRunner  # noqa: E402
 from tests.harness.install import CODEX_NEW, CODEX_OLD, NpmNotFoundError, codex_binary  # noqa: E402

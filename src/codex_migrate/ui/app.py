@@ -28,6 +28,7 @@ def routes() -> list[Route | Mount]:
         Route("/", base.index, methods=GET),
         Route("/lang", base.set_language, methods=POST),
         Route("/browse", base.browse, methods=GET),
+        Route("/browse/native", base.browse_native, methods=POST),
         Route("/jobs/{job}", base.job_page, methods=GET),
         Route("/jobs/{job}/events", base.job_events, methods=GET),
         # migrate

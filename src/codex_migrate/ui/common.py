@@ -31,6 +31,8 @@ class UIConfig:
     demo: bool = False
     demo_source: Path | None = None
     browse_places: list[Path] = field(default_factory=list)
+    #: Whether "Browse…" may open the operating system's own dialog (see ``ui.native``).
+    native_dialogs: bool = False
     #: In ``--demo``: the throwaway folder every write must stay inside (None: anywhere).
     write_root: Path | None = None
 

@@ -1,6 +1,7 @@
 """The folder browser: a page cannot hand real paths to a server, so the server lists folders.
 
-It lists directories only (names, never file names or contents), under a root the user chose
+It lists directories only (names, never contents; file names only of backup files, when asked
+for one), under a root the user chose
 (a start place such as their home folder, or a path they typed). Navigation below the root is a
 list of plain names: ``..``, ``.``, separators and NUL are refused, the result is resolved
 (symlinks included) and must still be inside the resolved root, so neither a crafted request nor
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_ENTRIES = 2000
+#: Files the browser offers in "backup file" mode: what ``codex-migrate backup`` writes.
+BACKUP_SUFFIXES = (".tar.zst", ".zip")
 _BAD_CHARS = ("/", "\\", "\x00")
 
 
@@ -33,6 +36,8 @@ class Entry:
     rel: str  # navigation value: "/"-joined plain names below the root
     link: bool = False
     followable: bool = True
+    is_file: bool = False
+    path: str = ""
 
 
 @dataclass
@@ -114,8 +119,34 @@ def resolve(root: str, rel: str) -> tuple[str, str, list[str]]:
     return real_root, target, names
 
 
-def list_folder(root: str, rel: str = "") -> Listing:
-    """The sub-folders of ``root``/``rel``, sorted by name, hidden ones after the rest."""
+def nearest_folder(typed: str) -> tuple[str, str | None, str | None]:
+    """Where to open the browser for what was typed: (folder, why it is not ``typed``, file).
+
+    A typo or a folder that does not exist opens its nearest existing parent; a file opens
+    the folder it is in (``file`` names it, for the backup-file mode). Raises BrowseError
+    only when nothing of the path can be used (relative, ``..``)."""
+    try:
+        return check_root(typed), None, None
+    except BrowseError as exc:
+        if exc.code != "not_a_folder":
+            raise
+    expanded = os.path.expanduser(typed.strip())
+    if os.path.isfile(expanded):
+        return check_root(os.path.dirname(expanded)), "is_file", expanded
+    parent = os.path.dirname(expanded.rstrip("/\\"))
+    while parent and not os.path.isdir(parent):
+        up = os.path.dirname(parent)
+        if up == parent:
+            break
+        parent = up
+    if not parent or not os.path.isdir(parent):
+        raise BrowseError("not_a_folder", typed)
+    return check_root(parent), "missing", None
+
+
+def list_folder(root: str, rel: str = "", *, files: bool = False) -> Listing:
+    """The sub-folders of ``root``/``rel``, sorted by name, hidden ones after the rest; with
+    ``files``, also the backup files (``.tar.zst``/``.zip``) in it, never other files."""
     real_root, target, names = resolve(root, rel)
     listing = Listing(root=real_root, rel="/".join(names), path=target)
     listing.crumbs = [(real_root, "")]
@@ -136,8 +167,12 @@ def list_folder(root: str, rel: str = "") -> Listing:
                         followable = _inside(dest, real_root)
                     elif entry.is_dir(follow_symlinks=False):
                         followable = True
+                    elif files and entry.name.lower().endswith(BACKUP_SUFFIXES):
+                        if entry.is_file(follow_symlinks=False):
+                            found.append(Entry(entry.name, "", is_file=True, path=entry.path))
+                        continue
                     else:
-                        continue  # files are never listed
+                        continue  # other files are never listed
                 except OSError:
                     continue
                 child_rel = "/".join([*names, entry.name])
@@ -149,6 +184,6 @@ def list_folder(root: str, rel: str = "") -> Listing:
         raise BrowseError("permission", target) from exc
     except OSError as exc:
         raise BrowseError("unreadable", target) from exc
-    found.sort(key=lambda e: (e.name.startswith("."), e.name.casefold()))
+    found.sort(key=lambda e: (e.is_file, e.name.startswith("."), e.name.casefold()))
     listing.entries = found
     return listing

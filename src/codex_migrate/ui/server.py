@@ -17,6 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
+from codex_migrate.ui import native
 from codex_migrate.ui.app import create_app
 from codex_migrate.ui.common import UIConfig
 from codex_migrate.ui.security import new_token
@@ -74,6 +75,7 @@ def make_config(
         token=new_token(),
         codex_bin=codex_bin,
         no_codex=no_codex,
+        native_dialogs=native.available(),
     )
     if demo is not None:
         config.demo = True

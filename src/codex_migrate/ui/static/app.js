@@ -53,16 +53,36 @@
         ev.preventDefault();
         opener = btn;
         var id = btn.getAttribute("data-browse");
+        var mode = btn.getAttribute("data-browse-mode") || "folder";
         var input = document.getElementById(id);
-        var url = "/browse?target=" + encodeURIComponent(id);
-        if (input && input.value && /^([A-Za-z]:[\\/]|[\\/]|~)/.test(input.value)) {
-          url += "&root=" + encodeURIComponent(input.value);
+        var typed = input && input.value && /^([A-Za-z]:[\\/]|[\\/]|~)/.test(input.value) ? input.value : "";
+        function inPage() {
+          var url = "/browse?target=" + encodeURIComponent(id) + "&mode=" + mode;
+          if (typed) url += "&root=" + encodeURIComponent(typed);
+          htmx.ajax("GET", url, { target: body, swap: "innerHTML" }).then(function () {
+            dialog.showModal();
+            var first = body.querySelector("[data-autofocus]") || body.querySelector("a, button, input");
+            if (first) first.focus();
+          });
         }
-        htmx.ajax("GET", url, { target: body, swap: "innerHTML" }).then(function () {
-          dialog.showModal();
-          var first = body.querySelector("[data-autofocus]") || body.querySelector("a, button, input");
-          if (first) first.focus();
-        });
+        if (document.body.getAttribute("data-native") !== "1") { inPage(); return; }
+        /* The operating system's own dialog, shown by the local server; the in-page browser
+         * when it cannot be shown. */
+        var form = new URLSearchParams({ csrf: document.body.getAttribute("data-csrf") || "", mode: mode, start: typed });
+        btn.disabled = true;
+        fetch("/browse/native", { method: "POST", body: form, credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { unavailable: true }; })
+          .catch(function () { return { unavailable: true }; })
+          .then(function (res) {
+            btn.disabled = false;
+            if (res.path && input) {
+              input.value = res.path;
+              input.dispatchEvent(new Event("change", { bubbles: true }));
+              input.focus();
+            } else if (!res.cancelled) {
+              inPage();
+            }
+          });
         return;
       }
       var choose = ev.target.closest("[data-choose]");

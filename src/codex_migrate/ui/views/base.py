@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from codex_migrate.catalog import build_catalog
 from codex_migrate.errors import CodexMigrateError
@@ -23,9 +23,10 @@ from codex_migrate.ui.common import (
     local_url,
     see_other,
 )
-from codex_migrate.ui.folders import BrowseError, list_folder, start_places
+from codex_migrate.ui.folders import BrowseError, list_folder, nearest_folder, start_places
 from codex_migrate.ui.i18n import LANG_COOKIE, normalize
 from codex_migrate.ui.jobs import RUNNING
+from codex_migrate.ui.native import ask_native
 from codex_migrate.ui.render import render, session_of
 
 LANG_MAX_AGE = 365 * 24 * 3600
@@ -68,18 +69,29 @@ def set_language(request: Request) -> Response:
 
 
 def browse(request: Request) -> Response:
-    """The folder browser: a dialog fragment for htmx, or a whole page without JavaScript."""
+    """The folder browser: a dialog fragment for htmx, or a whole page without JavaScript.
+
+    A dialog is always answered with 200 (htmx swaps nothing on an error status): a typo or a
+    missing folder opens the nearest folder that exists, a file opens the folder it is in, and
+    anything else shows the message with the places, the path field and Close."""
     config = config_of(request)
     q = request.query_params
     places = start_places(config.browse_places)
-    root = q.get("root") or places[0]
+    typed = q.get("root") or ""
+    root = typed or places[0]
     target = q.get("target", "")
     if not target.replace("_", "").replace("-", "").isalnum():
         target = ""
+    mode = "file" if q.get("mode") == "file" else "folder"
     listing = None
     error = None
+    note = None
+    picked = None
     try:
-        listing = list_folder(root, q.get("rel", ""))
+        rel = q.get("rel", "")
+        if not rel:
+            root, note, picked = nearest_folder(root)
+        listing = list_folder(root, rel, files=mode == "file")
     except BrowseError as exc:
         error = exc.code
     fragment = request.headers.get("hx-request") == "true"
@@ -93,6 +105,10 @@ def browse(request: Request) -> Response:
         {
             "listing": listing,
             "error": error,
+            "note": note,
+            "typed": typed,
+            "picked": picked,
+            "mode": mode,
             "places": places,
             "root": root,
             "target": target,
@@ -100,8 +116,20 @@ def browse(request: Request) -> Response:
             "back": local_url(q.get("back"), "/"),
             "up_root": up_root,
         },
-        status=200 if error is None else 400,
+        status=200 if error is None or fragment else 400,
     )
+
+
+def browse_native(request: Request) -> Response:
+    """The operating system's own folder or file dialog, shown by this (local) server process;
+    ``{"unavailable": true}`` sends the page to the in-page browser instead."""
+    config = config_of(request)
+    form = form_of(request)
+    mode = "file" if field_str(form, "mode") == "file" else "folder"
+    if not config.native_dialogs:
+        return JSONResponse({"unavailable": True})
+    result = ask_native(mode, field_str(form, "start"))
+    return JSONResponse(result)
 
 
 def job_page(request: Request) -> Response:
