@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codex_migrate.bare import BareShapeError, inspect, upgrade_lines
+from codex_migrate.bare import BareShapeError, inspect, original_rel, upgrade_lines
 from codex_migrate.cli import cli
 from codex_migrate.rollout import read_head
 from tests.homes import tid, tree_state, write_rollout
@@ -94,7 +94,7 @@ def test_import_converts_keeps_originals_and_notes_the_rest(tmp_path: Path) -> N
     converted = target / rel
     head = read_head(converted)
     assert head.era == "legacy" and head.meta_cwd == str(proj)
-    assert (target / "codex-migrate" / "bare-originals" / rel).read_bytes() == a.read_bytes()
+    assert (target / original_rel(rel)).read_bytes() == a.read_bytes()
     kept = target / no_cwd.relative_to(src)
     assert kept.read_bytes() == no_cwd.read_bytes(), "not converted: written as it was"
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from codex_migrate.bare import original_rel
 from codex_migrate.cli import cli
 from tests.harness.app_server import AppServer
 from tests.harness.bare_home import build_bare_home
@@ -53,7 +54,7 @@ def test_0_29_sessions_are_listed_read_and_resumed_by_0_169(
     assert out["plan"]["bare_upgraded"] == len(src.threads)
     assert tree_state(src.home) == before
     for t in src.threads.values():  # the original bytes are kept outside the scanned folders
-        kept = target / "codex-migrate" / "bare-originals" / t.rollout
+        kept = target / original_rel(t.rollout)
         assert kept.read_bytes() == (src.home / t.rollout).read_bytes()
 
     def new_cwd(t: Any) -> str:
@@ -104,7 +105,7 @@ def test_doctor_names_the_fix_and_rebind_upgrade_bare_brings_them_back(
     assert out["plan"]["summary"]["bare_upgraded"] == len(src.threads)
     tx = out["report"]["transaction_id"]
     for rel, data in originals.items():
-        assert (home / "codex-migrate" / "bare-originals" / rel).read_bytes() == data
+        assert (home / original_rel(rel)).read_bytes() == data
         assert (home / "migration_transactions" / tx / "replaced" / rel).read_bytes() == data
 
     runner = CodexRunner("0.169.0", home, mock_api_server, binary=codex_bin_new)

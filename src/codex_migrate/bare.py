@@ -199,8 +199,9 @@ def inspect(path: Path) -> BareInfo:
 
 
 def original_rel(rel_path: str) -> str:
-    """Where the original bytes of a converted rollout are kept, relative to the home."""
-    return f"{ORIGINALS_DIR}/{rel_path}"
+    """Where the original bytes of a converted rollout are kept, relative to the home (with
+    a suffix, so no tool that looks for ``rollout-*.jsonl`` takes it for a session)."""
+    return f"{ORIGINALS_DIR}/{rel_path}.orig"
 
 
 def bare_choice(thread: Thread, bare_cwd: str | None) -> tuple[str | None, str | None]:
