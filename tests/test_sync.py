@@ -294,3 +294,32 @@ def test_a_new_machine_gets_everything_and_publishes_nothing_back(
     assert out["pull"][0]["summary"]["import"] == 3
     assert out["push"]["threads"] == []
     assert not c.sync()["wrote"]
+
+
+def test_damaged_manifests_are_reported_and_the_rest_syncs(
+    sides: tuple[Side, Side], tmp_path: Path
+) -> None:
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    bad = b.folder / "machines" / "broken"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{not json")
+    evil = b.folder / "machines" / "evil"
+    evil.mkdir()
+    (evil / "manifest.json").write_bytes(
+        (a.folder / "machines" / "mac" / "manifest.json")
+        .read_bytes()
+        .replace(b'"path": "sessions/', b'"path": "../../sessions/', 1)
+    )
+    out = b.sync()
+    by = {p["machine"]: p for p in out["pull"]}
+    assert "not valid JSON" in by["broken"]["error"]
+    assert "unsafe path" in by["evil"]["error"]
+    assert by["mac"]["summary"]["import"] == 3
+    own = b.folder / "machines" / "linux" / "manifest.json"
+    own.write_text("garbage")
+    out = b.sync()
+    assert any("published afresh" in w for w in out["warnings"])
+    assert [t["thread"] for t in out["push"]["threads"]] == [tid(9)]
+    assert not b.sync()["wrote"]

@@ -121,6 +121,7 @@ class _Context:
     state: SyncState
     last_push: str | None
     own: Manifest | None
+    warnings: list[str] = field(default_factory=list)
 
 
 def open_context(opts: SyncOptions) -> _Context:
@@ -136,13 +137,12 @@ def open_context(opts: SyncOptions) -> _Context:
     machine = resolve_machine(cfg, opts.machine, home.root)
     given = dict(parse_root(r) for r in opts.roots)
     mdir = machine_dir(folder, machine)
+    warnings: list[str] = []
     try:
         own = read_manifest(mdir)
-    except ManifestError as exc:
-        raise SyncFolderError(
-            exc.message,
-            hint="It is this machine's own part: remove it and sync again to publish afresh.",
-        ) from exc
+    except ManifestError as exc:  # our own part: publish it afresh rather than stop
+        own = None
+        warnings.append(f"{exc.message}; this machine's threads are published afresh")
     info = sync_info(own) if own else {}
     if info.get("home") and info["home"] != str(home.root):
         raise SyncFolderError(
@@ -173,6 +173,7 @@ def open_context(opts: SyncOptions) -> _Context:
         read_state(mdir),
         info.get("pushed_at"),
         own,
+        warnings,
     )
 
 
@@ -204,7 +205,7 @@ def plan_all(
 ) -> SyncReport:
     """The push plan, and (when ``pulls``) what each other machine would bring in."""
     mdir = machine_dir(ctx.folder, ctx.machine)
-    push = plan_push(ctx.home, mdir, ctx.machine, ctx.my_roots, ctx.state, progress, ctx.own)
+    push = plan_push(ctx.home, mdir, ctx.machine, ctx.my_roots, ctx.state, ctx.own, progress)
     report = SyncReport(
         ctx.folder, ctx.home.root, ctx.machine, ctx.my_roots, True, push, last_push=ctx.last_push
     )
@@ -221,6 +222,7 @@ def plan_all(
             snap,
         )
         report.pulls.append(pull)
+    report.warnings += ctx.warnings
     for name, path in ctx.my_roots.items():
         if not Path(path).is_dir():
             report.warnings.append(f"root {name!r}: {path} does not exist on this machine")

@@ -29,7 +29,6 @@ from codex_migrate.sync.layout import (
     CHUNK,
     TMP_SUFFIX,
     SyncState,
-    read_manifest,
     thread_of,
     write_atomic,
     write_manifest,
@@ -148,13 +147,11 @@ def plan_push(
     machine: str,
     roots: dict[str, str],
     state: SyncState,
+    current: Manifest | None,
     progress: ProgressFn | None = None,
-    current: Manifest | None = None,
 ) -> PushPlan:
     """What to publish; reads only. Unchanged files are known by size and time alone.
-    ``current`` is this machine's manifest when the caller has read it already."""
-    if current is None:
-        current = read_manifest(mdir)
+    ``current``: this machine's manifest as the caller read it (``None``: publish afresh)."""
     info = {
         "format": SYNC_FORMAT,
         "machine": machine,
