@@ -1,4 +1,4 @@
-"""Run a command in a child process and report wall time and peak RSS (Linux/macOS).
+"""Run a command in a child process and report wall time, CPU time and peak RSS (Linux/macOS).
 
 On Linux a child's peak RSS starts from its parent's at fork (the high-water mark survives
 exec), so the measured command is started by a tiny launcher process and its peak RSS is
@@ -17,8 +17,9 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": rc, "seconds": seconds, "maxrss": peak}))
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = use.ru_utime + use.ru_stime
+print(json.dumps({"rc": rc, "seconds": seconds, "maxrss": use.ru_maxrss, "cpu": cpu}))
 """
 
 
@@ -26,6 +27,8 @@ print(json.dumps({"rc": rc, "seconds": seconds, "maxrss": peak}))
 class Measurement:
     seconds: float
     peak_rss_mb: float
+    #: user + system CPU seconds of the command and its children (worker processes).
+    cpu_seconds: float = 0.0
 
 
 def measure(cmd: list[str], **kwargs: object) -> Measurement:
@@ -41,7 +44,7 @@ def measure(cmd: list[str], **kwargs: object) -> Measurement:
     if result["rc"] != 0:
         raise subprocess.CalledProcessError(result["rc"], cmd)
     divisor = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return Measurement(result["seconds"], result["maxrss"] / divisor)
+    return Measurement(result["seconds"], result["maxrss"] / divisor, result["cpu"])
 
 
 __all__ = ["Measurement", "measure"]
