@@ -26,7 +26,7 @@ import random
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ ROOTS = (
     "/Users/alex/Desktop/experiments/",
 )
 DAYS = 913  # two and a half years
-START = datetime(2024, 6, 1, tzinfo=timezone.utc)
+START = datetime(2024, 6, 1, tzinfo=UTC)
 
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ORDINAL = re.compile(rb'^(\{"timestamp":"[^"]*","ordinal":)(\d+)')

@@ -33,20 +33,20 @@ def test_scan_benchmark_full() -> None:
         print(r)
 
 
-def test_sync_benchmark_smoke() -> None:
-    from benchmarks import bench_sync
+def test_real_shaped_benchmark_smoke() -> None:
+    """bench_real end to end at a small size: every figure is there (ratios only, no timing
+    is asserted)."""
+    from benchmarks import bench_real
 
-    r = bench_sync.run(sessions=30, changed=3)
-    assert r["sessions"] == 30 and set(r["seconds"]) == {
-        "first push (A)",
-        "first pull (B)",
-        "second push (A)",
-        "second pull (B)",
-    }
+    r = bench_real.run(sessions=30, pairs=1, scans=1)
+    assert r["sessions"] == 30 and r["day_folders"] > 20
+    assert r["import"]["wall_s"] > 0 and r["import_over_durable_copy"] > 0
+    assert "import / durable copy" in bench_real.table(r)
 
 
 @pytest.mark.slow
-def test_sync_benchmark_full() -> None:
-    from benchmarks import bench_sync
+def test_real_shaped_benchmark_full() -> None:
+    from benchmarks import bench_real
 
-    print(bench_sync.run(sessions=3000, changed=10))
+    for n in (3000, 30000):
+        print(bench_real.table(bench_real.run(sessions=n)))

@@ -223,7 +223,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             jobs = [
                 StageJob(
                     i.thread.rollout_path,
-                    tx.staging / i.target_rel,
+                    tx.staged_path(i.target_rel),
                     i.thread.mtime,
                     offsets=i.id in indexes,
                     rewrite_text=plan.rewrite_text,
@@ -242,13 +242,13 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             kept = {
                 rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals
             }
-            sync_files([tx.staging / i.target_rel for i in writes] + [tx.staging / r for r in kept])
+            sync_files([r.path for r in results] + [tx.staging / r for r in kept])
             crash_point("staged")
             ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
             tx.will_install({i.target_rel: staged[i.id].sha256 for i in writes} | kept | ours)
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
-                tx.install(item.target_rel)
+                tx.install(item.target_rel, staged[item.id].path)
                 if n == 1:
                     crash_point("installed-first")
                 old = item.target_thread
@@ -305,7 +305,8 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
                 report.history_entries = len(history)
             crash_point("appended")
 
-            problems = verify_written(home, tx.journal.written, db_items, root)
+            identities = {i.target_rel: (staged[i.id].inode, staged[i.id].size) for i in writes}
+            problems = verify_written(home, tx.journal.written, db_items, root, identities)
             if problems:
                 raise CodexMigrateError(
                     "verification failed after writing; everything was rolled back:\n  "

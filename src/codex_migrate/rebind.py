@@ -272,7 +272,7 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             jobs = [
                 StageJob(
                     i.thread.rollout_path,
-                    tx.staging / i.thread.rel_path,
+                    tx.staged_path(i.thread.rel_path),
                     i.thread.mtime,
                     offsets=i.thread.history_mode == "paginated",
                     rewrite_text=plan.rewrite_text,
@@ -300,7 +300,7 @@ def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> Rebind
             )
             tx.set_state("applying")
             for item in rewrites:
-                tx.install(item.thread.rel_path)
+                tx.install(item.thread.rel_path, staged[item.id].path)
             for rel in kept:
                 tx.install(rel)
             for rel in files:

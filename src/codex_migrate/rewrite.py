@@ -40,13 +40,22 @@ import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from codex_migrate import safejson
 from codex_migrate.pathmap import PathMapper, Status
 from codex_migrate.paths import from_file_url, parse, to_file_url
+from codex_migrate.rewrite_tokens import replace_tokens
 
-__all__ = ["RewriteStats", "ValueChange", "line_changes", "rewrite_line", "rewrite_lines"]
+__all__ = [
+    "RewriteStats",
+    "ValueChange",
+    "candidate_lines",
+    "line_changes",
+    "rewrite_line",
+    "rewrite_lines",
+]
 
 KeyPath = tuple[str | int, ...]
 
@@ -197,7 +206,28 @@ def _all_strings(record: Any) -> Iterator[tuple[KeyPath, str]]:
 # -- mapping one value ------------------------------------------------------------------------
 
 
+_MEMO: weakref.WeakKeyDictionary[PathMapper, dict[str, str | None]] = weakref.WeakKeyDictionary()
+_MEMO_MAX = 4096
+
+
 def _map_path_value(value: str, mapper: PathMapper) -> str | None:
+    """What ``value`` becomes (None: unchanged). Memoised per mapper: a rollout repeats its
+    cwd on most lines, and resolving a path is the costly part."""
+    memo = _MEMO.get(mapper)
+    if memo is None:
+        memo = _MEMO[mapper] = {}
+    try:
+        return memo[value]
+    except KeyError:
+        pass
+    new = _map_path_value_uncached(value, mapper)
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[value] = new
+    return new
+
+
+def _map_path_value_uncached(value: str, mapper: PathMapper) -> str | None:
     if value[:5].lower() == "file:":
         return _map_file_url(value, mapper)
     res = mapper.resolve(value)
@@ -358,6 +388,62 @@ def _finder(mapper: PathMapper) -> _Finder:
     return found
 
 
+_SEARCHES: weakref.WeakKeyDictionary[PathMapper, list[Callable[[bytes, int], int]] | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _searches(mapper: PathMapper) -> list[Callable[[bytes, int], int]] | None:
+    """Functions ``(data, pos) -> offset of the next needle or -1``: ``bytes.find`` per
+    needle (memchr-fast) for a few, one regex for many or for case-insensitive ones."""
+    if mapper in _SEARCHES:
+        return _SEARCHES[mapper]
+    exact, lower = mapper.needles
+    found: list[Callable[[bytes, int], int]] | None = None
+    if b"" not in exact:
+        found = []
+        needles = (*exact, b"\\/")
+        if len(needles) <= 8:
+            found += [partial(_find, n) for n in needles]
+        else:
+            found.append(partial(_regex_find, re.compile(b"|".join(map(re.escape, needles)))))
+        if lower:
+            either = re.compile(b"|".join(map(re.escape, lower)), re.IGNORECASE)
+            found.append(partial(_regex_find, either))
+    _SEARCHES[mapper] = found
+    return found
+
+
+def _find(needle: bytes, data: bytes, pos: int) -> int:
+    return data.find(needle, pos)
+
+
+def _regex_find(pattern: re.Pattern[bytes], data: bytes, pos: int) -> int:
+    m = pattern.search(data, pos)
+    return -1 if m is None else m.start()
+
+
+def candidate_lines(data: bytes, mapper: PathMapper) -> list[int] | None:
+    """Start offsets of the lines of ``data`` that :func:`rewrite_line` may change, found
+    by searching the whole buffer for the mapper's needles and ``\\/``; None when any line
+    may change. Every other line comes out as it went in."""
+    if not mapper.rules:
+        return []
+    searches = _searches(mapper)
+    if searches is None:
+        return None
+    starts: set[int] = set()
+    for search in searches:
+        pos = search(data, 0)
+        while pos >= 0:
+            starts.add(data.rfind(b"\n", 0, pos) + 1)
+            end = data.find(b"\n", pos)
+            if end < 0:
+                break
+            pos = search(data, end + 1)
+    return sorted(starts)
+
+
 def _worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
     structured = any(n in line for n in _KEY_NEEDLES)
     if not structured and not (rewrite_text and any(n in line for n in _TEXT_NEEDLES)):
@@ -420,6 +506,23 @@ def rewrite_line(
     if found is None or not found[1]:
         return line
     text, changes = found
+    quick = replace_tokens(body, [(c.old, c.new) for c in changes], _encode_like)
+    if quick is not None:
+        if stats is not None:
+            stats.lines_changed += 1
+            stats.values_changed += quick[1]
+        return quick[0] + terminator
+    return _rewrite_walking(line, text, changes, terminator, stats)
+
+
+def _rewrite_walking(
+    line: bytes,
+    text: str,
+    changes: list[ValueChange],
+    terminator: bytes,
+    stats: RewriteStats | None,
+) -> bytes:
+    """The careful path: walk the raw text to the exact token of each changed value."""
     wanted = {c.key_path: (c.old, c.new) for c in changes}
     prefixes = {kp[:n] for kp in wanted for n in range(len(kp))}
     try:

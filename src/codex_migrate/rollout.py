@@ -9,12 +9,13 @@ Later stages use :func:`iter_lines`, a streaming read that yields every line's r
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from codex_migrate import safejson
 from codex_migrate.fsutil import open_regular
@@ -314,6 +315,22 @@ def _absorb(head: RolloutHead, obj: Any, thread_id: str | None) -> None:
         _note_user_message(head, text)
 
 
+class _Replay(io.RawIOBase):
+    """A stream that gives ``first`` and then the rest of ``stream``: the head is read in
+    one call and kept, so a small rollout (most are) is opened and read once."""
+
+    def __init__(self, first: bytes, stream: IO[bytes]) -> None:
+        self._first: bytes | None = first
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            if first:
+                return first
+        return self._stream.read(size)
+
+
 def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     """Summarise a rollout for listing without reading it whole.
 
@@ -321,10 +338,18 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     """
     head = RolloutHead()
     read = 0
+    compressed = path.name.endswith(".zst")
     with open_rollout(path) as stream:
-        for line in iter_lines(stream, None, _HEAD_CHUNK, parse=False):
+        first = stream.read(_HEAD_CHUNK)
+        # A plain file shorter than one chunk was read whole: its tail is in ``first``.
+        whole = not compressed and len(first) < _HEAD_CHUNK
+        # For a plain file the last thread_settings_applied is found from the tail below,
+        # so the head need not decode those lines (they can only be overridden).
+        tail_settings = not compressed
+        replay = cast(IO[bytes], _Replay(first, stream))
+        for line in iter_lines(replay, None, _HEAD_CHUNK, parse=False):
             read += len(line.raw)
-            if line.lineno == 1 or _may_matter(line.raw):
+            if line.lineno == 1 or _may_matter(line.raw, head, tail_settings, thread_id):
                 _decode(line.raw, line, last=not line.raw.endswith(b"\n"))
                 if line.problem:
                     head.issues.add(line.problem, line.lineno)
@@ -340,42 +365,66 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
             if (
                 head.meta is not None
                 and head.first_user_message is not None
-                and (head.settings_cwd is not None or head.era != "paginated")
+                and (head.settings_cwd is not None or head.era != "paginated" or tail_settings)
             ):
                 break
             if head.records_read >= HEAD_MAX_RECORDS or read >= HEAD_MAX_BYTES:
                 break
-    if read == 0:
-        head.empty = True
-        return head
-    if path.name.endswith(".zst"):
-        if head.era == "paginated":
-            head.settings_cwd = last_settings_cwd(path) or head.settings_cwd
-        return head
-    with open_regular(path) as f:
+        if read == 0:
+            head.empty = True
+            return head
+        if compressed:
+            if head.era == "paginated":
+                head.settings_cwd = last_settings_cwd(path) or head.settings_cwd
+            return head
+        if whole:
+            if head.issues.truncated == 0 and not first.endswith(b"\n"):
+                head.issues.add("truncated", None)
+            if head.era == "paginated":
+                head.settings_cwd = _settings_in(first) or head.settings_cwd
+            return head
         # Cheap crash check beyond the head: Codex ends every line with a newline.
-        if head.issues.truncated == 0 and _last_line_cut(f):
+        if head.issues.truncated == 0 and _last_line_cut(stream):
             head.issues.add("truncated", None)
         if head.era == "paginated":
-            head.settings_cwd = _tail_settings_cwd(f) or head.settings_cwd
+            head.settings_cwd = _tail_settings_cwd(stream) or head.settings_cwd
     return head
 
 
 _SETTINGS_MARK = b'"thread_settings_applied"'
-_HEAD_MARKS = (b"session_meta", b"turn_context", b"user_message", b"UserMessage", _SETTINGS_MARK)
 
 
-def _may_matter(raw: bytes) -> bool:
-    """Whether a head line can carry listing facts; the rest (developer instructions, world
-    state, tool output) are skipped unparsed. Anything not shaped like one JSON object is
+def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
+    """Whether a head line can change the listing facts; the rest (developer instructions,
+    world state, tool output, a ``turn_context`` once its cwd cannot count, settings found
+    from the tail anyway) are skipped unparsed. Anything not shaped like one JSON object is
     parsed anyway, so a bad line is still counted."""
     body = raw.rstrip()
     if not body.startswith(b"{") or not body.endswith(b"}"):
         return bool(body)
     start = raw[:320]
-    if any(mark in start for mark in _HEAD_MARKS):
+    if b"session_meta" in start or b"user_message" in start or b"UserMessage" in start:
         return True
+    if b"turn_context" in start:
+        # its cwd counts only without a final session_meta cwd (one naming this file)
+        settled = head.meta_cwd is not None and head.meta_id == thread_id
+        return head.turn_cwd is None and not settled
+    if _SETTINGS_MARK in start:
+        return not tail_settings
     return b"message" in start and b'"user"' in start
+
+
+def _settings_in(data: bytes) -> str | None:
+    """The cwd of the last thread_settings_applied line in a buffer of whole lines."""
+    end = len(data)
+    while (hit := data.rfind(_SETTINGS_MARK, 0, end)) >= 0:
+        start = data.rfind(b"\n", 0, hit) + 1
+        stop = data.find(b"\n", hit)
+        cwd = _settings_cwd_of(data[start : len(data) if stop < 0 else stop])
+        if cwd is not None:
+            return cwd
+        end = start
+    return None
 
 
 def _last_line_cut(f: IO[bytes]) -> bool:

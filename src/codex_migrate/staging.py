@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.rewrite import rewrite_line
+from codex_migrate.rewrite import candidate_lines, rewrite_line
+from codex_migrate.rollout import open_rollout
 from codex_migrate.threadrow import RolloutFacts
 
 
@@ -31,6 +33,86 @@ class StagedFile:
     changed_lines: int = 0
     #: old line start (and old end of file) -> new one; only when asked for.
     offsets: dict[int, int] = field(default_factory=dict)
+    #: The staged file's inode: a rename keeps it, so the installed file can be checked to be
+    #: the very file that was hashed without reading it again.
+    inode: int = 0
+
+
+#: Rollouts are read and written in blocks of whole lines of about this size.
+BLOCK_BYTES = 1024 * 1024
+
+#: (old start, old end, new length) of each changed line in a block.
+Change = tuple[int, int, int]
+
+
+def rewrite_block(
+    block: bytes, mapper: PathMapper, *, rewrite_text: bool = False
+) -> tuple[bytes, list[Change]]:
+    """:func:`rewrite_line` over a buffer of whole lines, touching only the lines that one
+    search of the buffer says may change; every other byte is copied as a slice."""
+    starts = candidate_lines(block, mapper)
+    if starts is None:
+        starts = [0, *(i + 1 for i in _newlines(block))]
+    pieces: list[bytes] = []
+    changes: list[Change] = []
+    last = 0
+    size = len(block)
+    for start in starts:
+        if start >= size:
+            break
+        end = block.find(b"\n", start)
+        end = size if end < 0 else end + 1
+        line = block[start:end]
+        new = rewrite_line(line, mapper, rewrite_text=rewrite_text)
+        if new is not line:
+            pieces.append(block[last:start])
+            pieces.append(new)
+            changes.append((start, end, len(new)))
+            last = end
+    if not changes:
+        return block, changes
+    pieces.append(block[last:])
+    return b"".join(pieces), changes
+
+
+def _newlines(block: bytes) -> Iterator[int]:
+    pos = block.find(b"\n")
+    while pos >= 0:
+        yield pos
+        pos = block.find(b"\n", pos + 1)
+
+
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    """Whole lines in blocks of about :data:`BLOCK_BYTES` (a longer line makes a longer
+    block); the last block may end without a newline."""
+    pending: list[bytes] = []
+    while chunk := stream.read(BLOCK_BYTES):
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            pending.append(chunk)
+            continue
+        yield b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
+        pending = [chunk[cut:]] if cut < len(chunk) else []
+    if pending:
+        yield b"".join(pending)
+
+
+def _add_offsets(
+    offset_map: dict[int, int], block: bytes, changes: list[Change], old: int, new: int
+) -> None:
+    """Old line start -> new line start for every line of ``block``."""
+    delta = 0
+    todo = iter(changes)
+    change = next(todo, None)
+    start = 0
+    for nl in (*_newlines(block), len(block) - 1):
+        if start >= len(block):
+            break
+        offset_map[old + start] = new + start + delta
+        if change is not None and change[0] == start:
+            delta += change[2] - (change[1] - change[0])
+            change = next(todo, None)
+        start = nl + 1
 
 
 def stage_rewritten(
@@ -51,25 +133,29 @@ def stage_rewritten(
     old_pos = new_pos = 0
     changed = 0
     offset_map: dict[int, int] = {}
-    with open(dest, "wb") as out:
-        lines = raw_lines(source)
-        if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) then mapped
-            lines = upgrade_lines(lines, bare_cwd)
-        for raw in lines:
-            line = rewrite_line(raw, mapper, rewrite_text=rewrite_text)
+    with open_rollout(source) as stream, open(dest, "wb") as out:
+        blocks: Iterable[bytes] = _blocks(stream)
+        if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) line by line
+            blocks = upgrade_lines(raw_lines(source), bare_cwd)
+        for block in blocks:
+            new, changes = rewrite_block(block, mapper, rewrite_text=rewrite_text)
             if offsets:
-                offset_map[old_pos] = new_pos
-            if line is not raw:
-                changed += 1
-            out.write(line)
-            digest.update(line)
-            facts.feed(line)
-            old_pos += len(raw)
-            new_pos += len(line)
+                _add_offsets(offset_map, block, changes, old_pos, new_pos)
+            out.write(new)
+            digest.update(new)
+            facts.feed_block(new)
+            changed += len(changes)
+            old_pos += len(block)
+            new_pos += len(new)
+        inode = os.fstat(out.fileno()).st_ino
     if offsets:
         offset_map[old_pos] = new_pos
+    if not facts.finish():
+        facts = RolloutFacts()
+        for raw in raw_lines(dest):
+            facts.feed(raw)
     os.utime(dest, (mtime, mtime))
-    return StagedFile(dest, digest.hexdigest(), new_pos, facts, changed, offset_map)
+    return StagedFile(dest, digest.hexdigest(), new_pos, facts, changed, offset_map, inode)
 
 
 @dataclass(frozen=True)

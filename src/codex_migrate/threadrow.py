@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,11 @@ class RolloutFacts:
     has_user_event: bool = False
     records: int = 0
     git: dict[str, Any] = field(default_factory=dict)
+    #: Lines past the head that :meth:`feed` would parse, kept unparsed (most recent last)
+    #: until :meth:`finish`: only the last ones that set a fact matter.
+    _contexts: deque[bytes] = field(default_factory=lambda: deque(maxlen=_KEEP), repr=False)
+    _tokens: deque[bytes] = field(default_factory=lambda: deque(maxlen=_KEEP), repr=False)
+    _dropped: bool = field(default=False, repr=False)
 
     def feed(self, raw: bytes) -> None:
         """Look only at the few record kinds that carry row facts; parse nothing else."""
@@ -57,17 +63,113 @@ class RolloutFacts:
                 if policy is not None:
                     self.policy = policy
         elif b"token_count" in raw[:400] and b'"total_token_usage"' in raw:
-            obj = _loads(raw)
-            info = (obj.get("payload") or {}).get("info") if isinstance(obj, dict) else None
-            total = info.get("total_token_usage") if isinstance(info, dict) else None
-            if isinstance(total, dict) and isinstance(total.get("total_tokens"), int):
-                self.tokens_used = total["total_tokens"]
+            tokens = _total_tokens(raw)
+            if tokens is not None:
+                self.tokens_used = tokens
         elif (
             not self.has_user_event
             and self.records <= HEAD_MAX_RECORDS
             and (b'"user_message"' in raw or b'"UserMessage"' in raw)
         ):
             self.has_user_event = True
+
+    def feed_block(self, block: bytes) -> None:
+        """:meth:`feed` for a buffer of whole lines (the last may lack its newline, at the end
+        of a file), without looking at every line: only lines marked ``turn_context``,
+        ``token_count`` or a user message can set a fact, and of the first two kinds only the
+        last that do count, so those are parsed in :meth:`finish`, newest first."""
+        size = len(block)
+        if not size:
+            return
+        head_end = 0  # lines before this offset are within the head (user events count)
+        if self.records < HEAD_MAX_RECORDS and not self.has_user_event:
+            for _ in range(HEAD_MAX_RECORDS - self.records):
+                head_end = block.find(b"\n", head_end) + 1
+                if not head_end:
+                    head_end = size
+                    break
+        self.records += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        starts: set[int] = set()
+        for mark, limit in _FACT_MARKS:
+            stop = size if limit is None else head_end
+            pos = block.find(mark, 0, stop)
+            while pos >= 0:
+                starts.add(block.rfind(b"\n", 0, pos) + 1)
+                end = block.find(b"\n", pos)
+                if end < 0:
+                    break
+                pos = block.find(mark, end + 1, stop)
+        for start in sorted(starts):
+            end = block.find(b"\n", start)
+            raw = block[start : size if end < 0 else end + 1]
+            if b"turn_context" in raw[:160]:
+                queue = self._contexts
+            elif b"token_count" in raw[:400] and b'"total_token_usage"' in raw:
+                queue = self._tokens
+            else:
+                if start < head_end and (b'"user_message"' in raw or b'"UserMessage"' in raw):
+                    self.has_user_event = True
+                continue
+            self._dropped = self._dropped or len(queue) == _KEEP
+            queue.append(raw)
+
+    def finish(self) -> bool:
+        """Resolve what :meth:`feed_block` kept; False when a fact may sit in a line that was
+        dropped (more than ``_KEEP`` such lines, none of the kept ones setting it): the caller
+        then feeds the file again line by line."""
+        wanted = {"model", "reasoning_effort", "approval_mode", "policy"}
+        for raw in reversed(self._contexts):
+            if not wanted:
+                break
+            payload = _payload(raw)
+            if payload is None:
+                continue
+            found = {
+                "model": _s(payload.get("model")),
+                "reasoning_effort": _s(payload.get("effort")),
+                "approval_mode": _s(payload.get("approval_policy")),
+                "policy": payload.get("permission_profile") or payload.get("sandbox_policy"),
+            }
+            for key in list(wanted):
+                if found[key] is not None:
+                    setattr(self, key, found[key])
+                    wanted.discard(key)
+        tokens_found = False
+        for raw in reversed(self._tokens):
+            tokens = _total_tokens(raw)
+            if tokens is not None:
+                self.tokens_used = tokens
+                tokens_found = True
+                break
+        dropped = self._dropped and (bool(wanted) or not tokens_found)
+        self._contexts.clear()
+        self._tokens.clear()
+        self._dropped = False
+        return not dropped
+
+
+_KEEP = 64
+#: (mark, None: anywhere | "head": only in the first HEAD_MAX_RECORDS lines)
+_FACT_MARKS = (
+    (b"turn_context", None),
+    (b"token_count", None),
+    (b'"user_message"', "head"),
+    (b'"UserMessage"', "head"),
+)
+
+
+def _total_tokens(raw: bytes) -> int | None:
+    payload = _payload(raw)
+    info = payload.get("info") if payload is not None else None
+    total = info.get("total_token_usage") if isinstance(info, dict) else None
+    tokens = total.get("total_tokens") if isinstance(total, dict) else None
+    return tokens if isinstance(tokens, int) else None
+
+
+def _payload(raw: bytes) -> dict[str, Any] | None:
+    obj = _loads(raw)
+    payload = obj.get("payload") if isinstance(obj, dict) else None
+    return payload if isinstance(payload, dict) else None
 
 
 def _loads(raw: bytes) -> Any:

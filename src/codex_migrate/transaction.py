@@ -34,6 +34,7 @@ from codex_migrate.fsutil import (
     fsync_dir,
     open_regular,
     sha256_file,
+    syncfs,
 )
 from codex_migrate.home import CodexHome
 from codex_migrate.journal import JOURNAL, UNFINISHED, Journal
@@ -91,6 +92,7 @@ class Transaction:
         self.root = home.root
         self.dir = home.transactions_dir / new_id()
         self.journal = Journal(id=self.dir.name, kind=kind, home=str(home.root))
+        self._made: set[Path] = set()
         try:
             (self.dir / "staging").mkdir(parents=True)
             self.save()
@@ -164,14 +166,25 @@ class Transaction:
         crash_point("prepared")
 
     # -- applying ------------------------------------------------------------------------
-    def install(self, rel: str) -> None:
-        """Move a staged file into the home (atomic rename); call :meth:`sync_installed`
-        after the last one to make the renames durable."""
+    def install(self, rel: str, staged: Path | None = None) -> None:
+        """Move a staged file (``staged``, else ``staging/<rel>``) into the home (atomic
+        rename); call :meth:`sync_installed` after the last one to make the renames durable."""
         dest = self.root / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.staging / rel, dest)
+        if dest.parent not in self._made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(dest.parent)
+        os.replace(staged if staged is not None else self.staging / rel, dest)
+
+    def staged_path(self, rel: str) -> Path:
+        """Where to stage the new content of ``rel``: flat in ``staging/`` (rollout names
+        are unique by thread id), so no folder tree is made there and removed again."""
+        return self.staging / rel.replace("/", "__")
 
     def sync_installed(self) -> None:
+        """Make the renames durable: one ``syncfs`` of the home's file system where the
+        platform has it (one call instead of an fsync per day folder), else each folder."""
+        if not self.journal.written or syncfs(self.root):
+            return
         for folder in {(self.root / rel).parent for rel in self.journal.written}:
             fsync_dir(folder)
 

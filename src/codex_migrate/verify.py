@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,14 +45,30 @@ def integrity_problems(db: Path, *, private: bool = False) -> list[str]:
 
 
 def verify_written(
-    home: CodexHome, written: dict[str, str], rows: Iterable[_RowTarget], root: Path
+    home: CodexHome,
+    written: dict[str, str],
+    rows: Iterable[_RowTarget],
+    root: Path,
+    identities: dict[str, tuple[int, int]] | None = None,
 ) -> list[str]:
-    """Files hash as planned; each row points at its file in this home with the mapped cwd."""
+    """Files hash as planned; each row points at its file in this home with the mapped cwd.
+
+    ``identities`` (rel -> inode, size of the file as staged and hashed) stand in for reading
+    a file back: a rename keeps the inode, so the same inode and size is the same file."""
     problems = []
     for rel, digest in written.items():
         p = root / rel
-        if not p.is_file():
+        known = (identities or {}).get(rel)
+        try:
+            st = os.stat(p)
+        except OSError:
             problems.append(f"{rel} is missing after the move")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            problems.append(f"{rel} is missing after the move")
+        elif known is not None:
+            if (st.st_ino, st.st_size) != known:
+                problems.append(f"{rel} is not the file that was written and hashed")
         elif sha256_file(p) != digest:
             problems.append(f"{rel} does not read back with the planned content")
     items = list(rows)

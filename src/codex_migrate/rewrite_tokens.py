@@ -1,0 +1,69 @@
+"""The fast half of the path rewrite: replacing whole value tokens found with ``bytes.find``.
+
+:mod:`codex_migrate.rewrite` parses a line to learn which values are path-bearing and what
+each becomes; locating their tokens in the raw text by walking the JSON costs most of the
+time. Here they are found with ``bytes.find`` instead, when that is provably the same set of
+tokens (see :func:`replace_tokens`); otherwise the caller walks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+__all__ = ["replace_tokens"]
+
+_NOT_AFTER_STRING = frozenset(b" \t\r\n,:]}")
+
+
+def replace_tokens(
+    body: bytes, changes: list[tuple[str, str]], encode_like: Callable[[str, str, str], str]
+) -> tuple[bytes, int] | None:
+    """The rewrite done with ``bytes.find`` instead of a walk; None when it cannot be sure.
+
+    Sure means: the line has no ``\\u`` or ``\\/`` escape (so each value has one spelling,
+    the one ``json.dumps(ensure_ascii=False)`` gives, which is how serde writes it), that
+    spelling has no backslash, and it occurs as a *value* token exactly as many times as the
+    parsed record has path-bearing places holding that value. Then those occurrences are
+    precisely the tokens the walk would find. Only called on a line that parsed as JSON.
+    """
+    if b"\\u" in body or b"\\/" in body:
+        return None
+    by_old: dict[str, tuple[str, int]] = {}
+    for old, new in changes:
+        seen = by_old.get(old)
+        if seen is not None and seen[0] != new:
+            return None
+        by_old[old] = (new, (seen[1] if seen else 0) + 1)
+    spans: list[tuple[int, int, bytes]] = []
+    for old, (new, count) in by_old.items():
+        token = json.dumps(old, ensure_ascii=False)
+        raw = token.encode("utf-8", "surrogatepass")
+        if b"\\" in raw or raw[1] in _NOT_AFTER_STRING:
+            return None
+        replacement = encode_like(new, token, old).encode("utf-8")
+        found = 0
+        pos = body.find(raw)
+        while pos >= 0:
+            end = pos + len(raw)
+            if pos == 0 or body[pos - 1] == 0x5C:  # ``\"``: a quote inside a longer string
+                pass
+            elif end < len(body) and body[end] in b" \t\r\n":
+                return None  # whitespace after a token: Codex never writes it; be careful
+            elif end < len(body) and body[end] == 0x3A:  # ':' - an object key, not a value
+                pass
+            else:
+                spans.append((pos, end, replacement))
+                found += 1
+            pos = body.find(raw, end)
+        if found != count:
+            return None
+    spans.sort()
+    pieces: list[bytes] = []
+    last = 0
+    for start, end, replacement in spans:
+        pieces.append(body[last:start])
+        pieces.append(replacement)
+        last = end
+    pieces.append(body[last:])
+    return b"".join(pieces), len(spans)

@@ -1,0 +1,213 @@
+"""The fast paths of the import give the very bytes and facts of the careful ones.
+
+* token replacement with ``bytes.find`` (:mod:`codex_migrate.rewrite_tokens`) against the walk;
+* a whole block rewritten at once (:func:`codex_migrate.staging.rewrite_block`) against
+  line-by-line, and the offsets map it builds;
+* facts gathered from blocks (``feed_block`` + ``finish``) against ``feed`` line by line;
+* all of it on benchmark-shaped rollouts (real Codex lines, many path-bearing, many folders),
+  plus kill -9 at every step of an import of such a home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.real_home import make_home, map_args
+from codex_migrate import rewrite as rewrite_mod
+from codex_migrate import staging
+from codex_migrate.merge import raw_lines
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.rewrite import rewrite_line, rewrite_lines
+from codex_migrate.staging import rewrite_block, stage_rewritten
+from codex_migrate.threadrow import RolloutFacts
+from codex_migrate.transaction import CRASH_ENV
+from tests.homes import tree_state
+from tests.test_rewrite import PROPERTY_MAPPER, REAL_080, REAL_169, encoded, paths, records
+
+FIXTURE_HOME = Path(__file__).parent / "fixtures" / "codex-0.169.0" / "home"
+
+
+def walked(line: bytes, mapper: PathMapper, rewrite_text: bool = False) -> bytes:
+    """What the careful walk alone makes of ``line``."""
+    body, terminator = rewrite_mod._split_terminator(line)
+    found = rewrite_mod._changes(body, mapper, rewrite_text)
+    if found is None or not found[1]:
+        return line
+    return rewrite_mod._rewrite_walking(line, found[0], found[1], terminator, None)
+
+
+@st.composite
+def tricky_records(draw: st.DrawFn) -> bytes:
+    """A record whose path value also sits where it must not change: a plain field, an object
+    key, the end of a longer string after an escaped quote, a list of other strings."""
+    record, _ = draw(records())
+    payload = record["payload"]
+    p = draw(paths())
+    for extra in draw(st.lists(st.sampled_from(["plain", "key", "quoted", "list"]), max_size=3)):
+        if extra == "plain":
+            payload["note"] = p
+        elif extra == "key":
+            payload["by_path"] = {p: 1}
+        elif extra == "quoted":
+            payload["text"] = f'cd "{p}'
+        else:
+            payload["others"] = [p, "x"]
+    if "cwd" in payload and draw(st.booleans()):
+        payload["note"] = payload["cwd"]
+    return draw(encoded(record))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_property_token_replacement_equals_the_walk(data: st.DataObject) -> None:
+    line = data.draw(tricky_records()) + data.draw(st.sampled_from([b"\n", b"\r\n", b""]))
+    text = data.draw(st.booleans())
+    for mapper in (PROPERTY_MAPPER, PathMapper(["/Users/alex=/home/alex"])):
+        assert rewrite_line(line, mapper, rewrite_text=text) == walked(line, mapper, text)
+
+
+@pytest.mark.parametrize("line", REAL_169 + REAL_080)
+def test_real_lines_take_the_fast_path_and_equal_the_walk(line: bytes) -> None:
+    mapper = PathMapper(["/tmp/cm-fixture-root=/home/alex/x"])
+    fast = rewrite_line(line + b"\n", mapper)
+    assert fast == walked(line + b"\n", mapper)
+
+
+def _lines(data: st.DataObject) -> list[bytes]:
+    lines: list[bytes] = []
+    for _ in range(data.draw(st.integers(0, 10))):
+        if data.draw(st.booleans()):
+            body = data.draw(st.sampled_from(REAL_169 + REAL_080))
+        else:
+            body = data.draw(tricky_records())
+        lines.append(body + data.draw(st.sampled_from([b"\n", b"\r\n"])))
+    if lines and data.draw(st.booleans()):
+        lines[-1] = lines[-1].rstrip(b"\r\n")[: data.draw(st.integers(1, 200))]
+    return lines
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_property_block_rewrite_equals_line_by_line(data: st.DataObject) -> None:
+    lines = _lines(data)
+    mapper = data.draw(
+        st.sampled_from([PROPERTY_MAPPER, PathMapper(["/tmp/cm-fixture-root=/home/a b"])])
+    )
+    block = b"".join(lines)
+    out, changes = rewrite_block(block, mapper)
+    assert out == b"".join(rewrite_lines(lines, mapper))
+    assert len(changes) == sum(rewrite_line(x, mapper) is not x for x in lines)
+
+
+def _classic(path: Path, mapper: PathMapper) -> tuple[bytes, RolloutFacts, dict[int, int]]:
+    facts = RolloutFacts()
+    out = bytearray()
+    offsets: dict[int, int] = {}
+    old = 0
+    for raw in raw_lines(path):
+        offsets[old] = len(out)
+        line = rewrite_line(raw, mapper)
+        facts.feed(line)
+        out += line
+        old += len(raw)
+    offsets[old] = len(out)
+    return bytes(out), facts, offsets
+
+
+def _facts(f: RolloutFacts) -> dict[str, Any]:
+    return {
+        k: getattr(f, k)
+        for k in (
+            "model",
+            "reasoning_effort",
+            "approval_mode",
+            "policy",
+            "tokens_used",
+            "has_user_event",
+            "records",
+        )
+    }
+
+
+@pytest.fixture(scope="module")
+def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("bench") / "home"
+    make_home(home, 30)
+    return home
+
+
+@pytest.mark.parametrize("block_bytes", [1 << 20, 4096, 97])
+def test_staging_equals_the_careful_path_on_benchmark_rollouts(
+    bench_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    monkeypatch.setattr(staging, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr("codex_migrate.threadrow._KEEP", 3)  # force the re-read path too
+    mapper = PathMapper([a.split("=", 1)[0] + "=/home/alex/new place" for a in _maps()])
+    changed_any = 0
+    for n, src in enumerate(sorted(bench_home.rglob("rollout-*.jsonl"))):
+        staged = stage_rewritten(src, tmp_path / f"{n}.jsonl", mapper, mtime=1.0, offsets=True)
+        want, facts, offsets = _classic(src, mapper)
+        assert staged.path.read_bytes() == want
+        assert _facts(staged.facts) == _facts(facts)
+        assert staged.offsets == offsets
+        changed_any += staged.changed_lines
+        # byte-identical except mapped path values: same line count, same JSON elsewhere
+        old_lines = src.read_bytes().splitlines()
+        new_lines = want.splitlines()
+        assert len(old_lines) == len(new_lines)
+        for a, b in zip(old_lines, new_lines, strict=True):
+            if a != b:
+                assert b"/Users/alex/" in a and b"/home/alex/new" in b  # %20 in file URLs
+    assert changed_any > 30 * 4  # most path-bearing lines really were rewritten
+
+
+def _maps() -> list[str]:
+    args = map_args(Path("/x"))
+    return [args[i + 1] for i in range(0, len(args), 2)]
+
+
+def _files(home: Path) -> dict[str, tuple[str, int, int]]:
+    """Files by bytes, mode and mtime; folders by name (a folder's mtime moves when a file in
+    it comes and goes); the DBs are compared by rows in tests/test_import.py."""
+    return {
+        k: v if v[0] else ("dir", 0, 0)
+        for k, v in tree_state(home).items()
+        if "sqlite" not in k and not k.startswith("migration_transactions")
+    }
+
+
+CRASH_POINTS = ["prepared", "staged", "installed-first", "files", "db", "appended"]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_kill_during_an_import_of_a_benchmark_home_then_recover(
+    bench_home: Path, tmp_path: Path, point: str
+) -> None:
+    target = tmp_path / "target"
+    subprocess.run(["cp", "-a", str(FIXTURE_HOME), str(target)], check=True)
+    before = _files(target)
+    cmd = [sys.executable, "-m", "codex_migrate", "import", str(bench_home)]
+    cmd += ["--codex-home", str(target), *map_args(tmp_path / "p"), "--yes", "--no-codex"]
+    proc = subprocess.run(cmd, env={**os.environ, CRASH_ENV: point}, capture_output=True)
+    assert proc.returncode == 137, proc.stdout + proc.stderr
+    rec = subprocess.run(
+        [sys.executable, "-m", "codex_migrate", "recover", "--codex-home", str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert rec.returncode == 0 and "Rolled back" in rec.stdout, rec.stdout + rec.stderr
+    assert _files(target) == before
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["report"]
+    assert report["summary"]["import"] == 30
+    assert len(list((target / "sessions").rglob("rollout-*.jsonl"))) > 25
