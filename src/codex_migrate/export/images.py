@@ -52,6 +52,48 @@ def sniff_image(head: bytes) -> str | None:
     return None
 
 
+def whole_image(data: bytes, mime: str) -> bool:
+    """Whether ``data`` is exactly one image of its type, ending where the format says it
+    ends: a file that merely starts like a PNG (with anything appended, a script, a zip) is
+    not embedded."""
+    if mime == "image/png":
+        return _png_whole(data)
+    if mime == "image/jpeg":
+        return data.startswith(b"\xff\xd8\xff") and data.endswith(b"\xff\xd9")
+    if mime == "image/gif":
+        return data.startswith((b"GIF87a", b"GIF89a")) and data.endswith(b";")
+    if mime == "image/webp":
+        return data[8:12] == b"WEBP" and int.from_bytes(data[4:8], "little") + 8 == len(data)
+    if mime == "image/bmp":
+        return data[:2] == b"BM" and int.from_bytes(data[2:6], "little") == len(data)
+    if mime == "image/avif":
+        return _boxes_whole(data)
+    return False
+
+
+def _png_whole(data: bytes) -> bool:
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return False
+    pos = 8
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        pos += 12 + length
+        if kind == b"IEND":
+            return pos == len(data)
+    return False
+
+
+def _boxes_whole(data: bytes) -> bool:
+    pos = 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        if size < 8:
+            return False
+        pos += size
+    return pos == len(data)
+
+
 @dataclass
 class ResolvedImage:
     """What an exporter can show: a data URL (``src``) or, failing that, why not."""
@@ -139,5 +181,9 @@ class ImageResolver:
         mime = sniff_image(data[:32])
         if mime is None:
             return ResolvedImage(label, problem=f"not a known image format: {label}")
+        if not whole_image(data, mime):
+            return ResolvedImage(
+                label, problem=f"not embedded: more (or less) than one whole image: {label}"
+            )
         src = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
         return ResolvedImage(label, src=src, mime=mime)

@@ -25,7 +25,7 @@ from codex_migrate.export.conversation import (
     Turn,
 )
 from codex_migrate.export.html import TOOL_LABELS, Header
-from codex_migrate.export.images import ImageResolver
+from codex_migrate.export.images import ImageResolver, ResolvedImage, sniff_image, whole_image
 
 IMAGE_MODES = ("files", "inline")
 _MD_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
@@ -66,6 +66,12 @@ class ImageWriter:
     def __call__(self, ref: ImageRef) -> str:
         image = self.resolver(ref)
         alt = md_escape(image.label or "image")
+        if image.ok and (why := _unsafe_image(image)):
+            # SVG can carry scripts, and a "PNG" with more after it is not only an image:
+            # neither is written beside a document meant to be shared.
+            self.resolver.stats.embedded -= 1
+            self.resolver.stats.missing += 1
+            image = ResolvedImage(image.label, problem=f"{why}: {image.label or 'image'}")
         if not image.ok:
             return f"> Image not embedded: {md_escape(image.problem or '')}\n"
         if self.mode == "inline":
@@ -77,6 +83,77 @@ class ImageWriter:
         target.write_bytes(image.data())
         self.written.append(target)
         return f"![{alt}]({self.dir.name}/{name})\n"
+
+
+def _unsafe_image(image: ResolvedImage) -> str | None:
+    if image.mime == "image/svg+xml":
+        return "SVG image not embedded (it can carry scripts)"
+    data = image.data()
+    if sniff_image(data[:32]) != image.mime or not whole_image(data, image.mime or ""):
+        return "image data is not one whole image of its type"
+    return None
+
+
+_FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,})", re.MULTILINE)
+_CODE_SPAN_RE = re.compile(r"(`+)(?:.+?)(?<!`)\1(?!`)", re.DOTALL)
+_LINK_DEST_RE = re.compile(r"(\]\(\s*<?)([^)\s>]*)|^( {0,3}\[[^\]]+\]:\s*<?)(\S*)", re.MULTILINE)
+_SAFE_SCHEMES = ("http:", "https:", "mailto:", "#")
+
+
+def safe_markdown(text: str) -> str:
+    """A message's Markdown with no live HTML and no script links, code left as written.
+
+    Messages are Markdown and stay so, but ``<script>``, ``<img onerror=…>`` or a
+    ``javascript:`` link in a message must not become live in whatever renders the export.
+    Outside code blocks and code spans, ``&`` and ``<`` are written as entities (so no tag
+    or entity trick survives) and a link destination with any scheme but http(s)/mailto is
+    replaced by ``#``.
+    """
+    out: list[str] = []
+    pos = 0
+    for start, end in _code_ranges(text):
+        out.append(_neutralise(text[pos:start]))
+        out.append(text[start:end])
+        pos = end
+    out.append(_neutralise(text[pos:]))
+    return "".join(out)
+
+
+def _code_ranges(text: str) -> list[tuple[int, int]]:
+    """Fenced blocks and code spans, whose content Markdown shows literally anyway."""
+    ranges: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        m = _FENCE_RE.search(text, pos)
+        span = _CODE_SPAN_RE.search(text, pos)
+        if span is not None and (m is None or span.start() < m.start()):
+            ranges.append((span.start(), span.end()))
+            pos = span.end()
+            continue
+        if m is None:
+            break
+        marker = m.group(2)
+        close = re.compile(rf"^ {{0,3}}{marker[0]}{{{len(marker)},}}\s*$", re.MULTILINE)
+        line_end = text.find("\n", m.end())
+        end_m = close.search(text, line_end + 1) if line_end >= 0 else None
+        end = end_m.end() if end_m else len(text)
+        ranges.append((m.start(), end))
+        pos = end
+    return ranges
+
+
+def _neutralise(part: str) -> str:
+    part = part.replace("&", "&amp;").replace("<", "&lt;")
+
+    def dest(m: re.Match[str]) -> str:
+        lead = m.group(1) if m.group(1) is not None else m.group(3)
+        url = m.group(2) if m.group(1) is not None else m.group(4)
+        plain = "".join(ch for ch in url if ch > " ").lower()
+        if ":" in plain.split("/", 1)[0] and not plain.startswith(_SAFE_SCHEMES):
+            return lead + "#"
+        return lead + url
+
+    return _LINK_DEST_RE.sub(dest, part)
 
 
 def _tool_block(call: ToolCall) -> str:
@@ -169,13 +246,13 @@ def _event(event: Message | Reasoning | ToolCall | Note, images: Callable[[Image
         who = "You" if event.role == "user" else "Codex"
         parts = [f"**{who}:**\n"]
         if event.text:
-            parts.append(event.text.rstrip() + "\n")
+            parts.append(safe_markdown(event.text.rstrip()) + "\n")
         parts.extend(images(ref) for ref in event.images)
         return "\n".join(parts)
     if isinstance(event, Reasoning):
         return (
             "<details><summary>Reasoning summary</summary>\n\n"
-            + event.text.rstrip()
+            + safe_markdown(event.text.rstrip())
             + "\n\n</details>\n"
         )
     if isinstance(event, ToolCall):
