@@ -341,6 +341,7 @@ def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalo
     refs = list(home.rollouts())
     names = read_session_index(home.session_index)
     catalog.unreadable.extend(home.unusable)
+    catalog.unreadable.extend(home.unreadable_dirs)
     if home.state_db is not None:
         try:
             catalog.db = read_thread_rows(home.state_db)

@@ -27,6 +27,13 @@ class CodexMigrateError(Exception):
         self.hint = hint
 
 
+class UsageError(CodexMigrateError):
+    """What the user asked for does not exist or does not make sense (an unknown thread id,
+    the same home twice): the same status in every command, like Click's bad options."""
+
+    exit_code = EXIT_USAGE
+
+
 class HomeNotFound(CodexMigrateError):
     exit_code = EXIT_NO_HOME
 

@@ -57,6 +57,8 @@ class CodexHome:
     #: Files named like a Codex file that are not regular files (a FIFO, a folder): never
     #: opened, reported by name with the reason.
     unusable: list[dict[str, str]] = field(default_factory=list)
+    #: Folders under sessions/ that could not be listed during the last :meth:`rollouts`.
+    unreadable_dirs: list[dict[str, str]] = field(default_factory=list)
     #: For a backup: the home it was taken from (its DB rows name files there).
     origin: Path | None = None
 
@@ -81,15 +83,33 @@ class CodexHome:
         return self.root / TRANSACTIONS_DIR
 
     def rollouts(self) -> Iterator[RolloutRef]:
-        """Every rollout file, active then archived; a plain ``.jsonl`` beats its ``.zst``."""
-        yield from _rollouts_in(self.sessions_dir, archived=False, recursive=True)
-        yield from _rollouts_in(self.archived_dir, archived=True, recursive=False)
+        """Every rollout file, active then archived; a plain ``.jsonl`` beats its ``.zst``.
+
+        A ``sessions/`` or ``archived_sessions/`` that cannot be listed raises
+        :class:`HomeNotFound` (saying "no sessions" would be a lie); a folder inside them that
+        cannot be listed is recorded in :attr:`unreadable_dirs` and the walk goes on.
+        """
+        self.unreadable_dirs = []
+        yield from _rollouts_in(self.sessions_dir, False, True, self.unreadable_dirs)
+        yield from _rollouts_in(self.archived_dir, True, False, self.unreadable_dirs)
 
 
-def _rollouts_in(base: Path, *, archived: bool, recursive: bool) -> Iterator[RolloutRef]:
+def _rollouts_in(
+    base: Path, archived: bool, recursive: bool, problems: list[dict[str, str]]
+) -> Iterator[RolloutRef]:
     if not base.is_dir():
         return
-    for dirpath, dirnames, filenames in os.walk(base):
+
+    def failed(exc: OSError) -> None:
+        reason = f"folder cannot be read: {exc.strerror or exc}"
+        if exc.filename is None or Path(exc.filename) == base:
+            raise HomeNotFound(
+                f"{base} cannot be read ({exc.strerror or exc}).",
+                hint="Check that this user may read that folder and everything in it.",
+            )
+        problems.append({"path": str(exc.filename), "reason": reason})
+
+    for dirpath, dirnames, filenames in os.walk(base, onerror=failed):
         dirnames.sort()
         names = set(filenames) | set(dirnames)
         if not recursive:

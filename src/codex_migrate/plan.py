@@ -14,7 +14,7 @@ from typing import Any
 from codex_migrate.bare import bare_choice
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.damage import Damage, find_damage
-from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
+from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError, UsageError
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR
 from codex_migrate.merge import CONFLICT, KEEP, REPLACE, SKIP, compare_files
@@ -138,13 +138,13 @@ def select_threads(
     known = {t.id for t in catalog.threads}
     unknown = sorted(wanted_ids - known)
     if unknown:
-        raise CodexMigrateError(
+        raise UsageError(
             f"no thread with id {', '.join(unknown)} in {catalog.home.root}.",
             hint="`codex-migrate scan SOURCE --threads` lists the ids.",
         )
     for project in projects:
         if not any(t.cwd and _same_place(t.cwd, project) for t in catalog.threads):
-            raise CodexMigrateError(
+            raise UsageError(
                 f"no project {project!r} in {catalog.home.root}.",
                 hint="`codex-migrate scan SOURCE` lists the projects.",
             )

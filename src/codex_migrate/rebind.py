@@ -15,7 +15,7 @@ from typing import Any
 
 from codex_migrate.bare import bare_choice, keep_original, original_rel
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
-from codex_migrate.errors import CodexMigrateError
+from codex_migrate.errors import UsageError
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.fsutil import sync_files
 from codex_migrate.homefiles import declare, stage_bytes
@@ -152,7 +152,7 @@ def build_rebind_plan(
     wanted = {t.lower() for t in thread_ids}
     unknown = wanted - {t.id for t in catalog.threads}
     if unknown:
-        raise CodexMigrateError(f"no thread with id {', '.join(sorted(unknown))} in this home.")
+        raise UsageError(f"no thread with id {', '.join(sorted(unknown))} in this home.")
     projects = projects_to_rebind(catalog, all_projects=all_projects)
     plan = RebindPlan(
         catalog, mapper, mapper.plan(projects, exists=cwd_exists), rewrite_text=rewrite_text

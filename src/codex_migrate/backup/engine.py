@@ -63,12 +63,13 @@ def run_backup(
     started = time.monotonic()
     fmt, wanted = _target(output_parent, archive, name)
     parent = wanted.parent
+    # The selection first: a --thread that names nothing leaves no folder behind.
+    selected, selection = _selection(home, list(threads), list(projects), progress)
+    created_parent = not parent.exists()
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"cannot create {parent}: {exc.strerror or exc}") from exc
-
-    selected, selection = _selection(home, list(threads), list(projects), progress)
 
     report = BackupReport(
         path=wanted,
@@ -111,6 +112,9 @@ def run_backup(
                 tmp_out.unlink()
         with contextlib.suppress(OSError):
             remove_tree(work)  # copied modes may have made parts of it read-only
+        if created_parent:
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only when empty: a failed backup leaves no new folder
         raise
     with contextlib.suppress(OSError):
         remove_tree(work)

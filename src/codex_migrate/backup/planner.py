@@ -22,6 +22,7 @@ from codex_migrate.backup.select import (
     select_threads,
 )
 from codex_migrate.catalog import ProgressFn, build_catalog
+from codex_migrate.errors import HomeNotFound
 from codex_migrate.fsutil import check_regular, open_regular
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR, CodexHome, check_inside
 from codex_migrate.manifest import (
@@ -64,7 +65,7 @@ class _Planner:
             top = self.root / base
             if not top.is_dir():
                 continue
-            for dirpath, dirnames, filenames in os.walk(top):
+            for dirpath, dirnames, filenames in os.walk(top, onerror=self._unlistable(top)):
                 dirnames.sort()
                 for name in sorted(filenames):
                     path = Path(dirpath) / name
@@ -79,6 +80,22 @@ class _Planner:
                         self.leave_out(self.rel(path), reason)
                         continue
                     self.add(PlanItem(self.rel(path), path, role))
+
+    def _unlistable(self, top: Path) -> Callable[[OSError], None]:
+        """A folder of rollouts that cannot be listed: the whole ``sessions/`` is an error
+        (a backup without it would pass for complete), a folder inside it is left out and
+        named."""
+
+        def failed(exc: OSError) -> None:
+            why = f"folder cannot be read: {exc.strerror or exc}"
+            if exc.filename is None or Path(exc.filename) == top:
+                raise HomeNotFound(
+                    f"{top} cannot be read ({exc.strerror or exc}); nothing was backed up.",
+                    hint="Check that this user may read that folder and everything in it.",
+                )
+            self.leave_out(self.rel(Path(exc.filename)) + "/", why)
+
+        return failed
 
     def referenced_segments(self) -> None:
         """Selecting threads: also the earlier rollouts they continue (``rollout_reference``

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import Catalog
-from codex_migrate.errors import CodexMigrateError
+from codex_migrate.errors import EXIT_USAGE, CodexMigrateError
 from codex_migrate.fsutil import open_regular
 
 ZSTD_LEVEL = 3
@@ -43,6 +43,12 @@ _CLI_VERSION_RE = re.compile(rb'"cli_version"\s*:\s*"([^"\\]{1,64})"')
 
 class BackupError(CodexMigrateError):
     """The backup could not be made; nothing that looks complete was left behind."""
+
+
+class BackupSelectionError(BackupError):
+    """A --thread or --project that names nothing: a usage error, as in every command."""
+
+    exit_code = EXIT_USAGE
 
 
 class SourceChanged(BackupError):
@@ -185,7 +191,7 @@ def select_threads(
             parts.append("no thread " + ", ".join(unknown))
         if missing_projects:
             parts.append("no project " + ", ".join(missing_projects))
-        raise BackupError(
+        raise BackupSelectionError(
             f"Nothing backed up: {'; '.join(parts)} in {catalog.home.root}.",
             hint="`codex-migrate scan --threads` lists thread ids and project folders.",
         )

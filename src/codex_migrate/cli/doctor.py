@@ -14,6 +14,7 @@ import click
 from codex_migrate.catalog import build_catalog
 from codex_migrate.cli.common import codex_home_option, emit_json, json_option, progress_bar
 from codex_migrate.doctor import PROBLEM, Diagnosis, DoctorReport, diagnose
+from codex_migrate.errors import EXIT_USAGE
 from codex_migrate.home import open_home
 
 #: Per-thread lines printed before pointing at --json.
@@ -46,6 +47,8 @@ def doctor(codex_home: Path | None, threads: tuple[str, ...], as_json: bool) -> 
         emit_json(report.to_dict())
     else:
         print_report(report)
+    if any(f.code == "not-found" for d in report.threads for f in d.findings):
+        sys.exit(EXIT_USAGE)  # an unknown --thread: the same status as in every command
     if report.exit_code:
         sys.exit(report.exit_code)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from codex_migrate.cli.scan import _shorten
 from codex_migrate.codex_app import CodexAppError, project_threads
 from codex_migrate.codexbin import locate_codex
 from codex_migrate.damage import CODEX_EFFECT
-from codex_migrate.errors import CodexMigrateError
+from codex_migrate.errors import UsageError
 from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import default_home, open_target
 from codex_migrate.importer import apply_import, restore_times
@@ -91,6 +93,17 @@ def _print_damage(plan: ImportPlan) -> None:
             click.echo(f"  {entry['path']}: {entry['reason']}")
 
 
+def _refuse_same_home(source: Path, target: Path) -> None:
+    same = source.resolve() == target.resolve()
+    with contextlib.suppress(OSError):
+        same = same or os.path.samefile(source, target)
+    if same:
+        raise UsageError(
+            f"SOURCE and the target are the same home ({source}).",
+            hint="Pass the home to import into with --codex-home (default ~/.codex).",
+        )
+
+
 @click.command("import")
 @click.argument("source", type=click.Path(path_type=Path))
 @codex_home_option("The home to import into")
@@ -145,9 +158,10 @@ def import_(
     # A backup archive is verified and extracted for as long as the command runs.
     src_home = click.get_current_context().with_resource(open_source(source))
     target_path = (codex_home or default_home()).absolute()
-    if src_home.root.resolve() == target_path.resolve():
-        raise CodexMigrateError("SOURCE and the target are the same home.")
+    _refuse_same_home(src_home.root, target_path)
     tgt_home = open_target(target_path)
+    # The target may be the folder that holds the home (X for X/.codex): compare the homes.
+    _refuse_same_home(src_home.root, tgt_home.root)
 
     def make_plan(src_cat: Catalog | None = None) -> ImportPlan:
         with progress_bar("Reading sessions") as progress:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import sqlite3
 import sys
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import click
 
 from codex_migrate import __version__
-from codex_migrate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, CodexMigrateError
+from codex_migrate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NO_HOME, CodexMigrateError
 from codex_migrate.launcher import command_line, version_message
 
 #: Every command lives in a module of its own, imported only when used, so `scan` does not
@@ -48,22 +50,66 @@ class Group(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        as_json = "--json" in [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
         except CodexMigrateError as exc:
-            click.secho(f"Error: {exc.message}", fg="red", err=True)
-            if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
-            ctx.exit(exc.exit_code)
+            _fail(ctx, exc.message, exc.hint, exc.exit_code, as_json)
         except KeyboardInterrupt:
             # Writes roll back before this point (and say so); planning writes nothing.
-            click.secho("Interrupted: nothing was written.", fg="red", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            _fail(ctx, "Interrupted: nothing was written.", None, EXIT_INTERRUPTED, as_json)
+        except BrokenPipeError:
+            # `scan | head`: the reader has what it wanted; end quietly like any Unix tool.
+            _silence_stdout()
+            ctx.exit(0)
+        except PermissionError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            _fail(
+                ctx,
+                f"Permission denied:{where}.",
+                "Check that this user may read (and, to write, change) that file or folder.",
+                EXIT_NO_HOME,
+                as_json,
+            )
         except (OSError, sqlite3.Error) as exc:
             # Writes roll back before this point; say what failed, not where in our code.
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            click.echo("Hint: nothing was left half-done; see `codex-migrate recover`.", err=True)
-            ctx.exit(EXIT_FAILURE)
+            text = str(exc)
+            if isinstance(exc, OSError) and exc.strerror:
+                text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+            _fail(
+                ctx,
+                text,
+                "If a write was interrupted, `codex-migrate recover` finishes rolling it back.",
+                EXIT_FAILURE,
+                as_json,
+            )
+        except click.ClickException as exc:
+            if not as_json:
+                raise
+            _fail(ctx, exc.format_message(), None, exc.exit_code, as_json)
+
+
+def _fail(ctx: click.Context, message: str, hint: str | None, code: int, as_json: bool) -> None:
+    """One way to end with an error on stderr: plain text, or with --json one JSON object
+    (stdout keeps only the command's own JSON, e.g. the plan a conflict refers to)."""
+    if as_json:
+        error = {"message": message, "hint": hint, "exit_code": code}
+        click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+    else:
+        click.secho(f"Error: {message}", fg="red", err=True)
+        if hint:
+            click.echo(f"Hint: {hint}", err=True)
+    ctx.exit(code)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush into the closed
+    pipe does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,4 +122,11 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(args=command_line(sys.argv[1:]), prog_name="codex-migrate")
+    try:
+        cli(args=command_line(sys.argv[1:]), prog_name="codex-migrate")
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(0)

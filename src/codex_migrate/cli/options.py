@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ntpath
+import os
 from pathlib import Path
 
 import click
@@ -20,12 +22,25 @@ def _mapper(maps: tuple[str, ...], history_only: tuple[str, ...], wsl: bool) -> 
 
 
 def _absolute_rules(maps: tuple[str, ...]) -> tuple[str, ...]:
-    """Relative NEW folders given by the user are resolved: every path we write is absolute."""
+    """NEW folders are folders on this machine: ``~`` is expanded, a relative one resolved
+    and ``..`` folded away (every path we write is absolute and plain), and an existing file
+    is refused (a project folder cannot be a file)."""
     out = []
     for text in maps:
         old, sep, new = text.rpartition("=")
-        if sep and new and not try_parse(new) and not new.startswith(("\\", "/")):
-            new = str(Path(new).absolute())
+        if sep and new:
+            if new.startswith("~"):
+                new = os.path.expanduser(new)
+            local = new.startswith("/") if os.name != "nt" else bool(ntpath.splitdrive(new)[0])
+            if not try_parse(new) and not new.startswith(("\\", "/")):
+                new, local = str(Path(new).absolute()), True
+            if local:
+                new = os.path.normpath(new)
+                if os.path.exists(new) and not os.path.isdir(new):
+                    raise click.BadParameter(
+                        f"{new} is a file, not a folder: a project cannot be mapped to it.",
+                        param_hint="--map",
+                    )
             text = f"{old}={new}"
         out.append(text)
     return tuple(out)
