@@ -390,7 +390,7 @@ def test_error_states_codex_running_and_a_merge_conflict(
             page.wait_for_url("**/migrate/preview")
 
             # Codex has the target open: the write is refused, nothing is written.
-            monkeypatch.setattr("codex_migrate.importer.ensure_not_running", _codex_runs)
+            monkeypatch.setattr("codex_migrate.writing.ensure_not_running", _codex_runs)
             page.click('form[action="/migrate/apply"] button[type="submit"]')
             wait_for_result(page)
             assert page.locator(".notice.bad h2").inner_text() == "Codex is running"

@@ -198,7 +198,7 @@ def test_the_fix_is_refused_while_codex_runs_or_after_the_home_changed(
             hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
         )
 
-    monkeypatch.setattr("codex_migrate.importer.ensure_not_running", codex_runs)
+    monkeypatch.setattr("codex_migrate.writing.ensure_not_running", codex_runs)
     preview = client.get("/doctor/preview")
     done = _apply(client, preview)
     assert "Codex is running" in done.text and "pid 4242" in done.text

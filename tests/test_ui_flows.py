@@ -189,7 +189,7 @@ def test_codex_running_or_another_command_stops_the_write(
             hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
         )
 
-    monkeypatch.setattr("codex_migrate.importer.ensure_not_running", codex_runs)
+    monkeypatch.setattr("codex_migrate.writing.ensure_not_running", codex_runs)
     done = _apply(client, _preview(client, demo))
     assert "Codex is running" in done.text and "pid 4242" in done.text
     assert "Close Codex everywhere" in done.text
@@ -206,8 +206,14 @@ def test_codex_running_or_another_command_stops_the_write(
 
 
 def test_error_kinds_name_the_situation() -> None:
-    assert error_kind(HomeInUse("x.sqlite is locked by another program (db)")) == "locked"
+    locked = HomeInUse("x.sqlite is locked by another program (db)", reason=HomeInUse.DB_LOCKED)
+    assert error_kind(locked) == "locked"
     assert error_kind(HomeInUse("Codex is running on /h: codex (pid 1).")) == "in_use"
+    # The kind, not the text, decides: a home path that reads like another command's lock.
+    odd = HomeInUse("Codex is running on /tmp/codex-migrate-ui-demo-1: codex (pid 1).")
+    assert error_kind(odd) == "in_use"
+    other = HomeInUse("busy", reason=HomeInUse.OTHER_COMMAND)
+    assert error_kind(other) == "other_command"
     assert error_kind(OSError("disk")) == "io"
 
 

@@ -39,4 +39,16 @@ class HomeNotFound(CodexMigrateError):
 
 
 class HomeInUse(CodexMigrateError):
+    """The home cannot be written now; ``reason`` says why, so no face reads the message."""
+
     exit_code = EXIT_IN_USE
+    CODEX_RUNNING = "codex-running"  # a Codex process has the home's state DB open
+    DB_LOCKED = "db-locked"  # another program holds a write lock on the state DB
+    OTHER_COMMAND = "other-command"  # another codex-migrate holds our lock
+    REASONS = (CODEX_RUNNING, DB_LOCKED, OTHER_COMMAND)
+
+    def __init__(
+        self, message: str, *, reason: str = CODEX_RUNNING, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +20,13 @@ from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import open_regular, sync_files
-from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, CodexHome
+from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX
 from codex_migrate.homefiles import declare, stage_bytes
-from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
 from codex_migrate.projectfiles import for_import
 from codex_migrate.staging import StagedFile, StageJob, stage_many
+from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RolloutFacts,
     build_row,
@@ -36,7 +35,7 @@ from codex_migrate.threadrow import (
     upsert_row,
     watch_projection,
 )
-from codex_migrate.transaction import Transaction, abort, crash_point, recover
+from codex_migrate.transaction import Transaction, abort, crash_point
 from codex_migrate.turnindex import (
     ThreadIndex,
     read_indexes,
@@ -45,6 +44,7 @@ from codex_migrate.turnindex import (
     write_indexes,
 )
 from codex_migrate.verify import verify_written
+from codex_migrate.writing import HomeWriter, open_for_writing
 
 
 @dataclass
@@ -66,14 +66,6 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def prepare_target(home: CodexHome, lock: HomeLock) -> list[str]:
-    """With our lock held: refuse while Codex runs, and roll back what a crash left."""
-    ensure_not_running(home.root)
-    if home.state_db is not None:
-        check_db_writable(home.state_db)
-    return [plan.tx_id for plan in recover(home)]
 
 
 def _needs_row(item: PlanItem, root: Path) -> bool:
@@ -146,8 +138,11 @@ def _history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
     return out
 
 
-def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> ImportReport:
-    """Execute ``plan`` in the target home; the plan must have no conflicts."""
+def apply_import(
+    plan: ImportPlan, progress: ProgressFn | None = None, writer: HomeWriter | None = None
+) -> ImportReport:
+    """Execute ``plan`` in the target home; the plan must have no conflicts. ``writer``: the
+    home already opened for writing by the caller (see :mod:`codex_migrate.writing`)."""
     started = time.monotonic()
     home = plan.target.home
     root = home.root
@@ -158,8 +153,8 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
             hint="`codex-migrate doctor` explains it; Codex rebuilds a deleted state DB "
             "from the rollouts.",
         )
-    with HomeLock(home.transactions_dir) as lock:
-        report.recovered = prepare_target(home, lock)
+    with open_for_writing(home, "import", writer=writer) as w:
+        report.recovered = w.recovered
         writes = plan.writes
         # A converted 2025 rollout gets its row from Codex (measured, FORMAT.md §8).
         db_items = (
@@ -192,7 +187,7 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
         indexes: dict[str, ThreadIndex] = {}
         if paginated and plan.source.home.history_db and target_can_hold(home.history_db):
             indexes = read_indexes(plan.source.home.history_db, [i.id for i in paginated])
-        tx = Transaction(home, "import")
+        tx = w.transaction("import")
         report.transaction_id = tx.journal.id
         try:
             for item in writes:
@@ -319,43 +314,38 @@ def apply_import(plan: ImportPlan, progress: ProgressFn | None = None) -> Import
     return report
 
 
-def restore_times(plan: ImportPlan, thread_ids: list[str]) -> None:
+def restore_times(writer: HomeWriter, plan: ImportPlan, thread_ids: list[str]) -> None:
     """Put back the times a Codex round trip changed (unarchive/archive touches the file
-    and its row): history keeps its own times, so the recent-first order stays true."""
+    and its row): history keeps its own times, so the recent-first order stays true.
+    Runs with the home open for writing (``writer``), in one SQLite transaction."""
     home = plan.target.home
+    if writer.home.root != home.root:
+        raise ValueError("restore_times needs the target home open for writing")
     items = {i.id: i for i in plan.items}
-    conn = sqlite3.connect(home.state_db, timeout=5) if home.state_db else None
-    try:
-        for tid in thread_ids:
-            item = items[tid]
-            path = home.root / item.target_rel
-            if not path.exists():
-                continue
-            mtime = item.thread.mtime
-            os.utime(path, (mtime, mtime))
-            if conn is not None:
-                row = _row_for(item, home.root, None)
-                cols = {r[1] for r in conn.execute("PRAGMA table_info(threads)")}
-                keys = [
-                    k
-                    for k in (
-                        "updated_at",
-                        "updated_at_ms",
-                        "recency_at",
-                        "recency_at_ms",
-                        "archived_at",
-                    )
-                    if k in cols
-                ]
-                sets = ", ".join(f"{k} = ?" for k in keys)
+    rows: list[dict[str, Any]] = []
+    for tid in thread_ids:
+        item = items[tid]
+        path = home.root / item.target_rel
+        if not path.exists():
+            continue
+        mtime = item.thread.mtime
+        os.utime(path, (mtime, mtime))
+        rows.append(_row_for(item, home.root, None))
+    if home.state_db is None or not rows:
+        return
+    with write_transaction(home.state_db) as conn:
+        cols = set(columns(conn, "threads"))
+        keys = [k for k in TIME_COLUMNS if k in cols]
+        if keys:
+            sets = ", ".join(f"{k} = ?" for k in keys)
+            for row in rows:
                 conn.execute(
-                    f"UPDATE threads SET {sets} WHERE id = ?", [row[k] for k in keys] + [tid]
+                    f"UPDATE threads SET {sets} WHERE id = ?", [row[k] for k in keys] + [row["id"]]
                 )
-        if conn is not None:
-            conn.commit()
-    finally:
-        if conn is not None:
-            conn.close()
+
+
+#: The row times a Codex round trip rewrites and :func:`restore_times` puts back.
+TIME_COLUMNS = ("updated_at", "updated_at_ms", "recency_at", "recency_at_ms", "archived_at")
 
 
 def _write_rows(tx: Transaction, db: Path, rows: list[dict[str, Any]]) -> None:

@@ -59,6 +59,7 @@ def check_db_writable(db: Path, timeout: float = DB_LOCK_TIMEOUT) -> None:
     except sqlite3.OperationalError as exc:
         raise HomeInUse(
             f"{db} is locked by another program ({exc}).",
+            reason=HomeInUse.DB_LOCKED,
             hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
         ) from exc
     finally:
@@ -71,6 +72,7 @@ def ensure_not_running(home: Path) -> None:
         listed = ", ".join(f"{p.name} (pid {p.pid})" for p in procs)
         raise HomeInUse(
             f"Codex is running on {home}: {listed}.",
+            reason=HomeInUse.CODEX_RUNNING,
             hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
         )
 
@@ -103,6 +105,7 @@ class HomeLock:
                 if owner is not None and owner != os.getpid() and _pid_alive(owner):
                     raise HomeInUse(
                         f"another codex-migrate command (pid {owner}) is working on this home.",
+                        reason=HomeInUse.OTHER_COMMAND,
                         hint=f"Wait for it to finish. If it is gone, remove {self.path}.",
                     ) from None
                 self.path.unlink(missing_ok=True)  # stale: its process is dead
@@ -111,7 +114,7 @@ class HomeLock:
                 json.dump({"pid": os.getpid(), "since": time.time()}, f)
             self.held = True
             return self
-        raise HomeInUse(f"could not take the lock {self.path}.")
+        raise HomeInUse(f"could not take the lock {self.path}.", reason=HomeInUse.OTHER_COMMAND)
 
     def _owner(self) -> int | None:
         try:

@@ -19,8 +19,6 @@ from codex_migrate.errors import UsageError
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.fsutil import sync_files
 from codex_migrate.homefiles import declare, stage_bytes
-from codex_migrate.importer import prepare_target
-from codex_migrate.inuse import HomeLock
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.projectfiles import for_rebind
@@ -36,6 +34,7 @@ from codex_migrate.threadrow import (
 )
 from codex_migrate.transaction import Transaction, abort, crash_point
 from codex_migrate.turnindex import OFFSET_COLUMNS, map_items_in_place
+from codex_migrate.writing import HomeWriter, open_for_writing
 
 
 @dataclass
@@ -232,19 +231,22 @@ class RebindReport:
         return dict(self.__dict__)
 
 
-def apply_rebind(plan: RebindPlan, progress: ProgressFn | None = None) -> RebindReport:
+def apply_rebind(
+    plan: RebindPlan, progress: ProgressFn | None = None, writer: HomeWriter | None = None
+) -> RebindReport:
+    """Execute ``plan`` in its home as one transaction (``writer``: the home already open)."""
     started = time.monotonic()
     home = plan.catalog.home
     root = home.root
     report = RebindReport(None)
-    with HomeLock(home.transactions_dir) as lock:
-        report.recovered = prepare_target(home, lock)
+    with open_for_writing(home, "rebind", writer=writer) as w:
+        report.recovered = w.recovered
         files = for_rebind(plan)  # Desktop project list, our choices
         if plan.empty and not files:
             return report
         if plan.fingerprint is not None:
             plan.fingerprint.recheck(home.state_db)
-        tx = Transaction(home, "rebind")
+        tx = w.transaction("rebind")
         report.transaction_id = tx.journal.id
         rewrites = [i for i in plan.items if i.rewrite]
         try:

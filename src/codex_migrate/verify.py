@@ -10,10 +10,12 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from codex_migrate.catalog import Catalog
+from codex_migrate.doctor.rules import RULES
 from codex_migrate.fsutil import sha256_file
 from codex_migrate.home import CodexHome
 from codex_migrate.statedb import StateDBError, connect_readonly, is_inside
@@ -93,27 +95,109 @@ def verify_written(
     return problems
 
 
-def verify_home(catalog: Catalog) -> dict[str, Any]:
-    """A home's rollouts against its DB: what ``codex-migrate verify`` reports."""
+@dataclass(frozen=True)
+class Check:
+    """One structured finding of :func:`verify_findings`: a doctor rule ``code`` (so every
+    surface names and counts it the same way), the thread it is about, the message and its
+    parameters. Faces format it; none parses the message."""
+
+    code: str
+    thread: str | None
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return f"{self.thread}: {self.message}" if self.thread else self.message
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.code].severity
+
+    @property
+    def fix(self) -> str:
+        return RULES[self.code].fix
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "thread": self.thread,
+            "severity": self.severity,
+            "message": self.message,
+            "params": self.params,
+            "fix": self.fix,
+        }
+
+
+def verify_findings(catalog: Catalog) -> list[Check]:
+    """A home's rollouts against its DB, as structured findings (read-only)."""
     home = catalog.home
-    problems: list[str] = []
+    out: list[Check] = []
     for t in catalog.threads:
         row = t.row
         if row is None:
             continue
         path = str(row.get("rollout_path") or "")
         if not os.path.isabs(path) or not is_inside(path, home.root):
-            problems.append(f"{t.id}: row rollout_path {path!r} is not inside this home")
+            out.append(
+                Check(
+                    "row-path-outside-home",
+                    t.id,
+                    f"row rollout_path {path!r} is not inside this home",
+                    {"rollout_path": path},
+                )
+            )
         elif os.path.normpath(path) != os.path.normpath(str(t.rollout_path)):
-            problems.append(f"{t.id}: row points at {path}, the file is {t.rollout_path}")
+            out.append(
+                Check(
+                    "row-path-other-file",
+                    t.id,
+                    f"row points at {path}, the file is {t.rollout_path}",
+                    {"rollout_path": path, "file": str(t.rollout_path)},
+                )
+            )
         if t.row_cwd and t.rollout_cwd and t.row_cwd != t.rollout_cwd:
-            problems.append(f"{t.id}: row cwd {t.row_cwd!r} but rollout {t.rollout_cwd!r}")
+            out.append(
+                Check(
+                    "cwd-mismatch",
+                    t.id,
+                    f"row cwd {t.row_cwd!r} but rollout {t.rollout_cwd!r}",
+                    {"row_cwd": t.row_cwd, "rollout_cwd": t.rollout_cwd},
+                )
+            )
         if t.issues.total:
-            problems.append(f"{t.id}: {t.issues.total} unreadable line(s)")
+            out.append(
+                Check(
+                    "unreadable-lines",
+                    t.id,
+                    f"{t.issues.total} unreadable line(s)",
+                    {"lines": t.issues.total},
+                )
+            )
     for orphan in catalog.orphan_rows:
-        problems.append(f"{orphan.id}: row without a rollout file ({orphan.rollout_path})")
+        out.append(
+            Check(
+                "row-without-file",
+                orphan.id,
+                f"row without a rollout file ({orphan.rollout_path})",
+                {"rollout_path": str(orphan.rollout_path)},
+            )
+        )
     if catalog.db_error:
-        problems.append(catalog.db_error)
+        out.append(Check("db-unreadable", None, catalog.db_error))
     elif home.state_db is not None:
-        problems += integrity_problems(home.state_db, private=True)
-    return {"home": str(home.root), "threads": len(catalog.threads), "problems": problems}
+        out += [
+            Check("db-integrity", None, p) for p in integrity_problems(home.state_db, private=True)
+        ]
+    return out
+
+
+def verify_home(catalog: Catalog) -> dict[str, Any]:
+    """What ``codex-migrate verify`` reports: the findings, and each as one line of text."""
+    checks = verify_findings(catalog)
+    return {
+        "home": str(catalog.home.root),
+        "threads": len(catalog.threads),
+        "problems": [c.text for c in checks],
+        "findings": [c.to_dict() for c in checks],
+    }

@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 
-from codex_migrate.catalog import Catalog, build_catalog
+from codex_migrate.catalog import Catalog
 from codex_migrate.cli.common import (
     codex_home_option,
     confirm_write,
@@ -27,15 +26,13 @@ from codex_migrate.cli.options import (
     rewrite_text_option,
 )
 from codex_migrate.cli.scan import _shorten
-from codex_migrate.codex_app import CodexAppError, project_threads
-from codex_migrate.codexbin import locate_codex
 from codex_migrate.damage import CODEX_EFFECT
 from codex_migrate.errors import UsageError
 from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import default_home, open_target
-from codex_migrate.importer import apply_import, restore_times
-from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.plan import ImportPlan, raise_on_conflicts
 from codex_migrate.projectfiles import for_import
+from codex_migrate.service import preview_import, run_import
 from codex_migrate.source import open_source
 
 
@@ -165,11 +162,9 @@ def import_(
 
     def make_plan(src_cat: Catalog | None = None) -> ImportPlan:
         with progress_bar("Reading sessions") as progress:
-            src_cat = src_cat or build_catalog(src_home, progress)
-            tgt_cat = build_catalog(tgt_home, progress)
-            return build_import_plan(
-                src_cat,
-                tgt_cat,
+            return preview_import(
+                src_cat or src_home,
+                target_path,
                 mapper,
                 projects=list(projects),
                 threads=list(threads),
@@ -194,11 +189,12 @@ def import_(
             click.echo("Dry run: nothing was written.")
         return
     confirm_write(yes, "Apply this plan?")
-    target_path.mkdir(parents=True, exist_ok=True)
     while True:
         try:
             with progress_bar("Copying sessions") as progress:
-                report = apply_import(plan, progress)
+                outcome = run_import(
+                    plan, codex_bin=codex_bin, no_codex=no_codex, progress=progress
+                )
             break
         except TargetChanged as exc:
             if yes or as_json:
@@ -210,49 +206,9 @@ def import_(
             print_plan(plan)
             raise_on_conflicts(plan)
             confirm_write(yes, "Apply this plan?")
-    # Threads whose turn index came with them open at once; Codex projects only the rest.
-    carried = set(report.index_carried)
-    paginated = [
-        i.id for i in plan.writes if i.thread.history_mode == "paginated" and i.id not in carried
-    ]
-    archived = frozenset(i.id for i in plan.writes if i.archived)
-    registered: dict[str, Any] = {
-        "codex": None,
-        "found_in": None,
-        "threads": 0,
-        "failed": [],
-        "index_carried": len(carried),
-    }
-    found = None if no_codex else locate_codex(codex_bin)
-    binary = found.path if found else None
-    # A home without a state DB gets none from us, and Codex's own rebuild does not read
-    # session_index.jsonl (measured): names are then set through Codex itself.
-    names = (
-        {i.id: i.thread.name for i in plan.items if i.thread.name and i.action != "keep"}
-        if tgt_home.state_db is None
-        else {}
-    )
-    if report.transaction_id and (paginated or names) and binary is not None:
-        registered["codex"] = str(binary)
-        registered["found_in"] = found.where if found else None
-        try:
-            registered["failed"] = project_threads(
-                binary, tgt_home.root, paginated, archived, names=names
-            )
-        except (OSError, CodexAppError) as exc:
-            registered["failed"] = [str(exc)]
-        registered["threads"] = len(paginated) - len(registered["failed"])
-        registered["names"] = len(names)
-        restore_times(plan, [t for t in paginated if t in archived])
+    report, reg = outcome.report, outcome.registration
     if as_json:
-        emit_json(
-            {
-                "dry_run": False,
-                "plan": plan.to_dict(),
-                "report": report.to_dict(),
-                "codex_registration": registered,
-            }
-        )
+        emit_json(outcome.to_dict())
         return
     for tx in report.recovered:
         click.echo(f"Recovered an interrupted transaction first: {tx} (rolled back).")
@@ -267,24 +223,26 @@ def import_(
         f"{report.bytes_written / 1e6:.1f} MB.",
         fg="green",
     )
-    if tgt_home.state_db is None:
+    if plan.target.home.state_db is None:
         click.echo("The target has no state DB yet: Codex builds it from the rollouts.")
-    if carried:
-        click.echo(f"{len(carried)} threads open at once: their turn index came with them.")
-    if paginated:
-        if registered["codex"]:
+    if reg.index_carried:
+        click.echo(f"{reg.index_carried} threads open at once: their turn index came with them.")
+    if reg.paginated:
+        if reg.codex:
             click.echo(
-                f"Codex ({registered['codex']}, found in {registered['found_in']}) registered "
-                f"{registered['threads']} paginated threads' history."
+                f"Codex ({reg.codex}, found in {reg.found_in}) registered "
+                f"{reg.threads} paginated threads' history."
             )
-            for failure in registered["failed"]:
+            for failure in reg.failed:
                 click.secho(f"  could not register {failure}", fg="yellow")
         else:
             click.echo(
-                f"{len(paginated)} paginated threads have no turn index yet and no Codex was "
+                f"{len(reg.paginated)} paginated threads have no turn index yet and no Codex was "
                 "found (PATH, npm global prefix, Desktop app): Codex shows their turns after "
                 "each is resumed once; or run the import again with --codex-bin."
             )
+    for problem in outcome.problems:
+        click.secho(f"  verify: {problem}", fg="yellow")
     click.echo(
         f"Transaction {report.transaction_id}: undo with "
         f"`codex-migrate transactions rollback {report.transaction_id}`."

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from codex_migrate.catalog import build_catalog
 from codex_migrate.cli.common import codex_home_option, confirm_write, emit_json, json_option
-from codex_migrate.errors import EXIT_FAILURE, CodexMigrateError
+from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.home import CodexHome, default_home, open_home, open_target
-from codex_migrate.inuse import HomeLock, ensure_not_running
-from codex_migrate.transaction import (
-    Journal,
-    left_hint,
-    list_transactions,
-    plan_committed_undo,
-    undo_committed,
+from codex_migrate.service.transactions import (
+    delete_transaction,
+    find_transaction,
+    recover_home,
+    rollback_transaction,
+    transactions_of,
 )
-from codex_migrate.transaction import recover as recover_transactions
+from codex_migrate.transaction import (
+    left_hint,
+    plan_committed_undo,
+)
 from codex_migrate.verify import verify_home
 
 
@@ -35,8 +35,7 @@ def recover(codex_home: Path | None, as_json: bool) -> None:
     changed after it (new threads, renames, prompt history) is kept and listed.
     """
     home = open_target((codex_home or default_home()).absolute())
-    with HomeLock(home.transactions_dir):
-        plans = recover_transactions(home)
+    plans = recover_home(home)
     refused = [p for p in plans if p.refused]
     if as_json:
         emit_json(
@@ -79,32 +78,12 @@ def _tx_home(codex_home: Path | None) -> CodexHome:
     return open_target((codex_home or default_home()).absolute())
 
 
-def _find_tx(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
-    for tx_dir, journal in list_transactions(home.transactions_dir):
-        if tx_dir.name == tx_id and journal is not None:
-            return tx_dir, journal
-    raise CodexMigrateError(f"no transaction {tx_id} in {home.transactions_dir}.")
-
-
 @transactions.command("list")
 @codex_home_option("The home whose transactions to use")
 @json_option
 def tx_list(codex_home: Path | None, as_json: bool) -> None:
     """List transactions, oldest first."""
-    home = _tx_home(codex_home)
-    rows: list[dict[str, Any]] = []
-    for tx_dir, j in list_transactions(home.transactions_dir):
-        size = sum(p.stat().st_size for p in tx_dir.rglob("*") if p.is_file())
-        rows.append(
-            {
-                "id": tx_dir.name,
-                "kind": j.kind if j else "?",
-                "state": j.state if j else "unreadable",
-                "created": j.created if j else None,
-                "threads": len(j.threads) if j else 0,
-                "snapshot_bytes": size,
-            }
-        )
+    rows = [info.to_dict() for info in transactions_of(_tx_home(codex_home))]
     if as_json:
         emit_json(rows)
         return
@@ -122,7 +101,7 @@ def tx_list(codex_home: Path | None, as_json: bool) -> None:
 @codex_home_option("The home whose transactions to use")
 def tx_show(tx_id: str, codex_home: Path | None) -> None:
     """Print a transaction's journal."""
-    _, journal = _find_tx(_tx_home(codex_home), tx_id)
+    _, journal = find_transaction(_tx_home(codex_home), tx_id)
     emit_json(journal.to_dict())
 
 
@@ -134,7 +113,7 @@ def tx_show(tx_id: str, codex_home: Path | None) -> None:
 def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -> None:
     """Undo a committed transaction (refused if anything it wrote changed since)."""
     home = _tx_home(codex_home)
-    tx_dir, journal = _find_tx(home, tx_id)
+    tx_dir, journal = find_transaction(home, tx_id)
     plan = plan_committed_undo(home, tx_dir, journal)  # raises when it would be refused
     click.echo(f"Rolling back {tx_id} would:")
     for text in plan.descriptions or ["change nothing (it is already undone)"]:
@@ -143,9 +122,7 @@ def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -
         click.echo("Dry run: nothing was changed.")
         return
     confirm_write(yes, "Roll back?")
-    with HomeLock(home.transactions_dir):
-        ensure_not_running(home.root)
-        undo_committed(home, tx_dir, journal)
+    rollback_transaction(home, tx_id)
     click.echo(f"Rolled back {tx_id}.")
 
 
@@ -155,10 +132,7 @@ def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -
 def tx_delete(tx_id: str, codex_home: Path | None) -> None:
     """Delete a finished transaction's snapshot (it can no longer be rolled back)."""
     home = _tx_home(codex_home)
-    tx_dir, journal = _find_tx(home, tx_id)
-    if journal.state not in ("committed", "rolled_back", "refused"):
-        raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
-    shutil.rmtree(tx_dir)
+    delete_transaction(home, tx_id)
     click.echo(f"Deleted {tx_id}.")
 
 

@@ -191,6 +191,12 @@ RULES: dict[str, Rule] = {
         "A rollout file that cannot be read, or a second rollout with the same thread id.",
         "Fix the file's permissions, or keep only one rollout per thread id.",
     ),
+    "db-integrity": Rule(
+        PROBLEM,
+        None,
+        "SQLite's integrity check of the state DB failed.",
+        "Move the state DB away while Codex is closed: Codex rebuilds it from the rollouts.",
+    ),
     "db-unreadable": Rule(
         PROBLEM,
         None,

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, read_session_index, read_thread
-from codex_migrate.codex_app import CodexAppError, project_threads
+from codex_migrate.codexbin import FoundCodex
 from codex_migrate.home import ARCHIVED_DIR, CodexHome, RolloutRef
-from codex_migrate.importer import ImportReport, apply_import, restore_times
+from codex_migrate.importer import ImportReport, apply_import
 from codex_migrate.manifest import FileEntry, ManifestError
 from codex_migrate.merge import CONFLICT
 from codex_migrate.pathmap import PathMapper, Rule, Status
 from codex_migrate.paths import try_parse
 from codex_migrate.plan import ImportPlan, build_import_plan
 from codex_migrate.rollout import parse_rollout_name
+from codex_migrate.service.importing import register_import
 from codex_migrate.statedb import StateDBError, read_thread_rows
 from codex_migrate.sync.layout import (
     SIDE_FILES,
@@ -38,6 +39,7 @@ from codex_migrate.sync.layout import (
     thread_of,
 )
 from codex_migrate.transaction import JOURNAL
+from codex_migrate.writing import open_for_writing
 
 
 @dataclass
@@ -231,8 +233,13 @@ def apply_pull(
     plan = pull.plan
     if plan is None:
         return
-    pull.report = apply_import(plan, progress)
     home = plan.target.home
+    with open_for_writing(home, "import") as writer:
+        pull.report = apply_import(plan, progress, writer)
+        if pull.report.transaction_id:
+            found = FoundCodex(codex_bin, "--codex-bin") if codex_bin is not None else None
+            reg = register_import(writer, plan, pull.report, found)
+            pull.registration = {**reg.to_dict(), "failed": reg.failed}
     tx = pull.report.transaction_id
     written: dict[str, str] = {}
     if tx:
@@ -250,31 +257,3 @@ def apply_pull(
                 "from": pull.machine,
             }
     state.pulled.setdefault(pull.machine, {}).update(pull.settled)
-    if tx:
-        pull.registration = register(plan, codex_bin, set(pull.report.index_carried))
-
-
-def register(plan: ImportPlan, codex_bin: Path | None, carried: set[str]) -> dict[str, Any]:
-    """What ``import`` does after writing: let Codex project paginated history (and set names
-    in a home whose DB Codex is still to build). Failures are reported, never raised."""
-    home = plan.target.home
-    out: dict[str, Any] = {"codex": None, "threads": 0, "failed": []}
-    paginated = [
-        i.id for i in plan.writes if i.thread.history_mode == "paginated" and i.id not in carried
-    ]
-    archived = frozenset(i.id for i in plan.writes if i.archived)
-    names = (
-        {i.id: i.thread.name for i in plan.items if i.thread.name and i.action != "keep"}
-        if home.state_db is None
-        else {}
-    )
-    if codex_bin is None or not (paginated or names):
-        return out
-    out["codex"] = str(codex_bin)
-    try:
-        out["failed"] = project_threads(codex_bin, home.root, paginated, archived, names=names)
-    except (OSError, CodexAppError) as exc:
-        out["failed"] = [str(exc)]
-    out["threads"] = len(paginated) - len(out["failed"])
-    restore_times(plan, [t for t in paginated if t in archived])
-    return out

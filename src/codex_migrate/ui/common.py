@@ -90,9 +90,9 @@ def error_kind(exc: BaseException) -> str:
     from codex_migrate.plan import MergeConflicts, UnmappedProjects
 
     if isinstance(exc, HomeInUse):
-        if "codex-migrate" in exc.message:
-            return "other_command"
-        return "locked" if "locked" in exc.message else "in_use"
+        return {HomeInUse.OTHER_COMMAND: "other_command", HomeInUse.DB_LOCKED: "locked"}.get(
+            exc.reason, "in_use"
+        )
     if isinstance(exc, MergeConflicts):
         return "conflicts"
     if isinstance(exc, UnmappedProjects):

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from codex_migrate.catalog import build_catalog
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import open_home
 from codex_migrate.inuse import running_codex
+from codex_migrate.service import home_catalog, home_summary
 from codex_migrate.ui.common import (
     config_of,
     error_detail,
@@ -41,13 +41,7 @@ def index(request: Request) -> Response:
     summary = None
     try:
         home = open_home(config.codex_home)
-        catalog = build_catalog(home)
-        summary = {
-            "threads": len(catalog.threads),
-            "projects": len(catalog.projects),
-            "missing": sum(1 for p in catalog.projects if not p.exists),
-            "problems": catalog.problem_count,
-        }
+        summary = home_summary(home_catalog(home.root)).to_dict()
     except CodexMigrateError as exc:
         error = exc.message
     running = [] if home is None else running_codex(home.root)

@@ -26,8 +26,8 @@ from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
 from codex_migrate.doctor import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
-from codex_migrate.pathmap import PathMapper
-from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
+from codex_migrate.rebind import RebindPlan
+from codex_migrate.service import home_catalog, preview_doctor_fixes, run_rebind
 from codex_migrate.ui.common import (
     PlanChanged,
     busy_page,
@@ -43,7 +43,6 @@ from codex_migrate.ui.i18n import N_
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
-from codex_migrate.verify import verify_home
 
 #: Every finding code of the engine, named for people (translated in the templates).
 CODE_LABELS: dict[str, str] = {
@@ -71,6 +70,7 @@ CODE_LABELS: dict[str, str] = {
     "row-without-file": N_("Database row without a session file"),
     "unreadable-file": N_("Session file cannot be read"),
     "db-unreadable": N_("Codex's database cannot be read"),
+    "db-integrity": N_("Codex's database fails its integrity check"),
     "config-unreadable": N_("config.toml cannot be read"),
     "backfill-running": N_("Stuck database rebuild"),
     "backfill-lease": N_("Database rebuild under way"),
@@ -117,7 +117,7 @@ FIX_KINDS = (
 
 def safe_plan(catalog: Catalog) -> RebindPlan:
     """``codex-migrate rebind`` with no ``--map``: only DB rows and the backfill state."""
-    return build_rebind_plan(catalog, PathMapper())
+    return preview_doctor_fixes(catalog)
 
 
 def fix_route(finding: Finding, diagnosis: Diagnosis | None, plan: RebindPlan) -> str:
@@ -349,17 +349,15 @@ def doctor_fix(request: Request) -> Response:
     home_path = config_of(request).codex_home
 
     def work(progress: ProgressFn) -> RepairResult:
-        catalog = build_catalog(open_home(home_path), progress)
-        plan = safe_plan(catalog)
+        catalog = home_catalog(home_path, progress)
+        plan = preview_doctor_fixes(catalog)
         if fingerprint(plan) != expected:
             raise PlanChanged(
                 "the home changed since the preview; nothing was written.",
                 hint="Review the new preview, then apply again.",
             )
-        report = apply_rebind(plan, progress)
-        after = build_catalog(open_home(home_path))
-        remaining = diagnose(after).to_dict()["summary"]
-        return RepairResult(plan, report, verify_home(after)["problems"], doctor=remaining)
+        outcome = run_rebind(plan, progress=progress, with_doctor=True)
+        return RepairResult(plan, outcome.report, outcome.problems, doctor=outcome.doctor)
 
     try:
         job = request.app.state.jobs.start("rebind", session.id, work, {"back": "/doctor"})

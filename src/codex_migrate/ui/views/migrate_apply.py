@@ -12,19 +12,14 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
-from codex_migrate.codex_app import CodexAppError, find_codex, project_threads
+from codex_migrate.catalog import Catalog, ProgressFn
+from codex_migrate.codex_listing import CodexListing
 from codex_migrate.errors import CodexMigrateError
-from codex_migrate.home import open_home, open_target
-from codex_migrate.importer import ImportReport, apply_import
+from codex_migrate.home import open_home
+from codex_migrate.importer import ImportReport
 from codex_migrate.merge import raw_lines, rewritten_lines
-from codex_migrate.plan import (
-    ImportPlan,
-    UnmappedProjects,
-    build_import_plan,
-    raise_on_conflicts,
-)
-from codex_migrate.ui.codex_check import CodexListing, list_in_codex
+from codex_migrate.plan import ImportPlan, UnmappedProjects, build_import_plan
+from codex_migrate.service import preview_import, run_import
 from codex_migrate.ui.common import (
     PlanChanged,
     config_of,
@@ -38,7 +33,6 @@ from codex_migrate.ui.forms import LINE_PREVIEW, _job_of, _need_source, _state, 
 from codex_migrate.ui.jobs import DONE, RUNNING, Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.sessions import MigrateState
-from codex_migrate.verify import verify_home
 
 
 def plan_fingerprint(plan: ImportPlan) -> str:
@@ -56,18 +50,20 @@ def plan_fingerprint(plan: ImportPlan) -> str:
 def _build_plan(
     state: MigrateState, target: Path, progress: ProgressFn | None = None, *, fresh: bool = False
 ) -> ImportPlan:
-    """``import --dry-run``: the same engine calls, with the user's choices."""
-    mapper = mapper_of(state.binding)
+    """``import --dry-run``: the service's preview, with the user's choices."""
     src_home = state.source_home
     assert src_home is not None
     if fresh:
-        src_cat = build_catalog(open_home(src_home.root), progress)
+        source: Any = open_home(src_home.root)
     else:
         assert state.source_catalog is not None
-        src_cat = state.source_catalog
-    tgt_cat = build_catalog(open_target(target), progress)
-    return build_import_plan(
-        src_cat, tgt_cat, mapper, threads=list(state.selected or []), progress=progress
+        source = state.source_catalog
+    return preview_import(
+        source,
+        target,
+        mapper_of(state.binding),
+        threads=list(state.selected or []),
+        progress=progress,
     )
 
 
@@ -248,37 +244,24 @@ def apply_submit(request: Request) -> Response:
                 "the homes changed since the preview; nothing was written.",
                 hint="Review the new preview, then apply again.",
             )
-        raise_on_conflicts(plan)
-        target = plan.target.home
-        target.root.mkdir(parents=True, exist_ok=True)
-        report = apply_import(plan, progress)
-        result = ImportResult(plan=plan, report=report, problems=[])
-        # Like the CLI: Codex projects paginated history now, archived ones when opened.
-        carried = set(report.index_carried)  # those open at once, no Codex needed
-        paginated = [
-            i.id
-            for i in plan.writes
-            if i.thread.history_mode == "paginated" and not i.archived and i.id not in carried
-        ]
-        result.paginated = len(paginated)
-        binary = None if config.no_codex else find_codex(config.codex_bin)
-        if report.transaction_id and paginated and binary is not None:
-            result.codex = str(binary)
-            progress("register", 0, len(paginated))
-            try:
-                result.register_failed = project_threads(binary, target.root, paginated)
-            except (OSError, CodexAppError) as exc:
-                result.register_failed = [str(exc)]
-            result.registered = len(paginated) - len(result.register_failed)
-        progress("verify", 0, 1)
-        after = build_catalog(open_home(target.root))
-        ids = {i.id for i in plan.items}
-        result.problems = [p for p in verify_home(after)["problems"] if p.split(":", 1)[0] in ids]
-        if binary is not None:
-            progress("listing", 0, 1)
-            result.listing = list_in_codex(binary, target.root, sorted(ids))
-        progress("verify", 1, 1)
-        return result
+        outcome = run_import(
+            plan,
+            codex_bin=config.codex_bin,
+            no_codex=config.no_codex,
+            progress=progress,
+            listing=True,
+        )
+        reg = outcome.registration
+        return ImportResult(
+            plan=plan,
+            report=outcome.report,
+            problems=outcome.problems,
+            codex=reg.codex,
+            registered=reg.threads,
+            register_failed=reg.failed,
+            paginated=len(reg.paginated),
+            listing=outcome.listing,
+        )
 
     try:
         job = request.app.state.jobs.start("import", session.id, work, {"back": "/migrate"})

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from codex_migrate.catalog import ProgressFn, build_catalog, cwd_exists
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
-from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
+from codex_migrate.rebind import RebindPlan
+from codex_migrate.service import home_catalog, preview_rebind, run_rebind
 from codex_migrate.ui.common import (
     PlanChanged,
     busy_page,
@@ -35,7 +36,6 @@ from codex_migrate.ui.forms import (
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
-from codex_migrate.verify import verify_home
 
 
 def _projects(request: Request) -> tuple[list[tuple[str, int]], int, bool]:
@@ -98,8 +98,8 @@ def repair_submit(request: Request) -> Response:
 
 def _plan(request: Request, progress: ProgressFn | None = None) -> RebindPlan:
     session = session_of(request)
-    catalog = build_catalog(open_home(config_of(request).codex_home), progress)
-    return build_rebind_plan(catalog, mapper_of(session.repair), all_projects=session.repair_all)
+    catalog = home_catalog(config_of(request).codex_home, progress)
+    return preview_rebind(catalog, mapper_of(session.repair), all_projects=session.repair_all)
 
 
 def repair_preview(request: Request) -> Response:
@@ -129,18 +129,15 @@ def repair_apply(request: Request) -> Response:
     home_path = config_of(request).codex_home
 
     def work(progress: ProgressFn) -> RepairResult:
-        catalog = build_catalog(open_home(home_path), progress)
-        plan = build_rebind_plan(
-            catalog, mapper_of(session.repair), all_projects=session.repair_all
-        )
+        catalog = home_catalog(home_path, progress)
+        plan = preview_rebind(catalog, mapper_of(session.repair), all_projects=session.repair_all)
         if fingerprint(plan) != expected:
             raise PlanChanged(
                 "the home changed since the preview; nothing was written.",
                 hint="Review the new preview, then apply again.",
             )
-        report = apply_rebind(plan, progress)
-        after = verify_home(build_catalog(open_home(home_path)))
-        return RepairResult(plan, report, after["problems"])
+        outcome = run_rebind(plan, progress=progress)
+        return RepairResult(plan, outcome.report, outcome.problems)
 
     try:
         job = request.app.state.jobs.start("rebind", session.id, work, {"back": "/repair"})

@@ -7,7 +7,6 @@ runs; delete only for finished transactions.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,8 @@ from starlette.responses import Response
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import open_target
-from codex_migrate.inuse import HomeLock, ensure_not_running
-from codex_migrate.transaction import (
-    Journal,
-    list_transactions,
-    plan_committed_undo,
-    undo_committed,
-)
+from codex_migrate.service import delete_transaction, rollback_transaction
+from codex_migrate.transaction import Journal, list_transactions, plan_committed_undo
 from codex_migrate.ui.common import busy_page, config_of, error_page, see_other
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
@@ -104,20 +98,16 @@ def act(request: Request) -> Response:
     if snap is None or snap.journal is None or action not in ("rollback", "delete"):
         return render(request, "not_found.html", {"back": "/snapshots"}, status=404)
     home = open_target(config_of(request).codex_home.absolute())
-    tx_dir, journal = snap.path, snap.journal
+    journal = snap.journal
 
     def rollback(progress: ProgressFn) -> dict[str, Any]:
         progress("rollback", 0, 1)
-        with HomeLock(home.transactions_dir):
-            ensure_not_running(home.root)
-            undo_committed(home, tx_dir, journal)
+        rollback_transaction(home, tx_id)
         progress("rollback", 1, 1)
         return {"id": tx_id, "action": "rollback", "threads": len(journal.threads)}
 
     def delete(progress: ProgressFn) -> dict[str, Any]:
-        if journal.state not in ("committed", "rolled_back", "refused"):
-            raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
-        shutil.rmtree(tx_dir)
+        delete_transaction(home, tx_id)
         return {"id": tx_id, "action": "delete", "threads": len(journal.threads)}
 
     work = rollback if action == "rollback" else delete

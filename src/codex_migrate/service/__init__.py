@@ -1,0 +1,65 @@
+"""The one library API under both faces: what the CLI and the web UI call, and nothing else.
+
+Each operation is one function that runs every step in the same order for every caller and
+returns a typed result; the faces only format it. A script can do what a command does::
+
+    from codex_migrate.service import preview_import, run_import
+"""
+
+from __future__ import annotations
+
+from codex_migrate.service.checks import (
+    HomeSummary,
+    checks_of,
+    diagnose_home,
+    home_summary,
+    problems_of,
+)
+from codex_migrate.service.importing import (
+    ImportOutcome,
+    Registration,
+    find_codex,
+    preview_import,
+    register_import,
+    run_import,
+)
+from codex_migrate.service.rebind import (
+    RebindOutcome,
+    home_catalog,
+    preview_doctor_fixes,
+    preview_rebind,
+    run_rebind,
+)
+from codex_migrate.service.transactions import (
+    TransactionInfo,
+    delete_transaction,
+    find_transaction,
+    recover_home,
+    rollback_transaction,
+    transactions_of,
+)
+
+__all__ = [
+    "HomeSummary",
+    "ImportOutcome",
+    "RebindOutcome",
+    "Registration",
+    "TransactionInfo",
+    "checks_of",
+    "delete_transaction",
+    "diagnose_home",
+    "find_codex",
+    "find_transaction",
+    "home_catalog",
+    "home_summary",
+    "preview_doctor_fixes",
+    "preview_import",
+    "preview_rebind",
+    "problems_of",
+    "recover_home",
+    "register_import",
+    "rollback_transaction",
+    "run_import",
+    "run_rebind",
+    "transactions_of",
+]

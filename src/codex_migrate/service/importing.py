@@ -1,0 +1,178 @@
+"""Import, as both faces run it: plan → apply → register with Codex → restore times → verify.
+
+The CLI's ``import`` and the web UI's Migrate call :func:`preview_import` and
+:func:`run_import` and only format what they return, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.codex_app import CodexAppError, project_threads
+from codex_migrate.codex_listing import CodexListing, list_in_codex
+from codex_migrate.codexbin import FoundCodex, locate_codex
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.home import CodexHome, open_home, open_target
+from codex_migrate.importer import ImportReport, apply_import, restore_times
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.service.checks import problems_of
+from codex_migrate.writing import HomeWriter, open_for_writing
+
+
+@dataclass
+class Registration:
+    """What Codex was asked to do after the write, and how it went (never raised)."""
+
+    codex: str | None = None
+    found_in: str | None = None
+    #: paginated threads whose history Codex was asked to project, and those it did
+    paginated: list[str] = field(default_factory=list)
+    threads: int = 0
+    failed: list[str] = field(default_factory=list)
+    index_carried: int = 0
+    names: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "codex": self.codex,
+            "found_in": self.found_in,
+            "threads": self.threads,
+            "failed": self.failed,
+            "index_carried": self.index_carried,
+            "names": self.names,
+        }
+
+
+@dataclass
+class ImportOutcome:
+    """Everything an import did: the plan, the engine's report, registration, verification."""
+
+    plan: ImportPlan
+    report: ImportReport
+    registration: Registration
+    #: what verification found wrong with the imported threads afterwards ("id: problem")
+    problems: list[str] = field(default_factory=list)
+    listing: CodexListing | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": False,
+            "plan": self.plan.to_dict(),
+            "report": self.report.to_dict(),
+            "codex_registration": self.registration.to_dict(),
+            "problems": self.problems,
+        }
+
+
+def preview_import(
+    source: CodexHome | Catalog,
+    target: Path,
+    mapper: PathMapper,
+    *,
+    projects: list[str] | None = None,
+    threads: list[str] | None = None,
+    exclude: list[str] | None = None,
+    rewrite_text: bool = False,
+    skip_damaged: bool = False,
+    upgrade_bare: bool = True,
+    bare_cwd: str | None = None,
+    progress: ProgressFn | None = None,
+) -> ImportPlan:
+    """The plan (``import --dry-run``): read both homes, match threads, compare files."""
+    if isinstance(source, CodexHome):
+        if source.root.resolve() == target.resolve():
+            raise CodexMigrateError("SOURCE and the target are the same home.")
+        src_cat = build_catalog(source, progress)
+    else:
+        src_cat = source
+    tgt_cat = build_catalog(open_target(target), progress)
+    return build_import_plan(
+        src_cat,
+        tgt_cat,
+        mapper,
+        projects=projects or [],
+        threads=threads or [],
+        exclude=exclude or [],
+        rewrite_text=rewrite_text,
+        skip_damaged=skip_damaged,
+        upgrade_bare=upgrade_bare,
+        bare_cwd=bare_cwd,
+        progress=progress,
+    )
+
+
+def find_codex(codex_bin: Path | None, no_codex: bool) -> FoundCodex | None:
+    return None if no_codex else locate_codex(codex_bin)
+
+
+def register_import(
+    writer: HomeWriter, plan: ImportPlan, report: ImportReport, found: FoundCodex | None
+) -> Registration:
+    """After the write, with the home still open: let Codex project the paginated history
+    the turn index did not come with (archived ones too), set names through Codex when the
+    target has no state DB (Codex's rebuild does not read ``session_index.jsonl``), then put
+    back the times that round trip changed."""
+    home = plan.target.home
+    carried = set(report.index_carried)
+    out = Registration(index_carried=len(carried))
+    out.paginated = [
+        i.id for i in plan.writes if i.thread.history_mode == "paginated" and i.id not in carried
+    ]
+    archived = frozenset(i.id for i in plan.writes if i.archived)
+    names = (
+        {i.id: i.thread.name for i in plan.items if i.thread.name and i.action != "keep"}
+        if home.state_db is None
+        else {}
+    )
+    if not report.transaction_id or not (out.paginated or names) or found is None:
+        return out
+    out.codex, out.found_in = str(found.path), found.where
+    try:
+        out.failed = project_threads(found.path, home.root, out.paginated, archived, names=names)
+    except (OSError, CodexAppError) as exc:
+        out.failed = [str(exc)]
+    out.threads = len(out.paginated) - len(out.failed)
+    out.names = len(names)
+    restore_times(writer, plan, [t for t in out.paginated if t in archived])
+    return out
+
+
+def run_import(
+    plan: ImportPlan,
+    *,
+    codex_bin: Path | None = None,
+    no_codex: bool = False,
+    progress: ProgressFn | None = None,
+    check_fresh: Any = None,
+    listing: bool = False,
+) -> ImportOutcome:
+    """Apply ``plan`` and finish the job the same way for every face.
+
+    ``check_fresh`` is called under the lock before anything is written (a face's own check
+    that the plan still matches what it showed). ``listing``: also ask Codex what it lists.
+    """
+    raise_on_conflicts(plan)
+    home = plan.target.home
+    home.root.mkdir(parents=True, exist_ok=True)
+    found = find_codex(codex_bin, no_codex)
+    with open_for_writing(home, "import", check_fresh=check_fresh) as writer:
+        report = apply_import(plan, progress, writer)
+        if progress and found is not None:
+            progress("register", 0, 1)
+        registration = register_import(writer, plan, report, found)
+    outcome = ImportOutcome(plan, report, registration)
+    if progress:
+        progress("verify", 0, 1)
+    ids = {i.id for i in plan.items}
+    outcome.problems = problems_of(build_catalog(open_home(home.root)), ids)
+    if listing and found is not None and report.transaction_id:
+        if progress:
+            progress("listing", 0, 1)
+        outcome.listing = list_in_codex(found.path, home.root, sorted(ids))
+    if progress:
+        progress("verify", 1, 1)
+    return outcome

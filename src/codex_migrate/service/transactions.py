@@ -1,0 +1,83 @@
+"""The safety net as both faces use it: list, roll back, delete transactions; recover."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codex_migrate.errors import CodexMigrateError
+from codex_migrate.home import CodexHome
+from codex_migrate.transaction import Journal, list_transactions, undo_committed
+from codex_migrate.undo import UndoPlan
+from codex_migrate.writing import open_for_writing
+
+
+@dataclass
+class TransactionInfo:
+    id: str
+    path: Path
+    journal: Journal | None
+    snapshot_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        j = self.journal
+        return {
+            "id": self.id,
+            "kind": j.kind if j else "?",
+            "state": j.state if j else "unreadable",
+            "created": j.created if j else None,
+            "threads": len(j.threads) if j else 0,
+            "snapshot_bytes": self.snapshot_bytes,
+        }
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for p in folder.rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def transactions_of(home: CodexHome) -> list[TransactionInfo]:
+    """Every transaction of a home, oldest first (read-only)."""
+    return [
+        TransactionInfo(d.name, d, j, _size(d)) for d, j in list_transactions(home.transactions_dir)
+    ]
+
+
+def find_transaction(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
+    for tx_dir, journal in list_transactions(home.transactions_dir):
+        if tx_dir.name == tx_id and journal is not None:
+            return tx_dir, journal
+    raise CodexMigrateError(f"no transaction {tx_id} in {home.transactions_dir}.")
+
+
+def recover_home(home: CodexHome) -> list[UndoPlan]:
+    """Roll back what a crash or kill left unfinished: one plan per transaction (refused
+    ones say why and were left alone)."""
+    with open_for_writing(home, "recovery", check_codex=False) as writer:
+        return writer.recovery
+
+
+def rollback_transaction(home: CodexHome, tx_id: str) -> Journal:
+    """Undo a committed transaction (refused when its files changed since)."""
+    tx_dir, journal = find_transaction(home, tx_id)
+    with open_for_writing(home, "rollback"):
+        undo_committed(home, tx_dir, journal)
+    return journal
+
+
+def delete_transaction(home: CodexHome, tx_id: str) -> Journal:
+    """Delete a finished transaction's snapshot: it can no longer be rolled back."""
+    tx_dir, journal = find_transaction(home, tx_id)
+    if journal.state not in ("committed", "rolled_back", "refused"):
+        raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
+    with open_for_writing(home, "delete", check_codex=False):
+        shutil.rmtree(tx_dir)
+    return journal
