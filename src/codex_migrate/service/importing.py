@@ -15,7 +15,7 @@ from codex_migrate.codex_app import CodexAppError, project_threads
 from codex_migrate.codex_listing import CodexListing, list_in_codex
 from codex_migrate.codexbin import FoundCodex, locate_codex
 from codex_migrate.errors import CodexMigrateError
-from codex_migrate.home import CodexHome, open_home, open_target
+from codex_migrate.home import CodexHome, open_target
 from codex_migrate.importer import ImportReport, apply_import, restore_times
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
@@ -168,7 +168,7 @@ def run_import(
     if progress:
         progress("verify", 0, 1)
     ids = {i.id for i in plan.items}
-    outcome.problems = problems_of(build_catalog(open_home(home.root)), ids)
+    outcome.problems = problems_of(build_catalog(open_target(home.root)), ids)
     if listing and found is not None and report.transaction_id:
         if progress:
             progress("listing", 0, 1)
