@@ -257,3 +257,85 @@ def test_browse_uses_the_native_dialog_when_there_is_one(
         client.sign_in()
         resp = client.post("/browse/native", {"mode": "folder"})
         assert resp.status == 200 and '"unavailable":true' in resp.text.replace(" ", "")
+
+
+# -- 4. scale: a 3 000-session home -----------------------------------------------------------
+
+
+def big_home(root: Path, n: int = 3000, projects: int = 40) -> Path:
+    """A home of ``n`` sessions in ``projects`` projects, made in a second or two by cloning
+    one of the demo's rollouts under new ids (the real Codex writes them the same way)."""
+    import uuid
+
+    from codex_migrate.demo import MAC_ROOT, build_demo_home
+
+    seed_home = build_demo_home(root / "seed")
+    seed = next(
+        p
+        for p in sorted((seed_home / "sessions").rglob("rollout-*.jsonl"))
+        if '"history_mode":"paginated"' in p.read_text(encoding="utf-8").split("\n", 1)[0]
+    )
+    text = seed.read_text(encoding="utf-8")
+    old_id = seed.name[-42:-6]
+    meta = text.splitlines()[0]
+    old_cwd = meta.split('"cwd":"', 1)[1].split('"', 1)[0]
+    home = root / "big" / ".codex"
+    day = home / "sessions" / "2026" / "03" / "01"
+    day.mkdir(parents=True)
+    for k in range(n):
+        new_id = str(uuid.UUID(int=(0x019A6F3C_0000_7000_8000_000000000000 + k)))
+        cwd = f"{MAC_ROOT}/project-{k % projects:02d}"
+        body = text.replace(old_id, new_id).replace(old_cwd, cwd)
+        (day / f"rollout-2026-03-01T09-00-00-{new_id}.jsonl").write_text(body, encoding="utf-8")
+    return home
+
+
+PAGE_LIMIT = 300_000
+
+
+def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
+    import time
+
+    home = big_home(tmp_path)
+    target = tmp_path / "target" / ".codex"
+    sizes: dict[str, int] = {}
+    with ui_server(home) as (config, _url):
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        for path in ("/", "/doctor", "/repair", "/export", "/backup", "/snapshots"):
+            started = time.monotonic()
+            page = client.get(path)
+            assert page.status == 200, (path, page.status)
+            sizes[path] = len(page.text.encode())
+            sizes[path + " ms"] = int(1000 * (time.monotonic() - started))
+        # Export: select everything, open a project, page through it.
+        page = client.post("/export", {"action": "all"})
+        assert "3,000 of 3,000 selected" in page.text
+        sizes["/export all"] = len(page.text.encode())
+    with ui_server(target) as (config, _url):
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        client.post("/migrate/source", {"source": str(home)})
+        page = client.get("/migrate/select")
+        sizes["/migrate/select"] = len(page.text.encode())
+        assert "data-collapsed" in page.text and 'name="pall_0"' in page.text
+        # Untick one project, open another and untick one of its sessions.
+        project = client.post(
+            "/migrate/select",
+            {
+                "pc_0": "/Users/alex/Projects/project-00",
+                "pwas_0": "all",
+                "nav": "open:/Users/alex/Projects/project-01",
+            },
+        )
+        sizes["/migrate/select open"] = len(project.text.encode())
+        shown = __import__("re").findall(r'name="shown" value="([^"]+)"', project.text)
+        assert len(shown) == 75  # 3 000 sessions / 40 projects
+        keep = shown[1:]
+        page = client.post("/migrate/select", {"shown": shown, "thread": keep, "action": "next"})
+        assert "/migrate/map" in page.text or page.status == 200
+        sizes["/migrate/map"] = len(page.text.encode())
+        selected = __import__("re").search(r"([\d,]+) sessions selected", page.text)
+        assert selected and selected.group(1) == "2,924", selected.group(0) if selected else None
+    print(sizes)
+    assert all(v < PAGE_LIMIT for k, v in sizes.items() if not k.endswith(" ms")), sizes

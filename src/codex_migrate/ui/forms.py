@@ -56,6 +56,7 @@ class ProjectRow:
     archived: int
     selected: int
     shown: list[Thread] = field(default_factory=list)
+    matching: int = 0
 
 
 def matches_query(t: Thread, q: str) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -37,6 +38,7 @@ def environment(locale: str) -> Environment:
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     fmt = Formatter(locale)
+    env.globals["ngettext"] = _ngettext(translations(locale), fmt)
     env.filters["size"] = fmt.size
     env.filters["datetime"] = fmt.datetime
     env.filters["number"] = fmt.number
@@ -47,6 +49,21 @@ def environment(locale: str) -> Environment:
     env.globals["html_lang"] = LOCALES[locale][0]
     env.globals["version"] = __version__
     return env
+
+
+def _ngettext(trans: Any, fmt: Formatter) -> Any:
+    """``ngettext`` whose ``%(num)s`` is formatted like every other number on the page
+    (``2,924`` in English, not ``2924`` in one sentence and ``2,924`` in the next)."""
+
+    @pass_context
+    def ngettext(ctx: Any, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", fmt.number(num))
+        text: str = trans.ngettext(singular, plural, num)
+        if ctx.eval_ctx.autoescape:
+            return str(Markup(text) % variables)
+        return text % variables
+
+    return ngettext
 
 
 def request_locale(request: Request) -> str:

@@ -115,7 +115,8 @@
   function setupTree() {
     var tree = document.querySelector("[data-tree]");
     if (!tree) return;
-    var counter = document.querySelector("[data-counter]");
+    var collapsed = tree.hasAttribute("data-collapsed");
+    var counter = collapsed ? null : document.querySelector("[data-counter]");
     function threads(project) {
       return Array.prototype.slice.call(project.querySelectorAll("input[name=thread]"));
     }
@@ -123,6 +124,10 @@
       var box = project.querySelector("input[data-project]");
       if (!box) return;
       var all = threads(project);
+      if (collapsed && all.length === 0) {
+        box.indeterminate = box.hasAttribute("data-some") && !box.checked;
+        return;
+      }
       var on = all.filter(function (c) { return c.checked; }).length;
       box.checked = on > 0 && on === all.length;
       box.indeterminate = on > 0 && on < all.length;
@@ -138,6 +143,7 @@
       if (box) {
         box.hidden = false;
         box.addEventListener("change", function () {
+          box.removeAttribute("data-some");
           threads(p).forEach(function (c) {
             if (!c.closest("[hidden]")) c.checked = box.checked;
           });
@@ -151,7 +157,7 @@
       sync(p);
     });
     count();
-    var search = document.querySelector("[data-filter]");
+    var search = collapsed ? null : document.querySelector("[data-filter]");
     if (search) {
       search.addEventListener("input", function () {
         var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);

@@ -99,7 +99,7 @@ BACKFILL_CODES = frozenset({"backfill-running", "backfill-lease"})
 REPAIR_CODES = frozenset({"cwd-missing", "cwd-mismatch"})
 
 #: Sessions listed per table before the rest is left to ``codex-migrate doctor --json``.
-MAX_SHOWN = 500
+MAX_SHOWN = 100
 #: Fixes shown per finding code in the summary (one per project folder for cwd-missing).
 MAX_FIXES = 5
 
@@ -293,6 +293,15 @@ def read_view(home_path: Path, progress: ProgressFn | None = None) -> DoctorView
     return build_view(catalog, diagnose(catalog), safe_plan(catalog))
 
 
+def _start(request: Request, total: int) -> int:
+    """The first flagged session on this page (pages of ``MAX_SHOWN``)."""
+    try:
+        start = int(request.query_params.get("from", "0"))
+    except ValueError:
+        start = 0
+    return max(0, min(start - start % MAX_SHOWN, max(total - 1, 0)))
+
+
 def doctor_page(request: Request) -> Response:
     try:
         view = read_view(config_of(request).codex_home)
@@ -306,6 +315,7 @@ def doctor_page(request: Request) -> Response:
         {
             "v": view,
             "max_shown": MAX_SHOWN,
+            "start": _start(request, len(view.flagged)),
             "max_fixes": MAX_FIXES,
             "SAFE": SAFE,
             "REPAIR": REPAIR,

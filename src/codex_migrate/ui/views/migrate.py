@@ -37,10 +37,7 @@ from codex_migrate.ui.forms import (
     _need_source,
     _state,
     apply_binding_form,
-    hidden_selected,
     mapping_rows,
-    matches_query,
-    project_rows,
     relative_rows,
     typed_fields,
     unbound_rows,
@@ -48,6 +45,7 @@ from codex_migrate.ui.forms import (
 from codex_migrate.ui.jobs import RUNNING, Cancelled
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.sessions import MigrateState
+from codex_migrate.ui.tree import apply_tree_form, tree_query, tree_view
 
 # -- step 1: source ---------------------------------------------------------------------------
 
@@ -153,17 +151,15 @@ def select_page(request: Request) -> Response:
     selected = set(
         state.selected if state.selected is not None else (t.id for t in catalog.threads)
     )
-    q = request.query_params.get("q", "").strip()
-    rows = project_rows(catalog, selected, q)
+    tree = tree_view(catalog, selected, request.query_params)
     return render(
         request,
         "migrate_select.html",
         {
             "step": 2,
-            "rows": rows,
-            "q": q,
+            "tree": tree,
+            "q": tree.q,
             "selected": selected,
-            "hidden_selected": hidden_selected(rows, selected),
             "total": len(catalog.threads),
             "source": state.source_home,
         },
@@ -177,18 +173,16 @@ def select_submit(request: Request) -> Response:
     state = _state(request)
     catalog = state.source_catalog
     assert catalog is not None
-    known = {t.id for t in catalog.threads}
     action = field_str(form, "action")
-    q = field_str(form, "q")
-    chosen = {v for v in form.getlist("thread") if isinstance(v, str) and v in known}
-    if action in ("all", "none"):
-        matching = {t.id for t in catalog.threads if matches_query(t, q)}
-        chosen = (chosen | matching) if action == "all" else (chosen - matching)
     with session_of(request).lock:
+        before = set(
+            state.selected if state.selected is not None else (t.id for t in catalog.threads)
+        )
+        chosen = apply_tree_form(form, catalog, before)
         state.selected = [t.id for t in catalog.threads if t.id in chosen]
         state.plan_digest = None
-    if action in ("all", "none", "filter"):
-        return see_other("/migrate/select" + (f"?q={q}" if q else ""))
+    if action in ("all", "none", "filter") or form.get("nav") is not None:
+        return see_other("/migrate/select" + tree_query(form))
     if not chosen:
         return see_other("/migrate/select?empty=1")
     return see_other("/migrate/map")

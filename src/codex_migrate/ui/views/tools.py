@@ -30,10 +30,10 @@ from codex_migrate.ui.common import (
     form_of,
     see_other,
 )
-from codex_migrate.ui.forms import hidden_selected, matches_query, project_rows
 from codex_migrate.ui.jobs import DONE, Busy
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
+from codex_migrate.ui.tree import apply_tree_form, tree_query, tree_view
 
 BACKUP_FORMATS = ("folder", "tar.zst", "zip")
 EXPORT_FORMATS = ("html", "md")
@@ -115,17 +115,16 @@ def export_page(request: Request, error: str | None = None, status: int = 200) -
         return empty_home_page(request, exc, _t(request, "Export"))
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
-    q = request.query_params.get("q", "").strip()
     session = session_of(request)
     selected = set(session.extra.get("export_selected", ()))
-    rows = project_rows(catalog, selected, q)
+    tree = tree_view(catalog, selected, request.query_params)
     return render(
         request,
         "export.html",
         {
-            "rows": rows,
-            "hidden_selected": hidden_selected(rows, selected),
-            "q": q,
+            "tree": tree,
+            "rows": tree.rows,
+            "q": tree.q,
             "selected": selected,
             "total": len(catalog.threads),
             "dest": session.extra.get("export_dest")
@@ -139,21 +138,20 @@ def export_page(request: Request, error: str | None = None, status: int = 200) -
 def export_start(request: Request) -> Response:
     form = form_of(request)
     session = session_of(request)
-    ids = [v for v in form.getlist("thread") if isinstance(v, str)]
     action = field_str(form, "action")
-    q = field_str(form, "q")
     dest = field_str(form, "dest")
+    try:
+        catalog = _home_catalog(request)
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/", status=409)
     with session.lock:
         session.extra["export_dest"] = dest
-        if action in ("all", "none", "filter"):
-            catalog = _home_catalog(request)
-            chosen = set(ids)
-            matching = {t.id for t in catalog.threads if matches_query(t, q)}
-            chosen = (chosen | matching) if action == "all" else chosen
-            chosen = (chosen - matching) if action == "none" else chosen
-            session.extra["export_selected"] = sorted(chosen)
-            return see_other("/export" + (f"?q={q}" if q else ""))
-        session.extra["export_selected"] = ids
+        before = set(session.extra.get("export_selected", ()))
+        chosen = apply_tree_form(form, catalog, before)
+        session.extra["export_selected"] = sorted(chosen)
+        ids = [t.id for t in catalog.threads if t.id in chosen]
+        if action in ("all", "none", "filter") or form.get("nav") is not None:
+            return see_other("/export" + tree_query(form))
     fmt = field_str(form, "format", "html")
     redact = form.get("redact") == "1"
     overwrite = form.get("overwrite") == "1"
