@@ -10,11 +10,11 @@ nothing is written and the user sees the new plan.
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import statedb
 from codex_migrate.errors import EXIT_STALE, CodexMigrateError
 from codex_migrate.fsutil import sha256_file
 from codex_migrate.rowlog import _encode
@@ -45,7 +45,7 @@ def file_state(path: Path) -> FileState:
     return (st.st_size, st.st_mtime_ns, digest)
 
 
-def _row(conn: sqlite3.Connection, thread_id: str) -> dict[str, Any] | None:
+def _row(conn: statedb.Connection, thread_id: str) -> dict[str, Any] | None:
     cur = conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,))
     got = cur.fetchone()
     if got is None:
@@ -84,12 +84,12 @@ class Fingerprint:
                     out.append(f"{rel} changed ({then[0]} -> {now[0]} bytes)")
         if self.rows and db is not None and db.exists():
             # read-write on purpose (we hold the lock): SQLite then removes its -wal/-shm
-            conn = sqlite3.connect(db, timeout=10)
+            conn = statedb.connect(db, timeout=10)
             try:
                 for tid, then_row in self.rows.items():
                     if _row(conn, tid) != then_row:
                         out.append(f"the DB row of thread {tid} changed")
-            except sqlite3.Error as exc:
+            except statedb.DBError as exc:
                 out.append(f"{db.name} cannot be read: {exc}")
             finally:
                 conn.close()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from codex_migrate import statedb
 from codex_migrate.errors import HomeInUse
 
 LOCK_NAME = "lock"
@@ -52,11 +52,11 @@ def running_codex(home: Path) -> list[CodexProcess]:
 
 def check_db_writable(db: Path, timeout: float = DB_LOCK_TIMEOUT) -> None:
     """Take and release a write lock; raise HomeInUse when another writer holds it."""
-    conn = sqlite3.connect(db, timeout=timeout, isolation_level=None)
+    conn = statedb.connect(db, timeout=timeout, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")
-    except sqlite3.OperationalError as exc:
+    except statedb.OperationalError as exc:
         raise HomeInUse(
             f"{db} is locked by another program ({exc}).",
             reason=HomeInUse.DB_LOCKED,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from codex_migrate import statedb
 
 ROWID = "__rowid"
 
@@ -33,18 +34,18 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def key_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+def key_columns(conn: statedb.Connection, table: str) -> list[str]:
     """The primary key's columns, or the rowid for a table without one."""
     pk = sorted((r[5], r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")') if r[5])
     return [name for _, name in pk] or [ROWID]
 
 
-def _select(conn: sqlite3.Connection, table: str, keys: list[str], where: str) -> str:
+def _select(conn: statedb.Connection, table: str, keys: list[str], where: str) -> str:
     cols = f'rowid AS "{ROWID}", *' if keys == [ROWID] else "*"
     return f'SELECT {cols} FROM "{table}" WHERE {where}'
 
 
-def _rows(cur: sqlite3.Cursor) -> list[Row]:
+def _rows(cur: statedb.Cursor) -> list[Row]:
     names = [d[0] for d in cur.description]
     return [{n: _encode(v) for n, v in zip(names, r, strict=True)} for r in cur]
 
@@ -60,7 +61,7 @@ class _Watch:
 class RowLog:
     """The rows one SQLite write transaction changes, before and after."""
 
-    conn: sqlite3.Connection
+    conn: statedb.Connection
     watches: list[_Watch] = field(default_factory=list)
     keys: dict[str, list[str]] = field(default_factory=dict)
     before: dict[str, dict[str, Row]] = field(default_factory=dict)
@@ -111,7 +112,7 @@ class RowUndo:
     already: int = 0
 
 
-def plan_row_undo(conn: sqlite3.Connection, log: dict[str, Any], db_name: str) -> RowUndo:
+def plan_row_undo(conn: statedb.Connection, log: dict[str, Any], db_name: str) -> RowUndo:
     """Compare every logged row with the DB as it is now (no writes)."""
     out = RowUndo()
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -134,7 +135,7 @@ def plan_row_undo(conn: sqlite3.Connection, log: dict[str, Any], db_name: str) -
     return out
 
 
-def apply_row_undo(conn: sqlite3.Connection, undo: RowUndo) -> int:
+def apply_row_undo(conn: statedb.Connection, undo: RowUndo) -> int:
     """Put the rows back, inside the caller's write transaction: every delete first, in the
     reverse of the order the tables were written (a projection's state row first, as Codex's
     cleanup trigger expects), then every insert in that order (the state row last)."""

@@ -23,6 +23,21 @@ from codex_migrate.errors import CodexMigrateError
 REQUIRED_THREAD_COLUMNS = ("id", "rollout_path")
 
 
+#: The SQLite types other modules name (so that this module is the only one importing sqlite3).
+Connection = sqlite3.Connection
+Cursor = sqlite3.Cursor
+Row = sqlite3.Row
+DBError = sqlite3.Error
+DatabaseError = sqlite3.DatabaseError
+OperationalError = sqlite3.OperationalError
+
+
+def connect(db: Path | str, **kwargs: Any) -> sqlite3.Connection:
+    """``sqlite3.connect`` for the modules that need a connection of their own (the home lock
+    held, or a private copy): the one door to SQLite, so its use is visible in one place."""
+    return sqlite3.connect(db, **kwargs)
+
+
 class StateDBError(CodexMigrateError):
     """The state DB could not be read; rollouts can still be."""
 

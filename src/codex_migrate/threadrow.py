@@ -9,13 +9,12 @@ name, history mode, times) are always ours.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from codex_migrate import safejson
+from codex_migrate import safejson, statedb
 from codex_migrate.rollout import HEAD_MAX_RECORDS
 
 if TYPE_CHECKING:
@@ -274,7 +273,7 @@ class ColumnInfo:
     default: Any
 
 
-def columns(conn: sqlite3.Connection, table: str) -> dict[str, ColumnInfo]:
+def columns(conn: statedb.Connection, table: str) -> dict[str, ColumnInfo]:
     return {
         r[1]: ColumnInfo(r[1], (r[2] or "").upper(), bool(r[3]), r[4])
         for r in conn.execute(f"PRAGMA table_info({table})")
@@ -289,7 +288,7 @@ def _filler(col: ColumnInfo) -> Any:
 
 
 def upsert_row(
-    conn: sqlite3.Connection, row: dict[str, Any], cols: dict[str, ColumnInfo] | None = None
+    conn: statedb.Connection, row: dict[str, Any], cols: dict[str, ColumnInfo] | None = None
 ) -> None:
     """Insert or replace one ``threads`` row, writing only columns this schema has
     (pass ``cols`` from :func:`columns` when writing many rows)."""
@@ -307,7 +306,7 @@ def upsert_row(
     )
 
 
-def history_tables(conn: sqlite3.Connection) -> list[str]:
+def history_tables(conn: statedb.Connection) -> list[str]:
     """The projection tables of ``thread_history_1.sqlite`` this schema has, by thread id."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     return [t for t in HISTORY_TABLES if t in tables and "thread_id" in columns(conn, t)]
@@ -319,7 +318,7 @@ def watch_projection(log: RowLog, thread_id: str) -> None:
         log.watch(table, "thread_id = ?", (thread_id,))
 
 
-def delete_projection(conn: sqlite3.Connection, thread_id: str) -> int:
+def delete_projection(conn: statedb.Connection, thread_id: str) -> int:
     """Drop a thread's rows from ``thread_history_1.sqlite``: they hold byte offsets into
     the old rollout bytes. Codex projects the thread again when it is opened."""
     removed = 0

@@ -21,12 +21,12 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
+from codex_migrate import statedb
 from codex_migrate.errors import EXIT_INTERRUPTED, CodexMigrateError
 from codex_migrate.fsutil import (
     check_regular,
@@ -68,9 +68,9 @@ def snapshot_db(live: Path, dest: Path) -> None:
     try:
         # Read-write on purpose: we hold the home's lock, and a read-only connection would
         # leave -wal/-shm files behind that SQLite otherwise removes when the last one closes.
-        src = sqlite3.connect(live, timeout=5)
+        src = statedb.connect(live, timeout=5)
         try:
-            dst = sqlite3.connect(tmp)
+            dst = statedb.connect(tmp)
             try:
                 src.backup(dst)
             finally:

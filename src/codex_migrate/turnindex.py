@@ -12,13 +12,12 @@ that is not a known line start, or that has no complete projection, is left to C
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_migrate import safejson
+from codex_migrate import safejson, statedb
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.pathmap import PathMapper, Status
 from codex_migrate.paths import from_file_url, parse, to_file_url
@@ -85,7 +84,7 @@ def read_indexes(db: Path, thread_ids: Iterable[str]) -> dict[str, ThreadIndex]:
                         )
                     ]
                     index.tables[table] = (cols, rows)
-    except (sqlite3.DatabaseError, OSError, CodexMigrateError):
+    except (statedb.DatabaseError, OSError, CodexMigrateError):
         return {}  # an adapter: a DB we cannot read means "not carried", Codex projects
     return out
 
@@ -168,7 +167,7 @@ def translate(
     return out
 
 
-def map_items_in_place(conn: sqlite3.Connection, thread_id: str, mapper: PathMapper) -> int:
+def map_items_in_place(conn: statedb.Connection, thread_id: str, mapper: PathMapper) -> int:
     """Map the paths inside one thread's stored items (rebind); returns rows changed."""
     changed = 0
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -188,7 +187,7 @@ def map_items_in_place(conn: sqlite3.Connection, thread_id: str, mapper: PathMap
     return changed
 
 
-def write_indexes(conn: sqlite3.Connection, indexes: Iterable[ThreadIndex]) -> int:
+def write_indexes(conn: statedb.Connection, indexes: Iterable[ThreadIndex]) -> int:
     """Insert the rows (replacing any this thread had) into the target's tables, writing only
     the columns both schemas have; returns how many threads were written. Runs inside the
     caller's write transaction."""
@@ -224,12 +223,12 @@ def target_can_hold(db: Path | None) -> bool:
     if db is None or not db.is_file():
         return False
     try:
-        conn = sqlite3.connect(db, timeout=5)  # a read-only open would add -wal/-shm
-    except sqlite3.Error:
+        conn = statedb.connect(db, timeout=5)  # a read-only open would add -wal/-shm
+    except statedb.DBError:
         return False
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.Error:
+    except statedb.DBError:
         return False
     finally:
         conn.close()

@@ -15,12 +15,12 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import statedb
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import fsync_dir, replace_durable, sha256_file
 from codex_migrate.home import CodexHome
@@ -226,7 +226,7 @@ def _db_steps(home: CodexHome, tx_dir: Path, j: Journal, plan: UndoPlan, live: b
             continue
         log = json.loads(log_file.read_text(encoding="utf-8"))
         if live:
-            conn = sqlite3.connect(db, timeout=10)
+            conn = statedb.connect(db, timeout=10)
             try:
                 undo = plan_row_undo(conn, log, name)
             finally:

@@ -7,13 +7,13 @@ Used at the end of every transaction (a failed check rolls the transaction back)
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from codex_migrate import statedb
 from codex_migrate.catalog import Catalog
 from codex_migrate.doctor.rules import RULES
 from codex_migrate.fsutil import sha256_file
@@ -36,12 +36,12 @@ def integrity_problems(db: Path, *, private: bool = False) -> list[str]:
             with connect_readonly(db) as conn:
                 result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         else:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            conn = statedb.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
             try:
                 result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
             finally:
                 conn.close()
-    except (sqlite3.DatabaseError, StateDBError) as exc:
+    except (statedb.DatabaseError, StateDBError) as exc:
         return [f"{db.name}: {exc}"]
     return [] if result == ["ok"] else [f"{db.name}: {r}" for r in result]
 
@@ -75,7 +75,7 @@ def verify_written(
             problems.append(f"{rel} does not read back with the planned content")
     items = list(rows)
     if home.state_db is not None and items:
-        conn = sqlite3.connect(f"file:{home.state_db}?mode=ro", uri=True, timeout=5)
+        conn = statedb.connect(f"file:{home.state_db}?mode=ro", uri=True, timeout=5)
         try:
             for item in items:
                 got = conn.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -13,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from codex_migrate import __version__
+from codex_migrate import __version__, statedb
 from codex_migrate.backup.naming import claim_final_path
 from codex_migrate.backup.planner import _cli_version, _collect, _filtered, _selection, _target
 from codex_migrate.backup.select import (
@@ -230,7 +229,7 @@ def _stage_db(db: Path, rel: str, role: str, stage: Path, report: BackupReport) 
     record: dict[str, Any] = {"path": rel, "source": str(db), "role": role}
     try:
         info = snapshot_sqlite(db, target)
-    except sqlite3.DatabaseError as exc:
+    except statedb.DatabaseError as exc:
         with contextlib.suppress(OSError):
             target.unlink()
         report.warnings.append(

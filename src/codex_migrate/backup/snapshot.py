@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import statedb
 from codex_migrate.statedb import StateDBError, private_copy
 
 # -- SQLite snapshots ---------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def snapshot_sqlite(src: Path, dest: Path) -> dict[str, Any]:
     method = "sqlite-backup-api"
     try:
         info = _backup_from(src.resolve().as_uri() + "?mode=ro", dest, uri=True)
-    except sqlite3.OperationalError:
+    except statedb.OperationalError:
         # A read-only open can fail where the -shm cannot be created (read-only media).
         method = "sqlite-backup-api (from a private copy)"
         with contextlib.suppress(FileNotFoundError):
@@ -60,9 +60,9 @@ def snapshot_sqlite(src: Path, dest: Path) -> dict[str, Any]:
 
 
 def _backup_from(source: str, dest: Path, *, uri: bool) -> dict[str, Any]:
-    src = sqlite3.connect(source, uri=uri, timeout=30.0)
+    src = statedb.connect(source, uri=uri, timeout=30.0)
     try:
-        dst = sqlite3.connect(dest)
+        dst = statedb.connect(dest)
         try:
             src.backup(dst)
             dst.execute("PRAGMA journal_mode=DELETE")

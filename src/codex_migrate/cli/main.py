@@ -5,13 +5,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import sqlite3
 import sys
 from typing import Any
 
 import click
 
-from codex_migrate import __version__
+from codex_migrate import __version__, statedb
 from codex_migrate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NO_HOME, CodexMigrateError
 from codex_migrate.launcher import command_line, version_message
 
@@ -71,7 +70,7 @@ class Group(click.Group):
                 EXIT_NO_HOME,
                 as_json,
             )
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, statedb.DBError) as exc:
             # Writes roll back before this point; say what failed, not where in our code.
             text = str(exc)
             if isinstance(exc, OSError) and exc.strerror:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import statedb
 from codex_migrate.catalog import Catalog, Thread, cwd_exists
 from codex_migrate.choices import Choices, load_choices
 from codex_migrate.desktop import missing_in
@@ -263,7 +263,7 @@ def read_backfill_lease(db: Path) -> tuple[str | None, int | None]:
                 return None, None
             updated = "updated_at" if "updated_at" in cols else "NULL"
             got = conn.execute(f"SELECT status, {updated} FROM backfill_state LIMIT 1").fetchone()
-    except (StateDBError, sqlite3.Error):
+    except (StateDBError, statedb.DBError):
         return None, None  # the catalog read the same DB: a failure here is not news
     if got is None:
         return None, None

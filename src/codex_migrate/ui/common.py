@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from codex_migrate import statedb
 from codex_migrate.errors import CodexMigrateError, HomeInUse, HomeNotFound
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render
@@ -103,7 +103,7 @@ def error_kind(exc: BaseException) -> str:
         return "changed"
     if isinstance(exc, CodexMigrateError):
         return "engine"
-    if isinstance(exc, (OSError, sqlite3.Error)):
+    if isinstance(exc, (OSError, statedb.DBError)):
         return "io"
     return "bug"
 
