@@ -107,6 +107,13 @@ def test_import_converts_keeps_originals_and_notes_the_rest(tmp_path: Path) -> N
     assert again["plan"]["summary"]["skip"] == 3
     assert again["plan"]["summary"]["conflict"] == 0
 
+    # the same 2025 file already in the target unconverted: skipped, and the plan says how
+    target3 = tmp_path / "target3"
+    _import(src, target3, "--no-upgrade-bare", "--map", f"/old/app={proj}")
+    again = _import(src, target3, "--map", f"/old/app={proj}")
+    assert again["plan"]["summary"]["skip"] == 3
+    assert all("rebind --upgrade-bare" in n for n in again["plan"]["bare_kept"])
+
 
 def test_no_upgrade_bare_writes_them_as_they_are(tmp_path: Path) -> None:
     src = tmp_path / "src"

@@ -232,6 +232,8 @@ def build_import_plan(
             convert, note = bare_choice(thread, bare_cwd)
             if convert is not None and not thread.cwd:
                 new_cwd = convert  # --bare-cwd, already a path on this machine
+        elif upgrade_bare and thread.era == "bare" and existing is not None:
+            note = "already in the target in the 2025 format: codex-migrate rebind --upgrade-bare"
         fingerprint.add_row(thread.id, target.db.rows.get(thread.id) if target.db else None)
         if existing is not None:
             fingerprint.add_file(existing.rel_path)  # before it is compared
