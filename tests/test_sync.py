@@ -127,10 +127,12 @@ def test_the_longer_history_replaces_the_shorter_copy(sides: tuple[Side, Side]) 
     data = a.rollout(1).read_bytes()
     assert b"continued on B" in data
     assert f"{b.root}/app".encode() not in data, "B's paths are mapped back to the Mac's"
-    # A does not publish B's history back, and B sees nothing new.
-    assert a.sync()["push"]["threads"] == []
+    # A's part of the folder follows its copy; B finds it identical to its own.
+    assert [t["why"] for t in a.sync()["push"]["threads"]] == ["grown"]
     deliver(a, b)
-    assert not b.sync()["wrote"]
+    out = b.sync()
+    assert out["pull"][0]["summary"]["skip"] == 1 and out["pull"][0]["transaction"] is None
+    assert not a.sync()["wrote"] and not b.sync()["wrote"]
 
 
 def test_a_thread_continued_on_both_sides_is_a_conflict_on_both(
@@ -323,3 +325,28 @@ def test_damaged_manifests_are_reported_and_the_rest_syncs(
     assert any("published afresh" in w for w in out["warnings"])
     assert [t["thread"] for t in out["push"]["threads"]] == [tid(9)]
     assert not b.sync()["wrote"]
+
+
+def test_a_conflict_ends_when_one_side_drops_its_copy(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    append_turn(a.rollout(1), "A's turn", f"{MAC_ROOT}/app")
+    append_turn(b.rollout(1), "B's turn", f"{b.root}/app")
+    a.sync()
+    b.sync()
+    deliver(a, b)
+    deliver(b, a)
+    b.sync(code=5)
+    a.sync(code=5)
+    b.rollout(1).unlink()  # B gives up its version: A's comes in
+    out = b.sync()
+    assert out["pull"][0]["summary"]["import"] == 1 and out["conflicts"] == []
+    out = b.sync()  # then B's part of the folder follows its new copy
+    assert [t["thread"] for t in out["push"]["threads"]] == [tid(1)]
+    deliver(b, a)
+    out = a.sync()
+    assert out["conflicts"] == [] and out["pull"][0]["transaction"] is None
+    deliver(a, b)
+    assert not b.sync()["wrote"] and not a.sync()["wrote"]

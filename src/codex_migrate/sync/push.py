@@ -182,7 +182,10 @@ def plan_push(
         cur = by_thread.get(tid)
         if cur and cur.path == rel and cur.size == st.st_size and cur.mtime_ns == st.st_mtime_ns:
             continue
-        got = state.installed.get(tid)
+        # A copy a pull wrote is not published back, unless this machine published the thread
+        # before: its part of the folder then follows its copy (so an old version of ours
+        # never stands against the one we took in).
+        got = state.installed.get(tid) if cur is None else None
         if got and got.get("size") == st.st_size and got.get("mtime_ns") == st.st_mtime_ns:
             continue  # a copy a pull wrote, untouched since
         length = whole_length(ref.path, st.st_size)
