@@ -339,3 +339,67 @@ def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
         assert selected and selected.group(1) == "2,924", selected.group(0) if selected else None
     print(sizes)
     assert all(v < PAGE_LIMIT for k, v in sizes.items() if not k.endswith(" ms")), sizes
+
+
+# -- 8. a first screen that says what to do; and the smaller things ---------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_first_screen_says_what_to_do(browser: Any, tmp_path: Path, lang: str) -> None:
+    from tests.test_ui_support import copied_home
+
+    new_machine = tmp_path / "new" / ".codex"
+    with ui_server(new_machine) as (config, url):
+        ctx, page, watch = new_page(browser, url)
+        ctx.set_default_timeout(30_000)
+        try:
+            if lang != "en":
+                switch_language(page, lang)  # one action: choosing the language
+            assert page.get_attribute("html", "lang") == ("en" if lang == "en" else "zh-Hans")
+            assert page.locator("[data-start=new]").count() == 1
+            primary = page.locator("main .button.primary, main button.primary")
+            assert primary.count() == 1 and primary.get_attribute("href") == "/migrate"
+            assert page.locator(".notice.warn, .notice.bad, pre").count() == 0
+            snap(page, f"08-start-new-machine.{lang}")
+
+            # The theme button names what it switches to.
+            before = page.inner_text("#theme-toggle")
+            page.click("#theme-toggle")
+            after = page.inner_text("#theme-toggle")
+            assert before != after and page.get_attribute("html", "data-theme") == "dark"
+            snap(page, f"08-start-new-machine-dark.{lang}")
+            page.click("#theme-toggle")
+            assert page.inner_text("#theme-toggle") == before
+
+            # An unknown address: the app's own page, styled and translated.
+            resp = page.goto(config.origin + "/no-such-page")
+            assert resp is not None and resp.status == 404
+            assert page.locator("header.top nav.main").count() == 1
+            assert page.locator("main .notice").count() == 1
+            if lang == "zh_Hans":
+                assert "不存在" in page.inner_text("main")
+            snap(page, f"10-not-found.{lang}")
+            assert real_errors([e for e in watch.errors if "404" not in e]) == []
+        finally:
+            ctx.close()
+
+    copied = copied_home(tmp_path / "copied")
+    with ui_server(copied.home) as (config, url):
+        ctx, page, _watch = new_page(browser, url)
+        ctx.set_default_timeout(30_000)
+        try:
+            if lang != "en":
+                switch_language(page, lang)
+            assert page.locator("[data-start=repair]").count() == 1
+            assert page.get_attribute("[data-primary]", "href") == "/repair"
+            snap(page, f"08-start-copied-home.{lang}")
+        finally:
+            ctx.close()
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        result = client.post(
+            "/backup", {"dest": str(tmp_path / "out"), "format": "folder", "scope": "all"}
+        )
+        assert (" 0 s" not in result.text and "in less than a second" in result.text) or (
+            " s." in result.text
+        )

@@ -66,7 +66,10 @@ def routes() -> list[Route | Mount]:
 
 def create_app(config: UIConfig) -> Guard:
     """The whole UI for one run: token, port and homes are fixed for its lifetime."""
-    app = Starlette(routes=routes())
+    app = Starlette(
+        routes=routes(),
+        exception_handlers={404: base.not_found_handler},
+    )
     sessions = SessionStore()
     app.state.config = config
     app.state.sessions = sessions

@@ -18,6 +18,7 @@ from codex_migrate import __version__
 from codex_migrate.ui.i18n import (
     LANG_COOKIE,
     LOCALES,
+    N_,
     Formatter,
     negotiate,
     normalize,
@@ -39,6 +40,7 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     fmt = Formatter(locale)
     env.globals["ngettext"] = _ngettext(translations(locale), fmt)
+    env.filters["duration"] = functools.partial(_duration, translations(locale), fmt)
     env.filters["size"] = fmt.size
     env.filters["datetime"] = fmt.datetime
     env.filters["number"] = fmt.number
@@ -49,6 +51,13 @@ def environment(locale: str) -> Environment:
     env.globals["html_lang"] = LOCALES[locale][0]
     env.globals["version"] = __version__
     return env
+
+
+def _duration(trans: Any, fmt: Formatter, seconds: float | None) -> str:
+    """``0.4`` → "less than a second"; ``12.34`` → "12.3 s" (never "in 0 s")."""
+    if seconds is None or seconds < 1:
+        return str(trans.gettext("less than a second"))
+    return str(trans.gettext("%(seconds)s s") % {"seconds": fmt.number(round(seconds, 1))})
 
 
 def _ngettext(trans: Any, fmt: Formatter) -> Any:
@@ -64,6 +73,10 @@ def _ngettext(trans: Any, fmt: Formatter) -> Any:
         return text % variables
 
     return ngettext
+
+
+N_("less than a second")
+N_("%(seconds)s s")
 
 
 def request_locale(request: Request) -> str:

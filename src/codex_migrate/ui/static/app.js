@@ -25,6 +25,9 @@
     function label() {
       var dark = current() === "dark";
       button.setAttribute("aria-pressed", dark ? "true" : "false");
+      /* The button says what it switches to. */
+      var text = button.getAttribute(dark ? "data-label-light" : "data-label-dark");
+      if (text) button.textContent = text;
     }
     button.addEventListener("click", function () {
       var next = current() === "dark" ? "light" : "dark";
@@ -211,8 +214,19 @@
     };
   }
 
+  /* -- language: choosing one switches at once ------------------------------------------ */
+  function setupLanguage() {
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      var form = select.form;
+      var button = form && form.querySelector("[data-autosubmit-button]");
+      if (button) button.hidden = true;
+      select.addEventListener("change", function () { if (form) form.submit(); });
+    });
+  }
+
   ready(function () {
     setupTheme();
+    setupLanguage();
     setupBrowser();
     setupTree();
     setupProgress();

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from codex_migrate.errors import CodexMigrateError
+from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
 from codex_migrate.inuse import running_codex
 from codex_migrate.service import home_catalog, home_summary
@@ -42,6 +42,8 @@ def index(request: Request) -> Response:
     try:
         home = open_home(config.codex_home)
         summary = home_summary(home_catalog(home.root)).to_dict()
+    except HomeNotFound:
+        pass  # a new computer: the page says what to do, not what the engine found
     except CodexMigrateError as exc:
         error = exc.message
     running = [] if home is None else running_codex(home.root)
@@ -177,6 +179,11 @@ async def job_events(request: Request) -> Response:
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
+
+
+async def not_found_handler(request: Request, exc: Exception) -> Response:
+    """Any unknown address: the app's own page, in the page's language, with a way back."""
+    return render(request, "not_found.html", {"back": "/"}, status=404)
 
 
 def not_found(request: Request) -> Response:
