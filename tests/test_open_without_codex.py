@@ -146,3 +146,42 @@ def test_rebind_opens_every_thread_without_a_codex_binary(
         live.id, "continue after the sync", Path(live.cwd.replace(old_root, str(new_root)))
     )
     assert b"continue after the sync" in (home / live.rollout).read_bytes()
+
+
+def test_a_fresh_target_gets_the_index_when_imported_again_after_codex_ran_once(
+    codex_home_new_copy: Scenario,
+    codex_bin_new: Path,
+    mock_api_server: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A home where Codex never ran a session has no turn index DB to carry into: the import
+    says so; after a first session there, importing again carries the skipped threads' index."""
+    source = codex_home_new_copy
+    old_root = _project_root(source)
+    new_root = tmp_path / "moved projects"
+    shutil.copytree(old_root, new_root)
+    target = tmp_path / "fresh-home"
+    target.mkdir()
+    mapping = f"{old_root}={new_root}"
+    with monkeypatch.context() as m:
+        _no_codex_path(m, tmp_path)
+        first = _run(["import", str(source.home), "--codex-home", str(target), "--map", mapping])
+    assert first["codex_registration"]["index_carried"] == 0
+    runner = CodexRunner("0.169.0", target, mock_api_server, binary=codex_bin_new)
+    with AppServer(codex_bin_new, target) as server:
+        server.list_threads()
+    # measured: listing alone does not create the turn index DB; a first session does
+    assert not (target / "thread_history_1.sqlite").exists()
+    own = tmp_path / "own"
+    own.mkdir()
+    runner.exec("the first session on this machine", own)
+    assert (target / "thread_history_1.sqlite").exists()
+
+    with monkeypatch.context() as m:
+        _no_codex_path(m, tmp_path)
+        again = _run(["import", str(source.home), "--codex-home", str(target), "--map", mapping])
+    assert again["plan"]["summary"]["skip"] == len(source.threads)
+    assert again["codex_registration"]["index_carried"] == len(source.threads)
+    with AppServer(codex_bin_new, target) as server:
+        _assert_opens(server, source, old_root, new_root, target)

@@ -38,8 +38,8 @@ from codex_migrate.threadrow import (
 from codex_migrate.transaction import Transaction, abort, crash_point
 from codex_migrate.turnindex import (
     ThreadIndex,
-    read_indexes,
-    target_can_hold,
+    indexes_to_carry,
+    rewritten_offsets,
     translate,
     write_indexes,
 )
@@ -178,15 +178,12 @@ def apply_import(
         imported_ids = {i.id for i in plan.items if i.action in (IMPORT, REPLACE, SKIP)}
         history = _history_lines(plan, imported_ids)
         files = for_import(plan)  # Desktop project list, our choices
-        if not writes and not db_items and not names and not history and not files:
+        indexes, skipped_indexed = indexes_to_carry(plan)
+        if not (writes or db_items or names or history or files or skipped_indexed):
             report.seconds = time.monotonic() - started
             return report
         if plan.fingerprint is not None:
             plan.fingerprint.recheck(home.state_db)
-        paginated = [i for i in writes if i.thread.history_mode == "paginated"]
-        indexes: dict[str, ThreadIndex] = {}
-        if paginated and plan.source.home.history_db and target_can_hold(home.history_db):
-            indexes = read_indexes(plan.source.home.history_db, [i.id for i in paginated])
         tx = w.transaction("import")
         report.transaction_id = tx.journal.id
         try:
@@ -271,6 +268,10 @@ def apply_import(
                 for i in writes
                 if i.id in indexes
                 and (t := translate(indexes[i.id], staged[i.id].offsets, plan.mapper))
+            ] + [
+                t
+                for i in skipped_indexed
+                if (t := translate(indexes[i.id], _offsets_of(plan, i), plan.mapper))
             ]
             if (replaced or carried) and home.history_db is not None:
                 _write_projections(tx, home.history_db, [i.id for i in replaced], carried)
@@ -354,6 +355,10 @@ def _write_rows(tx: Transaction, db: Path, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             log.watch("threads", "id = ?", (row["id"],))
             upsert_row(log.conn, row, cols)
+
+
+def _offsets_of(plan: ImportPlan, item: PlanItem) -> dict[int, int]:
+    return rewritten_offsets(item.thread.rollout_path, plan.mapper, plan.rewrite_text)
 
 
 def _write_projections(

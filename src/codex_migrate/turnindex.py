@@ -15,13 +15,18 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codex_migrate import safejson, statedb
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import PathMapper, Status
 from codex_migrate.paths import from_file_url, parse, to_file_url
+from codex_migrate.rewrite import rewrite_line
 from codex_migrate.statedb import connect_readonly, table_columns
+
+if TYPE_CHECKING:
+    from codex_migrate.plan import ImportPlan, PlanItem
 
 #: The tables of the projection, each keyed by ``thread_id`` (FORMAT.md §5).
 TABLES = (
@@ -233,3 +238,50 @@ def target_can_hold(db: Path | None) -> bool:
     finally:
         conn.close()
     return STATE_TABLE in names and "thread_turns" in names
+
+
+def projected_ids(db: Path | None) -> set[str]:
+    """Threads that already have a turn index in this (target) DB, lower-case."""
+    if db is None or not db.is_file():
+        return set()
+    try:
+        conn = statedb.connect(db, timeout=5)
+        try:
+            rows = conn.execute(f"SELECT thread_id FROM {STATE_TABLE}").fetchall()
+        finally:
+            conn.close()
+    except statedb.DBError:
+        return set()
+    return {str(r[0]).lower() for r in rows}
+
+
+def rewritten_offsets(path: Path, mapper: PathMapper, rewrite_text: bool) -> dict[int, int]:
+    """Old line start -> the same line's start in the file as the import writes it (for a
+    thread skipped as identical: its target copy has exactly those bytes)."""
+    out: dict[int, int] = {}
+    old = new = 0
+    for raw in raw_lines(path):
+        out[old] = new
+        old += len(raw)
+        new += len(rewrite_line(raw, mapper, rewrite_text=rewrite_text))
+    out[old] = new
+    return out
+
+
+def indexes_to_carry(plan: ImportPlan) -> tuple[dict[str, ThreadIndex], list[PlanItem]]:
+    """The source's turn indexes of the paginated threads an import writes, and of those it
+    skips as identical whose target copy has none yet (e.g. imported earlier without one);
+    the second value lists those skipped items. Empty when the target cannot hold them."""
+    source_db = plan.source.home.history_db
+    target_db = plan.target.home.history_db
+    if source_db is None or not target_can_hold(target_db):
+        return {}, []
+    paginated = [i for i in plan.writes if i.thread.history_mode == "paginated"]
+    skipped = [i for i in plan.items if i.action == "skip" and i.thread.history_mode == "paginated"]
+    if skipped:
+        have = projected_ids(target_db)
+        skipped = [i for i in skipped if i.id not in have]
+    if not paginated and not skipped:
+        return {}, []
+    indexes = read_indexes(source_db, [i.id for i in paginated + skipped])
+    return indexes, [i for i in skipped if i.id in indexes]

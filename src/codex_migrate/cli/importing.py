@@ -241,6 +241,11 @@ def import_(
                 "found (PATH, npm global prefix, Desktop app): Codex shows their turns after "
                 "each is resumed once; or run the import again with --codex-bin."
             )
+            if plan.target.home.history_db is None:
+                click.echo(
+                    "  (This home has no thread_history_1.sqlite yet, so the turn index could "
+                    "not come along: after a first Codex session here, import again.)"
+                )
     for problem in outcome.problems:
         click.secho(f"  verify: {problem}", fg="yellow")
     click.echo(
