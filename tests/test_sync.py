@@ -350,3 +350,28 @@ def test_a_conflict_ends_when_one_side_drops_its_copy(sides: tuple[Side, Side]) 
     assert out["conflicts"] == [] and out["pull"][0]["transaction"] is None
     deliver(a, b)
     assert not b.sync()["wrote"] and not a.sync()["wrote"]
+
+
+def test_while_the_home_is_busy_push_goes_out_and_taking_in_waits(
+    sides: tuple[Side, Side],
+) -> None:
+    import subprocess
+
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    lock = b.home / "migration_transactions" / "lock"
+    lock.parent.mkdir(parents=True)
+    busy = subprocess.Popen(["sleep", "60"])  # another writer holds the home
+    try:
+        lock.write_text(json.dumps({"pid": busy.pid, "since": 0}))
+        out = b.sync(code=4)
+        (pull,) = out["pull"]
+        assert pull["blocked"] and "nothing taken in" in pull["error"]
+        assert [t["thread"] for t in out["push"]["threads"]] == [tid(9)]
+        assert not list((b.home / "sessions").rglob(f"*{tid(1)}*"))
+    finally:
+        busy.kill()
+        busy.wait()
+    lock.unlink()
+    assert b.sync()["pull"][0]["summary"]["import"] == 3

@@ -15,7 +15,7 @@ from codex_migrate.cli.common import (
     progress_bar,
 )
 from codex_migrate.codexbin import locate_codex
-from codex_migrate.errors import EXIT_CONFLICT
+from codex_migrate.errors import EXIT_CONFLICT, EXIT_IN_USE
 from codex_migrate.home import default_home
 from codex_migrate.sync.engine import SyncOptions, SyncReport, run_sync
 from codex_migrate.sync.pull import MachinePull
@@ -84,7 +84,7 @@ def sync_command(
         home=(codex_home or default_home()),
         machine=machine,
         roots=list(roots),
-        codex_bin=found.path if found else None,
+        codex=found,
     )
     if status or dry_run:
         with progress_bar("Reading") as progress:
@@ -117,6 +117,8 @@ def sync_command(
             "Done." if report.wrote else "Nothing new: nothing was written.",
             fg="green" if not report.conflicts else "yellow",
         )
+    if any(p.blocked for p in report.pulls):
+        click.get_current_context().exit(EXIT_IN_USE)
     if report.conflicts:
         click.get_current_context().exit(EXIT_CONFLICT)
 

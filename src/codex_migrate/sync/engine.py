@@ -9,6 +9,7 @@ replaced by a shorter one from another). Nothing is written when nothing changed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import tempfile
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import ProgressFn
-from codex_migrate.errors import CodexMigrateError
+from codex_migrate.codexbin import FoundCodex
+from codex_migrate.errors import CodexMigrateError, HomeInUse
 from codex_migrate.home import CodexHome, RolloutRef, open_target
 from codex_migrate.inuse import HomeLock
 from codex_migrate.manifest import Manifest, ManifestError
@@ -44,6 +46,7 @@ from codex_migrate.sync.layout import (
 )
 from codex_migrate.sync.pull import MachinePull, apply_pull, plan_pull
 from codex_migrate.sync.push import PushPlan, apply_push, plan_push
+from codex_migrate.writing import HomeWriter, open_for_writing
 
 
 @dataclass
@@ -52,7 +55,8 @@ class SyncOptions:
     home: Path
     machine: str | None = None
     roots: list[str] = field(default_factory=list)
-    codex_bin: Path | None = None
+    #: the Codex that registers pulled threads (``None``: none is run)
+    codex: FoundCodex | None = None
 
 
 @dataclass
@@ -236,6 +240,48 @@ def plan_all(
     return report
 
 
+def _pull_all(
+    ctx: _Context, opts: SyncOptions, scratch: Path, progress: ProgressFn | None
+) -> list[MachinePull]:
+    """Each other machine in turn, planned against the home as the previous one left it.
+    The home is opened for writing once, at the first pull that may write; while Codex
+    runs on it, nothing is taken in (publishing was safe) and each pull says so."""
+    local: dict[str, RolloutRef] | None = None
+    pulls: list[MachinePull] = []
+    writer: HomeWriter | None = None
+    blocked: str | None = None
+    with contextlib.ExitStack() as stack:
+        for other, roots in ctx.their_roots.items():
+            if local is None:
+                local = _local_refs(ctx.home)
+            pull = plan_pull(
+                ctx.home,
+                machine_dir(ctx.folder, other),
+                other,
+                (roots, ctx.my_roots),
+                ctx.state,
+                local,
+                scratch / "pull" / other,
+            )
+            pulls.append(pull)
+            if pull.plan is None:
+                continue
+            try:
+                if blocked is None and writer is None:
+                    writer = stack.enter_context(open_for_writing(ctx.home, "sync"))
+            except HomeInUse as exc:
+                blocked = exc.message
+            if blocked is not None or writer is None:
+                pull.error = f"nothing taken in: {blocked}"
+                pull.blocked = True
+                pull.plan = None
+                continue
+            apply_pull(pull, ctx.state, opts.codex, writer, progress)
+            if pull.report and pull.report.transaction_id:
+                local = None
+    return pulls
+
+
 def run_sync(
     opts: SyncOptions,
     *,
@@ -258,25 +304,7 @@ def run_sync(
             report.config_written = True
         report.pushed_bytes = apply_push(report.push, progress)
         ctx.state.installed.update(report.push.installed_seen)
-        local: dict[str, RolloutRef] | None = None
-        pulls: list[MachinePull] = []
-        for other, roots in ctx.their_roots.items():
-            if local is None:
-                local = _local_refs(ctx.home)
-            pull = plan_pull(
-                ctx.home,
-                machine_dir(ctx.folder, other),
-                other,
-                (roots, ctx.my_roots),
-                ctx.state,
-                local,
-                scratch / "pull" / other,
-            )
-            apply_pull(pull, ctx.state, opts.codex_bin, progress)
-            pulls.append(pull)
-            if pull.report and pull.report.transaction_id:
-                local = None  # the next machine is planned against the home as it is now
-        report.pulls = pulls
+        report.pulls = _pull_all(ctx, opts, scratch, progress)
         ctx.state.conflicts = sorted(
             report.conflicts, key=lambda c: (str(c["machine"]), str(c["thread"]))
         )

@@ -39,7 +39,7 @@ from codex_migrate.sync.layout import (
     thread_of,
 )
 from codex_migrate.transaction import JOURNAL
-from codex_migrate.writing import open_for_writing
+from codex_migrate.writing import HomeWriter
 
 
 @dataclass
@@ -60,6 +60,8 @@ class MachinePull:
     settled: dict[str, str] = field(default_factory=dict)
     report: ImportReport | None = None
     registration: dict[str, Any] | None = None
+    #: nothing was taken in because the home could not be written now (Codex runs)
+    blocked: bool = False
 
     @property
     def summary(self) -> dict[str, int]:
@@ -82,6 +84,7 @@ class MachinePull:
             "skipped": self.skipped,
             "transaction": self.report.transaction_id if self.report else None,
             "codex_registration": self.registration,
+            "blocked": self.blocked,
         }
 
 
@@ -225,21 +228,21 @@ def plan_pull(
 def apply_pull(
     pull: MachinePull,
     state: SyncState,
-    codex_bin: Path | None,
+    found: FoundCodex | None,
+    writer: HomeWriter,
     progress: ProgressFn | None = None,
 ) -> None:
     """Import the planned threads in one transaction, register them with Codex, and note in
-    ``state`` what is settled (only after the transaction committed)."""
+    ``state`` what is settled (only after the transaction committed). ``writer``: the home,
+    opened for writing once for every machine's pull."""
     plan = pull.plan
     if plan is None:
         return
     home = plan.target.home
-    with open_for_writing(home, "import") as writer:
-        pull.report = apply_import(plan, progress, writer)
-        if pull.report.transaction_id:
-            found = FoundCodex(codex_bin, "--codex-bin") if codex_bin is not None else None
-            reg = register_import(writer, plan, pull.report, found)
-            pull.registration = {**reg.to_dict(), "failed": reg.failed}
+    pull.report = apply_import(plan, progress, writer)
+    if pull.report.transaction_id:
+        reg = register_import(writer, plan, pull.report, found)
+        pull.registration = reg.to_dict()
     tx = pull.report.transaction_id
     written: dict[str, str] = {}
     if tx:
