@@ -29,6 +29,7 @@ from codex_migrate.doctor import (
 )
 from codex_migrate.errors import EXIT_FAILURE, EXIT_NO_HOME, EXIT_OK
 from codex_migrate.home import open_home
+from codex_migrate.selection import SelectionError
 from tests.homes import make_state_db, tid, tree_state, write_rollout
 
 
@@ -482,8 +483,10 @@ def test_thread_selection(home: Path, project: str) -> None:
     report = run(home, thread_ids=[tid(2)])
     assert [d.id for d in report.threads] == [tid(2)]
     assert run(home, thread_ids=[tid(1).upper()]).threads[0].id == tid(1)
-    ambiguous = run(home, thread_ids=[tid(1)[:-1]])  # both ids start like this
-    assert ambiguous.threads[0].findings[0].code == "not-found"
+    # Both ids start like this: refused, naming the candidates (as every command does).
+    with pytest.raises(SelectionError) as ambiguous:
+        run(home, thread_ids=[tid(1)[:-1]])
+    assert set(ambiguous.value.candidates) == {tid(1), tid(2)}
     missing = run(home, thread_ids=["0000dead-0000-7000-8000-000000000000"])
     assert missing.threads[0].listed is False
     assert missing.exit_code == EXIT_FAILURE

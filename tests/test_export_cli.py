@@ -91,9 +91,9 @@ def test_json_report(home: Path, tmp_path: Path) -> None:
     [
         ([], EXIT_USAGE, "exactly one of --thread, --project or --all"),
         (["--all", "--thread", "x"], EXIT_USAGE, "exactly one of"),
-        (["--thread", "ffff"], EXIT_USAGE, "No thread with id 'ffff'"),
+        (["--thread", "ffff"], EXIT_USAGE, "no thread with id 'ffff'"),
         (["--thread", "019c0000"], EXIT_USAGE, "matches several threads"),
-        (["--project", "/nowhere"], EXIT_USAGE, "No threads with project folder"),
+        (["--project", "/nowhere"], EXIT_USAGE, "no project '/nowhere'"),
     ],
 )
 def test_bad_selections(

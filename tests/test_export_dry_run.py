@@ -184,7 +184,7 @@ def test_cli_dry_run_lists_the_files_and_writes_nothing(home: Path, tmp_path: Pa
         assert all(set(t) == keys for t in data["threads"])
         assert SECRET not in result.output
         bad = invoke("export-html", "--codex-home", str(home), "--thread", "ffff", "--dry-run")
-        assert bad.exit_code == EXIT_USAGE and "No thread with id 'ffff'" in bad.output
+        assert bad.exit_code == EXIT_USAGE and "no thread with id 'ffff'" in bad.output
     assert not out.exists()
 
 

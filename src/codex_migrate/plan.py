@@ -14,12 +14,12 @@ from typing import Any
 from codex_migrate.bare import bare_choice
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.damage import Damage, find_damage
-from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError, UsageError
+from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR
 from codex_migrate.merge import CONFLICT, KEEP, REPLACE, SKIP, compare_files
 from codex_migrate.pathmap import MappingPlan, PathMapper
-from codex_migrate.paths import try_parse
+from codex_migrate.selection import Selection
 
 IMPORT = "import"
 #: A selected thread with unreadable lines, left out because of ``--skip-damaged``.
@@ -119,13 +119,6 @@ class ImportPlan:
         }
 
 
-def _same_place(a: str, b: str) -> bool:
-    pa, pb = try_parse(a), try_parse(b)
-    if pa is not None and pb is not None:
-        return pa == pb
-    return a == b
-
-
 def select_threads(
     catalog: Catalog,
     *,
@@ -133,32 +126,8 @@ def select_threads(
     threads: list[str] = (),  # type: ignore[assignment]
     exclude: list[str] = (),  # type: ignore[assignment]
 ) -> list[Thread]:
-    """Threads chosen by project (a cwd, compared with its family's rules) and/or id."""
-    wanted_ids = {t.lower() for t in threads}
-    known = {t.id for t in catalog.threads}
-    unknown = sorted(wanted_ids - known)
-    if unknown:
-        raise UsageError(
-            f"no thread with id {', '.join(unknown)} in {catalog.home.root}.",
-            hint="`codex-migrate scan SOURCE --threads` lists the ids.",
-        )
-    for project in projects:
-        if not any(t.cwd and _same_place(t.cwd, project) for t in catalog.threads):
-            raise UsageError(
-                f"no project {project!r} in {catalog.home.root}.",
-                hint="`codex-migrate scan SOURCE` lists the projects.",
-            )
-    chosen = []
-    excluded = {t.lower() for t in exclude}
-    for t in catalog.threads:
-        if t.id in excluded:
-            continue
-        if projects or threads:
-            in_project = any(t.cwd and _same_place(t.cwd, p) for p in projects)
-            if not (in_project or t.id in wanted_ids):
-                continue
-        chosen.append(t)
-    return chosen
+    """Threads chosen by project and/or id (see :mod:`codex_migrate.selection`)."""
+    return Selection(tuple(threads), tuple(projects), tuple(exclude)).threads_of(catalog)
 
 
 def _target_rel(thread: Thread, archived: bool) -> str:

@@ -15,7 +15,6 @@ from typing import Any
 
 from codex_migrate.bare import bare_choice, keep_original, original_rel
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
-from codex_migrate.errors import UsageError
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.fsutil import sync_files
 from codex_migrate.homefiles import declare, stage_bytes
@@ -23,6 +22,7 @@ from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.projectfiles import for_rebind
 from codex_migrate.rewrite import line_changes
+from codex_migrate.selection import Selection
 from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.threadrow import (
     RolloutFacts,
@@ -148,10 +148,7 @@ def build_rebind_plan(
     bare_cwd: str | None = None,
 ) -> RebindPlan:
     """What rebind would change, computed without writing anything."""
-    wanted = {t.lower() for t in thread_ids}
-    unknown = wanted - {t.id for t in catalog.threads}
-    if unknown:
-        raise UsageError(f"no thread with id {', '.join(sorted(unknown))} in this home.")
+    wanted = set(Selection(tuple(thread_ids)).resolve(catalog)) if thread_ids else set()
     projects = projects_to_rebind(catalog, all_projects=all_projects)
     plan = RebindPlan(
         catalog, mapper, mapper.plan(projects, exists=cwd_exists), rewrite_text=rewrite_text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Any
 from codex_migrate.catalog import Catalog
 from codex_migrate.errors import EXIT_USAGE, CodexMigrateError
 from codex_migrate.fsutil import open_regular
+from codex_migrate.selection import SelectionError, in_project, resolve_id
 
 ZSTD_LEVEL = 3
 ZIP_LEVEL = 6
@@ -149,11 +149,6 @@ def _is_sqlite(path: Path) -> bool:
         return False
 
 
-def _norm_project(text: str) -> str:
-    stripped = text.rstrip("/\\")
-    return stripped or text
-
-
 def select_threads(
     catalog: Catalog, thread_ids: Iterable[str], projects: Iterable[str]
 ) -> tuple[set[str], dict[str, Any]]:
@@ -164,23 +159,17 @@ def select_threads(
     """
     chosen: set[str] = set()
     unknown: list[str] = []
+    where = str(catalog.home.root)
+    known = [t.id for t in catalog.threads]
     for given in thread_ids:
-        want = given.strip().lower()
-        exact = catalog.thread(want)
-        if exact is not None:
-            chosen.add(exact.id)
-            continue
-        matches = [t.id for t in catalog.threads if len(want) >= 8 and t.id.startswith(want)]
-        if len(matches) == 1:
-            chosen.add(matches[0])
-        else:
-            unknown.append(given if not matches else f"{given} (matches {len(matches)} threads)")
+        try:
+            chosen.add(resolve_id(given, known, where))
+        except SelectionError as exc:
+            listed = ", ".join(exc.candidates)
+            unknown.append(f"{given} (matches {listed})" if listed else given)
     missing_projects: list[str] = []
     for given in projects:
-        wants = {_norm_project(given)}
-        with contextlib.suppress(OSError, RuntimeError):
-            wants.add(_norm_project(str(Path(given).expanduser().resolve())))
-        hits = [t.id for t in catalog.threads if t.cwd and _norm_project(t.cwd) in wants]
+        hits = [t.id for t in catalog.threads if in_project(t, given)]
         if hits:
             chosen.update(hits)
         else:

@@ -16,6 +16,7 @@ from codex_migrate.desktop import missing_in
 from codex_migrate.doctor.config import read_provider_config
 from codex_migrate.doctor.report import Diagnosis, DoctorReport, Finding, ProviderConfig, finding
 from codex_migrate.doctor.rules import BACKFILL_LEASE_SECONDS, INTERACTIVE_SOURCES, RULES
+from codex_migrate.selection import SelectionError, resolve_id
 from codex_migrate.statedb import StateDBError, connect_readonly, is_inside, table_columns
 
 # -- the checks --------------------------------------------------------------------------------
@@ -344,7 +345,7 @@ def diagnose(
         return report
     known = [t.id for t in catalog.threads] + sorted(orphan_ids)
     for given in dict.fromkeys(wanted):
-        tid = _resolve_id(given, known)
+        tid = _resolve_id(given, known, str(home.root))
         thread = catalog.thread(tid)
         if thread is not None:
             report.threads.append(diagnose_thread(thread, catalog, providers, cwds, choices))
@@ -357,9 +358,12 @@ def diagnose(
     return report
 
 
-def _resolve_id(given: str, known: list[str]) -> str:
-    """A full id as is; a prefix that names exactly one thread or row, that one."""
-    if given in known:
+def _resolve_id(given: str, known: list[str], where: str) -> str:
+    """The thread or row an id or unique prefix names (an ambiguous prefix is refused); an id
+    that names nothing is diagnosed as ``not-found``."""
+    try:
+        return resolve_id(given, known, where)
+    except SelectionError as exc:
+        if exc.candidates:
+            raise
         return given
-    matches = [k for k in known if k.startswith(given)]
-    return matches[0] if len(matches) == 1 else given

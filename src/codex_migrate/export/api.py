@@ -34,6 +34,7 @@ from codex_migrate.export.markdown import IMAGE_MODES, ImageWriter, render_markd
 from codex_migrate.export.redact import Redactor
 from codex_migrate.fsutil import open_regular
 from codex_migrate.rollout import parse_rollout_name
+from codex_migrate.selection import Selection as ThreadSelection
 
 FORMATS = {"html": ".html", "md": ".md"}
 TITLE_MAX = 120
@@ -118,11 +119,6 @@ def unreadable_skips(catalog: Catalog) -> list[SkippedThread]:
     return out
 
 
-def _norm_dir(path: str) -> str:
-    stripped = path.rstrip("/\\")
-    return stripped or path
-
-
 def select_threads(catalog: Catalog, selection: Selection) -> list[Thread]:
     """The threads a selection names, in catalog order (newest first), each once."""
     modes = sum(bool(x) for x in (selection.thread_ids, selection.projects, selection.all))
@@ -132,40 +128,9 @@ def select_threads(catalog: Catalog, selection: Selection) -> list[Thread]:
         )
     if selection.all:
         return list(catalog.threads)
-    chosen: set[str] = set()
-    if selection.thread_ids:
-        for given in selection.thread_ids:
-            key = given.strip().lower()
-            exact = catalog.thread(key)
-            if exact is not None:
-                chosen.add(exact.id)
-                continue
-            matches = [t for t in catalog.threads if key and t.id.startswith(key)]
-            if len(matches) == 1:
-                chosen.add(matches[0].id)
-            elif not matches:
-                raise SelectionError(
-                    f"No thread with id {given!r} in {catalog.home.root}.",
-                    hint="`codex-migrate scan --threads` lists thread ids.",
-                )
-            else:
-                ids = ", ".join(t.id for t in matches[:5])
-                raise SelectionError(f"{given!r} matches several threads: {ids}.")
-    else:
-        for given in selection.projects:
-            want = _norm_dir(given)
-            matches = [
-                t
-                for t in catalog.threads
-                if want in {_norm_dir(c) for c in (t.cwd, t.rollout_cwd) if c}
-            ]
-            if not matches:
-                known = ", ".join(p.cwd for p in catalog.projects[:8] if p.cwd)
-                raise SelectionError(
-                    f"No threads with project folder {given!r}.",
-                    hint=f"Projects in this home: {known}" if known else None,
-                )
-            chosen.update(t.id for t in matches)
+    chosen = set(
+        ThreadSelection(threads=selection.thread_ids, projects=selection.projects).resolve(catalog)
+    )
     return [t for t in catalog.threads if t.id in chosen]
 
 
