@@ -70,10 +70,11 @@ def sync_command(
     session files, names and prompt history: never auth, config, skills, plugins, logs or
     caches), then pulls every other machine's threads through the normal import: projects
     mapped by the portable roots of FOLDER/codex-sync.toml, the merge rule per thread, one
-    transaction, registration with Codex. A history that grew elsewhere replaces the shorter
-    copy here. Files still being delivered are skipped and reported ("in flight"). A thread
-    continued on two machines is a conflict: reported, each machine keeps its own, and every
-    other thread still syncs (exit status 5).
+    transaction per machine, registration with Codex. A history that grew elsewhere
+    replaces the shorter copy here. Files still being delivered are skipped and reported
+    ("in flight"). A thread continued on two machines is a conflict: reported, each
+    machine keeps its own, and every other thread still syncs (exit status 5). While Codex
+    runs on this home, it still publishes but takes nothing in (exit status 4).
 
     Deletions and archive changes are never propagated: a thread deleted here comes back
     from the other machines' folders, and archiving it stays a local choice.
