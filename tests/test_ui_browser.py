@@ -235,7 +235,7 @@ def _import_demo(client: Client, demo: Any) -> None:
 def test_backup_export_snapshots_and_rollback_on_the_demo(browser: Any, tmp_path: Path) -> None:
     with demo_server(tmp_path) as (config, client, demo):
         _import_demo(client, demo)
-        url = f"{config.origin}/?token={config.token}"
+        url = f"{config.origin}/?token={config.tokens.issue()}"
         ctx, page, watch = new_page(browser, url)
         try:
             # Backup into a folder of our choice.
@@ -362,7 +362,7 @@ def test_error_states_codex_running_and_a_merge_conflict(
     browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with demo_server(tmp_path) as (config, _client, demo):
-        ctx, page, watch = new_page(browser, f"{config.origin}/?token={config.token}")
+        ctx, page, watch = new_page(browser, f"{config.origin}/?token={config.tokens.issue()}")
         try:
             page.click('nav.main a[href="/migrate"]')
             # A damaged archive: reading it is a job, whose page ends with the clear error.

@@ -43,7 +43,7 @@ def copied(tmp_path: Path) -> CopiedHome:
 @pytest.fixture
 def client(copied: CopiedHome) -> Iterator[Client]:
     with ui_server(copied.home) as (config, _url):
-        c = Client(config.origin, config.token)
+        c = Client(config.origin, config.tokens.issue())
         c.sign_in()
         yield c
 

@@ -218,7 +218,7 @@ def test_error_kinds_name_the_situation() -> None:
 
 
 def test_two_writes_cannot_run_at_once(ui: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    _config, client, _demo = ui
+    config, client, _demo = ui
     release = threading.Event()
     started = threading.Event()
 
@@ -237,7 +237,7 @@ def test_two_writes_cannot_run_at_once(ui: Any, monkeypatch: pytest.MonkeyPatch)
     second = client.post("/backup", {"dest": str(_demo.root / "b")}, follow=False)
     assert second.status == 409
     assert "Another operation is running" in second.text
-    other = Client(client.base, client.token)
+    other = Client(client.base, config.tokens.issue())
     other.sign_in()
     third = other.post("/migrate/apply", {"digest": "x"}, follow=False)
     assert third.status in (303, 409)  # no source in that session: nothing to start
@@ -276,7 +276,7 @@ def test_export_html_is_served_sandboxed_to_its_session_only(ui: Any) -> None:
     assert served.status == 200
     csp = served.headers["content-security-policy"]
     assert "sandbox" in csp and "default-src 'none'" in csp and "script-src" not in csp
-    other = Client(config.origin, config.token)
+    other = Client(config.origin, config.tokens.issue())
     other.sign_in()
     assert other.get(link.group(1)).status == 404
     assert client.get(link.group(1).replace("/0", "/99")).status == 404
@@ -458,7 +458,7 @@ def test_reads_neither_wait_for_nor_block_the_write_slot(
     )
     gates.append(read_gate)
     # Another browser's read is under way (and held there).
-    reader = Client(config.origin, config.token)
+    reader = Client(config.origin, config.tokens.issue())
     reader.sign_in()
     held = reader.job_of(reader.post("/migrate/source", {"source": str(demo.source)}, follow=False))
     assert read_held.wait(30)

@@ -137,7 +137,7 @@ def test_post_needs_the_session_csrf_token(server: tuple[UIConfig, Client, Demo]
     )
     assert resp.status == 303
     # Another session's token is not this session's.
-    other = Client(config.origin, config.token)
+    other = Client(config.origin, config.tokens.issue())
     other.sign_in()
     resp = client.request("POST", "/lang", data={"lang": "en", "csrf": other.csrf()}, follow=False)
     assert resp.status == 403
@@ -182,7 +182,7 @@ def test_no_cors_and_strict_headers(server: tuple[UIConfig, Client, Demo]) -> No
 def test_session_state_and_jobs_are_per_session(server: tuple[UIConfig, Client, Demo]) -> None:
     config, client, demo = server
     client.post("/migrate/source", {"source": str(demo.source)})
-    other = Client(config.origin, config.token)
+    other = Client(config.origin, config.tokens.issue())
     other.sign_in()
     assert "found-title" not in other.get("/migrate").text
     assert other.get("/jobs/whatever").status == 404

@@ -180,7 +180,7 @@ def ui_server(
 def demo_server(tmp: Path) -> Iterator[tuple[UIConfig, Client, Demo]]:
     demo = build_demo(tmp / "demo")
     with ui_server(demo.codex_home, demo=demo) as (config, _url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         yield config, client, demo
 
 

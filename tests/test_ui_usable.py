@@ -92,7 +92,7 @@ def test_demo_writes_nothing_outside_its_folder(
         finally:
             ctx.close()
         # A forged form is refused by the server too, whatever the page offered.
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         client.post("/backup", {"dest": str(real_home), "format": "folder", "scope": "all"})
         client.post("/export", {"dest": str(real_home / "x"), "thread": "anything"})
@@ -253,7 +253,7 @@ def test_browse_uses_the_native_dialog_when_there_is_one(
         finally:
             ctx.close()
         config.native_dialogs = False
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         resp = client.post("/browse/native", {"mode": "folder"})
         assert resp.status == 200 and '"unavailable":true' in resp.text.replace(" ", "")

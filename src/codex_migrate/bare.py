@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import safejson
 from codex_migrate.catalog import Thread
 from codex_migrate.merge import raw_lines
 from codex_migrate.rollout import env_context_cwd
@@ -124,7 +125,7 @@ def upgrade_lines(lines: Iterable[bytes], cwd: str) -> Iterator[bytes]:
         if not body:
             continue
         try:
-            obj = json.loads(body)
+            obj = safejson.loads(body)
         except ValueError as exc:
             raise BareShapeError("a line that is not valid JSON (cut or damaged)") from exc
         kind = _kind(obj, first)
@@ -181,7 +182,7 @@ def inspect(path: Path) -> BareInfo:
                 continue
             n += 1
             try:
-                obj = json.loads(body)
+                obj = safejson.loads(body)
             except ValueError:
                 return BareInfo(cwd, f"line {n} is not valid JSON (cut or damaged)", n)
             try:

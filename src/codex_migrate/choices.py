@@ -13,6 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codex_migrate import safejson
+from codex_migrate.fsutil import open_regular
+
 CHOICES_REL = "codex-migrate/choices.json"
 VERSION = 1
 
@@ -40,7 +43,8 @@ def load_choices(home_root: Path) -> Choices:
     if not path.exists():
         return Choices()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open_regular(path, "r", encoding="utf-8") as f:
+            data = safejson.loads(f.read())
     except (OSError, ValueError) as exc:
         return Choices(error=f"{path} cannot be read: {exc}")
     if not isinstance(data, dict):

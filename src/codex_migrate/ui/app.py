@@ -74,4 +74,4 @@ def create_app(config: UIConfig) -> Guard:
     app.state.config = config
     app.state.sessions = sessions
     app.state.jobs = JobRunner()
-    return Guard(app, token=config.token, port=config.port, sessions=sessions)
+    return Guard(app, tokens=config.tokens, port=config.port, sessions=sessions)

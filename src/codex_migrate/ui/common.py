@@ -17,6 +17,7 @@ from codex_migrate import statedb
 from codex_migrate.errors import CodexMigrateError, HomeInUse, HomeNotFound
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render
+from codex_migrate.ui.security import OneTimeTokens
 
 
 @dataclass
@@ -35,6 +36,11 @@ class UIConfig:
     native_dialogs: bool = False
     #: In ``--demo``: the throwaway folder every write must stay inside (None: anywhere).
     write_root: Path | None = None
+    #: ``token`` and any key issued later, each valid for one sign-in.
+    tokens: OneTimeTokens = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = OneTimeTokens(self.token)
 
     def default_dest(self, name: str) -> Path:
         """Where a Backup or Export goes unless the user picks a folder: in the demo, inside

@@ -1,8 +1,9 @@
 """The gate in front of every request: the UI can read and rewrite private conversations.
 
 * Host: only ``127.0.0.1:<port>`` (a DNS-rebinding page has another Host).
-* Authentication: a random token per run, in the URL the CLI opens; its first use sets a
-  session cookie (HttpOnly, SameSite=Strict) and redirects to a URL without the token. Any
+* Authentication: a random one-time token per run, in the URL the CLI opens; its first use
+  sets a session cookie (HttpOnly, SameSite=Strict) and redirects to a URL without the token.
+  The token is spent then: used again from anywhere without that cookie it gets 403. Any
   request with neither gets 403.
 * Writes (every method but GET/HEAD): the ``Origin`` (or, without it, the ``Referer``) must be
   this server, the body must be a small urlencoded form, and it must carry the session's CSRF
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -62,6 +64,12 @@ REASONS = {
         "contains a one-time key for this run.",
         "未登录。请打开 `codex-migrate ui` 在终端中打印的链接，其中包含本次运行的密钥。",
     ),
+    "token-used": (
+        "This sign-in link was already used. Each link opens one browser session; to open "
+        "the UI in another browser, stop `codex-migrate ui` and start it again.",
+        "此登录链接已被使用。每个链接只能打开一个浏览器会话；如需在另一个浏览器中打开，"
+        "请停止并重新启动 `codex-migrate ui`。",
+    ),
     "origin": (
         "Refused: the request did not come from this page.",
         "已拒绝：该请求并非来自本页面。",
@@ -75,12 +83,46 @@ REASONS = {
 }
 
 
+class OneTimeTokens:
+    """Sign-in keys that each work once: the first use becomes a session cookie, and the same
+    key is refused after that, so a link that leaks (shell history, a screenshot, a proxy
+    log) is worthless once the user has opened it."""
+
+    def __init__(self, first: str) -> None:
+        self._unused = {first}
+        self._spent: set[str] = set()
+        self._lock = threading.Lock()
+
+    def issue(self) -> str:
+        """Another one-time key (for a second browser, or a test's second session)."""
+        token = new_token()
+        with self._lock:
+            self._unused.add(token)
+        return token
+
+    def redeem(self, given: str) -> str:
+        """``"ok"`` (now spent), ``"spent"`` (used before) or ``"wrong"``; constant-time."""
+        with self._lock:
+            match = next(
+                (t for t in self._unused if hmac.compare_digest(given.encode(), t.encode())), None
+            )
+            if match is not None:
+                self._unused.discard(match)
+                self._spent.add(match)
+                return "ok"
+            if any(hmac.compare_digest(given.encode(), t.encode()) for t in self._spent):
+                return "spent"
+        return "wrong"
+
+
 class Guard:
     """Wraps the app; see the module docstring for the rules."""
 
-    def __init__(self, app: ASGIApp, *, token: str, port: int, sessions: SessionStore) -> None:
+    def __init__(
+        self, app: ASGIApp, *, tokens: OneTimeTokens, port: int, sessions: SessionStore
+    ) -> None:
         self.app = app
-        self.token = token
+        self.tokens = tokens
         self.port = port
         self.sessions = sessions
         self.host = f"127.0.0.1:{port}"
@@ -106,10 +148,13 @@ class Guard:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         given = query.get("token")
         if given is not None and method in SAFE_METHODS:
-            if hmac.compare_digest(given.encode(), self.token.encode()):
+            verdict = self.tokens.redeem(given)
+            if verdict == "ok" or (verdict == "spent" and session is not None):
+                # A spent key from the browser it signed in (a reload of the first URL) just
+                # leaves the URL; from anywhere else it is refused.
                 await self._sign_in(scope, send, session, query)
                 return
-            await self._forbid(send, "token")
+            await self._forbid(send, "token-used" if verdict == "spent" else "token")
             return
         if session is None:
             await self._forbid(send, "token")
