@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codex_migrate import statedb
-from codex_migrate.errors import HomeInUse
+from codex_migrate.errors import CodexMigrateError, HomeInUse
 
 LOCK_NAME = "lock"
 DB_LOCK_TIMEOUT = 2.0
@@ -61,6 +61,12 @@ def check_db_writable(db: Path, timeout: float = DB_LOCK_TIMEOUT) -> None:
             f"{db} is locked by another program ({exc}).",
             reason=HomeInUse.DB_LOCKED,
             hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
+        ) from exc
+    except statedb.DatabaseError as exc:
+        raise CodexMigrateError(
+            f"{db} is not a usable SQLite database ({exc}); nothing was written.",
+            hint="Move it aside (Codex rebuilds its state DB from the rollouts), or run "
+            "`codex-migrate doctor` on this home.",
         ) from exc
     finally:
         conn.close()
