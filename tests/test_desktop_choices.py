@@ -180,18 +180,3 @@ def test_the_ui_doctor_agrees_history_only_is_a_note(tmp_path: Path) -> None:
     assert view.repair_findings == 0 and view.manual_findings == 0
     routes = {(t.diagnosis.id, f.code): f.route for t in view.flagged for f in t.findings}
     assert routes[(tid(3), "history-only")] == NOTHING
-
-
-def test_the_ui_repair_page_does_not_list_a_project_kept_as_history(tmp_path: Path) -> None:
-    from tests.test_ui_support import Client, ui_server
-
-    src, new, target = _homes(tmp_path)
-    _import(src, new, target, "--history-only", "/old/gone")
-    write_rollout(target, 4, cwd="/old/never/chosen")
-    with ui_server(target) as (config, _url):
-        client = Client(config.origin, config.token)
-        client.sign_in()
-        page = client.get("/repair").text
-        assert "/old/never/chosen" in page
-        assert "/old/gone/scratch" not in page
-        assert "/old/gone/scratch" in client.get("/repair?all=1").text

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn, build_catalog, cwd_exists
-from codex_migrate.choices import load_choices
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan
@@ -43,13 +42,10 @@ def _projects(request: Request) -> tuple[list[tuple[str, int]], int, bool]:
     """(projects shown with their thread counts, all projects, include-all flag)."""
     session = session_of(request)
     catalog = build_catalog(open_home(config_of(request).codex_home))
-    # A project kept as history by choice is not missing: like doctor, list it only with all.
-    chosen = load_choices(catalog.home.root).history_only
     shown = [
         (p.cwd, len(p.thread_ids))
         for p in catalog.projects
-        if p.cwd
-        and (session.repair_all or not (p.exists or all(t in chosen for t in p.thread_ids)))
+        if p.cwd and (session.repair_all or not p.exists)
     ]
     return sorted(shown), len(catalog.projects), session.repair_all
 
