@@ -94,13 +94,11 @@ def venv_python(venv: Path) -> Path:
 def freeze(wheel: Path, work: Path, name: str) -> Path:
     """A fresh venv with the wheel and pinned dependencies, frozen by PyInstaller."""
     venv = work / "freeze-venv"
-    run([sys.executable, "-m", "venv", venv])
+    run([sys.executable, "-m", "venv", "--without-pip", venv])  # this pip installs into it
     py = venv_python(venv)
+    pip: list[str | Path] = [sys.executable, "-m", "pip", "--python", py, "install", "--quiet"]
     pins: list[str | Path] = ["-c", ROOT / "requirements-dev.txt"]
-    tools = ["pyinstaller", "pyinstaller-hooks-contrib", "altgraph"]
-    run(
-        [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pins, wheel, *tools]
-    )
+    run([*pip, *pins, wheel, "pyinstaller", "pyinstaller-hooks-contrib", "altgraph"])
     entry = work / "codex_migrate_main.py"
     entry.write_text(ENTRY, encoding="utf-8")
     options: list[str | Path] = [
@@ -112,6 +110,8 @@ def freeze(wheel: Path, work: Path, name: str) -> Path:
         "--additional-hooks-dir", ROOT / "scripts" / "pyinstaller-hooks",
         # One zstandard backend (the C one), and stripped symbols: a smaller file to unpack.
         "--exclude-module", "zstandard.backend_cffi",
+        # PyInstaller needs setuptools; we do not, and its runtime hook costs every start.
+        "--exclude-module", "pkg_resources",
         *([] if os.name == "nt" else ["--strip"]),
         "--distpath", work / "exe", "--workpath", work / "pyi-build", "--specpath", work,
     ]  # fmt: skip
