@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck fmt bench clean system-deps dist
+.PHONY: demo test lint typecheck fmt bench clean system-deps docs dist
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/gen_cli_docs.py --check
+
+# docs/CLI.md from the CLI's own --help (lint fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_cli_docs.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

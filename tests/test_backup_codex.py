@@ -130,7 +130,7 @@ def test_restore_by_extracting_archive_lists_same_threads(
     fresh = tmp_path / "fresh-home"
     report = verify_backup(archive, extract_to=fresh)
     assert report.ok, report.problems
-    # The DB's rollout_path values are absolute (FORMAT.md §3); a restore in another place
+    # The DB's rollout_path values are absolute (docs/STORAGE.md §3); a restore in another place
     # re-points them, as `import` does. A 0.80 home has no DB and needs nothing.
     repoint_rollout_paths(fresh, str(scenario.home))
     _check_listing(scenario, fresh)

@@ -90,7 +90,7 @@ def test_doctor_names_the_fix_and_rebind_upgrade_bare_brings_them_back(
     src = build_bare_home(tmp_path / "old", mock_api_server, binary=codex_bin_bare)
     home = src.home
     originals = {t.rollout: (home / t.rollout).read_bytes() for t in src.threads.values()}
-    with AppServer(codex_bin_new, home) as server:  # 0.169 lists none of them (FORMAT.md §8)
+    with AppServer(codex_bin_new, home) as server:  # 0.169 lists none of them (docs/STORAGE.md §8)
         assert not {t["id"] for t in server.list_threads()} & {t.id for t in src.threads.values()}
 
     doc = CliRunner().invoke(cli, ["doctor", "--codex-home", str(home), "--json"])

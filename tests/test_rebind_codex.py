@@ -60,7 +60,7 @@ def test_rebind_repairs_a_copied_0169_home(
     probe = tmp_path / "probe"
     shutil.copytree(home, probe)
     with AppServer(codex_bin_new, probe) as server:
-        assert server.list_threads() == [], "a copied home lists nothing (FORMAT.md §4)"
+        assert server.list_threads() == [], "a copied home lists nothing (docs/STORAGE.md §4)"
 
     out = _rebind(home, "--all", "--map", f"{old_root}={new_root}")
     assert out["report"]["files"] >= 1

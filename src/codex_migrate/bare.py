@@ -1,6 +1,6 @@
 """Bringing a 2025 "bare" rollout (Codex <= 0.29) back into current Codex.
 
-Measured (FORMAT.md §8): Codex 0.169 lists none of the sessions 0.29 wrote. Converted to the
+Measured (docs/STORAGE.md §8): Codex 0.169 lists none of the sessions 0.29 wrote. Converted to the
 enveloped ``legacy`` shape below, the same sessions are listed with the right cwd, read with
 their turns, and resumed with the model receiving the earlier conversation. The conversion is
 the smallest that gave all three; every item keeps its exact bytes as a ``response_item``

@@ -1,6 +1,6 @@
 """Asking the real Codex to finish what only it can do: projecting paginated history.
 
-Measured (FORMAT.md §5): a newly imported paginated thread lists fine but shows no turns
+Measured (docs/STORAGE.md §5): a newly imported paginated thread lists fine but shows no turns
 until Codex projects it into ``thread_history_1.sqlite``; ``thread/resume`` with
 ``excludeTurns`` through ``codex app-server`` does that and leaves the rollout byte-identical.
 This is a minimal JSON-lines client for that one purpose.

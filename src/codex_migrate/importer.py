@@ -156,7 +156,7 @@ def apply_import(
     with open_for_writing(home, "import", writer=writer) as w:
         report.recovered = w.recovered
         writes = plan.writes
-        # A converted 2025 rollout gets its row from Codex (measured, FORMAT.md §8).
+        # A converted 2025 rollout gets its row from Codex (measured, docs/STORAGE.md §8).
         db_items = (
             [i for i in plan.items if _needs_row(i, root) and i.bare_cwd is None]
             if home.state_db

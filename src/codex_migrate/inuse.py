@@ -1,6 +1,6 @@
 """Knowing when a home is in use, and holding our own lock on it.
 
-Measured (FORMAT.md §4): an idle Codex holds no write lock on its DB, so a lock test alone
+Measured (docs/STORAGE.md §4): an idle Codex holds no write lock on its DB, so a lock test alone
 cannot tell that Codex runs. A running Codex keeps ``state_5.sqlite`` open, so we look at the
 open files (and ``CODEX_HOME``) of running processes, and also try a short write lock.
 """

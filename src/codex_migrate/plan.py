@@ -44,7 +44,7 @@ class PlanItem:
     target_thread: Thread | None = None
     first_difference: int | None = None
     damage: Damage | None = None
-    #: a 2025 bare rollout written converted (FORMAT.md §8), with this cwd before mapping
+    #: a 2025 bare rollout written converted (docs/STORAGE.md §8), with this cwd before mapping
     bare_cwd: str | None = None
     #: why a bare rollout is written as it is (not converted)
     bare_note: str | None = None

@@ -188,7 +188,7 @@ def build_rebind_plan(
 
 
 def _plan_bare(plan: RebindPlan, thread: Thread, mapper: PathMapper, bare_cwd: str | None) -> None:
-    """Convert a 2025 rollout in place (FORMAT.md §8), or say why it is kept as it is."""
+    """Convert a 2025 rollout in place (docs/STORAGE.md §8), or say why it is kept as it is."""
     convert, note = bare_choice(thread, bare_cwd)
     if convert is None:
         plan.bare_notes.append(f"{thread.id}: {note}")

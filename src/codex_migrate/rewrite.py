@@ -160,7 +160,7 @@ def _all_cwd_keys(node: Any, at: KeyPath, out: list[tuple[KeyPath, str]]) -> Non
 
 
 def _path_values(record: Any) -> list[tuple[KeyPath, str]]:
-    """The (key path, value) of every path-bearing string of one record, per FORMAT.md §2."""
+    """The (key path, value) of every path-bearing string of one record, per docs/STORAGE.md §2."""
     out: list[tuple[KeyPath, str]] = []
     if not isinstance(record, dict):
         return out

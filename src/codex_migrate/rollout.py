@@ -1,6 +1,6 @@
 """Reading rollout JSONL files of every Codex era, without ever failing on a bad line.
 
-Rollouts are the source of truth. Three eras live on users' disks (see FORMAT.md §2):
+Rollouts are the source of truth. Three eras live on users' disks (see docs/STORAGE.md §2):
 ``bare`` (2025, no envelope), ``legacy`` (``{"timestamp","type","payload"}``) and
 ``paginated`` (the same plus ``ordinal``). Listing needs only a head read plus, for paginated
 threads, the last ``thread_settings_applied`` record, found by reading backwards from the end.

@@ -1,6 +1,6 @@
 """Carrying Codex's own turn index (``thread_history_1.sqlite``) with an imported thread.
 
-Measured (FORMAT.md §5): a paginated thread with no rows in this DB is listed but shows no
+Measured (docs/STORAGE.md §5): a paginated thread with no rows in this DB is listed but shows no
 turns through ``thread/read`` or ``thread/turns/list`` until Codex projects it. The source home
 already holds that projection, keyed by byte offsets into the rollout. Our rewrite is
 line-local, so each old line start maps to exactly one new line start (staging records the
@@ -28,7 +28,7 @@ from codex_migrate.statedb import connect_readonly, table_columns
 if TYPE_CHECKING:
     from codex_migrate.plan import ImportPlan, PlanItem
 
-#: The tables of the projection, each keyed by ``thread_id`` (FORMAT.md §5).
+#: The tables of the projection, each keyed by ``thread_id`` (docs/STORAGE.md §5).
 TABLES = (
     "thread_turns",
     "thread_items",

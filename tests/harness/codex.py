@@ -53,7 +53,7 @@ class CodexError(RuntimeError):
 
 
 def config_toml(server_url: str) -> str:
-    """The ``config.toml`` pointing Codex at the mock provider (FORMAT.md §7)."""
+    """The ``config.toml`` pointing Codex at the mock provider (docs/STORAGE.md §7)."""
     return f"""# Written by tests/harness: offline mock provider, never a real API.
 model_provider = "mock"
 model = "gpt-5"

@@ -64,7 +64,7 @@ def repoint_rollout_paths(home: Path, old_home: str) -> int:
 
 
 def find_rollout(home: Path, thread_id: str) -> Path:
-    """The rollout file of a thread, live or archived (FORMAT.md §1 layout)."""
+    """The rollout file of a thread, live or archived (docs/STORAGE.md §1 layout)."""
     candidates = [
         *home.glob(f"sessions/*/*/*/rollout-*-{thread_id}.jsonl"),
         *home.glob(f"archived_sessions/rollout-*-{thread_id}.jsonl"),

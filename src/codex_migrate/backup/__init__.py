@@ -9,7 +9,7 @@ Why it is built this way:
 * SQLite files are copied with SQLite's online backup API from a read-only connection, so what
   still sits in the ``-wal`` file is included and a Codex writing meanwhile cannot tear the
   copy. They are snapshotted *before* the rollouts are listed, so every DB row has its rollout
-  in the backup (a row without its file hides the thread, FORMAT.md §4); a rollout newer than
+  in the backup (a row without its file hides the thread, docs/STORAGE.md §4); a rollout newer than
   the snapshot is fine, Codex adds its row itself.
 * Each file is copied once: hashed while it streams, exactly the size it had when opened (a
   rollout Codex appends to meanwhile is backed up as the prefix it had), keeping its mtime and

@@ -1,6 +1,6 @@
 """Turn one rollout into a neutral conversation: turns of messages, tool calls and notes.
 
-A rollout records the same message several times (FORMAT.md §2): as a ``response_item``
+A rollout records the same message several times (docs/STORAGE.md §2): as a ``response_item``
 message (what the model saw), as a legacy ``event_msg`` ``user_message``/``agent_message``
 (what the UI showed), and in paginated rollouts as an ``item_completed`` ``UserMessage`` /
 ``AgentMessage``. Showing more than one of them repeats every message, so the rule here is one
