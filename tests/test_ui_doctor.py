@@ -118,13 +118,17 @@ def test_the_page_shows_the_engines_diagnosis_and_writes_nothing(
     assert "1 problem needs you" in text
     assert tree_state(copied.home) == before, "the diagnosis writes nothing"
 
-    # Chinese: headings, verdicts and code names are translated; the engine's words are not.
+    # Chinese: findings in plain words from the catalog; the engine's English only under
+    # "Technical details"; a folder problem is a button that opens Repair on that project.
     client.accept_language = "zh-CN"
     zh = client.get("/doctor")
     assert '<html lang="zh-Hans">' in zh.text
     ztext = text_of(zh.text)
     assert "数据库记录指向不存在的文件" in ztext and "安全修复" in ztext and "不可见" in ztext
-    assert '<div class="finding-msg" lang="en">DB row rollout_path does not exist' in zh.text
+    assert "Codex 的列表指向一个不在这里的文件。" in ztext
+    assert '<div lang="en"><code>row-path-missing</code> · DB row rollout_path' in zh.text
+    assert 'href="/repair?project=/Users/alex/Projects/my%20app"' in zh.text
+    assert "codex-migrate rebind" not in ztext.split("技术细节")[0]
 
 
 def test_safe_fixes_go_dry_run_then_confirm_then_one_transaction(

@@ -403,3 +403,97 @@ def test_first_screen_says_what_to_do(browser: Any, tmp_path: Path, lang: str) -
         assert (" 0 s" not in result.text and "in less than a second" in result.text) or (
             " s." in result.text
         )
+
+
+# -- 5. plain language: Doctor's fixes are actions; no English on a Chinese page --------------
+
+
+def _english_fragments() -> list[str]:
+    """The catalog's English strings, as the literal runs a page would show (placeholders cut
+    out), long enough not to be a name or a path."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    from codex_migrate.doctor.rules import RULES
+    from codex_migrate.ui.i18n import po_path
+
+    with open(po_path("zh_Hans"), "rb") as f:
+        catalog = read_po(f, locale="zh_Hans")
+    out: set[str] = set()
+    for m in catalog:
+        ids = [m.id] if isinstance(m.id, str) else list(m.id)
+        for msgid in ids:
+            for piece in re.split(r"%\([a-z_]+\)s|\{n\}", msgid):
+                piece = piece.strip(" .,:;·()…")
+                if len(piece) >= 16 and " " in piece:
+                    out.add(piece)
+    out |= {r.summary[:40] for r in RULES.values()}  # the engine's own findings
+    return sorted(out)
+
+
+def test_doctor_fixes_are_actions_and_chinese_pages_have_no_english(
+    browser: Any, tmp_path: Path
+) -> None:
+    from tests.test_ui_support import copied_home
+
+    copied = copied_home(tmp_path / "copied")
+    english = _english_fragments()
+    assert len(english) > 200
+    with ui_server(copied.home) as (config, url):
+        ctx, page, watch = new_page(browser, url)
+        ctx.set_default_timeout(60_000)
+        try:
+            switch_language(page, "zh_Hans")
+            origin = config.origin
+            seen: dict[str, str] = {}
+            for path in (
+                "/",
+                "/doctor",
+                "/repair",
+                "/backup",
+                "/export",
+                "/snapshots",
+                "/migrate",
+                "/no-such-page",
+                "/doctor/preview",
+            ):
+                page.goto(origin + path)
+                seen[path] = page.inner_text("body")
+            # Migrate, from another copy of the Mac's home.
+            other = copied_home(tmp_path / "other")
+            page.goto(origin + "/migrate")
+            page.fill("#source", str(other.home))
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            seen["/migrate read"] = page.inner_text("body")
+            page.goto(origin + "/migrate/select")
+            seen["/migrate/select"] = page.inner_text("body")
+            page.click('button[name="action"][value="next"]')
+            page.wait_for_url("**/migrate/map")
+            page.click('button[name="action"][value="preview"]')  # refused: unbound projects
+            page.wait_for_load_state()
+            seen["/migrate/map refused"] = page.inner_text("body")
+            page.click('button[data-browse="rule_new"]')
+            page.wait_for_selector("dialog#browser[open]")
+            seen["browse"] = page.inner_text("dialog#browser")
+            page.keyboard.press("Escape")
+            found = {path: [e for e in english if e in text] for path, text in seen.items()}
+            assert {p: f for p, f in found.items() if f} == {}
+
+            # A folder finding is a button that opens Repair on that project.
+            page.goto(origin + "/doctor")
+            snap(page, "05-doctor-plain.zh_Hans")
+            button = page.locator('a[data-action="repair"][href*="project="]').first
+            button.click()
+            page.wait_for_url(lambda u: "/repair?project=" in u)
+            focused = page.locator("tr.row-focus")
+            assert focused.count() == 1
+            assert page.evaluate("document.activeElement.closest('tr.row-focus') !== null")
+            snap(page, "05-repair-from-doctor.zh_Hans")
+            switch_language(page, "en")
+            page.goto(origin + "/doctor")
+            snap(page, "05-doctor-plain.en")
+            assert real_errors([e for e in watch.errors if "404" not in e]) == []
+        finally:
+            ctx.close()

@@ -24,6 +24,7 @@ from codex_migrate.ui.i18n import (
     normalize,
     translations,
 )
+from codex_migrate.ui.plain import plain
 from codex_migrate.ui.sessions import Session
 
 
@@ -47,6 +48,7 @@ def environment(locale: str) -> Environment:
     #: For msgids a view picks (marked with ``N_`` where they are defined).
     env.globals["translate"] = translations(locale).gettext
     env.globals["LOCALES"] = LOCALES
+    env.globals["plain"] = plain
     env.globals["locale"] = locale
     env.globals["html_lang"] = LOCALES[locale][0]
     env.globals["version"] = __version__

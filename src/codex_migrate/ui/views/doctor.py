@@ -194,6 +194,8 @@ class CodeGroup:
     summary: str
     fixes: list[str]
     routes: dict[str, int] = field(default_factory=dict)
+    #: The project folders of the sessions with this finding (a Repair button each).
+    projects: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -264,6 +266,13 @@ def build_view(catalog: Catalog, report: DoctorReport, plan: RebindPlan) -> Doct
         )
         for code, g in report.by_code().items()
     ]
+    folders: dict[str, set[str]] = {}
+    for t in flagged:
+        for f in t.findings:
+            if t.diagnosis.cwd:
+                folders.setdefault(f.code, set()).add(t.diagnosis.cwd)
+    for group in groups:
+        group.projects = sorted(folders.get(group.code, ()))
     everything = [f for t in flagged for f in t.findings] + home_findings
     repair_folders = sorted(
         {t.diagnosis.cwd for t in flagged if t.diagnosis.cwd and _needs_repair(t)}

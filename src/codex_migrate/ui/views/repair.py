@@ -54,12 +54,16 @@ def repair_page(request: Request) -> Response:
     session = session_of(request)
     if "all" in request.query_params:
         session.repair_all = request.query_params.get("all") == "1"
+    focus = request.query_params.get("project")  # from Doctor: this project's row first
     try:
         projects, total, include_all = _projects(request)
     except HomeNotFound as exc:
         return empty_home_page(request, exc, _t(request, "Repair"))
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
+    if focus and focus not in {cwd for cwd, _ in projects} and not session.repair_all:
+        session.repair_all = True  # its folder exists: only "all projects" lists it
+        projects, total, include_all = _projects(request)
     rows, _, rule_error = mapping_rows(session.repair, projects)
     exact = {cwd for cwd, _ in projects}
     missing = [cwd for cwd, _ in projects if not cwd_exists(cwd)]
@@ -75,6 +79,7 @@ def repair_page(request: Request) -> Response:
             "binding": session.repair,
             "rule_error": rule_error or request.query_params.get("error"),
             "home": config_of(request).codex_home,
+            "focus": focus,
         },
     )
 
@@ -114,10 +119,16 @@ def repair_preview(request: Request) -> Response:
     with session.lock:
         session.repair_digest = fp
     data = plan.to_dict()
+    try:
+        projects, _, _ = _projects(request)
+        rows, _, _ = mapping_rows(session.repair, projects)
+    except (CodexMigrateError, OSError, ValueError):
+        rows = []
+    unbound = [r["cwd"] for r in rows if r["status"] in ("unmapped", "invalid")]
     return render(
         request,
         "repair_preview.html",
-        {"plan": plan, "summary": data["summary"], "digest": fp},
+        {"plan": plan, "summary": data["summary"], "digest": fp, "unbound": unbound},
     )
 
 
