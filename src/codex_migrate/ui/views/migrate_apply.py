@@ -223,6 +223,8 @@ class ImportResult:
     registered: int = 0
     register_failed: list[str] = field(default_factory=list)
     paginated: int = 0
+    #: sessions whose turn index came with them (they open at once, no Codex needed)
+    index_carried: int = 0
     listing: CodexListing | None = None
 
 
@@ -260,6 +262,7 @@ def apply_submit(request: Request) -> Response:
             registered=reg.threads,
             register_failed=reg.failed,
             paginated=len(reg.paginated),
+            index_carried=reg.index_carried,
             listing=outcome.listing,
         )
 
