@@ -240,7 +240,7 @@ class Transaction:
             tmp = self.dir / (name + ".part")
             try:
                 with open(tmp, "w", encoding="utf-8") as f:
-                    json.dump(images, f)
+                    f.write(json.dumps(images, separators=(",", ":")))  # the C encoder
                     f.flush()
                     os.fsync(f.fileno())
                 os.replace(tmp, self.dir / name)
