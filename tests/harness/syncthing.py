@@ -62,6 +62,7 @@ def _config_xml(me: Syncthing, peer: Syncthing) -> str:
     <device id="{peer.device_id}"></device>
     <minDiskFree unit="%">0</minDiskFree>
     <markerName>.stfolder</markerName>
+    <maxConflicts>10</maxConflicts>
   </folder>
   {device(me, "dynamic")}
   {device(peer, f"tcp://127.0.0.1:{peer.sync_port}")}
