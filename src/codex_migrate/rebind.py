@@ -15,6 +15,8 @@ from typing import Any
 
 from codex_migrate.bare import bare_choice, keep_original, original_rel
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
+from codex_migrate.choices import CHOICES_REL
+from codex_migrate.desktop import GLOBAL_STATE
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.fsutil import sync_files
 from codex_migrate.homefiles import declare, stage_bytes
@@ -183,6 +185,8 @@ def build_rebind_plan(
         plan.drop_rows = [r.id for r in catalog.orphan_rows]
         plan.reset_backfill = catalog.db.backfill_status == "running"
     plan.fingerprint = _fingerprint(plan)
+    for rel in (GLOBAL_STATE, CHOICES_REL):  # read by for_rebind: taken before it reads
+        plan.fingerprint.add_file(rel)
     plan.files = for_rebind(plan)
     return plan
 
