@@ -242,6 +242,34 @@ def test_merge_divergent_is_a_conflict_and_nothing_is_written(tmp_path: Path) ->
     assert tree_state(target) == before
 
 
+@pytest.mark.parametrize("choice", ["keep-target", "skip"])
+def test_on_conflict_keeps_this_computers_version_and_imports_the_rest(
+    tmp_path: Path, choice: str
+) -> None:
+    src, target, _s, t = _merge_setup(tmp_path)
+    new = write_rollout(src, 2, cwd="/same")  # a new thread: imported either way
+    lines = t.read_bytes().splitlines(keepends=True)
+    lines[-2] = lines[-2].replace(b'"f"', b'"something else"')
+    t.write_bytes(b"".join(lines))
+    mine = t.read_bytes()
+    code, out = run(
+        "import",
+        str(src),
+        "--codex-home",
+        str(target),
+        "--history-only",
+        "/same",
+        "--on-conflict",
+        choice,
+        "--yes",
+    )
+    assert code == 0, out
+    assert t.read_bytes() == mine, "this computer's version is never replaced or spliced"
+    assert (target / new.relative_to(src)).read_bytes() == new.read_bytes()
+    rollouts = sorted(p.name for p in target.rglob("rollout-*.jsonl"))
+    assert len(rollouts) == 2, rollouts  # no invented id, no second copy
+
+
 def test_merge_cut_last_line_is_not_a_prefix(tmp_path: Path) -> None:
     src, target, _, t = _merge_setup(tmp_path)
     t.write_bytes(t.read_bytes()[:-25])

@@ -497,3 +497,55 @@ def test_doctor_fixes_are_actions_and_chinese_pages_have_no_english(
             assert real_errors([e for e in watch.errors if "404" not in e]) == []
         finally:
             ctx.close()
+
+
+# -- 10. conflicts: side by side, and a choice per thread -------------------------------------
+
+
+@pytest.mark.parametrize("choice", ["keep-target", "skip"])
+def test_a_conflict_is_settled_per_thread_without_splicing(
+    browser: Any, tmp_path: Path, choice: str
+) -> None:
+    from tests.homes import tree_state
+    from tests.test_ui_flows import _apply, _preview
+
+    demo = build_demo(tmp_path / "demo")
+    with ui_server(demo.codex_home, demo=demo) as (config, url):
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        assert "Import finished" in _apply(client, _preview(client, demo)).text
+        victim = next((demo.codex_home / "sessions").rglob("*0001*.jsonl"))
+        lines = victim.read_text().splitlines(keepends=True)
+        lines[1] = lines[1].replace("task_started", "task_Diverged")
+        victim.write_text("".join(lines))
+        mine = victim.read_bytes()
+        before = tree_state(demo.codex_home)
+
+        ctx, page, _watch = new_page(browser, url.replace(config.token, "x"))
+        ctx.add_cookies(
+            [{"name": k, "value": v, "url": config.origin} for k, v in client.cookies.items()]
+        )
+        ctx.set_default_timeout(60_000)
+        try:
+            page.goto(config.origin + "/migrate")
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            page.goto(config.origin + "/migrate/preview")
+            page.wait_for_selector("[data-conflicts]")
+            sides = page.locator("[data-conflict] .side-by-side pre")
+            assert sides.count() == 2 and "Diverged" in sides.nth(1).inner_text()
+            assert page.locator('form[action="/migrate/apply"] button[disabled]').count() == 1
+            snap(page, f"10-conflict-side-by-side.{choice}")
+            page.check(f'[data-conflict] input[value="{choice}"]')
+            page.click('form[action="/migrate/conflicts"] button[type="submit"]')
+            page.wait_for_url("**/migrate/preview")
+            page.wait_for_selector("h1")
+            assert page.locator("[data-conflicts]").count() == 0
+            # Everything else is already here: nothing to write, and no "write 0" button.
+            assert page.locator("[data-nothing-to-do]").count() == 1
+            assert page.locator('form[action="/migrate/apply"] button').count() == 0
+            snap(page, f"10-conflict-settled.{choice}")
+        finally:
+            ctx.close()
+        assert victim.read_bytes() == mine
+        assert tree_state(demo.codex_home) == before

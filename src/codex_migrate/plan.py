@@ -7,6 +7,7 @@ mapping or when any thread conflicts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -246,6 +247,30 @@ def _check_damage(item: PlanItem, plan: ImportPlan, skip_damaged: bool) -> None:
         item.action = SKIP_DAMAGED
 
 
+#: How a conflict may be settled (``import --on-conflict``); a history is never spliced and no
+#: id is ever invented: this computer's copy stays as it is either way.
+ON_CONFLICT = ("keep-target", "skip")
+
+
+def settle_conflicts(plan: ImportPlan, choice: str, ids: Iterable[str] | None = None) -> list[str]:
+    """Settle conflicting threads (all, or those in ``ids``): ``keep-target`` keeps this
+    computer's version (the item becomes a ``keep``), ``skip`` leaves the thread out of this
+    import. Returns the ids settled."""
+    if choice not in ON_CONFLICT:
+        raise ValueError(f"unknown conflict choice: {choice}")
+    wanted = None if ids is None else set(ids)
+    settled = []
+    for item in list(plan.items):
+        if item.action != CONFLICT or (wanted is not None and item.id not in wanted):
+            continue
+        if choice == "keep-target":
+            item.action = KEEP
+        else:
+            plan.items.remove(item)
+        settled.append(item.id)
+    return settled
+
+
 def raise_on_conflicts(plan: ImportPlan) -> None:
     if not plan.conflicts:
         return
@@ -260,6 +285,6 @@ def raise_on_conflicts(plan: ImportPlan) -> None:
     raise MergeConflicts(
         f"{len(plan.conflicts)} thread(s) differ in both homes; nothing was written:\n"
         + "\n".join(lines),
-        hint="Exclude them with --exclude-thread ID, or resolve by hand. "
-        "Histories are never spliced.",
+        hint="Keep this computer's version with --on-conflict keep-target, leave them out with "
+        "--on-conflict skip (or --exclude-thread ID). Histories are never spliced.",
     )

@@ -30,7 +30,7 @@ from codex_migrate.damage import CODEX_EFFECT
 from codex_migrate.errors import UsageError
 from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import default_home, open_target
-from codex_migrate.plan import ImportPlan, raise_on_conflicts
+from codex_migrate.plan import ON_CONFLICT, ImportPlan, raise_on_conflicts
 from codex_migrate.projectfiles import for_import
 from codex_migrate.service import preview_import, run_import
 from codex_migrate.source import open_source
@@ -122,6 +122,13 @@ def _refuse_same_home(source: Path, target: Path) -> None:
     help="Leave out threads whose rollout has unreadable lines (default: import them with "
     "their bytes as they are, after saying so in the plan).",
 )
+@click.option(
+    "--on-conflict",
+    type=click.Choice(ON_CONFLICT),
+    default=None,
+    help="When a thread differs in both homes: keep this computer's version (keep-target) or "
+    "leave it out of this import (skip). Default: stop before writing. Never spliced.",
+)
 @bare_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
@@ -139,6 +146,7 @@ def import_(
     codex_bin: Path | None,
     no_codex: bool,
     skip_damaged: bool,
+    on_conflict: str | None,
     upgrade_bare: bool,
     bare_cwd: Path | None,
     dry_run: bool,
@@ -174,6 +182,7 @@ def import_(
                 progress=progress,
                 upgrade_bare=upgrade_bare,
                 bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
+                on_conflict=on_conflict,
             )
 
     plan = make_plan()

@@ -18,7 +18,7 @@ from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import CodexHome, open_target
 from codex_migrate.importer import ImportReport, apply_import, restore_times
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts
+from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts, settle_conflicts
 from codex_migrate.service.checks import problems_of
 from codex_migrate.writing import HomeWriter, open_for_writing
 
@@ -81,8 +81,10 @@ def preview_import(
     upgrade_bare: bool = True,
     bare_cwd: str | None = None,
     progress: ProgressFn | None = None,
+    on_conflict: str | None = None,
 ) -> ImportPlan:
-    """The plan (``import --dry-run``): read both homes, match threads, compare files."""
+    """The plan (``import --dry-run``): read both homes, match threads, compare files;
+    ``on_conflict`` settles every conflict the same way (see ``plan.settle_conflicts``)."""
     if isinstance(source, CodexHome):
         if source.root.resolve() == target.resolve():
             raise CodexMigrateError("SOURCE and the target are the same home.")
@@ -90,7 +92,7 @@ def preview_import(
     else:
         src_cat = source
     tgt_cat = build_catalog(open_target(target), progress)
-    return build_import_plan(
+    plan = build_import_plan(
         src_cat,
         tgt_cat,
         mapper,
@@ -103,6 +105,9 @@ def preview_import(
         bare_cwd=bare_cwd,
         progress=progress,
     )
+    if on_conflict:
+        settle_conflicts(plan, on_conflict)
+    return plan
 
 
 def find_codex(codex_bin: Path | None, no_codex: bool) -> FoundCodex | None:

@@ -41,6 +41,7 @@ def routes() -> list[Route | Mount]:
         Route("/migrate/map", migrate.map_submit, methods=POST),
         Route("/migrate/preview", migrate_apply.preview_page, methods=GET),
         Route("/migrate/exclude", migrate_apply.exclude_conflicts, methods=POST),
+        Route("/migrate/conflicts", migrate_apply.settle_conflicts_submit, methods=POST),
         Route("/migrate/apply", migrate_apply.apply_submit, methods=POST),
         # repair and doctor
         Route("/repair", repair.repair_page, methods=GET),

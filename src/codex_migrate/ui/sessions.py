@@ -53,6 +53,8 @@ class MigrateState:
     source_catalog: Catalog | None = None
     selected: list[str] | None = None
     binding: Binding = field(default_factory=Binding)
+    #: Conflicting threads settled in the preview: id -> "keep-target" or "skip".
+    conflict_choices: dict[str, str] = field(default_factory=dict)
     plan_digest: str | None = None
     #: Changes with every source read: a preview is only shown for the source it was built from.
     source_token: str | None = None

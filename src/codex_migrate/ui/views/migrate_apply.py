@@ -18,7 +18,13 @@ from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import open_home
 from codex_migrate.importer import ImportReport
 from codex_migrate.merge import raw_lines, rewritten_lines
-from codex_migrate.plan import ImportPlan, UnmappedProjects, build_import_plan
+from codex_migrate.plan import (
+    ON_CONFLICT,
+    ImportPlan,
+    UnmappedProjects,
+    build_import_plan,
+    settle_conflicts,
+)
 from codex_migrate.service import preview_import, run_import
 from codex_migrate.ui.common import (
     PlanChanged,
@@ -58,13 +64,18 @@ def _build_plan(
     else:
         assert state.source_catalog is not None
         source = state.source_catalog
-    return preview_import(
+    plan = preview_import(
         source,
         target,
         mapper_of(state.binding),
         threads=list(state.selected or []),
         progress=progress,
     )
+    for choice in ON_CONFLICT:
+        ids = [i for i, c in state.conflict_choices.items() if c == choice]
+        if ids:
+            settle_conflicts(plan, choice, ids)
+    return plan
 
 
 def _line(lines: Any, number: int | None) -> str | None:
@@ -111,6 +122,7 @@ def choices_key(state: MigrateState) -> str:
             "rules": b.rules,
             "history_only": b.history_only,
             "wsl": b.wsl,
+            "conflicts": state.conflict_choices,
         }
     )
 
@@ -133,6 +145,7 @@ def _choices_now(state: MigrateState) -> MigrateState:
         source_catalog=state.source_catalog,
         selected=list(state.selected or []),
         binding=copy.deepcopy(state.binding),
+        conflict_choices=dict(state.conflict_choices),
     )
 
 
@@ -198,6 +211,20 @@ def _render_preview(request: Request, preview: Preview) -> Response:
             "target": config_of(request).codex_home,
         },
     )
+
+
+def settle_conflicts_submit(request: Request) -> Response:
+    """The choice per conflicting thread: keep this computer's version, or leave it out."""
+    if (r := _need_source(request)) is not None:
+        return r
+    form = form_of(request)
+    state = _state(request)
+    with session_of(request).lock:
+        for key, value in form.multi_items():
+            if key.startswith("choice_") and isinstance(value, str) and value in ON_CONFLICT:
+                state.conflict_choices[key[len("choice_") :]] = value
+        state.plan_digest = None
+    return see_other("/migrate/preview")
 
 
 def exclude_conflicts(request: Request) -> Response:
