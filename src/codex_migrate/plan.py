@@ -14,7 +14,7 @@ from typing import Any
 
 from codex_migrate.bare import bare_choice
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
-from codex_migrate.damage import Damage, find_damage
+from codex_migrate.damage import Damage, find_damage_many
 from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
 from codex_migrate.fingerprint import Fingerprint
 from codex_migrate.home import ARCHIVED_DIR, SESSIONS_DIR
@@ -192,7 +192,7 @@ def build_import_plan(
             "Nothing was written.",
         )
     total = len(selected)
-    for n, thread in enumerate(selected, 1):
+    for thread in selected:
         new_cwd = mapper.map(thread.cwd) if thread.cwd else None
         if new_cwd is None:
             new_cwd = thread.cwd
@@ -225,24 +225,32 @@ def build_import_plan(
             fingerprint.add_file(rel)
             item.first_difference = cmp.first_difference
         item.bare_cwd, item.bare_note = convert, note
-        if item.action in (IMPORT, REPLACE):
-            _check_damage(item, plan, skip_damaged)
         plan.items.append(item)
-        if progress and (n % 100 == 0 or n == total):
-            progress("plan", n, total)
+    # Every rollout to be written is read through once (on all cores when large).
+    checks = [i for i in plan.items if i.action in (IMPORT, REPLACE)]
+    found = find_damage_many(
+        [i.thread.rollout_path for i in checks], sum(i.thread.size for i in checks)
+    )
+    for n, (item, damage) in enumerate(zip(checks, found, strict=True), 1):
+        _check_damage(item, plan, skip_damaged, damage)
+        if progress and (n % 100 == 0 or n == len(checks)):
+            progress("plan", n, len(checks))
+    if progress and not checks:
+        progress("plan", total, total)
     return plan
 
 
-def _check_damage(item: PlanItem, plan: ImportPlan, skip_damaged: bool) -> None:
-    try:
-        item.damage = find_damage(item.thread.rollout_path)
-    except OSError as exc:
+def _check_damage(
+    item: PlanItem, plan: ImportPlan, skip_damaged: bool, damage: Damage | OSError | None
+) -> None:
+    if isinstance(damage, OSError):
         # It read a moment ago (scan): treat a file gone bad since as wholly damaged.
         item.action = SKIP_DAMAGED
         plan.source.unreadable.append(
-            {"path": str(item.thread.rollout_path), "reason": exc.strerror or str(exc)}
+            {"path": str(item.thread.rollout_path), "reason": damage.strerror or str(damage)}
         )
         return
+    item.damage = damage
     if item.damage is not None and skip_damaged:
         item.action = SKIP_DAMAGED
 

@@ -120,23 +120,45 @@ def decode_line(raw: bytes, lineno: int, offset: int, *, last: bool) -> Line:
 
 
 def _decode(raw: bytes, line: Line, last: bool) -> Line:
+    line.obj, line.problem = _parse(raw, last)
+    return line
+
+
+def _parse(raw: bytes, last: bool) -> tuple[Any, str | None]:
     body = raw.rstrip(b"\r\n")
     if not body.strip():
-        return line
+        return None, None
     if len(body) > HUGE_LINE_BYTES:
-        line.problem = "huge"
-        return line
+        return None, "huge"
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        line.problem = "non_utf8"
-        return line
+        return None, "non_utf8"
     try:
-        line.obj = safejson.loads(text)
+        return safejson.loads(text), None
     except ValueError:
         # A last line without its newline is what a crash mid-write leaves behind.
-        line.problem = "truncated" if last and not raw.endswith(b"\n") else "not_json"
-    return line
+        return None, "truncated" if last and not raw.endswith(b"\n") else "not_json"
+
+
+def line_problem(raw: bytes, *, last: bool) -> str | None:
+    """What :func:`decode_line` would record for ``raw`` (None: readable)."""
+    return _parse(raw, last)[1]
+
+
+def line_blocks(stream: IO[bytes], block_bytes: int = _CHUNK) -> Iterator[bytes]:
+    """Whole lines in blocks of about ``block_bytes`` (a longer line makes a longer block);
+    the last block may end without a newline. Memory: a block plus the longest line."""
+    pending: list[bytes] = []
+    while chunk := stream.read(block_bytes):
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            pending.append(chunk)
+            continue
+        yield b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
+        pending = [chunk[cut:]] if cut < len(chunk) else []
+    if pending:
+        yield b"".join(pending)
 
 
 def iter_lines(

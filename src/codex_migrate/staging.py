@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO
 
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import candidate_lines, rewrite_line
-from codex_migrate.rollout import open_rollout
+from codex_migrate.rollout import line_blocks, open_rollout
 from codex_migrate.threadrow import RolloutFacts
 
 
@@ -82,21 +81,6 @@ def _newlines(block: bytes) -> Iterator[int]:
         pos = block.find(b"\n", pos + 1)
 
 
-def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
-    """Whole lines in blocks of about :data:`BLOCK_BYTES` (a longer line makes a longer
-    block); the last block may end without a newline."""
-    pending: list[bytes] = []
-    while chunk := stream.read(BLOCK_BYTES):
-        cut = chunk.rfind(b"\n") + 1
-        if not cut:
-            pending.append(chunk)
-            continue
-        yield b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
-        pending = [chunk[cut:]] if cut < len(chunk) else []
-    if pending:
-        yield b"".join(pending)
-
-
 def _add_offsets(
     offset_map: dict[int, int], block: bytes, changes: list[Change], old: int, new: int
 ) -> None:
@@ -134,7 +118,7 @@ def stage_rewritten(
     changed = 0
     offset_map: dict[int, int] = {}
     with open_rollout(source) as stream, open(dest, "wb") as out:
-        blocks: Iterable[bytes] = _blocks(stream)
+        blocks: Iterable[bytes] = line_blocks(stream, BLOCK_BYTES)
         if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) line by line
             blocks = upgrade_lines(raw_lines(source), bare_cwd)
         for block in blocks:
