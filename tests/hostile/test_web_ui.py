@@ -115,3 +115,19 @@ def test_hostile_source_in_the_page_is_refused_plainly(server: tuple, kind: str)
     assert {k: v for k, v in after.items() if k.startswith("hostile")} == {
         k: v for k, v in before.items() if k.startswith("hostile")
     }
+
+
+@pytest.mark.timeout(60)
+def test_the_preview_names_damaged_sessions(tmp_path: Path) -> None:
+    from tests.test_ui_flows import _preview
+
+    with demo_server(tmp_path) as (_config, client, demo):
+        client.sign_in()
+        rollout = sorted(demo.source.rglob("rollout-*.jsonl"))[0]
+        lines = rollout.read_bytes().splitlines(keepends=True)
+        lines[1] = b"not json at all\n"
+        rollout.write_bytes(b"".join(lines))
+        page = _preview(client, demo)
+        assert page.status == 200
+        assert "unreadable lines" in page.text and "Unreadable lines: 2" in page.text
+        assert rollout.name in page.text
