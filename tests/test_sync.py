@@ -236,6 +236,12 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1 and "not an absolute path" in result.output
     assert "Traceback" not in result.output
+    inside = home / "sync"
+    inside.mkdir()
+    result = runner.invoke(cli, ["sync", str(inside), "--codex-home", str(home), "--yes"])
+    assert result.exit_code == 1 and "overlap" in result.output
+    result = runner.invoke(cli, ["sync", str(tmp_path), "--codex-home", str(home), "--yes"])
+    assert result.exit_code == 1 and "overlap" in result.output
 
 
 def test_three_machines_and_a_windows_root(sides: tuple[Side, Side], tmp_path: Path) -> None:

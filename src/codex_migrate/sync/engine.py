@@ -137,6 +137,7 @@ def open_context(opts: SyncOptions) -> _Context:
             "carries, then run sync again on each machine.",
         )
     home = open_target(opts.home.expanduser().absolute())
+    _refuse_overlap(folder, home.root)
     cfg = load_config(folder)
     machine = resolve_machine(cfg, opts.machine, home.root)
     given = dict(parse_root(r) for r in opts.roots)
@@ -179,6 +180,18 @@ def open_context(opts: SyncOptions) -> _Context:
         own,
         warnings,
     )
+
+
+def _refuse_overlap(folder: Path, home: Path) -> None:
+    """The shared folder and the home must be apart: a sync engine carrying the home itself
+    would carry its credentials and live DBs, which is what `sync` exists to avoid."""
+    f, h = folder.resolve(), home.resolve()
+    if f == h or f.is_relative_to(h) or h.is_relative_to(f):
+        raise SyncFolderError(
+            f"{folder} and the Codex home {home} overlap.",
+            hint="Give sync a folder of its own outside the home (e.g. ~/Sync/codex-history), "
+            "and do not let the sync engine carry the home itself.",
+        )
 
 
 def _local_refs(home: CodexHome) -> dict[str, RolloutRef]:
