@@ -549,3 +549,41 @@ def test_a_conflict_is_settled_per_thread_without_splicing(
             ctx.close()
         assert victim.read_bytes() == mine
         assert tree_state(demo.codex_home) == before
+
+
+# -- 6. the wizard warns where the choice is made; counts agree --------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_wizard_warns_at_the_point_of_choice(browser: Any, tmp_path: Path, lang: str) -> None:
+    import re
+
+    demo = build_demo(tmp_path / "demo")
+    with ui_server(demo.codex_home, demo=demo) as (config, url):
+        ctx, page, _watch = new_page(browser, url)
+        ctx.set_default_timeout(30_000)
+        try:
+            if lang != "en":
+                switch_language(page, lang)
+            page.goto(config.origin + "/migrate")
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            page.goto(config.origin + "/migrate/select")
+            assert page.locator("[data-warn=bare]").count() == 1  # the 2025-format session
+            step2 = page.locator('input[name="thread"]:checked').count()
+            snap(page, f"06-step2-2025-warning.{lang}")
+            page.click('button[name="action"][value="next"]')
+            page.wait_for_url("**/migrate/map")
+            assert page.locator("[data-warn=bare]").count() == 1
+            step3 = int(re.sub(r"\D", "", page.inner_text("main p:not(.lead) >> nth=0")))
+            assert step3 == step2
+            # History only for the first project, a folder that does not exist for the second.
+            page.check("input[name=hist_0]")
+            page.fill("#new_1", str(demo.projects / "not-created-yet"))
+            page.click('button[name="action"][value="save"]')
+            page.wait_for_url("**/migrate/map")
+            assert page.locator("tr[data-row='0'] [data-warn=history-only]").count() == 1
+            assert page.locator("tr[data-row='1'] [data-warn=missing-folder]").count() == 1
+            snap(page, f"06-step3-warnings.{lang}")
+        finally:
+            ctx.close()

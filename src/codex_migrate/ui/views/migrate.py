@@ -162,6 +162,7 @@ def select_page(request: Request) -> Response:
             "selected": selected,
             "total": len(catalog.threads),
             "source": state.source_home,
+            "bare": sum(1 for t in catalog.threads if t.id in selected and t.era == "bare"),
         },
     )
 
@@ -236,6 +237,7 @@ def map_page(
             "suggested_old": common_parent(missing),
             "binding": state.binding,
             "threads": len(_selected_threads(state)),
+            "bare": sum(1 for t in _selected_threads(state) if t.era == "bare"),
             "typed": typed or {},
             "row_errors": row_errors or {},
         },
