@@ -381,3 +381,28 @@ def test_while_the_home_is_busy_push_goes_out_and_taking_in_waits(
         busy.wait()
     lock.unlink()
     assert b.sync()["pull"][0]["summary"]["import"] == 3
+
+
+def test_a_busy_home_with_nothing_to_take_in_is_no_error(sides: tuple[Side, Side]) -> None:
+    import subprocess
+
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    append_turn(b.rollout(1), "continued on B", f"{b.root}/app")
+    b.sync()
+    deliver(b, a)
+    a.sync()  # A takes B's longer copy ...
+    a.sync()  # ... and its part of the folder follows: the same history as B's
+    deliver(a, b)
+    lock = b.home / "migration_transactions" / "lock"
+    busy = subprocess.Popen(["sleep", "60"])
+    try:
+        lock.write_text(json.dumps({"pid": busy.pid, "since": 0}))
+        out = b.sync()
+        assert not out["pull"][0]["blocked"] and out["pull"][0]["error"] is None
+    finally:
+        busy.kill()
+        busy.wait()
+    lock.unlink()

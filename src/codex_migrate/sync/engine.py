@@ -25,6 +25,7 @@ from codex_migrate.errors import CodexMigrateError, HomeInUse
 from codex_migrate.home import CodexHome, RolloutRef, open_target
 from codex_migrate.inuse import HomeLock
 from codex_migrate.manifest import Manifest, ManifestError
+from codex_migrate.merge import KEEP
 from codex_migrate.sync.config import (
     CONFIG_NAME,
     config_copies,
@@ -285,14 +286,27 @@ def _pull_all(
             except HomeInUse as exc:
                 blocked = exc.message
             if blocked is not None or writer is None:
-                pull.error = f"nothing taken in: {blocked}"
-                pull.blocked = True
-                pull.plan = None
+                _defer(pull, ctx.state, blocked)
                 continue
             apply_pull(pull, ctx.state, opts.codex, writer, progress)
             if pull.report and pull.report.transaction_id:
                 local = None
     return pulls
+
+
+def _defer(pull: MachinePull, state: SyncState, why: str | None) -> None:
+    """The home cannot be written now. Threads longer here are settled all the same (they
+    need no write); anything else waits for the next run, and only a pull that would bring
+    something in counts as held up."""
+    plan = pull.plan
+    assert plan is not None
+    keep = {i.id: pull.settled[i.id] for i in plan.items if i.action == KEEP}
+    state.pulled.setdefault(pull.machine, {}).update(keep)
+    if plan.writes:
+        pull.error = f"nothing taken in: {why}"
+        pull.blocked = True
+    pull.plan = None
+    pull.settled = keep
 
 
 def run_sync(

@@ -185,7 +185,11 @@ def plan_pull(
         ref = RolloutRef(
             snapshot / e.path, tid, parsed[0], e.path.startswith(ARCHIVED_DIR + "/"), parsed[2]
         )
-        t = read_thread(src_home, ref)
+        try:
+            t = read_thread(src_home, ref)
+        except (OSError, ValueError) as exc:
+            pull.skipped.append({"thread": tid, "reason": f"unreadable: {exc}"})
+            continue
         t.index_name = names.get(tid)
         if t.cwd and try_parse(t.cwd) is None:
             pull.skipped.append(
