@@ -587,3 +587,94 @@ def test_wizard_warns_at_the_point_of_choice(browser: Any, tmp_path: Path, lang:
             snap(page, f"06-step3-warnings.{lang}")
         finally:
             ctx.close()
+
+
+# -- 7. 390 px wide, and screenshots of every step: both languages, 1280/390, light/dark -------
+
+
+def _within(page: Any, selector: str, width: int) -> None:
+    """Every match is on screen horizontally (nothing hidden off the right edge)."""
+    boxes = page.locator(selector)
+    assert boxes.count() > 0, selector
+    for n in range(boxes.count()):
+        box = boxes.nth(n).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (
+            selector,
+            box,
+        )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_step_in_both_languages(browser: Any, tmp_path: Path, width: int, theme: str) -> None:
+    from codex_migrate.demo import MAC_ROOT
+
+    demo = build_demo(tmp_path / "demo")
+    tag = f"{width}-{theme}"
+    with ui_server(demo.codex_home, demo=demo) as (config, url):
+        ctx, page, watch = new_page(
+            browser, url, viewport={"width": width, "height": 900}, color_scheme=theme
+        )
+        ctx.set_default_timeout(60_000)
+        origin = config.origin
+        shots = ARTIFACTS / "steps"
+
+        def both(name: str) -> None:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"{name}.{tag}.en.png"), full_page=True)
+            switch_language(page, "zh_Hans")
+            page.screenshot(path=str(shots / f"{name}.{tag}.zh.png"), full_page=True)
+            switch_language(page, "en")
+
+        try:
+            both("00-start")
+            page.goto(origin + "/migrate")
+            page.click('form[action="/migrate/source"] button[type="submit"]')
+            page.wait_for_selector("#found-title")
+            both("01-source")
+            page.goto(origin + "/migrate/select")
+            both("02-sessions")
+            page.click('button[name="action"][value="next"]')
+            page.wait_for_url("**/migrate/map")
+            page.click('button[name="action"][value="preview"]')  # refused: inline errors
+            page.wait_for_load_state()
+            if width == 390:
+                _within(page, "input[name^=new_]", width)
+                _within(page, "tr[data-row] td:last-child .badge", width)
+                for n in range(page.locator("tr[data-row] code.path").count()):
+                    box = page.locator("tr[data-row] code.path").nth(n).bounding_box()
+                    assert box is not None and box["width"] > 200, box  # not "/U ser s/a lex"
+            both("03-folders-unbound")
+            page.fill("#rule_old", MAC_ROOT)
+            page.fill("#rule_new", str(demo.projects))
+            page.click('button[name="action"][value="save"]')
+            page.wait_for_url("**/migrate/map")
+            both("03-folders")
+            page.click('button[name="action"][value="preview"]')
+            page.wait_for_url("**/migrate/preview")
+            page.wait_for_selector('form[action="/migrate/apply"]')
+            both("04-preview")
+            page.click('form[action="/migrate/apply"] button[type="submit"]')
+            wait_for_result(page)
+            both("05-import-result")
+            page.goto(origin + "/snapshots")
+            if width == 390:
+                _within(page, ".row-actions .button", width)
+            both("06-snapshots")
+            for name, path in (
+                ("07-repair", "/repair"),
+                ("08-doctor", "/doctor"),
+                ("09-backup", "/backup"),
+                ("10-export", "/export"),
+                ("11-not-found", "/nope"),
+            ):
+                page.goto(origin + path)
+                both(name)
+            page.goto(origin + "/migrate")
+            page.click('button[data-browse="source"]')
+            page.wait_for_selector("dialog#browser[open]")
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"12-browse.{tag}.en.png"))
+            assert real_errors([e for e in watch.errors if "404" not in e]) == []
+        finally:
+            ctx.close()
