@@ -444,37 +444,50 @@ def test_journal_paths_are_relative_to_the_home(tmp_path: Path) -> None:
 def test_ctrl_c_with_worker_processes_rolls_back_without_a_worker_traceback(
     tmp_path: Path,
 ) -> None:
-    """A real SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while the
-    rewrite runs on worker processes: one message, the rollback, no traceback."""
+    """A real SIGINT to the whole process group, as a terminal's Ctrl-C sends it, once the
+    transaction has started (the rewrite runs on worker processes): one message, the
+    rollback, no traceback."""
     import signal
     import subprocess
     import sys
     import time
 
+    from tests.test_import import _unfinished_journal
+
     src = tmp_path / "source"
-    for n in range(1000, 1040):  # ~40 MB: enough for the parallel path
+    for n in range(1000, 1040):  # ~48 MB: enough for the parallel path
         write_rollout(src, n, cwd=f"{OLD}/p{n % 3}", turns=[("q" * 4000, "a" * 16000)] * 60)
-    target = _target_with_db(tmp_path)
-    before, dump = _tree(target), _dump(target / "state_5.sqlite")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "codex_migrate", "import", str(src), "--codex-home",
-         str(target), "--map", f"{OLD}=/new", "--yes"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not list((target / "migration_transactions").glob("*/staging/sessions/*/*/*/*")):
-        assert proc.poll() is None and time.monotonic() < deadline, "staging never started"
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
-    text = out.decode()
-    assert proc.returncode == 130, text
-    assert "interrupted: the import was rolled back; nothing changed" in text
-    assert "Traceback" not in text and "KeyboardInterrupt" not in text
-    assert _tree(target) == before and _dump(target / "state_5.sqlite") == dump
+    template = _target_with_db(tmp_path)
+    for attempt in range(5):
+        target = tmp_path / f"target-{attempt}"
+        shutil.copytree(template, target)
+        before, dump = _tree(target), _dump(target / "state_5.sqlite")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "codex_migrate", "import", str(src), "--codex-home",
+             str(target), "--map", f"{OLD}=/new", "--yes"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and not _unfinished_journal(target):
+            assert time.monotonic() < deadline, "the import never started its transaction"
+            time.sleep(0.002)
+        if proc.poll() is not None:
+            proc.communicate()
+            continue  # it finished before we looked: try again
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+        text = out.decode()
+        if proc.returncode == 0:
+            continue  # committed before the signal landed
+        assert proc.returncode == 130, text
+        assert "interrupted: the import was rolled back; nothing changed" in text
+        assert "Traceback" not in text and "KeyboardInterrupt" not in text
+        assert _tree(target) == before and _dump(target / "state_5.sqlite") == dump
+        return
+    pytest.fail("the import always finished before the signal landed")
 
 
 def test_a_full_disk_during_recovery_stops_cleanly_and_recover_finishes_later(
@@ -504,3 +517,19 @@ def test_a_full_disk_during_recovery_stops_cleanly_and_recover_finishes_later(
     assert code == 0 and "Rolled back" in out, out
     assert (target / "session_index.jsonl").read_bytes() == index_before + later
     assert _dump(target / "state_5.sqlite") == dump_before
+
+
+def test_a_recovery_killed_half_way_leaves_nothing_behind_once_repeated(tmp_path: Path) -> None:
+    """A recovery killed after writing its temp copy but before the rename: the next
+    recovery removes that temp file (ours by name) and finishes."""
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    index = target / "session_index.jsonl"
+    index_before = index.read_bytes()
+    _crash(src, target, "appended")
+    (target / "session_index.jsonl.codex-migrate-undo").write_bytes(b"half a rewrite")
+    (target / "history.jsonl.codex-migrate-restore").write_bytes(b"half a copy")
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" in out, out
+    assert index.read_bytes() == index_before
+    assert not list(target.glob("*.codex-migrate-*"))

@@ -260,6 +260,11 @@ def plan_undo(home: CodexHome, tx_dir: Path, j: Journal, *, live: bool = True) -
         return plan
     if j.version == 1 and j.state == "preparing":
         return plan  # nothing in the home was touched yet
+    for rel in [*j.appends, *j.replaces, *j.removes]:
+        p = inside(home.root, rel)
+        for leftover in (p.name + ".codex-migrate-undo", p.name + ".codex-migrate-restore"):
+            # our own temp file, from a rollback killed half way: never anyone else's
+            plan.steps.append(("", _unlink(p.with_name(leftover))))
     _db_steps(home, tx_dir, j, plan, live)
     _append_steps(home.root, j, plan)
     _file_steps(home.root, tx_dir, j, plan)

@@ -55,8 +55,14 @@ class Group(click.Group):
         except CodexMigrateError as exc:
             _fail(ctx, exc.message, exc.hint, exc.exit_code, as_json)
         except KeyboardInterrupt:
-            # Writes roll back before this point (and say so); planning writes nothing.
-            _fail(ctx, "Interrupted: nothing was written.", None, EXIT_INTERRUPTED, as_json)
+            # A write in progress rolls back before this point (and says so).
+            _fail(
+                ctx,
+                "Interrupted. Any unfinished write was rolled back.",
+                "`codex-migrate transactions list` shows what was committed.",
+                EXIT_INTERRUPTED,
+                as_json,
+            )
         except BrokenPipeError:
             # `scan | head`: the reader has what it wanted; end quietly like any Unix tool.
             _silence_stdout()
