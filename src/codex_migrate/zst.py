@@ -84,12 +84,21 @@ def check_frames(f: IO[bytes], path: Path | str) -> None:
             raise _fail(path, "cut short")
 
 
-class _Guarded(io.RawIOBase):
-    """Turns the decompressor's own errors into :class:`CorruptCompressed`."""
+#: A rollout that unpacks to more than this many bytes per compressed byte (and past
+#: :data:`RATIO_FLOOR`) is a bomb, not a conversation: JSONL compresses about 10:1.
+MAX_RATIO = 1000
+RATIO_FLOOR = 256 * 1024 * 1024
 
-    def __init__(self, reader: Any, path: Path | str) -> None:
+
+class _Guarded(io.RawIOBase):
+    """Turns the decompressor's own errors into :class:`CorruptCompressed`, and stops a
+    stream that unpacks to far more than any rollout could (a decompression bomb)."""
+
+    def __init__(self, reader: Any, path: Path | str, compressed: int) -> None:
         self._reader = reader
         self._path = path
+        self._limit = max(RATIO_FLOOR, compressed * MAX_RATIO)
+        self._out = 0
 
     def readable(self) -> bool:
         return True
@@ -101,6 +110,9 @@ class _Guarded(io.RawIOBase):
             data = self._reader.read(len(buffer))
         except zstandard.ZstdError as exc:
             raise _fail(self._path, str(exc).removeprefix("zstd decompress error: ")) from None
+        self._out += len(data)
+        if self._out > self._limit:
+            raise _fail(self._path, f"unpacks to over {MAX_RATIO} times its size: a bomb")
         buffer[: len(data)] = data
         return len(data)
 
@@ -116,9 +128,10 @@ def open_zst(raw: IO[bytes], path: Path | str, buffer_size: int) -> IO[bytes]:
 
     try:
         check_frames(raw, path)
+        compressed = raw.seek(0, os.SEEK_END)
         raw.seek(0)
     except BaseException:
         raw.close()
         raise
     reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-    return io.BufferedReader(_Guarded(reader, path), buffer_size=buffer_size)
+    return io.BufferedReader(_Guarded(reader, path, compressed), buffer_size=buffer_size)

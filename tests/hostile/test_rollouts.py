@@ -74,6 +74,12 @@ def zst_trailing(world: World) -> Path:
     return _zst(world, _compressed() + b"GARBAGE")
 
 
+def zst_bomb(world: World) -> Path:
+    """8 MB of one endless line in a few hundred bytes (the guard's floor is lowered to 1 MB
+    here; the real one is 256 MB)."""
+    return _zst(world, zstandard.ZstdCompressor(level=1).compress(b"x" * (8 << 20)))
+
+
 def link_out(world: World) -> Path:
     secret = world.tmp / "outside" / "passwd"
     secret.parent.mkdir()
@@ -119,6 +125,7 @@ KINDS: dict[str, Callable[[World], Path]] = {
     "zst-truncated": zst_truncated,
     "zst-garbage": zst_garbage,
     "zst-trailing": zst_trailing,
+    "zst-bomb": zst_bomb,
     "link-out": link_out,
     "dangling-link": dangling_link,
     "folder": folder_named_like_rollout,
@@ -195,7 +202,21 @@ def _import(world: World, bad: Path) -> None:
 
 #: Damaged content is the user's data: a backup keeps it byte for byte (only files that
 #: are not files, or lead out of the home, are left out and named).
-KEPT_BY_BACKUP = {"deep-json", "zst-corrupt", "zst-truncated", "zst-garbage", "zst-trailing"}
+KEPT_BY_BACKUP = {
+    "deep-json",
+    "zst-corrupt",
+    "zst-truncated",
+    "zst-garbage",
+    "zst-trailing",
+    "zst-bomb",
+}
+
+
+@pytest.fixture(autouse=True)
+def _small_bomb_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    import codex_migrate.zst
+
+    monkeypatch.setattr(codex_migrate.zst, "RATIO_FLOOR", 1 << 20)
 
 
 def _backup(world: World, bad: Path) -> None:
