@@ -20,7 +20,7 @@ from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import open_regular, sync_files
-from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX
+from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, open_target
 from codex_migrate.homefiles import declare, stage_bytes
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
@@ -332,9 +332,11 @@ def restore_times(writer: HomeWriter, plan: ImportPlan, thread_ids: list[str]) -
         mtime = item.thread.mtime
         os.utime(path, (mtime, mtime))
         rows.append(_row_for(item, home.root, None))
-    if home.state_db is None or not rows:
+    # Codex may have built the state DB just now (a target that had none): look again.
+    state_db = home.state_db or open_target(home.root).state_db
+    if state_db is None or not rows:
         return
-    with write_transaction(home.state_db) as conn:
+    with write_transaction(state_db) as conn:
         cols = set(columns(conn, "threads"))
         keys = [k for k in TIME_COLUMNS if k in cols]
         if keys:

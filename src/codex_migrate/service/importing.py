@@ -120,7 +120,8 @@ def register_import(
     """After the write, with the home still open: let Codex project the paginated history
     the turn index did not come with (archived ones too), set names through Codex when the
     target has no state DB (Codex's rebuild does not read ``session_index.jsonl``), then put
-    back the times that round trip changed."""
+    back the times that round trip changed (measured: it moves the rollout's mtime and so the
+    row's ``updated_at``, though not a byte of the file)."""
     home = plan.target.home
     carried = set(report.index_carried)
     out = Registration(index_carried=len(carried))
@@ -142,7 +143,9 @@ def register_import(
         out.failed = [str(exc)]
     out.threads = len(out.paginated) - len(out.failed)
     out.names = len(names)
-    restore_times(writer, plan, [t for t in out.paginated if t in archived])
+    # Every thread Codex opened (projected, named, unarchived and archived again) gets its
+    # file and row times back, so the recent-first order is the source's.
+    restore_times(writer, plan, sorted({*out.paginated, *names}))
     return out
 
 

@@ -1,0 +1,230 @@
+"""The CLI and the web UI are two faces of one service: the same import (and the same rebind)
+through each, on identical homes, leaves identical homes; and the UI's home page, its Doctor
+screen and ``codex-migrate doctor --json`` count the same problems.
+
+Identical means: every session file, ``session_index.jsonl`` and ``history.jsonl`` with the
+same bytes and mtime, and every row of the state DB and the turn index equal, times included
+(the homes' own folder, which differs, is replaced by ``<ROOT>`` before comparing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from codex_migrate.cli import cli
+from codex_migrate.service import home_catalog, home_summary
+from codex_migrate.statedb import connect_readonly
+from codex_migrate.ui.server import Demo, build_demo
+from tests.test_ui_support import Client, copied_home, text_of, ui_server
+
+MAC = "/Users/alex/Projects"
+COMPARED = ("sessions", "archived_sessions", "session_index.jsonl", "history.jsonl")
+
+
+#: Files appended to at write time: their bytes must agree, their mtime is the clock's.
+APPENDED = ("session_index.jsonl", "history.jsonl")
+
+
+def _neutral(text: str, roots: tuple[Path, ...]) -> str:
+    for root in roots:
+        text = text.replace(str(root), "<ROOT>")
+    return text
+
+
+def _files(home: Path, *roots: Path) -> dict[str, tuple[str, int]]:
+    out: dict[str, tuple[str, int]] = {}
+    for top in COMPARED:
+        base = home / top
+        paths = [base] if base.is_file() else sorted(base.rglob("*")) if base.is_dir() else []
+        for p in paths:
+            if p.is_file():
+                data = _neutral(p.read_bytes().decode("utf-8", "surrogateescape"), roots)
+                mtime = 0 if p.name in APPENDED else p.stat().st_mtime_ns
+                out[str(p.relative_to(home))] = (data, mtime)
+    return out
+
+
+def _rows(home: Path, *roots: Path) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for db in sorted(home.glob("*.sqlite")):
+        if not db.name.startswith(("state_", "thread_history_")):
+            continue
+        with connect_readonly(db) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' "
+                    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'"
+                )
+            ]
+            for table in tables:
+                rows = [
+                    tuple(_neutral(v, roots) if isinstance(v, str) else v for v in row)
+                    for row in conn.execute(f"SELECT * FROM {table}")
+                ]
+                out[f"{db.name}:{table}"] = sorted(rows, key=repr)
+    return out
+
+
+def _twin_demos(tmp: Path) -> tuple[Demo, Demo]:
+    """One demo built, then copied with its times: two identical starting points."""
+    a = build_demo(tmp / "a")
+    shutil.copytree(a.root, tmp / "b", symlinks=True, copy_function=shutil.copy2)
+    b = Demo(
+        tmp / "b",
+        tmp / "b" / "copied-from-mac",
+        tmp / "b" / "this-computer" / ".codex",
+        tmp / "b" / "this-computer" / "code",
+    )
+    return a, b
+
+
+def _digest(html: str) -> str:
+    m = re.search(r'name="digest" value="([^"]+)"', html)
+    assert m, text_of(html)[:2000]
+    return m.group(1)
+
+
+def _ui_import(demo: Demo, codex_bin: Path | None) -> str:
+    with ui_server(demo.codex_home, demo=demo, codex_bin=codex_bin) as (config, _url):
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        client.post("/migrate/source", {"source": str(demo.source)})
+        preview = client.post(
+            "/migrate/map",
+            {"rule_old": MAC, "rule_new": str(demo.projects), "action": "preview"},
+        )
+        first = client.post("/migrate/apply", {"digest": _digest(preview.text)}, follow=False)
+        done = client.wait_job(client.get(first.location or ""))
+        assert "Import finished" in done.text, text_of(done.text)[:2000]
+        return done.text
+
+
+def _cli_import(demo: Demo, codex_bin: Path | None) -> dict[str, Any]:
+    codex = ["--codex-bin", str(codex_bin)] if codex_bin else ["--no-codex"]
+    result = CliRunner().invoke(
+        cli,
+        [
+            "import",
+            str(demo.source),
+            "--codex-home",
+            str(demo.codex_home),
+            "--map",
+            f"{MAC}={demo.projects}",
+            "--yes",
+            "--json",
+            *codex,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.output)
+    return data
+
+
+def _same_homes(a: Demo, b: Demo) -> None:
+    assert _files(a.codex_home, a.root, b.root) == _files(b.codex_home, a.root, b.root)
+    assert _rows(a.codex_home, a.root, b.root) == _rows(b.codex_home, a.root, b.root)
+
+
+def test_import_through_the_cli_and_the_ui_gives_the_same_home(tmp_path: Path) -> None:
+    ui_demo, cli_demo = _twin_demos(tmp_path)
+    _ui_import(ui_demo, None)
+    data = _cli_import(cli_demo, None)
+    assert data["report"]["transaction_id"]
+    assert _files(ui_demo.codex_home, ui_demo.root), "something was imported"
+    _same_homes(ui_demo, cli_demo)
+
+
+#: What Codex itself stamps with the clock while it registers threads (``thread/name/set``
+#: appends names with its own ``updated_at``; an archived thread's unarchive → archive round
+#: trip): compared without these, everything else must be identical.
+CLOCK_COLUMNS = {"updated_at", "updated_at_ms", "recency_at", "recency_at_ms", "archived_at"}
+
+
+def _without_clock(home: Path, *roots: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    files = {k: v[0] for k, v in _files(home, *roots).items() if k != "session_index.jsonl"}
+    names: dict[str, str] = {}
+    index = home / "session_index.jsonl"
+    for line in index.read_text().splitlines() if index.exists() else []:
+        entry = json.loads(line)
+        names[entry["id"]] = entry["thread_name"]
+    files["session_index.jsonl"] = names
+    rows: dict[str, Any] = {}
+    for db in sorted(home.glob("state_*.sqlite")):
+        with connect_readonly(db) as conn:
+            cols = [r[1] for r in conn.execute("PRAGMA table_info(threads)")]
+            keep = [c for c in cols if c not in CLOCK_COLUMNS]
+            for row in conn.execute(f"SELECT {', '.join(keep)} FROM threads"):
+                values = dict(zip(keep, row, strict=True))
+                rows[values["id"]] = {
+                    k: _neutral(v, roots) if isinstance(v, str) else v for k, v in values.items()
+                }
+    return files, rows
+
+
+@pytest.mark.codex
+def test_import_with_codex_registration_gives_the_same_home(
+    tmp_path: Path, codex_bin_new: Path
+) -> None:
+    ui_demo, cli_demo = _twin_demos(tmp_path)
+    _ui_import(ui_demo, codex_bin_new)
+    data = _cli_import(cli_demo, codex_bin_new)
+    assert data["codex_registration"]["codex"] == str(codex_bin_new)
+    roots = (ui_demo.root, cli_demo.root)
+    ui_files, ui_rows = _without_clock(ui_demo.codex_home, *roots)
+    cli_files, cli_rows = _without_clock(cli_demo.codex_home, *roots)
+    assert ui_files == cli_files
+    assert ui_rows and ui_rows == cli_rows
+
+
+def test_rebind_through_the_cli_and_the_ui_gives_the_same_home(tmp_path: Path) -> None:
+    # A copied home records absolute paths of where it was built: both faces run at that same
+    # place, one after the other, from the same snapshot of it.
+    work = tmp_path / "work"
+    copied = copied_home(work)
+    shutil.copytree(work, tmp_path / "snapshot", symlinks=True, copy_function=shutil.copy2)
+
+    with ui_server(copied.home) as (config, _url):
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        preview = client.post(
+            "/repair", {"rule_old": MAC, "rule_new": str(copied.projects), "action": "preview"}
+        )
+        posted = client.post("/repair/apply", {"digest": _digest(preview.text)}, follow=False)
+        done = client.wait_job(client.get(posted.location or ""))
+        assert "Repair finished" in done.text, text_of(done.text)[:2000]
+    ui_files, ui_rows = _files(copied.home), _rows(copied.home)
+
+    shutil.rmtree(work)
+    shutil.copytree(tmp_path / "snapshot", work, symlinks=True, copy_function=shutil.copy2)
+    result = CliRunner().invoke(
+        cli,
+        ["rebind", "--codex-home", str(copied.home), "--map", f"{MAC}={copied.projects}", "--yes"],
+    )
+    assert result.exit_code == 0, result.output
+    assert ui_files == _files(copied.home)
+    assert ui_rows == _rows(copied.home)
+
+
+@pytest.mark.parametrize("kind", ["demo", "copied"])
+def test_home_page_doctor_and_doctor_json_count_the_same(tmp_path: Path, kind: str) -> None:
+    home = build_demo(tmp_path).source if kind == "demo" else copied_home(tmp_path).home
+    result = CliRunner().invoke(cli, ["doctor", "--codex-home", str(home), "--json"])
+    summary = json.loads(result.output)["summary"]
+    counts = home_summary(home_catalog(home))
+    assert (counts.problems, counts.notes) == (summary["problems"], summary["notes"])
+    with ui_server(home) as (config, _url):
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        index = text_of(client.get("/").text)
+        doctor = text_of(client.get("/doctor").text)
+    shown = re.search(r"Problems found (\d+)", index)
+    assert shown and int(shown.group(1)) == summary["problems"], index[:1500]
+    assert str(summary["problems"]) in doctor
