@@ -533,3 +533,20 @@ def test_a_recovery_killed_half_way_leaves_nothing_behind_once_repeated(tmp_path
     assert code == 0 and "Rolled back" in out, out
     assert index.read_bytes() == index_before
     assert not list(target.glob("*.codex-migrate-*"))
+
+
+def test_an_old_format_committed_journal_is_refused_clearly(tmp_path: Path) -> None:
+    target = _target_with_db(tmp_path)
+    tx = target / "migration_transactions" / "20250101T000000-bbbbbb"
+    tx.mkdir(parents=True)
+    (tx / "journal.json").write_text(
+        json.dumps(
+            {"id": tx.name, "kind": "import", "home": "/elsewhere", "state": "committed",
+             "creates": ["sessions/x.jsonl"], "appends": {"history.jsonl": 10}}
+        )
+    )  # fmt: skip
+    before = _tree(target)
+    for extra in (["--dry-run"], ["--yes"]):
+        code, out = run("transactions", "rollback", tx.name, "--codex-home", str(target), *extra)
+        assert code == 1 and "cannot be undone safely" in out, out
+    assert _tree(target) == before

@@ -258,8 +258,8 @@ def plan_undo(home: CodexHome, tx_dir: Path, j: Journal, *, live: bool = True) -
     except UnsafeJournal as exc:
         plan.refused = exc.message
         return plan
-    if j.version == 1 and j.state == "preparing":
-        return plan  # nothing in the home was touched yet
+    if j.state == "preparing":
+        return plan  # nothing in the home is touched before the journal says "prepared"
     for rel in [*j.appends, *j.replaces, *j.removes]:
         p = inside(home.root, rel)
         for leftover in (p.name + ".codex-migrate-undo", p.name + ".codex-migrate-restore"):
