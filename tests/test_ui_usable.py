@@ -678,3 +678,45 @@ def test_every_step_in_both_languages(browser: Any, tmp_path: Path, width: int, 
             assert real_errors([e for e in watch.errors if "404" not in e]) == []
         finally:
             ctx.close()
+
+
+# -- 5. the exported HTML speaks the chosen language (CLI --lang, and the UI's language) --------
+
+
+def test_exported_html_is_in_the_chosen_language(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from codex_migrate.cli import cli
+
+    demo = build_demo(tmp_path / "demo")
+    pages: dict[str, str] = {}
+    for lang in ("en", "zh_Hans"):
+        out = tmp_path / f"out-{lang}"
+        args = ["export-html", "--codex-home", str(demo.source), "--all", "-o", str(out)]
+        result = CliRunner().invoke(cli, [*args, "--lang", lang])
+        assert result.exit_code == 0, result.output
+        pages[lang] = next(out.glob("*.html")).read_text(encoding="utf-8")
+    assert '<html lang="en">' in pages["en"] and "Codex conversation" in pages["en"]
+    assert '<html lang="zh-Hans">' in pages["zh_Hans"] and "Codex 对话" in pages["zh_Hans"]
+    for english in ("Codex conversation", "Exported by", "Reasoning summary", "Last activity"):
+        assert english not in pages["zh_Hans"], english
+
+    # From the Chinese UI, the export is in Chinese.
+    shutil.copytree(demo.source, demo.codex_home, dirs_exist_ok=True)
+    with ui_server(demo.codex_home, demo=demo) as (config, _url):
+        client = Client(config.origin, config.token, accept_language="zh-CN")
+        client.sign_in()
+        client.post("/export", {"action": "all"})
+        page = client.post(
+            "/export",
+            {
+                "action": "export",
+                "dest": str(demo.root / "exports"),
+                "format": "html",
+                "shown": [],
+                "q": "",
+            },
+        )
+        assert page.status == 200
+    exported = next((demo.root / "exports").glob("*.html")).read_text(encoding="utf-8")
+    assert '<html lang="zh-Hans">' in exported and "Codex 对话" in exported

@@ -21,6 +21,7 @@ from codex_migrate.export.api import (
     export_threads,
     plan_export,
 )
+from codex_migrate.export.html import LANGS
 from codex_migrate.export.markdown import IMAGE_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,6 +91,7 @@ def _run(
     as_json: bool,
     md_images: str = "files",
     dry_run: bool = False,
+    lang: str = "en",
 ) -> None:
     from codex_migrate.catalog import build_catalog
     from codex_migrate.home import open_home
@@ -132,6 +134,7 @@ def _run(
             overwrite=overwrite,
             md_images=md_images,
             progress=progress,
+            lang=lang,
         )
     if as_json:
         emit_json(report.to_dict())
@@ -189,6 +192,13 @@ def print_plan(plan: ExportPlan) -> None:
 
 @click.command("export-html")
 @_common_options
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    default="en",
+    show_default=True,
+    help="The language of the page's own words (the conversation stays as it was written).",
+)
 def export_html(
     home: Path | None,
     thread_ids: tuple[str, ...],
@@ -199,6 +209,7 @@ def export_html(
     overwrite: bool,
     dry_run: bool,
     as_json: bool,
+    lang: str,
 ) -> None:
     """Export conversations as self-contained HTML files, one per thread.
 
@@ -217,6 +228,7 @@ def export_html(
         overwrite,
         as_json,
         dry_run=dry_run,
+        lang=lang,
     )
 
 

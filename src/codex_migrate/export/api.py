@@ -20,7 +20,7 @@ from typing import Any
 from codex_migrate import safejson
 from codex_migrate.catalog import Catalog, ProgressFn, Thread
 from codex_migrate.errors import EXIT_USAGE, CodexMigrateError
-from codex_migrate.export.common import fmt_time, safe_stem
+from codex_migrate.export.common import N_, fmt_time, safe_stem
 from codex_migrate.export.conversation import (
     ConversationReader,
     Message,
@@ -203,28 +203,28 @@ def header_for(
         if value:
             fields.append((label, r(value)))
 
-    add("Project", thread.cwd or info.cwd or "unknown")
-    add("Started", fmt_time(info.created_at or thread.created_at))
+    add(N_("Project"), thread.cwd or info.cwd or N_("unknown"))
+    add(N_("Started"), fmt_time(info.created_at or thread.created_at))
     last = last_record_time(thread.rollout_path) if info.era != "bare" else None
-    add("Last activity", fmt_time(last or thread.updated_at))
-    add("Model", ", ".join(info.models) or "not recorded")
-    add("Codex CLI", info.cli_version or thread.cli_version or "not recorded")
+    add(N_("Last activity"), fmt_time(last or thread.updated_at))
+    add(N_("Model"), ", ".join(info.models) or N_("not recorded"))
+    add(N_("Codex CLI"), info.cli_version or thread.cli_version or N_("not recorded"))
     client = info.source or thread.source
     if info.originator:
         client = f"{client} ({info.originator})" if client else info.originator
-    add("Client", client)
-    add("Provider", info.model_provider or thread.model_provider)
+    add(N_("Client"), client)
+    add(N_("Provider"), info.model_provider or thread.model_provider)
     git = info.git
     if git:
         branch = git.get("branch")
         commit = (git.get("commit_hash") or "")[:12]
-        add("Git", " @ ".join(x for x in (branch, commit) if x))
-        add("Repository", git.get("repository_url"))
-    add("Thread", thread.id)
+        add(N_("Git"), " @ ".join(x for x in (branch, commit) if x))
+        add(N_("Repository"), git.get("repository_url"))
+    add(N_("Thread"), thread.id)
     if thread.archived:
-        add("Archived", "yes")
+        add(N_("Archived"), N_("yes"))
     era = {"paginated": "paginated (0.153+)", "legacy": "legacy", "bare": "bare (2025)"}
-    add("Rollout format", era.get(info.era, info.era))
+    add(N_("Rollout format"), era.get(info.era, info.era))
     return Header(title=display_title(thread, first_message, redact), fields=fields)
 
 
@@ -298,6 +298,7 @@ def export_thread(
     redact: bool = False,
     overwrite: bool = False,
     md_images: str = "files",
+    lang: str = "en",
 ) -> ExportedFile | SkippedThread:
     """Export one thread; a file in the way or an unreadable rollout gives a skip, not a raise.
 
@@ -338,6 +339,7 @@ def export_thread(
                     images=resolver,
                     redacted=masked,
                     source_name=thread.rel_path,
+                    lang=lang,
                 )
             else:
                 if overwrite:
@@ -383,8 +385,10 @@ def export_threads(
     overwrite: bool = False,
     md_images: str = "files",
     progress: ProgressFn | None = None,
+    lang: str = "en",
 ) -> ExportReport:
-    """Export every selected thread to ``output_dir`` (created if missing), one file each."""
+    """Export every selected thread to ``output_dir`` (created if missing), one file each;
+    HTML pages are written in ``lang`` (``en`` or ``zh_Hans``)."""
     threads = select_threads(catalog, selection)
     output_dir = Path(output_dir).absolute()
     try:
@@ -397,7 +401,13 @@ def export_threads(
     total = len(threads)
     for done, thread in enumerate(threads, 1):
         result = export_thread(
-            thread, fmt, output_dir, redact=redact, overwrite=overwrite, md_images=md_images
+            thread,
+            fmt,
+            output_dir,
+            redact=redact,
+            overwrite=overwrite,
+            md_images=md_images,
+            lang=lang,
         )
         if isinstance(result, SkippedThread):
             report.skipped.append(result)

@@ -11,6 +11,15 @@ from codex_migrate.export.conversation import TokenUsage
 SLUG_MAX = 60
 
 
+def N_(message: str) -> str:
+    """Mark an English word for the catalog; the HTML page translates it for its language."""
+    return message
+
+
+#: Values the page translates (the rest of a header's values are the user's own data).
+VALUE_WORDS = frozenset({"unknown", "not recorded", "yes"})
+
+
 def fmt_time(ts: str | None) -> str:
     """``2026-11-25 07:41:40 UTC`` from an ISO stamp (unparseable ones are shown as they are)."""
     if not ts:

@@ -26,6 +26,8 @@ from markupsafe import Markup, escape
 
 from codex_migrate import __version__
 from codex_migrate.export.common import (
+    N_,
+    VALUE_WORDS,
     diff_lines,
     fmt_duration,
     fmt_time,
@@ -35,13 +37,15 @@ from codex_migrate.export.conversation import ImageRef, SessionInfo, ToolCall, T
 from codex_migrate.export.images import ImageResolver
 
 TOOL_LABELS = {
-    "shell": "Shell",
-    "patch": "Patch",
-    "web_search": "Web search",
+    "shell": N_("Shell"),
+    "patch": N_("Patch"),
+    "web_search": N_("Web search"),
     "mcp": "MCP",
-    "function": "Tool",
-    "image_generation": "Image",
+    "function": N_("Tool"),
+    "image_generation": N_("Image"),
 }
+#: Languages a page can be written in (the web UI's catalogs); English needs none.
+LANGS = ("en", "zh_Hans")
 
 
 @dataclass
@@ -100,15 +104,31 @@ def content_security_policy() -> str:
     )
 
 
-@lru_cache(maxsize=1)
-def _template() -> Template:
+def _translations(lang: str) -> Any:
+    """The UI's gettext catalog for ``lang`` (the same translations the app shows)."""
+    import gettext
+
+    if lang == "en":
+        return gettext.NullTranslations()
+    from codex_migrate.ui.i18n import translations
+
+    return translations(lang)
+
+
+@lru_cache(maxsize=4)
+def _template(lang: str = "en") -> Template:
     env = Environment(
         loader=PackageLoader("codex_migrate.export", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(_translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["html_lang"] = "zh-Hans" if lang == "zh_Hans" else "en"
+    env.globals["VALUE_WORDS"] = VALUE_WORDS
     return env.get_template("page.html.j2")
 
 
@@ -116,7 +136,7 @@ def _tool_label(call: ToolCall) -> str:
     return TOOL_LABELS.get(call.tool, "Tool")
 
 
-def _image_block(resolve: ImageResolver) -> Callable[[ImageRef], Markup]:
+def _image_block(resolve: ImageResolver, gettext: Any) -> Callable[[ImageRef], Markup]:
     def block(ref: ImageRef) -> Markup:
         image = resolve(ref)
         if image.ok:
@@ -124,10 +144,10 @@ def _image_block(resolve: ImageResolver) -> Callable[[ImageRef], Markup]:
                 Markup("<figcaption>{}</figcaption>").format(image.label) if image.label else ""
             )
             return Markup('<figure class="image"><img src="{}" alt="{}">{}</figure>').format(
-                image.src, image.label or "attached image", caption
+                image.src, image.label or gettext("attached image"), caption
             )
-        return Markup('<div class="image-missing">Image not embedded: {}</div>').format(
-            image.problem
+        return Markup('<div class="image-missing">{} {}</div>').format(
+            gettext("Image not embedded:"), image.problem
         )
 
     return block
@@ -142,10 +162,14 @@ def render_html(
     images: ImageResolver,
     redacted: Callable[[], str | None] = lambda: None,
     source_name: str = "",
+    lang: str = "en",
 ) -> None:
-    """Write the page to ``out`` while ``turns`` is consumed; ``info`` may still be filling."""
+    """Write the page to ``out`` while ``turns`` is consumed; ``info`` may still be filling.
+    Its words are in ``lang``; the conversation itself stays as it was written."""
     css, _ = _assets()
-    stream = _template().generate(
+    lang = lang if lang in LANGS else "en"
+    gettext = _translations(lang).gettext
+    stream = _template(lang).generate(
         csp=content_security_policy(),
         css=Markup(css),
         version=__version__,
@@ -153,8 +177,8 @@ def render_html(
         info=info,
         turns=turns,
         md=render_markdown,
-        image_block=_image_block(images),
-        tool_label=_tool_label,
+        image_block=_image_block(images, gettext),
+        tool_label=lambda call: gettext(_tool_label(call)),
         diff_lines=diff_lines,
         fmt_time=fmt_time,
         fmt_duration=fmt_duration,

@@ -95,7 +95,7 @@ def apply_tree_form(form: Any, catalog: Catalog, selected: set[str]) -> set[str]
     if "shown" in form:
         shown = {v for v in form.getlist("shown") if isinstance(v, str)}
         sel = (sel - shown) | (checked & shown)
-    elif n == 0:
+    elif n == 0 and "thread" in form:
         sel = checked  # a form without the tree's bookkeeping lists every session it keeps
     action = form.get("action")
     if action in ("all", "none"):

@@ -31,7 +31,7 @@ from codex_migrate.ui.common import (
     see_other,
 )
 from codex_migrate.ui.jobs import DONE, Busy
-from codex_migrate.ui.render import render, session_of
+from codex_migrate.ui.render import render, request_locale, session_of
 from codex_migrate.ui.render import translate as _t
 from codex_migrate.ui.tree import apply_tree_form, tree_query, tree_view
 
@@ -165,6 +165,7 @@ def export_start(request: Request) -> Response:
     if not ids:
         return export_page(request, "none", status=400)
     home_path = config_of(request).codex_home
+    lang = request_locale(request)  # the exported pages speak the UI's language
 
     def work(progress: ProgressFn) -> ExportReport:
         catalog = build_catalog(open_home(home_path), progress)
@@ -176,6 +177,7 @@ def export_start(request: Request) -> Response:
             redact=redact,
             overwrite=overwrite,
             progress=progress,
+            lang=lang,
         )
 
     try:
