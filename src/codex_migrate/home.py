@@ -142,7 +142,10 @@ def check_inside(home: CodexHome, path: Path) -> None:
     """
     if not path.is_symlink():
         return
-    target = path.resolve()
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise LinkOutOfHome(errno.ELOOP, "a link that leads nowhere (a loop)", str(path)) from exc
     for base in (home.root, home.sessions_dir, home.archived_dir):
         if target.is_relative_to(base.resolve()):
             return

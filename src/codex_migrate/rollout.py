@@ -19,6 +19,12 @@ from typing import IO, Any, cast
 
 from codex_migrate import safejson
 from codex_migrate.fsutil import open_regular
+from codex_migrate.settings_tail import (
+    SETTINGS_MARK,
+    settings_cwd_of,
+    settings_in,
+    tail_settings_cwd,
+)
 from codex_migrate.zst import open_zst
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -35,7 +41,6 @@ HEAD_MAX_RECORDS = 64
 HEAD_MAX_BYTES = 4 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _HEAD_CHUNK = 64 * 1024
-_TAIL_BLOCK = 64 * 1024
 
 # Wrappers Codex puts around injected context; they are not what the user typed.
 _INJECTED_PREFIXES = (
@@ -403,17 +408,14 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
             if head.issues.truncated == 0 and not first.endswith(b"\n"):
                 head.issues.add("truncated", None)
             if head.era == "paginated":
-                head.settings_cwd = _settings_in(first) or head.settings_cwd
+                head.settings_cwd = settings_in(first) or head.settings_cwd
             return head
         # Cheap crash check beyond the head: Codex ends every line with a newline.
         if head.issues.truncated == 0 and _last_line_cut(stream):
             head.issues.add("truncated", None)
         if head.era == "paginated":
-            head.settings_cwd = _tail_settings_cwd(stream) or head.settings_cwd
+            head.settings_cwd = tail_settings_cwd(stream) or head.settings_cwd
     return head
-
-
-_SETTINGS_MARK = b'"thread_settings_applied"'
 
 
 def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
@@ -431,22 +433,9 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
         # its cwd counts only without a final session_meta cwd (one naming this file)
         settled = head.meta_cwd is not None and head.meta_id == thread_id
         return head.turn_cwd is None and not settled
-    if _SETTINGS_MARK in start:
+    if SETTINGS_MARK in start:
         return not tail_settings
     return b"message" in start and b'"user"' in start
-
-
-def _settings_in(data: bytes) -> str | None:
-    """The cwd of the last thread_settings_applied line in a buffer of whole lines."""
-    end = len(data)
-    while (hit := data.rfind(_SETTINGS_MARK, 0, end)) >= 0:
-        start = data.rfind(b"\n", 0, hit) + 1
-        stop = data.find(b"\n", hit)
-        cwd = _settings_cwd_of(data[start : len(data) if stop < 0 else stop])
-        if cwd is not None:
-            return cwd
-        end = start
-    return None
 
 
 def _last_line_cut(f: IO[bytes]) -> bool:
@@ -454,23 +443,6 @@ def _last_line_cut(f: IO[bytes]) -> bool:
         return False
     f.seek(-1, os.SEEK_END)
     return f.read(1) != b"\n"
-
-
-def _settings_cwd_of(raw: bytes) -> str | None:
-    try:
-        obj = safejson.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict):
-        return None
-    payload = obj.get("payload")
-    if obj.get("type") != "event_msg" or not isinstance(payload, dict):
-        return None
-    if payload.get("type") != "thread_settings_applied":
-        return None
-    settings = payload.get("thread_settings")
-    cwd = settings.get("cwd") if isinstance(settings, dict) else None
-    return cwd if isinstance(cwd, str) else None
 
 
 def last_settings_cwd(path: Path) -> str | None:
@@ -483,47 +455,8 @@ def last_settings_cwd(path: Path) -> str | None:
         found = None
         with open_rollout(path) as stream:
             for line in iter_lines(stream):
-                if _SETTINGS_MARK in line.raw:
-                    found = _settings_cwd_of(line.raw) or found
+                if SETTINGS_MARK in line.raw:
+                    found = settings_cwd_of(line.raw) or found
         return found
     with open_regular(path) as f:
-        return _tail_settings_cwd(f)
-
-
-def _tail_settings_cwd(f: IO[bytes]) -> str | None:
-    """Read backwards in blocks from the end: a large rollout costs only its tail.
-
-    Linear in the bytes read whatever the line lengths: each block is scanned once for line
-    breaks and the marker (with a marker-sized overlap), and only a line that holds the marker
-    is read whole, once, by its offsets. Memory stays at one block plus that line.
-    """
-    keep = len(_SETTINGS_MARK) - 1
-    pos = f.seek(0, os.SEEK_END)
-    line_end = pos  # exclusive end of the line being assembled (right of the scan)
-    line_head = b""  # its first ``keep`` bytes seen so far, for a marker across blocks
-    marked = False
-    while pos > 0:
-        step = min(_TAIL_BLOCK, pos)
-        pos -= step
-        f.seek(pos)
-        block = f.read(step)
-        i = len(block)
-        while True:
-            nl = block.rfind(b"\n", 0, i)
-            window = block[nl + 1 : i] + line_head
-            marked = marked or _SETTINGS_MARK in window
-            line_head = window[:keep]
-            if nl < 0:
-                break
-            cwd = _settings_cwd_at(f, pos + nl + 1, line_end) if marked else None
-            if cwd is not None:
-                return cwd
-            line_end, line_head, marked, i = pos + nl, b"", False, nl
-    return _settings_cwd_at(f, 0, line_end) if marked else None
-
-
-def _settings_cwd_at(f: IO[bytes], start: int, end: int) -> str | None:
-    if end - start > HUGE_LINE_BYTES:
-        return None
-    f.seek(start)
-    return _settings_cwd_of(f.read(end - start))
+        return tail_settings_cwd(f)

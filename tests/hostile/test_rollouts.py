@@ -95,6 +95,14 @@ def dangling_link(world: World) -> Path:
     return path
 
 
+def link_loop(world: World) -> Path:
+    path = _folder(world) / rollout_name(BAD)
+    other = _folder(world) / "loop"
+    path.symlink_to(other)
+    other.symlink_to(path)
+    return path
+
+
 def folder_named_like_rollout(world: World) -> Path:
     path = _folder(world) / rollout_name(BAD)
     path.mkdir()
@@ -128,6 +136,7 @@ KINDS: dict[str, Callable[[World], Path]] = {
     "zst-bomb": zst_bomb,
     "link-out": link_out,
     "dangling-link": dangling_link,
+    "link-loop": link_loop,
     "folder": folder_named_like_rollout,
     "socket": socket_named_like_rollout,
 }
