@@ -24,7 +24,8 @@ from codex_migrate.cli.options import (
 )
 from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import open_home
-from codex_migrate.rebind import RebindPlan, apply_rebind, build_rebind_plan
+from codex_migrate.rebind import RebindPlan
+from codex_migrate.service import preview_rebind, run_rebind
 
 
 @click.command()
@@ -64,7 +65,7 @@ def rebind(
     def make_plan() -> RebindPlan:
         with progress_bar("Reading sessions") as progress:
             catalog = build_catalog(home, progress)
-        return build_rebind_plan(
+        return preview_rebind(
             catalog,
             mapper,
             thread_ids=list(threads),
@@ -93,7 +94,7 @@ def rebind(
     while True:
         try:
             with progress_bar("Rewriting sessions") as progress:
-                report = apply_rebind(plan, progress)
+                outcome = run_rebind(plan, progress=progress)
             break
         except TargetChanged as exc:
             if yes or as_json:
@@ -103,8 +104,9 @@ def rebind(
             plan = make_plan()
             print_rebind_plan(plan)
             confirm_write(yes, "Apply these repairs?")
+    report = outcome.report
     if as_json:
-        emit_json({"dry_run": False, "plan": plan.to_dict(), "report": report.to_dict()})
+        emit_json(outcome.to_dict())
         return
     click.secho(
         f"Done in {report.seconds:.1f} s: {report.files} files rewritten, {report.rows} DB rows "
@@ -112,6 +114,8 @@ def rebind(
         f"translated.",
         fg="green",
     )
+    for problem in outcome.problems:
+        click.secho(f"  verify: {problem}", fg="yellow")
     click.echo(
         f"Transaction {report.transaction_id}: undo with "
         f"`codex-migrate transactions rollback {report.transaction_id}`."

@@ -45,6 +45,8 @@ def preview_rebind(
     thread_ids: list[str] | None = None,
     all_projects: bool = False,
     rewrite_text: bool = False,
+    upgrade_bare: bool = False,
+    bare_cwd: str | None = None,
 ) -> RebindPlan:
     """What ``rebind`` would change (``--dry-run``)."""
     return build_rebind_plan(
@@ -53,6 +55,8 @@ def preview_rebind(
         thread_ids=thread_ids or [],
         all_projects=all_projects,
         rewrite_text=rewrite_text,
+        upgrade_bare=upgrade_bare,
+        bare_cwd=bare_cwd,
     )
 
 
