@@ -177,10 +177,15 @@ class Catalog:
     db: ThreadRows | None = None
     db_error: str | None = None
     unreadable: list[dict[str, str]] = field(default_factory=list)
+    _by_id: tuple[int, dict[str, Thread]] | None = field(default=None, repr=False, compare=False)
 
     def thread(self, thread_id: str) -> Thread | None:
-        tid = thread_id.lower()
-        return next((t for t in self.threads if t.id == tid), None)
+        """The thread with this id; an index by id, rebuilt when the list changed size
+        (a plan asks once per thread: a scan of the list each time is quadratic)."""
+        if self._by_id is None or self._by_id[0] != len(self.threads):
+            # reversed: with a repeated id, the first one wins, as a scan of the list finds
+            self._by_id = (len(self.threads), {t.id: t for t in reversed(self.threads)})
+        return self._by_id[1].get(thread_id.lower())
 
     @property
     def problem_count(self) -> int:
@@ -240,6 +245,14 @@ def _title_of(text: str | None) -> str | None:
     return line[:TITLE_MAX]
 
 
+def _rel(path: Path, root: Path) -> str:
+    """``path.relative_to(root).as_posix()``, by string where that is the same (POSIX)."""
+    text, prefix = str(path), str(root).rstrip("/") + "/"
+    if os.sep == "/" and text.startswith(prefix):
+        return text[len(prefix) :]
+    return path.relative_to(root).as_posix()
+
+
 def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised."""
     check_inside(home, ref.path)
@@ -247,7 +260,7 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     thread = Thread(
         id=ref.thread_id,
         rollout_path=ref.path,
-        rel_path=ref.path.relative_to(home.root).as_posix(),
+        rel_path=_rel(ref.path, home.root),
         archived_on_disk=ref.archived,
         compressed=ref.compressed,
         size=st.st_size,

@@ -157,8 +157,9 @@ def is_inside(path: str, root: Path) -> bool:
     """Whether an absolute path string lies inside ``root`` (no filesystem access)."""
     if not os.path.isabs(path):
         return False
-    try:
-        Path(os.path.normpath(path)).relative_to(root)
-    except ValueError:
-        return False
-    return True
+    # String comparison of normalised paths: the same answer as ``Path.relative_to`` at a
+    # fraction of the cost (a catalog asks once per DB row).
+    inner, outer = os.path.normpath(path), os.path.normpath(str(root))
+    if os.name == "nt":
+        inner, outer = os.path.normcase(inner), os.path.normcase(outer)
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
