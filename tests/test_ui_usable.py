@@ -303,11 +303,30 @@ def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
         client = Client(config.origin, config.token)
         client.sign_in()
         for path in ("/", "/doctor", "/repair", "/export", "/backup", "/snapshots"):
+            first = client.get(path, follow=False)
+            # Every page that reads the home reads it as a job; Export and Backup then use
+            # the catalog Repair read (the home has not changed since).
+            if path in ("/", "/doctor", "/repair"):
+                assert first.status == 303 and (first.location or "").startswith("/jobs/"), path
+            else:
+                assert first.status == 200, path
+            if first.status == 303:
+                progress = client.get(first.location or "", follow=False)
+                assert "data-events=" in progress.text and "data-cancel" in progress.text
+                while True:  # the progress page, until the job has finished
+                    step = client.get(first.location or "", follow=False)
+                    if step.status == 303:
+                        break
+                    time.sleep(0.2)
             started = time.monotonic()
-            page = client.get(path)
+            page = client.get(path, follow=False)  # the page, from the job's result
             assert page.status == 200, (path, page.status)
             sizes[path] = len(page.text.encode())
             sizes[path + " ms"] = int(1000 * (time.monotonic() - started))
+        # A read can be stopped: nothing was written, the page can be asked for again.
+        first = client.get("/doctor", follow=False)
+        cancelled = client.post(first.location + "/cancel", follow=False)  # type: ignore[operator]
+        assert cancelled.status == 303
         # Export: select everything, open a project, page through it.
         page = client.post("/export", {"action": "all"})
         assert "3,000 of 3,000 selected" in page.text
@@ -339,6 +358,8 @@ def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
         assert selected and selected.group(1) == "2,924", selected.group(0) if selected else None
     print(sizes)
     assert all(v < PAGE_LIMIT for k, v in sizes.items() if not k.endswith(" ms")), sizes
+    # Rendering a page from a finished read (the job did the reading) is quick.
+    assert all(v < 2000 for k, v in sizes.items() if k.endswith(" ms")), sizes
 
 
 # -- 8. a first screen that says what to do; and the smaller things ---------------------------

@@ -31,6 +31,7 @@ def routes() -> list[Route | Mount]:
         Route("/browse/native", base.browse_native, methods=POST),
         Route("/jobs/{job}", base.job_page, methods=GET),
         Route("/jobs/{job}/events", base.job_events, methods=GET),
+        Route("/jobs/{job}/cancel", base.job_cancel, methods=POST),
         # migrate
         Route("/migrate", migrate.source_page, methods=GET),
         Route("/migrate/source", migrate.source_submit, methods=POST),

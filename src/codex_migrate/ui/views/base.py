@@ -26,6 +26,7 @@ from codex_migrate.ui.common import (
 from codex_migrate.ui.folders import BrowseError, list_folder, nearest_folder, start_places
 from codex_migrate.ui.i18n import LANG_COOKIE, normalize
 from codex_migrate.ui.jobs import RUNNING
+from codex_migrate.ui.loading import loaded
 from codex_migrate.ui.native import ask_native
 from codex_migrate.ui.render import render, session_of
 
@@ -41,7 +42,11 @@ def index(request: Request) -> Response:
     summary = None
     try:
         home = open_home(config.codex_home)
-        summary = home_summary(home_catalog(home.root)).to_dict()
+        root = home.root
+        got = loaded(request, root, "home", lambda p: home_summary(home_catalog(root, p)))
+        if isinstance(got, Response):
+            return got  # a big home: the progress of reading it
+        summary = got.to_dict()
     except HomeNotFound:
         pass  # a new computer: the page says what to do, not what the engine found
     except CodexMigrateError as exc:
@@ -126,6 +131,15 @@ def browse_native(request: Request) -> Response:
         return JSONResponse({"unavailable": True})
     result = ask_native(mode, field_str(form, "start"))
     return JSONResponse(result)
+
+
+def job_cancel(request: Request) -> Response:
+    """Stop a read (loading a page, reading a source, a preview); a write is never stopped."""
+    job = request.app.state.jobs.get(request.path_params["job"])
+    if job is None or job.owner != session_of(request).id:
+        return render(request, "not_found.html", {"back": "/"}, status=404)
+    job.cancel("cancelled: you stopped it.")
+    return see_other(local_url(job.context.get("back"), "/"))
 
 
 def job_page(request: Request) -> Response:

@@ -41,6 +41,7 @@ from codex_migrate.ui.common import (
 from codex_migrate.ui.forms import RepairResult, fingerprint
 from codex_migrate.ui.i18n import N_
 from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.loading import loaded
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
 
@@ -312,8 +313,12 @@ def _start(request: Request, total: int) -> int:
 
 
 def doctor_page(request: Request) -> Response:
+    home = config_of(request).codex_home
     try:
-        view = read_view(config_of(request).codex_home)
+        loaded_view = loaded(request, home, "doctor", lambda p: read_view(home, p))
+        if isinstance(loaded_view, Response):
+            return loaded_view  # a big home: its progress page
+        view = loaded_view
     except HomeNotFound as exc:
         return empty_home_page(request, exc, _t(request, "Doctor"))
     except (CodexMigrateError, OSError) as exc:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import ProgressFn, build_catalog, cwd_exists
+from codex_migrate.catalog import ProgressFn, cwd_exists
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
-from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan
 from codex_migrate.service import home_catalog, preview_rebind, run_rebind
 from codex_migrate.ui.common import (
@@ -34,14 +33,25 @@ from codex_migrate.ui.forms import (
     mapping_rows,
 )
 from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.loading import catalog_for
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
+
+
+class _Reading(Exception):
+    """The home is big and is being read: show the progress page instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("reading")
+        self.response = response
 
 
 def _projects(request: Request) -> tuple[list[tuple[str, int]], int, bool]:
     """(projects shown with their thread counts, all projects, include-all flag)."""
     session = session_of(request)
-    catalog = build_catalog(open_home(config_of(request).codex_home))
+    catalog = catalog_for(request)
+    if isinstance(catalog, Response):
+        raise _Reading(catalog)
     shown = [
         (p.cwd, len(p.thread_ids))
         for p in catalog.projects
@@ -57,13 +67,18 @@ def repair_page(request: Request) -> Response:
     focus = request.query_params.get("project")  # from Doctor: this project's row first
     try:
         projects, total, include_all = _projects(request)
+    except _Reading as reading:
+        return reading.response
     except HomeNotFound as exc:
         return empty_home_page(request, exc, _t(request, "Repair"))
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
     if focus and focus not in {cwd for cwd, _ in projects} and not session.repair_all:
         session.repair_all = True  # its folder exists: only "all projects" lists it
-        projects, total, include_all = _projects(request)
+        try:
+            projects, total, include_all = _projects(request)
+        except _Reading as reading:
+            return reading.response
     rows, _, rule_error = mapping_rows(session.repair, projects)
     exact = {cwd for cwd, _ in projects}
     missing = [cwd for cwd, _ in projects if not cwd_exists(cwd)]
@@ -89,6 +104,8 @@ def repair_submit(request: Request) -> Response:
     form = form_of(request)
     try:
         projects, _, _ = _projects(request)
+    except _Reading as reading:
+        return reading.response
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
     with session.lock:
@@ -122,7 +139,7 @@ def repair_preview(request: Request) -> Response:
     try:
         projects, _, _ = _projects(request)
         rows, _, _ = mapping_rows(session.repair, projects)
-    except (CodexMigrateError, OSError, ValueError):
+    except (_Reading, CodexMigrateError, OSError, ValueError):
         rows = []
     unbound = [r["cwd"] for r in rows if r["status"] in ("unmapped", "invalid")]
     return render(

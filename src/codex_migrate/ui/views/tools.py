@@ -31,6 +31,7 @@ from codex_migrate.ui.common import (
     see_other,
 )
 from codex_migrate.ui.jobs import DONE, Busy
+from codex_migrate.ui.loading import catalog_for
 from codex_migrate.ui.render import render, request_locale, session_of
 from codex_migrate.ui.render import translate as _t
 from codex_migrate.ui.tree import apply_tree_form, tree_query, tree_view
@@ -40,7 +41,8 @@ EXPORT_FORMATS = ("html", "md")
 
 
 def _home_catalog(request: Request) -> Any:
-    return build_catalog(open_home(config_of(request).codex_home))
+    """The home's catalog (or the progress page of reading it: a Response)."""
+    return catalog_for(request)
 
 
 # -- backup -----------------------------------------------------------------------------------
@@ -55,6 +57,8 @@ def backup_page(
         return empty_home_page(request, exc, _t(request, "Backup"))
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
+    if isinstance(catalog, Response):
+        return catalog
     q = request.query_params
     return render(
         request,
@@ -115,6 +119,8 @@ def export_page(request: Request, error: str | None = None, status: int = 200) -
         return empty_home_page(request, exc, _t(request, "Export"))
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
+    if isinstance(catalog, Response):
+        return catalog
     session = session_of(request)
     selected = set(session.extra.get("export_selected", ()))
     tree = tree_view(catalog, selected, request.query_params)
@@ -144,6 +150,8 @@ def export_start(request: Request) -> Response:
         catalog = _home_catalog(request)
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
+    if isinstance(catalog, Response):
+        return catalog
     with session.lock:
         session.extra["export_dest"] = dest
         before = set(session.extra.get("export_selected", ()))
