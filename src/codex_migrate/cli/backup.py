@@ -14,13 +14,20 @@ from typing import Any
 
 import click
 
-from codex_migrate.backup import BackupPlan, BackupReport, free_path, plan_backup, run_backup
-from codex_migrate.backup.verify import VerifyReport, verify_backup
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.cli.common import codex_home_option, emit_json, json_option
 from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.home import open_home
 from codex_migrate.manifest import BACKUP_DIR_NAME, MANIFEST_NAME
+from codex_migrate.service.tools import (
+    BackupPlan,
+    BackupReport,
+    VerifyReport,
+    free_path,
+    plan_backup,
+    run_backup,
+    verify_backup,
+)
 
 #: Below this many bytes a progress bar only flickers.
 PROGRESS_MIN_BYTES = 32 * 1024 * 1024

@@ -13,9 +13,9 @@ import click
 
 from codex_migrate.catalog import build_catalog
 from codex_migrate.cli.common import codex_home_option, emit_json, json_option, progress_bar
-from codex_migrate.doctor import PROBLEM, Diagnosis, DoctorReport, diagnose
 from codex_migrate.errors import EXIT_USAGE
 from codex_migrate.home import open_home
+from codex_migrate.service.tools import PROBLEM, Diagnosis, DoctorReport, diagnose
 
 #: Per-thread lines printed before pointing at --json.
 MAX_THREAD_LINES = 200

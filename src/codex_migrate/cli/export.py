@@ -14,15 +14,15 @@ import click
 
 from codex_migrate.cli.common import codex_home_option, emit_json, progress_bar
 from codex_migrate.errors import EXIT_FAILURE
-from codex_migrate.export.api import (
+from codex_migrate.export.html import LANGS
+from codex_migrate.export.markdown import IMAGE_MODES
+from codex_migrate.service.tools import (
     ExportPlan,
     ExportReport,
     Selection,
     export_threads,
     plan_export,
 )
-from codex_migrate.export.html import LANGS
-from codex_migrate.export.markdown import IMAGE_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
 

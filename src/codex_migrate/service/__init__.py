@@ -30,6 +30,17 @@ from codex_migrate.service.rebind import (
     preview_rebind,
     run_rebind,
 )
+from codex_migrate.service.tools import (
+    BackupReport,
+    DoctorReport,
+    ExportReport,
+    diagnose,
+    export_threads,
+    plan_backup,
+    plan_export,
+    run_backup,
+    verify_backup,
+)
 from codex_migrate.service.transactions import (
     TransactionInfo,
     delete_transaction,
@@ -40,6 +51,9 @@ from codex_migrate.service.transactions import (
 )
 
 __all__ = [
+    "BackupReport",
+    "DoctorReport",
+    "ExportReport",
     "HomeSummary",
     "ImportOutcome",
     "RebindOutcome",
@@ -47,11 +61,15 @@ __all__ = [
     "TransactionInfo",
     "checks_of",
     "delete_transaction",
+    "diagnose",
     "diagnose_home",
+    "export_threads",
     "find_codex",
     "find_transaction",
     "home_catalog",
     "home_summary",
+    "plan_backup",
+    "plan_export",
     "preview_doctor_fixes",
     "preview_import",
     "preview_rebind",
@@ -59,7 +77,9 @@ __all__ = [
     "recover_home",
     "register_import",
     "rollback_transaction",
+    "run_backup",
     "run_import",
     "run_rebind",
     "transactions_of",
+    "verify_backup",
 ]

@@ -23,11 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
-from codex_migrate.doctor import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan
 from codex_migrate.service import home_catalog, preview_doctor_fixes, run_rebind
+from codex_migrate.service.tools import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
 from codex_migrate.ui.common import (
     PlanChanged,
     busy_page,

@@ -14,13 +14,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from codex_migrate.backup import BackupReport, run_backup
 from codex_migrate.catalog import ProgressFn, build_catalog
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
-from codex_migrate.export.api import ExportReport, Selection, export_threads
 from codex_migrate.export.html import content_security_policy
 from codex_migrate.home import open_home
 from codex_migrate.manifest import BACKUP_DIR_NAME
+from codex_migrate.service.tools import (
+    BackupReport,
+    ExportReport,
+    Selection,
+    export_threads,
+    run_backup,
+)
 from codex_migrate.ui.common import (
     busy_page,
     config_of,
