@@ -550,3 +550,37 @@ def test_an_old_format_committed_journal_is_refused_clearly(tmp_path: Path) -> N
         code, out = run("transactions", "rollback", tx.name, "--codex-home", str(target), *extra)
         assert code == 1 and "cannot be undone safely" in out, out
     assert _tree(target) == before
+
+
+def test_a_rollback_step_failing_on_a_full_disk_is_finished_by_recover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Putting back a replaced rollout needs space; with none, the rollback stops, says so,
+    and a later `recover` finishes it: the replaced thread is exactly as before."""
+    import codex_migrate.importer as importer
+    import codex_migrate.undo as undo
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    files_before, dump_before = _files(target), _dump(target / "state_5.sqlite")
+
+    def verify_fills_the_disk(*args: object, **kwargs: object) -> list[str]:
+        raise _no_space(target / "history.jsonl")
+
+    def restore_needs_space(saved: Path, dest: Path) -> object:
+        def run() -> None:
+            raise _no_space(dest)
+
+        return run
+
+    monkeypatch.setattr(importer, "verify_written", verify_fills_the_disk)
+    monkeypatch.setattr(undo, "_restore", restore_needs_space)
+    code, out = run("import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new",
+                    "--yes")  # fmt: skip
+    assert code == 1 and "stopped part way" in out and "codex-migrate recover" in out, out
+    assert "Traceback" not in out
+    monkeypatch.undo()
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" in out, out
+    assert _files(target) == files_before
+    assert _dump(target / "state_5.sqlite") == dump_before

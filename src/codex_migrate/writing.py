@@ -51,14 +51,22 @@ class HomeWriter:
     def recovered(self) -> list[str]:
         return [p.tx_id for p in self.recovery]
 
-    def rollback_unfinished(self, reason: str) -> None:
+    def rollback_unfinished(self, reason: str) -> bool:
+        """False when a rollback could not finish (a full disk): its journal then stays
+        unfinished, and ``recover`` finishes it once the cause is gone."""
+        finished = True
         for tx in self.transactions:
             if tx.journal.state in UNFINISHED:
-                tx.rollback(reason)
+                try:
+                    tx.rollback(reason)
+                except Exception:
+                    finished = False
+        return finished
 
 
 def no_space(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    """A full disk, or no inodes or quota left."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _as_user_error(exc: OSError, what: str) -> CodexMigrateError:
@@ -100,7 +108,12 @@ def open_for_writing(
         try:
             yield w
         except BaseException as exc:
-            w.rollback_unfinished(str(exc) or type(exc).__name__)
+            if not w.rollback_unfinished(str(exc) or type(exc).__name__):
+                raise CodexMigrateError(
+                    f"the {what} failed ({exc}) and rolling it back stopped part way.",
+                    hint="Free some space if the disk is full, then run "
+                    "`codex-migrate recover`: it finishes the rollback.",
+                ) from exc
             if isinstance(exc, OSError):
                 raise _as_user_error(exc, what) from exc
             raise
