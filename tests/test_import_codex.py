@@ -141,3 +141,30 @@ def test_import_refuses_while_codex_runs_on_the_target(
         assert "Codex is running" in result.output
     sessions = lambda t: {k: v for k, v in t.items() if k.startswith(("sessions", "archived"))}  # noqa: E731
     assert sessions(tree_state(target)) == sessions(before)
+
+
+def test_registration_of_a_benchmark_home_through_one_pipelined_app_server(
+    codex_bin_new: Path, mock_api_server: Any, tmp_path: Path
+) -> None:
+    """Many paginated threads (some archived) registered by one long-lived app-server with
+    pipelined requests: none fails, the time is reported apart from the import's, and the
+    threads are listed with their turns."""
+    from benchmarks.real_home import make_home, map_args
+
+    src = tmp_path / "src"
+    shape = make_home(src, 24, seed=3)
+    target = _target_home(tmp_path, "0.169.0", mock_api_server, codex_bin_new)
+    out = _import(src, target, *map_args(tmp_path / "p"), "--codex-bin", str(codex_bin_new))
+    reg = out["codex_registration"]
+    assert reg["failed"] == [], reg["failed"][:3]
+    assert reg["threads"] == shape.paginated
+    assert reg["seconds"] > 0
+    with AppServer(codex_bin_new, target) as server:
+        listed = {t["id"]: t for t in server.list_threads()}
+        imported = {t["id"]: t for t in out["plan"]["threads"]}
+        both = sorted(set(imported) & set(listed))
+        assert len(both) >= shape.paginated
+        for tid in both:
+            assert listed[tid]["archived"] == imported[tid]["archived"], tid
+        for tid in both[:5]:
+            assert server.list_turns(tid), tid

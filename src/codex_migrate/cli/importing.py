@@ -240,7 +240,7 @@ def import_(
         if reg.codex:
             click.echo(
                 f"Codex ({reg.codex}, found in {reg.found_in}) registered "
-                f"{reg.threads} paginated threads' history."
+                f"{reg.threads} paginated threads' history in {reg.seconds:.1f} s."
             )
             for failure in reg.failed:
                 click.secho(f"  could not register {failure}", fg="yellow")

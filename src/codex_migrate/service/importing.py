@@ -6,6 +6,7 @@ The CLI's ``import`` and the web UI's Migrate call :func:`preview_import` and
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ class Registration:
     failed: list[str] = field(default_factory=list)
     index_carried: int = 0
     names: int = 0
+    #: time Codex took, apart from the import's own
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +47,7 @@ class Registration:
             "failed": self.failed,
             "index_carried": self.index_carried,
             "names": self.names,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -115,7 +119,11 @@ def find_codex(codex_bin: Path | None, no_codex: bool) -> FoundCodex | None:
 
 
 def register_import(
-    writer: HomeWriter, plan: ImportPlan, report: ImportReport, found: FoundCodex | None
+    writer: HomeWriter,
+    plan: ImportPlan,
+    report: ImportReport,
+    found: FoundCodex | None,
+    progress: ProgressFn | None = None,
 ) -> Registration:
     """After the write, with the home still open: let Codex project the paginated history
     the turn index did not come with (archived ones too), set names through Codex when the
@@ -137,10 +145,15 @@ def register_import(
     if not report.transaction_id or not (out.paginated or names) or found is None:
         return out
     out.codex, out.found_in = str(found.path), found.where
+    started = time.monotonic()
+    tick = (lambda done, total: progress("register", done, total)) if progress else None
     try:
-        out.failed = project_threads(found.path, home.root, out.paginated, archived, names=names)
+        out.failed = project_threads(
+            found.path, home.root, out.paginated, archived, names=names, progress=tick
+        )
     except (OSError, CodexAppError) as exc:
         out.failed = [str(exc)]
+    out.seconds = time.monotonic() - started
     out.threads = len(out.paginated) - len(out.failed)
     out.names = len(names)
     # Every thread Codex opened (projected, named, unarchived and archived again) gets its
@@ -171,7 +184,7 @@ def run_import(
         report = apply_import(plan, progress, writer)
         if progress and found is not None:
             progress("register", 0, 1)
-        registration = register_import(writer, plan, report, found)
+        registration = register_import(writer, plan, report, found, progress)
     outcome = ImportOutcome(plan, report, registration)
     if progress:
         progress("verify", 0, 1)
