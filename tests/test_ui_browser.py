@@ -447,7 +447,7 @@ def test_doctor_on_a_copied_home_with_stale_rows_and_a_locked_database(
 
             # Another program holds the database's write lock: refused, nothing written.
             monkeypatch.setattr(
-                "codex_migrate.importer.check_db_writable",
+                "codex_migrate.writing.check_db_writable",
                 lambda path: check_db_writable(path, timeout=0.2),
             )
             holder = sqlite3.connect(db, isolation_level=None)

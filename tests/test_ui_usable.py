@@ -94,8 +94,12 @@ def test_demo_writes_nothing_outside_its_folder(
         # A forged form is refused by the server too, whatever the page offered.
         client = Client(config.origin, config.tokens.issue())
         client.sign_in()
-        client.post("/backup", {"dest": str(real_home), "format": "folder", "scope": "all"})
-        client.post("/export", {"dest": str(real_home / "x"), "thread": "anything"})
+        refused = client.post(
+            "/backup", {"dest": str(real_home), "format": "folder", "scope": "all"}
+        )
+        assert refused.status == 400 and "demo" in refused.text
+        refused = client.post("/export", {"dest": str(real_home / "x"), "thread": "x"})
+        assert refused.status == 400 and "demo" in refused.text
     assert files_under(real_home) == []
     assert any((demo.root / "backups").iterdir())
     assert any((demo.root / "exports").rglob("*.html"))
@@ -416,7 +420,7 @@ def test_first_screen_says_what_to_do(browser: Any, tmp_path: Path, lang: str) -
             snap(page, f"08-start-copied-home.{lang}")
         finally:
             ctx.close()
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         result = client.post(
             "/backup", {"dest": str(tmp_path / "out"), "format": "folder", "scope": "all"}
