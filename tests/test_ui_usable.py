@@ -745,3 +745,25 @@ def test_exported_html_is_in_the_chosen_language(tmp_path: Path) -> None:
         assert page.status == 200
     exported = next((demo.root / "exports").glob("*.html")).read_text(encoding="utf-8")
     assert '<html lang="zh-Hans">' in exported and "Codex 对话" in exported
+
+
+def test_a_2025_session_found_by_doctor_is_converted_from_repair(tmp_path: Path) -> None:
+    import re
+
+    from tests.test_ui_support import copied_home
+
+    copied = copied_home(tmp_path / "copied")
+    with ui_server(copied.home) as (config, _url):
+        client = Client(config.origin, config.token)
+        client.sign_in()
+        doctor = client.get("/doctor")
+        assert 'data-code="bare-era"' in doctor.text or "bare-era" in doctor.text
+        assert 'href="/repair?upgrade=1"' in doctor.text
+        repair = client.get("/repair?upgrade=1")
+        assert re.search(r'name="upgrade_bare" value="1" checked', repair.text)
+        preview = client.get("/repair/preview")
+        digest = re.search(r'name="digest" value="([^"]+)"', preview.text)
+        assert digest, "the preview offers to apply the conversion"
+        client.post("/repair/apply", {"digest": digest.group(1)})
+        after = client.get("/doctor")
+        assert 'href="/repair?upgrade=1"' not in after.text

@@ -60,11 +60,21 @@ def _projects(request: Request) -> tuple[list[tuple[str, int]], int, bool]:
     return sorted(shown), len(catalog.projects), session.repair_all
 
 
+def _bare_count(request: Request) -> int:
+    """Sessions in the 2025 format (from the catalog this page just read)."""
+    catalog = catalog_for(request)
+    if isinstance(catalog, Response):
+        return 0
+    return sum(1 for t in catalog.threads if t.era == "bare")
+
+
 def repair_page(request: Request) -> Response:
     session = session_of(request)
     if "all" in request.query_params:
         session.repair_all = request.query_params.get("all") == "1"
     focus = request.query_params.get("project")  # from Doctor: this project's row first
+    if request.query_params.get("upgrade") == "1":  # from Doctor: convert 2025 sessions
+        session.extra["repair_upgrade"] = True
     try:
         projects, total, include_all = _projects(request)
     except _Reading as reading:
@@ -95,6 +105,8 @@ def repair_page(request: Request) -> Response:
             "rule_error": rule_error or request.query_params.get("error"),
             "home": config_of(request).codex_home,
             "focus": focus,
+            "bare": _bare_count(request),
+            "upgrade": bool(session.extra.get("repair_upgrade")),
         },
     )
 
@@ -109,6 +121,8 @@ def repair_submit(request: Request) -> Response:
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
     with session.lock:
+        if form.get("upgrade_present") == "1":
+            session.extra["repair_upgrade"] = form.get("upgrade_bare") == "1"
         problem = apply_binding_form(session.repair, form, [cwd for cwd, _ in projects])
         session.repair_digest = None
     if problem:
@@ -121,7 +135,12 @@ def repair_submit(request: Request) -> Response:
 def _plan(request: Request, progress: ProgressFn | None = None) -> RebindPlan:
     session = session_of(request)
     catalog = home_catalog(config_of(request).codex_home, progress)
-    return preview_rebind(catalog, mapper_of(session.repair), all_projects=session.repair_all)
+    return preview_rebind(
+        catalog,
+        mapper_of(session.repair),
+        all_projects=session.repair_all,
+        upgrade_bare=bool(session.extra.get("repair_upgrade")),
+    )
 
 
 def repair_preview(request: Request) -> Response:
@@ -158,7 +177,12 @@ def repair_apply(request: Request) -> Response:
 
     def work(progress: ProgressFn) -> RepairResult:
         catalog = home_catalog(home_path, progress)
-        plan = preview_rebind(catalog, mapper_of(session.repair), all_projects=session.repair_all)
+        plan = preview_rebind(
+            catalog,
+            mapper_of(session.repair),
+            all_projects=session.repair_all,
+            upgrade_bare=bool(session.extra.get("repair_upgrade")),
+        )
         if fingerprint(plan) != expected:
             raise PlanChanged(
                 "the home changed since the preview; nothing was written.",
