@@ -205,17 +205,25 @@ def _local_refs(home: CodexHome) -> dict[str, RolloutRef]:
 @contextmanager
 def scratch_dir() -> Iterator[Path]:
     """Private snapshots of the files being pulled (outside the home and the folder)."""
-    path = Path(tempfile.mkdtemp(prefix="codex-migrate-sync-"))
+    path = Path(tempfile.mkdtemp(prefix="codex-migrate-sync-scratch-"))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _run_lock(home: Path) -> HomeLock:
-    """One sync per home at a time (the import inside takes the home's own lock too)."""
+@contextmanager
+def _run_lock(home: Path) -> Iterator[None]:
+    """One sync per home at a time (the import inside takes the home's own lock too); the
+    lock's folder goes with it, so runs leave nothing in the temp folder."""
     key = hashlib.sha256(str(home).encode()).hexdigest()[:16]
-    return HomeLock(Path(tempfile.gettempdir()) / f"codex-migrate-sync-{key}")
+    folder = Path(tempfile.gettempdir()) / f"codex-migrate-sync-lock-{key}"
+    try:
+        with HomeLock(folder):
+            yield
+    finally:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def plan_all(
