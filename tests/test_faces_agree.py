@@ -94,7 +94,7 @@ def _digest(html: str) -> str:
 
 def _ui_import(demo: Demo, codex_bin: Path | None) -> str:
     with ui_server(demo.codex_home, demo=demo, codex_bin=codex_bin) as (config, _url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         client.post("/migrate/source", {"source": str(demo.source)})
         preview = client.post(
@@ -192,7 +192,7 @@ def test_rebind_through_the_cli_and_the_ui_gives_the_same_home(tmp_path: Path) -
     shutil.copytree(work, tmp_path / "snapshot", symlinks=True, copy_function=shutil.copy2)
 
     with ui_server(copied.home) as (config, _url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         preview = client.post(
             "/repair", {"rule_old": MAC, "rule_new": str(copied.projects), "action": "preview"}
@@ -221,7 +221,7 @@ def test_home_page_doctor_and_doctor_json_count_the_same(tmp_path: Path, kind: s
     counts = home_summary(home_catalog(home))
     assert (counts.problems, counts.notes) == (summary["problems"], summary["notes"])
     with ui_server(home) as (config, _url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         index = text_of(client.get("/").text)
         doctor = text_of(client.get("/doctor").text)

@@ -304,7 +304,7 @@ def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
     target = tmp_path / "target" / ".codex"
     sizes: dict[str, int] = {}
     with ui_server(home) as (config, _url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         for path in ("/", "/doctor", "/repair", "/export", "/backup", "/snapshots"):
             first = client.get(path, follow=False)
@@ -336,7 +336,7 @@ def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
         assert "3,000 of 3,000 selected" in page.text
         sizes["/export all"] = len(page.text.encode())
     with ui_server(target) as (config, _url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         client.post("/migrate/source", {"source": str(home)})
         page = client.get("/migrate/select")
@@ -536,7 +536,7 @@ def test_a_conflict_is_settled_per_thread_without_splicing(
 
     demo = build_demo(tmp_path / "demo")
     with ui_server(demo.codex_home, demo=demo) as (config, url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         assert "Import finished" in _apply(client, _preview(client, demo)).text
         victim = next((demo.codex_home / "sessions").rglob("*0001*.jsonl"))
