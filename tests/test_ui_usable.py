@@ -729,7 +729,7 @@ def test_exported_html_is_in_the_chosen_language(tmp_path: Path) -> None:
     # From the Chinese UI, the export is in Chinese.
     shutil.copytree(demo.source, demo.codex_home, dirs_exist_ok=True)
     with ui_server(demo.codex_home, demo=demo) as (config, _url):
-        client = Client(config.origin, config.token, accept_language="zh-CN")
+        client = Client(config.origin, config.tokens.issue(), accept_language="zh-CN")
         client.sign_in()
         client.post("/export", {"action": "all"})
         page = client.post(
@@ -754,7 +754,7 @@ def test_a_2025_session_found_by_doctor_is_converted_from_repair(tmp_path: Path)
 
     copied = copied_home(tmp_path / "copied")
     with ui_server(copied.home) as (config, _url):
-        client = Client(config.origin, config.token)
+        client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         doctor = client.get("/doctor")
         assert 'data-code="bare-era"' in doctor.text or "bare-era" in doctor.text
