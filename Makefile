@@ -45,6 +45,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_real --sessions 3000 30000
 	$(BIN)/python -m benchmarks.bench_scan
 	$(BIN)/python -m benchmarks.bench_import
 	$(BIN)/python benchmarks/bench_export.py
