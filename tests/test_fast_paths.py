@@ -66,7 +66,7 @@ def tricky_records(draw: st.DrawFn) -> bytes:
     return draw(encoded(record))
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_property_token_replacement_equals_the_walk(data: st.DataObject) -> None:
     line = data.draw(tricky_records()) + data.draw(st.sampled_from([b"\n", b"\r\n", b""]))
@@ -95,7 +95,7 @@ def _lines(data: st.DataObject) -> list[bytes]:
     return lines
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_property_block_rewrite_equals_line_by_line(data: st.DataObject) -> None:
     lines = _lines(data)

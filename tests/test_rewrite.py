@@ -683,7 +683,7 @@ def expected_value(value: str, mapper: PathMapper) -> str:
     return res.new_path if res.changed and res.new_path is not None else value
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_property_only_mapped_values_change(data: st.DataObject) -> None:
     record, fields = data.draw(records())
@@ -701,7 +701,7 @@ def test_property_only_mapped_values_change(data: st.DataObject) -> None:
         assert out == line
 
 
-@settings(max_examples=200)
+@settings(deadline=None, max_examples=200)
 @given(st.data())
 def test_property_lines_without_mapped_paths_are_identical(data: st.DataObject) -> None:
     record, _ = data.draw(records())
@@ -712,7 +712,7 @@ def test_property_lines_without_mapped_paths_are_identical(data: st.DataObject) 
     assert rewrite_line(line, PathMapper(history_only=OLD_ROOTS)) is line
 
 
-@settings(max_examples=200)
+@settings(deadline=None, max_examples=200)
 @given(st.data())
 def test_property_rewrite_is_idempotent(data: st.DataObject) -> None:
     # NEW roots are never under an OLD root (nor the reverse), so a second pass has nothing to do
@@ -725,7 +725,7 @@ def test_property_rewrite_is_idempotent(data: st.DataObject) -> None:
     assert (PROPERTY_MAPPER.map(first) or first) == first
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_property_prefix_of_a_file_maps_to_prefix_of_the_mapped_file(
     data: st.DataObject,
