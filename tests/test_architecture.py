@@ -18,8 +18,6 @@ MAX_LINES = 420
 
 #: Modules already over the limit when the limit was set: each may not grow; split them next.
 OVERSIZE = {
-    "codex_migrate.export.api": 560,
-    "codex_migrate.rewrite": 560,
     "codex_migrate.rollout": 465,
     "codex_migrate.catalog": 465,
     "codex_migrate.backup.verify": 440,

@@ -19,7 +19,8 @@ from codex_migrate.catalog import build_catalog
 from codex_migrate.cli import cli
 from codex_migrate.cli.export import export_html, export_md
 from codex_migrate.errors import EXIT_FAILURE, EXIT_USAGE, CodexMigrateError
-from codex_migrate.export.api import ExportPlan, Selection, export_threads, plan_export
+from codex_migrate.export.api import Selection, export_threads
+from codex_migrate.export.dry_run import ExportPlan, plan_export
 from codex_migrate.home import open_home
 from tests.homes import tree_state
 from tests.test_export_sessions import Rollout, full_session, home_with, tid

@@ -41,12 +41,12 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any
 
 from codex_migrate import safejson
-from codex_migrate.pathmap import PathMapper, Status
-from codex_migrate.paths import from_file_url, parse, to_file_url
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.rewrite_fields import KeyPath, all_strings, path_values
 from codex_migrate.rewrite_tokens import replace_tokens
+from codex_migrate.rewrite_values import map_path_value, map_text
 
 __all__ = [
     "RewriteStats",
@@ -57,21 +57,10 @@ __all__ = [
     "rewrite_lines",
 ]
 
-KeyPath = tuple[str | int, ...]
 
 _KEY_NEEDLES = (b'cwd"', b'_roots"', b'"path"')
 _TEXT_NEEDLES = (b"<cwd>", b"<root>", b"<image", b"AGENTS.md", b"\\u003c", b"\\u003C")
-_ROOT_LISTS = frozenset({"writable_roots", "readable_roots", "workspace_roots"})
-_RUNTIME_ROOTS = "runtime_workspace_roots"
 
-# (cheap substring that must be present, pattern: group 1 = text kept before the path, group 2 =
-# the path, which must be the whole rest of the construct)
-_TEXT_PATTERNS = (
-    ("<cwd>", re.compile(r"(<cwd>)([^<\n]+)(?=</cwd>)")),
-    ("<root>", re.compile(r"(<root>)([^<\n]+)(?=</root>)")),
-    ("<image", re.compile(r'(<image\b[^>\n]*?\bpath=")([^"\n]+)(?=")')),
-    ("AGENTS.md instructions for ", re.compile(r"(# AGENTS\.md instructions for )([^\n]+)")),
-)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _RAW_DECODE = json.JSONDecoder().raw_decode  # C scanner: reads or skips a whole value at once
@@ -97,169 +86,6 @@ class ValueChange:
     old: str
     new: str
     text: bool = False  # found by the free-text option rather than as a path field
-
-
-# -- which values -----------------------------------------------------------------------------
-
-
-def _add_str(out: list[tuple[KeyPath, str]], obj: dict[str, Any], key: str, at: KeyPath) -> None:
-    v = obj.get(key)
-    if isinstance(v, str):
-        out.append(((*at, key), v))
-
-
-def _add_list(out: list[tuple[KeyPath, str]], obj: dict[str, Any], key: str, at: KeyPath) -> None:
-    v = obj.get(key)
-    if isinstance(v, list):
-        for i, item in enumerate(v):
-            if isinstance(item, str):
-                out.append(((*at, key, i), item))
-
-
-def _policy_paths(node: Any, at: KeyPath, out: list[tuple[KeyPath, str]]) -> None:
-    """Path strings in a sandbox policy or permission profile, whatever its version's shape."""
-    stack: list[tuple[Any, KeyPath]] = [(node, at)]
-    while stack:
-        cur, where = stack.pop()
-        if isinstance(cur, dict):
-            for k, v in cur.items():
-                if k in _ROOT_LISTS and isinstance(v, list):
-                    _add_list(out, cur, k, where)
-                elif k == "path" and isinstance(v, str) and cur.get("type") == "path":
-                    out.append(((*where, k), v))
-                elif isinstance(v, (dict, list)):
-                    stack.append((v, (*where, k)))
-        elif isinstance(cur, list):
-            for i, v in enumerate(cur):
-                if isinstance(v, (dict, list)):
-                    stack.append((v, (*where, i)))
-
-
-def _settings_paths(obj: dict[str, Any], at: KeyPath, out: list[tuple[KeyPath, str]]) -> None:
-    _add_str(out, obj, "cwd", at)
-    _add_list(out, obj, _RUNTIME_ROOTS, at)
-    for key in ("sandbox_policy", "permission_profile"):
-        if isinstance(obj.get(key), (dict, list)):
-            _policy_paths(obj[key], (*at, key), out)
-
-
-def _all_cwd_keys(node: Any, at: KeyPath, out: list[tuple[KeyPath, str]]) -> None:
-    stack: list[tuple[Any, KeyPath]] = [(node, at)]
-    while stack:
-        cur, where = stack.pop()
-        if isinstance(cur, dict):
-            for k, v in cur.items():
-                if k == "cwd" and isinstance(v, str):
-                    out.append(((*where, k), v))
-                elif isinstance(v, (dict, list)):
-                    stack.append((v, (*where, k)))
-        elif isinstance(cur, list):
-            for i, v in enumerate(cur):
-                if isinstance(v, (dict, list)):
-                    stack.append((v, (*where, i)))
-
-
-def _path_values(record: Any) -> list[tuple[KeyPath, str]]:
-    """The (key path, value) of every path-bearing string of one record, per docs/STORAGE.md §2."""
-    out: list[tuple[KeyPath, str]] = []
-    if not isinstance(record, dict):
-        return out
-    rtype = record.get("type")
-    payload = record.get("payload")
-    if not isinstance(rtype, str) or not isinstance(payload, dict):
-        return out  # bare-era line or unknown shape
-    at: KeyPath = ("payload",)
-    if rtype == "session_meta":
-        _add_str(out, payload, "cwd", at)
-        _add_list(out, payload, _RUNTIME_ROOTS, at)
-    elif rtype == "turn_context":
-        _settings_paths(payload, at, out)
-    elif rtype == "world_state":
-        _all_cwd_keys(payload, at, out)
-    elif rtype == "event_msg":
-        ptype = payload.get("type")
-        if ptype == "thread_settings_applied":
-            ts = payload.get("thread_settings")
-            if isinstance(ts, dict):
-                _settings_paths(ts, (*at, "thread_settings"), out)
-        elif ptype in ("exec_command_begin", "exec_command_end"):
-            _add_str(out, payload, "cwd", at)
-        elif isinstance(ptype, str) and ptype.startswith("item_"):
-            item = payload.get("item")
-            if isinstance(item, dict) and item.get("type") == "CommandExecution":
-                _add_str(out, item, "cwd", (*at, "item"))
-    return out
-
-
-def _all_strings(record: Any) -> Iterator[tuple[KeyPath, str]]:
-    stack: list[tuple[Any, KeyPath]] = [(record, ())]
-    while stack:
-        cur, where = stack.pop()
-        if isinstance(cur, str):
-            yield where, cur
-        elif isinstance(cur, dict):
-            stack.extend((v, (*where, k)) for k, v in cur.items())
-        elif isinstance(cur, list):
-            stack.extend((v, (*where, i)) for i, v in enumerate(cur))
-
-
-# -- mapping one value ------------------------------------------------------------------------
-
-
-_MEMO: weakref.WeakKeyDictionary[PathMapper, dict[str, str | None]] = weakref.WeakKeyDictionary()
-_MEMO_MAX = 4096
-
-
-def _map_path_value(value: str, mapper: PathMapper) -> str | None:
-    """What ``value`` becomes (None: unchanged). Memoised per mapper: a rollout repeats its
-    cwd on most lines, and resolving a path is the costly part."""
-    memo = _MEMO.get(mapper)
-    if memo is None:
-        memo = _MEMO[mapper] = {}
-    try:
-        return memo[value]
-    except KeyError:
-        pass
-    new = _map_path_value_uncached(value, mapper)
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[value] = new
-    return new
-
-
-def _map_path_value_uncached(value: str, mapper: PathMapper) -> str | None:
-    if value[:5].lower() == "file:":
-        return _map_file_url(value, mapper)
-    res = mapper.resolve(value)
-    if res.status is Status.MAPPED and res.new_path is not None and res.new_path != value:
-        return res.new_path
-    return None
-
-
-def _map_file_url(url: str, mapper: PathMapper) -> str | None:
-    try:
-        path = from_file_url(url)
-    except ValueError:
-        return None
-    res = mapper.resolve(path)
-    if res.status is not Status.MAPPED or res.new_path is None:
-        return None
-    new_url = to_file_url(parse(res.new_path), localhost=url[5:17].lower() == "//localhost/")
-    if url.endswith("/") and not new_url.endswith("/"):
-        new_url += "/"
-    return None if new_url == url else new_url
-
-
-def _map_text(text: str, mapper: PathMapper) -> str | None:
-    def repl(m: re.Match[str]) -> str:
-        new = _map_path_value(m.group(2), mapper)
-        return m.group(0) if new is None else m.group(1) + new
-
-    new_text = text
-    for marker, pattern in _TEXT_PATTERNS:
-        if marker in new_text:
-            new_text = pattern.sub(repl, new_text)
-    return None if new_text == text else new_text
 
 
 # -- locating tokens in the raw text ----------------------------------------------------------
@@ -464,16 +290,16 @@ def _changes(
         return None
     changes: list[ValueChange] = []
     targeted: set[KeyPath] = set()
-    for key_path, value in _path_values(record):
+    for key_path, value in path_values(record):
         targeted.add(key_path)
-        new = _map_path_value(value, mapper)
+        new = map_path_value(value, mapper)
         if new is not None:
             changes.append(ValueChange(key_path, value, new))
     if rewrite_text:
-        for key_path, value in _all_strings(record):
+        for key_path, value in all_strings(record):
             if key_path in targeted:
                 continue
-            new = _map_text(value, mapper)
+            new = map_text(value, mapper)
             if new is not None:
                 changes.append(ValueChange(key_path, value, new, text=True))
     return text, changes

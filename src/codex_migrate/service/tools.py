@@ -10,13 +10,8 @@ from __future__ import annotations
 from codex_migrate.backup import BackupPlan, BackupReport, free_path, plan_backup, run_backup
 from codex_migrate.backup.verify import VerifyReport, verify_backup
 from codex_migrate.doctor import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
-from codex_migrate.export.api import (
-    ExportPlan,
-    ExportReport,
-    Selection,
-    export_threads,
-    plan_export,
-)
+from codex_migrate.export.api import ExportReport, Selection, export_threads
+from codex_migrate.export.dry_run import ExportPlan, plan_export
 
 __all__ = [
     "NOTE",
