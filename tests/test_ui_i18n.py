@@ -15,7 +15,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from codex_migrate.ui.i18n import Formatter, negotiate, po_path, translations
+from codex_migrate.translations import po_path, translations
+from codex_migrate.ui.i18n import Formatter, negotiate
 from tests.test_ui_support import demo_server, text_of
 
 REPO = Path(__file__).resolve().parents[1]

@@ -441,7 +441,7 @@ def _english_fragments() -> list[str]:
     from babel.messages.pofile import read_po
 
     from codex_migrate.doctor.rules import RULES
-    from codex_migrate.ui.i18n import po_path
+    from codex_migrate.translations import po_path
 
     with open(po_path("zh_Hans"), "rb") as f:
         catalog = read_po(f, locale="zh_Hans")

@@ -110,7 +110,7 @@ def _translations(lang: str) -> Any:
 
     if lang == "en":
         return gettext.NullTranslations()
-    from codex_migrate.ui.i18n import translations
+    from codex_migrate.translations import translations
 
     return translations(lang)
 

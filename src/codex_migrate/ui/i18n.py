@@ -7,21 +7,14 @@ be served. Dates and sizes are formatted with Babel for the page's locale.
 
 from __future__ import annotations
 
-import functools
-import gettext
-import io
 from datetime import UTC, datetime
-from pathlib import Path
 
 from babel.dates import format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
-LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "messages"
-DEFAULT = "en"
+from codex_migrate.translations import DEFAULT
+
 #: Locale code -> (HTML ``lang``, name shown in the switcher, always in its own language).
 LOCALES: dict[str, tuple[str, str]] = {
     "en": ("en", "English"),
@@ -33,24 +26,6 @@ LANG_COOKIE = "codex_migrate_lang"
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown (the template)."""
     return message
-
-
-def po_path(locale: str) -> Path:
-    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-@functools.cache
-def translations(locale: str) -> gettext.NullTranslations:
-    """The compiled catalog for ``locale`` (English needs none: the msgids are English)."""
-    path = po_path(locale)
-    if locale == DEFAULT or not path.is_file():
-        return gettext.NullTranslations()
-    with open(path, "rb") as f:
-        catalog = read_po(f, locale=locale)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
 
 
 def normalize(code: str | None) -> str | None:

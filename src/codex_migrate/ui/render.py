@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from codex_migrate import __version__
+from codex_migrate.translations import translations
 from codex_migrate.ui.i18n import (
     LANG_COOKIE,
     LOCALES,
@@ -22,7 +23,6 @@ from codex_migrate.ui.i18n import (
     Formatter,
     negotiate,
     normalize,
-    translations,
 )
 from codex_migrate.ui.plain import plain
 from codex_migrate.ui.sessions import Session
