@@ -21,7 +21,6 @@ OVERSIZE = {
     "codex_migrate.rollout": 465,
     "codex_migrate.catalog": 465,
     "codex_migrate.backup.verify": 440,
-    "codex_migrate.rebind": 430,
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from codex_migrate.bare import bare_choice, keep_original, original_rel
@@ -23,19 +22,11 @@ from codex_migrate.homefiles import declare, stage_bytes
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.projectfiles import for_rebind
+from codex_migrate.rebind_rows import fix_rows, translate_offsets
 from codex_migrate.rewrite import line_changes
 from codex_migrate.selection import Selection
 from codex_migrate.staging import StagedFile, StageJob, stage_many
-from codex_migrate.threadrow import (
-    RolloutFacts,
-    build_row,
-    columns,
-    delete_projection,
-    upsert_row,
-    watch_projection,
-)
-from codex_migrate.transaction import Transaction, abort, crash_point
-from codex_migrate.turnindex import OFFSET_COLUMNS, map_items_in_place
+from codex_migrate.transaction import abort, crash_point
 from codex_migrate.writing import HomeWriter, open_for_writing
 
 
@@ -315,9 +306,9 @@ def apply_rebind(
             crash_point("files")
 
             if home.state_db is not None:
-                report.rows, report.dropped = _fix_rows(tx, plan, staged)
+                report.rows, report.dropped = fix_rows(tx, plan, staged)
             if paginated and home.history_db is not None:
-                translated, dropped = _translate_offsets(
+                translated, dropped = translate_offsets(
                     tx, home.history_db, paginated, staged, plan.mapper
                 )
                 report.offsets_translated, report.projections_dropped = translated, dropped
@@ -327,103 +318,3 @@ def apply_rebind(
             abort(tx, exc, "rebind")
     report.seconds = time.monotonic() - started
     return report
-
-
-def _fix_rows(tx: Transaction, plan: RebindPlan, staged: dict[str, StagedFile]) -> tuple[int, int]:
-    db = plan.catalog.home.state_db
-    assert db is not None
-    rows = 0
-    with tx.db_write(db) as log:
-        conn = log.conn
-        cols = columns(conn, "threads")
-        for item in plan.items:
-            if not item.row_action:
-                continue
-            t = item.thread
-            log.watch("threads", "id = ?", (t.id,))
-            upsert_row(
-                conn,
-                build_row(
-                    thread_id=t.id,
-                    rollout_path=str(t.rollout_path),
-                    cwd=item.new_cwd or t.cwd or "",
-                    meta=t.meta,
-                    title=t.title,
-                    name=t.name,
-                    archived=t.archived,
-                    archived_at=(t.row or {}).get("archived_at")
-                    or (int(t.mtime) if t.archived else None),
-                    history_mode=t.history_mode,
-                    mtime=t.mtime,
-                    facts=staged[t.id].facts if t.id in staged else RolloutFacts(),
-                    source_row=t.row,
-                ),
-                cols,
-            )
-            rows += 1
-        for tid in plan.drop_rows:
-            log.watch("threads", "id = ?", (tid,))
-            conn.execute("DELETE FROM threads WHERE id = ?", (tid,))
-        if plan.reset_backfill:
-            log.watch("backfill_state", "1")
-            # Codex treats 'running' as a lease; 'pending' makes the next start rescan.
-            bf_cols = {r[1] for r in conn.execute("PRAGMA table_info(backfill_state)")}
-            extra = ", updated_at = 0" if "updated_at" in bf_cols else ""
-            conn.execute(f"UPDATE backfill_state SET status = 'pending'{extra}")
-    return rows, len(plan.drop_rows)
-
-
-def _translate_offsets(
-    tx: Transaction,
-    db: Path,
-    items: list[RebindItem],
-    staged: dict[str, StagedFile],
-    mapper: PathMapper,
-) -> tuple[int, int]:
-    """Move every stored byte offset of a rewritten thread to the same line's new start.
-    An offset that is not a line start we know is not guessed: that thread's projection is
-    dropped and Codex rebuilds it when the thread is opened."""
-    translated = dropped = 0
-    with tx.db_write(db) as log:
-        conn = log.conn
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        for item in items:
-            watch_projection(log, item.id)
-            mapping = staged[item.id].offsets
-            updates: list[tuple[str, str, int, int]] = []
-            clean = True
-            for table, cols in OFFSET_COLUMNS.items():
-                if table not in tables:
-                    continue
-                present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-                for col in cols:
-                    if col not in present:
-                        continue
-                    for (value,) in conn.execute(
-                        f"SELECT DISTINCT {col} FROM {table} WHERE thread_id = ?", (item.id,)
-                    ):
-                        if value is None:
-                            continue
-                        if value not in mapping:
-                            clean = False
-                        elif mapping[value] != value:
-                            updates.append((table, col, value, mapping[value]))
-            if not clean:
-                delete_projection(conn, item.id)
-                dropped += 1
-                continue
-            # Two passes through negative values, so a new offset never collides with an
-            # old one still waiting in the same column.
-            for table, col, old, new in updates:
-                conn.execute(
-                    f"UPDATE {table} SET {col} = ? WHERE thread_id = ? AND {col} = ?",
-                    (-new - 1, item.id, old),
-                )
-            for table, col, _old, new in updates:
-                conn.execute(
-                    f"UPDATE {table} SET {col} = ? WHERE thread_id = ? AND {col} = ?",
-                    (new, item.id, -new - 1),
-                )
-            translated += len(updates)
-            map_items_in_place(conn, item.id, mapper)  # e.g. a command's cwd, as in the file
-    return translated, dropped
