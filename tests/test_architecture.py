@@ -20,7 +20,6 @@ MAX_LINES = 420
 OVERSIZE = {
     "codex_migrate.rollout": 465,
     "codex_migrate.catalog": 465,
-    "codex_migrate.backup.verify": 440,
 }
 
 

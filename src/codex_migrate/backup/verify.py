@@ -7,18 +7,17 @@ multi-gigabyte archive is never held in memory or read twice.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import stat
 import tarfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from codex_migrate.backup.members import BadMember, Member, tar_members, zip_members
 from codex_migrate.errors import HomeNotFound
 from codex_migrate.fsutil import open_regular
 from codex_migrate.manifest import (
@@ -26,7 +25,6 @@ from codex_migrate.manifest import (
     MANIFEST_MAX_BYTES,
     MANIFEST_NAME,
     OS_JUNK,
-    TAR_BUFSIZE,
     Manifest,
     ManifestError,
     ProgressFn,
@@ -201,63 +199,6 @@ def _verify_folder(root: Path, progress: ProgressFn | None) -> VerifyReport:
     return report
 
 
-class _CountingReader(io.RawIOBase):
-    """Counts the compressed bytes read, for a progress bar over an archive."""
-
-    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
-        self._raw = raw
-        self._on_read = on_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self._on_read(n)
-        return n
-
-
-@dataclass
-class _Member:
-    name: str
-    is_dir: bool
-    size: int
-    stream: IO[bytes] | None
-
-
-def _tar_members(path: Path, tick: Callable[[int], None]) -> Iterator[_Member]:
-    import zstandard
-
-    with open_regular(path) as raw:
-        counted = io.BufferedReader(_CountingReader(raw, tick), buffer_size=CHUNK)
-        reader = zstandard.ZstdDecompressor().stream_reader(counted, read_size=CHUNK)
-        # A small stream buffer: tarfile's "r|" copies what is left of it on every read.
-        with tarfile.open(fileobj=reader, mode="r|", bufsize=TAR_BUFSIZE) as tar:
-            for info in tar:
-                if info.isdir():
-                    yield _Member(info.name.rstrip("/"), True, 0, None)
-                elif info.isreg():
-                    yield _Member(info.name, False, info.size, tar.extractfile(info))
-                else:
-                    raise _BadMember(info.name, "is not a regular file or folder")
-
-
-def _zip_members(path: Path, tick: Callable[[int], None]) -> Iterator[_Member]:
-    with zipfile.ZipFile(path) as zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                yield _Member(info.filename.rstrip("/"), True, 0, None)
-                continue
-            kind = (info.external_attr >> 16) & 0o170000
-            if kind and kind != stat.S_IFREG:
-                raise _BadMember(info.filename, "is not a regular file or folder")
-            with zf.open(info) as stream:
-                yield _Member(info.filename, False, info.file_size, stream)
-            tick(info.compress_size)
-
-
 #: More unpacked bytes per archive byte than this is not a backup of ours but a bomb (our
 #: archives of real homes measure well under 20:1; zeros reach 30 000:1).
 MAX_RATIO = 200
@@ -313,13 +254,6 @@ def _existing_parent(path: Path) -> Path:
     return path
 
 
-class _BadMember(Exception):
-    def __init__(self, name: str, what: str) -> None:
-        super().__init__(f"{name} {what}")
-        self.name = name
-        self.what = what
-
-
 def _verify_archive(
     path: Path,
     fmt: str,
@@ -338,7 +272,7 @@ def _verify_archive(
         if progress:
             progress("verify", min(done, total), total)
 
-    members = _tar_members(path, tick) if fmt == "tar.zst" else _zip_members(path, tick)
+    members = tar_members(path, tick) if fmt == "tar.zst" else zip_members(path, tick)
     budget = _Budget(path, extract_to)
     if fmt == "zip":
         # The zip directory lists every size up front: refuse a bomb before any member.
@@ -382,7 +316,7 @@ def _verify_archive(
     except (zstandard.ZstdError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         report.problem(path.name, f"damaged or truncated archive ({exc})")
         return
-    except _BadMember as exc:
+    except BadMember as exc:
         report.problem(exc.name, f"{exc.what}: not written by codex-migrate")
         return
     except OSError as exc:
@@ -415,7 +349,7 @@ def _verify_archive(
         apply_metadata(extract_to, manifest)
 
 
-def _consume(member: _Member, extract_to: Path | None) -> tuple[int, str]:
+def _consume(member: Member, extract_to: Path | None) -> tuple[int, str]:
     """Hash one member's bytes, writing them out when extracting."""
     assert member.stream is not None
     digest = hashlib.sha256()
