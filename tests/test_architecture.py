@@ -19,7 +19,6 @@ MAX_LINES = 420
 #: Modules already over the limit when the limit was set: each may not grow; split them next.
 OVERSIZE = {
     "codex_migrate.rollout": 465,
-    "codex_migrate.catalog": 465,
 }
 
 

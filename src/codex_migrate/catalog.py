@@ -19,8 +19,10 @@ from codex_migrate import safejson
 from codex_migrate.fsutil import open_regular
 from codex_migrate.home import CodexHome, RolloutRef, check_inside
 from codex_migrate.parallel import process_pool, worker_count
+from codex_migrate.problem import Problem
 from codex_migrate.rollout import LineIssues, read_head
-from codex_migrate.statedb import StateDBError, ThreadRows, is_inside, read_thread_rows
+from codex_migrate.rowcheck import check_row
+from codex_migrate.statedb import StateDBError, ThreadRows, read_thread_rows
 
 #: ``progress(stage, done, total)``; the engine reports, the face (CLI, UI) draws.
 ProgressFn = Callable[[str, int, int], None]
@@ -40,21 +42,6 @@ META_KEYS = (
     "history_mode",
     "git",
 )
-
-
-class Problem(str):
-    """A problem message that also carries a stable code, so later stages (doctor) can act
-    on the kind of problem without parsing the message."""
-
-    code: str
-
-    def __new__(cls, code: str, message: str) -> Problem:
-        obj = super().__new__(cls, message)
-        obj.code = code
-        return obj
-
-    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
-        return (self.code, str(self))
 
 
 @dataclass
@@ -378,7 +365,7 @@ def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalo
         seen.add(ref.thread_id)
         thread.index_name = names.get(thread.id)
         thread.row = rows.get(thread.id)
-        _check_row(home, thread, catalog)
+        check_row(home, thread, catalog)
         catalog.threads.append(thread)
         if progress and (done % 200 == 0 or done == total):
             progress("scan", done, total)
@@ -395,60 +382,6 @@ def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalo
     catalog.threads.sort(key=lambda t: t.mtime, reverse=True)
     catalog.projects = group_projects(catalog.threads)
     return catalog
-
-
-def _check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
-    row = thread.row
-    if row is None:
-        if catalog.db is not None and catalog.db.backfill_status == "complete":
-            thread.problems.append(
-                Problem(
-                    "file-without-row",
-                    "no DB row although backfill is complete: Codex adds it when it next lists",
-                )
-            )
-        return
-    path = str(row.get("rollout_path") or "")
-    if not os.path.isabs(path):
-        thread.problems.append(
-            Problem(
-                "row-path-relative", f"DB row has a relative rollout_path {path!r}: Codex hides it"
-            )
-        )
-    elif not is_inside(path, home.root) and _names_backup_origin(home, path, thread):
-        pass  # a backup's DB names the files of the home it was taken from: expected
-    elif not is_inside(path, home.root):
-        thread.problems.append(
-            Problem(
-                "row-path-outside-home", f"DB row's rollout_path points outside this home: {path}"
-            )
-        )
-    elif not os.path.exists(path):
-        thread.problems.append(
-            Problem("row-path-missing", f"DB row's rollout_path does not exist: {path}")
-        )
-    if thread.row_cwd and thread.rollout_cwd and thread.row_cwd != thread.rollout_cwd:
-        thread.problems.append(
-            Problem(
-                "cwd-mismatch",
-                f"DB row cwd {thread.row_cwd!r} differs from the rollout's {thread.rollout_cwd!r}",
-            )
-        )
-    row_mode = _str_or_none(row.get("history_mode"))
-    if row_mode and row_mode != thread.history_mode:
-        thread.problems.append(
-            Problem(
-                "history-mode-mismatch",
-                f"DB row says history_mode={row_mode} but the rollout is {thread.history_mode}",
-            )
-        )
-
-
-def _names_backup_origin(home: CodexHome, path: str, thread: Thread) -> bool:
-    if home.origin is None or not is_inside(path, home.origin):
-        return False
-    rel = Path(os.path.normpath(path)).relative_to(home.origin)
-    return rel.as_posix() == thread.rel_path
 
 
 def group_projects(threads: list[Thread]) -> list[Project]:

@@ -1,0 +1,74 @@
+"""How a thread's state-DB row compares with its rollout: the row problems that scan, doctor
+and verify report (a relative or foreign ``rollout_path``, a missing file, a cwd or history
+mode that disagrees, a row missing although the backfill is complete)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codex_migrate.home import CodexHome
+from codex_migrate.problem import Problem
+from codex_migrate.statedb import is_inside
+
+if TYPE_CHECKING:  # types only: the catalog calls this module
+    from codex_migrate.catalog import Catalog, Thread
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
+    row = thread.row
+    if row is None:
+        if catalog.db is not None and catalog.db.backfill_status == "complete":
+            thread.problems.append(
+                Problem(
+                    "file-without-row",
+                    "no DB row although backfill is complete: Codex adds it when it next lists",
+                )
+            )
+        return
+    path = str(row.get("rollout_path") or "")
+    if not os.path.isabs(path):
+        thread.problems.append(
+            Problem(
+                "row-path-relative", f"DB row has a relative rollout_path {path!r}: Codex hides it"
+            )
+        )
+    elif not is_inside(path, home.root) and _names_backup_origin(home, path, thread):
+        pass  # a backup's DB names the files of the home it was taken from: expected
+    elif not is_inside(path, home.root):
+        thread.problems.append(
+            Problem(
+                "row-path-outside-home", f"DB row's rollout_path points outside this home: {path}"
+            )
+        )
+    elif not os.path.exists(path):
+        thread.problems.append(
+            Problem("row-path-missing", f"DB row's rollout_path does not exist: {path}")
+        )
+    if thread.row_cwd and thread.rollout_cwd and thread.row_cwd != thread.rollout_cwd:
+        thread.problems.append(
+            Problem(
+                "cwd-mismatch",
+                f"DB row cwd {thread.row_cwd!r} differs from the rollout's {thread.rollout_cwd!r}",
+            )
+        )
+    row_mode = _text(row.get("history_mode"))
+    if row_mode and row_mode != thread.history_mode:
+        thread.problems.append(
+            Problem(
+                "history-mode-mismatch",
+                f"DB row says history_mode={row_mode} but the rollout is {thread.history_mode}",
+            )
+        )
+
+
+def _names_backup_origin(home: CodexHome, path: str, thread: Thread) -> bool:
+    if home.origin is None or not is_inside(path, home.origin):
+        return False
+    rel = Path(os.path.normpath(path)).relative_to(home.origin)
+    return rel.as_posix() == thread.rel_path
