@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from codex_migrate.bare import BareShapeError, inspect, original_rel, upgrade_lines
 from codex_migrate.cli import cli
-from codex_migrate.rollout import read_head
+from codex_migrate.rollout_head import read_head
 from tests.homes import tid, tree_state, write_rollout
 
 

@@ -14,8 +14,8 @@ from codex_migrate.rollout import (
     iter_lines,
     last_settings_cwd,
     parse_rollout_name,
-    read_head,
 )
+from codex_migrate.rollout_head import read_head
 from tests.homes import START, tid, write_rollout
 
 CWD = "/Users/alex/Projects/app"

@@ -20,7 +20,8 @@ from codex_migrate.fsutil import open_regular
 from codex_migrate.home import CodexHome, RolloutRef, check_inside
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.problem import Problem
-from codex_migrate.rollout import LineIssues, read_head
+from codex_migrate.rollout import LineIssues
+from codex_migrate.rollout_head import read_head
 from codex_migrate.rowcheck import check_row
 from codex_migrate.statedb import StateDBError, ThreadRows, read_thread_rows
 

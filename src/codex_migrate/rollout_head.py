@@ -1,0 +1,226 @@
+"""Reading the head of a rollout: what a listing needs (the ``session_meta``, the first real
+user message, the last settings), read from a bounded prefix and, for the settings, a bounded
+tail, so scanning thousands of sessions never reads whole files."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+from codex_migrate.rollout import (
+    _HEAD_CHUNK,
+    HEAD_MAX_BYTES,
+    HEAD_MAX_RECORDS,
+    LineIssues,
+    _decode,
+    _last_line_cut,
+    _user_text,
+    env_context_cwd,
+    is_injected_text,
+    iter_lines,
+    last_settings_cwd,
+    open_rollout,
+)
+from codex_migrate.settings_tail import (
+    SETTINGS_MARK,
+    settings_in,
+    tail_settings_cwd,
+)
+
+
+@dataclass
+class RolloutHead:
+    """What listing needs from a rollout, read from its head (and tail for paginated ones)."""
+
+    era: str = "unknown"  # bare | legacy | paginated | unknown
+    meta: dict[str, Any] | None = None
+    meta_id: str | None = None
+    history_mode: str = "legacy"
+    first_user_message: str | None = None
+    env_cwd: str | None = None
+    settings_cwd: str | None = None
+    turn_cwd: str | None = None
+    first_timestamp: str | None = None
+    records_read: int = 0
+    issues: LineIssues = field(default_factory=LineIssues)
+    empty: bool = False
+
+    @property
+    def meta_cwd(self) -> str | None:
+        cwd = (self.meta or {}).get("cwd")
+        return cwd if isinstance(cwd, str) else None
+
+    @property
+    def cwd(self) -> str | None:
+        """The cwd Codex would show for this rollout alone (no DB row): era-aware."""
+        if self.era == "paginated":
+            return self.settings_cwd or self.meta_cwd or self.turn_cwd
+        if self.era == "bare":
+            return self.env_cwd
+        return self.meta_cwd or self.turn_cwd or self.env_cwd
+
+
+def _note_user_message(head: RolloutHead, text: str) -> None:
+    if head.first_user_message is None and text.strip() and not is_injected_text(text):
+        head.first_user_message = text
+
+
+def _absorb(head: RolloutHead, obj: Any, thread_id: str | None) -> None:
+    """Fold one parsed record into the head summary."""
+    if not isinstance(obj, dict):
+        return
+    if head.records_read == 1:
+        if "type" in obj and "payload" in obj:
+            head.era = "paginated" if "ordinal" in obj else "legacy"
+        elif "id" in obj and "timestamp" in obj:
+            head.era = "bare"
+            head.meta = obj
+            head.meta_id = str(obj.get("id", "")).lower() or None
+            head.first_timestamp = obj.get("timestamp")
+            return
+    rtype = obj.get("type")
+    payload = obj.get("payload")
+    if head.first_timestamp is None and isinstance(obj.get("timestamp"), str):
+        head.first_timestamp = obj["timestamp"]
+    if head.era == "bare":
+        # Bare items: messages at top level; state records carry no content we list.
+        if rtype == "message" and obj.get("role") == "user":
+            text = _user_text(obj.get("content"))
+            head.env_cwd = head.env_cwd or env_context_cwd(text)
+            _note_user_message(head, text)
+        return
+    if not isinstance(payload, dict):
+        return
+    if rtype == "session_meta":
+        pid = str(payload.get("id", "")).lower()
+        # A forked file carries the parent's meta after the child's: keep the one naming
+        # this file, else the first one seen.
+        if head.meta is None or (thread_id and pid == thread_id and head.meta_id != thread_id):
+            head.meta = payload
+            head.meta_id = pid or None
+            mode = payload.get("history_mode")
+            if isinstance(mode, str) and mode:
+                head.history_mode = mode
+                if mode == "paginated":
+                    head.era = "paginated"
+    elif rtype == "turn_context":
+        if head.turn_cwd is None and isinstance(payload.get("cwd"), str):
+            head.turn_cwd = payload["cwd"]
+    elif rtype == "event_msg":
+        ptype = payload.get("type")
+        if ptype == "user_message" and isinstance(payload.get("message"), str):
+            _note_user_message(head, payload["message"])
+        elif ptype == "item_completed":
+            item = payload.get("item")
+            if isinstance(item, dict) and item.get("type") == "UserMessage":
+                _note_user_message(head, _user_text(item.get("content")))
+        elif ptype == "thread_settings_applied":
+            settings = payload.get("thread_settings")
+            if isinstance(settings, dict) and isinstance(settings.get("cwd"), str):
+                head.settings_cwd = settings["cwd"]
+    elif (
+        rtype == "response_item"
+        and payload.get("type") == "message"
+        and payload.get("role") == "user"
+    ):
+        text = _user_text(payload.get("content"))
+        head.env_cwd = head.env_cwd or env_context_cwd(text)
+        _note_user_message(head, text)
+
+
+class _Replay(io.RawIOBase):
+    """A stream that gives ``first`` and then the rest of ``stream``: the head is read in
+    one call and kept, so a small rollout (most are) is opened and read once."""
+
+    def __init__(self, first: bytes, stream: IO[bytes]) -> None:
+        self._first: bytes | None = first
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            if first:
+                return first
+        return self._stream.read(size)
+
+
+def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
+    """Summarise a rollout for listing without reading it whole.
+
+    Raises OSError only when the file cannot be opened or read at all.
+    """
+    head = RolloutHead()
+    read = 0
+    compressed = path.name.endswith(".zst")
+    with open_rollout(path) as stream:
+        first = stream.read(_HEAD_CHUNK)
+        # A plain file shorter than one chunk was read whole: its tail is in ``first``.
+        whole = not compressed and len(first) < _HEAD_CHUNK
+        # For a plain file the last thread_settings_applied is found from the tail below,
+        # so the head need not decode those lines (they can only be overridden).
+        tail_settings = not compressed
+        replay = cast(IO[bytes], _Replay(first, stream))
+        for line in iter_lines(replay, None, _HEAD_CHUNK, parse=False):
+            read += len(line.raw)
+            if line.lineno == 1 or _may_matter(line.raw, head, tail_settings, thread_id):
+                _decode(line.raw, line, last=not line.raw.endswith(b"\n"))
+                if line.problem:
+                    head.issues.add(line.problem, line.lineno)
+            else:
+                head.records_read += 1
+                continue
+            if line.obj is None:
+                if line.problem is None:
+                    continue
+            else:
+                head.records_read += 1
+                _absorb(head, line.obj, thread_id)
+            if (
+                head.meta is not None
+                and head.first_user_message is not None
+                and (head.settings_cwd is not None or head.era != "paginated" or tail_settings)
+            ):
+                break
+            if head.records_read >= HEAD_MAX_RECORDS or read >= HEAD_MAX_BYTES:
+                break
+        if read == 0:
+            head.empty = True
+            return head
+        if compressed:
+            if head.era == "paginated":
+                head.settings_cwd = last_settings_cwd(path) or head.settings_cwd
+            return head
+        if whole:
+            if head.issues.truncated == 0 and not first.endswith(b"\n"):
+                head.issues.add("truncated", None)
+            if head.era == "paginated":
+                head.settings_cwd = settings_in(first) or head.settings_cwd
+            return head
+        # Cheap crash check beyond the head: Codex ends every line with a newline.
+        if head.issues.truncated == 0 and _last_line_cut(stream):
+            head.issues.add("truncated", None)
+        if head.era == "paginated":
+            head.settings_cwd = tail_settings_cwd(stream) or head.settings_cwd
+    return head
+
+
+def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
+    """Whether a head line can change the listing facts; the rest (developer instructions,
+    world state, tool output, a ``turn_context`` once its cwd cannot count, settings found
+    from the tail anyway) are skipped unparsed. Anything not shaped like one JSON object is
+    parsed anyway, so a bad line is still counted."""
+    body = raw.rstrip()
+    if not body.startswith(b"{") or not body.endswith(b"}"):
+        return bool(body)
+    start = raw[:320]
+    if b"session_meta" in start or b"user_message" in start or b"UserMessage" in start:
+        return True
+    if b"turn_context" in start:
+        # its cwd counts only without a final session_meta cwd (one naming this file)
+        settled = head.meta_cwd is not None and head.meta_id == thread_id
+        return head.turn_cwd is None and not settled
+    if SETTINGS_MARK in start:
+        return not tail_settings
+    return b"message" in start and b'"user"' in start
