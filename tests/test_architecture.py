@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "codex_migrate"
 MAX_LINES = 420
 
 
-
 def _name(path: Path) -> str:
     parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
