@@ -14,14 +14,12 @@ from codex_migrate.home import CodexHome, default_home, open_home, open_target
 from codex_migrate.service.transactions import (
     delete_transaction,
     find_transaction,
+    preview_rollback,
     recover_home,
     rollback_transaction,
     transactions_of,
 )
-from codex_migrate.transaction import (
-    left_hint,
-    plan_committed_undo,
-)
+from codex_migrate.transaction import left_hint
 from codex_migrate.verify import verify_home
 
 
@@ -113,8 +111,7 @@ def tx_show(tx_id: str, codex_home: Path | None) -> None:
 def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -> None:
     """Undo a committed transaction (refused if anything it wrote changed since)."""
     home = _tx_home(codex_home)
-    tx_dir, journal = find_transaction(home, tx_id)
-    plan = plan_committed_undo(home, tx_dir, journal)  # raises when it would be refused
+    plan = preview_rollback(home, tx_id)  # raises when it would be refused
     click.echo(f"Rolling back {tx_id} would:")
     for text in plan.descriptions or ["change nothing (it is already undone)"]:
         click.echo(f"  {text}")

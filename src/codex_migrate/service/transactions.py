@@ -9,9 +9,16 @@ from typing import Any
 
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import CodexHome
-from codex_migrate.transaction import Journal, list_transactions, undo_committed
+from codex_migrate.transaction import (
+    Journal,
+    list_transactions,
+    plan_committed_undo,
+    undo_committed,
+)
 from codex_migrate.undo import UndoPlan
 from codex_migrate.writing import open_for_writing
+
+FINISHED = ("committed", "rolled_back", "refused")
 
 
 @dataclass
@@ -20,6 +27,11 @@ class TransactionInfo:
     path: Path
     journal: Journal | None
     snapshot_bytes: int
+
+    @property
+    def finished(self) -> bool:
+        """Only a finished transaction's snapshot may be deleted."""
+        return self.journal is not None and self.journal.state in FINISHED
 
     def to_dict(self) -> dict[str, Any]:
         j = self.journal
@@ -65,6 +77,13 @@ def recover_home(home: CodexHome) -> list[UndoPlan]:
         return writer.recovery
 
 
+def preview_rollback(home: CodexHome, tx_id: str) -> UndoPlan:
+    """What rolling back ``tx_id`` would do, read-only; raises the refusal the rollback
+    itself would raise, so a dry run and a confirm page never promise more."""
+    tx_dir, journal = find_transaction(home, tx_id)
+    return plan_committed_undo(home, tx_dir, journal)
+
+
 def rollback_transaction(home: CodexHome, tx_id: str) -> Journal:
     """Undo a committed transaction (refused when its files changed since)."""
     tx_dir, journal = find_transaction(home, tx_id)
@@ -76,7 +95,7 @@ def rollback_transaction(home: CodexHome, tx_id: str) -> Journal:
 def delete_transaction(home: CodexHome, tx_id: str) -> Journal:
     """Delete a finished transaction's snapshot: it can no longer be rolled back."""
     tx_dir, journal = find_transaction(home, tx_id)
-    if journal.state not in ("committed", "rolled_back", "refused"):
+    if journal.state not in FINISHED:
         raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
     with open_for_writing(home, "delete", check_codex=False):
         shutil.rmtree(tx_dir)

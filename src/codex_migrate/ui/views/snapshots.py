@@ -7,8 +7,6 @@ runs; delete only for finished transactions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -17,44 +15,24 @@ from starlette.responses import Response
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import open_target
-from codex_migrate.service import delete_transaction, rollback_transaction
-from codex_migrate.transaction import Journal, list_transactions, plan_committed_undo
+from codex_migrate.service import (
+    TransactionInfo,
+    delete_transaction,
+    preview_rollback,
+    rollback_transaction,
+    transactions_of,
+)
 from codex_migrate.ui.common import busy_page, config_of, error_page, see_other
 from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.render import render, session_of
 
 
-@dataclass
-class Snapshot:
-    id: str
-    path: Path
-    journal: Journal | None
-    size: int
-
-    @property
-    def finished(self) -> bool:
-        finished = ("committed", "rolled_back", "refused")
-        return self.journal is not None and self.journal.state in finished
-
-
-def _size(folder: Path) -> int:
-    total = 0
-    for p in folder.rglob("*"):
-        try:
-            if p.is_file():
-                total += p.stat().st_size
-        except OSError:
-            continue
-    return total
-
-
-def snapshots(request: Request) -> list[Snapshot]:
+def snapshots(request: Request) -> list[TransactionInfo]:
     home = open_target(config_of(request).codex_home.absolute())
-    out = [Snapshot(d.name, d, j, _size(d)) for d, j in list_transactions(home.transactions_dir)]
-    return list(reversed(out))  # newest first
+    return list(reversed(transactions_of(home)))  # newest first
 
 
-def _find(request: Request, tx_id: str) -> Snapshot | None:
+def _find(request: Request, tx_id: str) -> TransactionInfo | None:
     return next((s for s in snapshots(request) if s.id == tx_id), None)
 
 
@@ -83,7 +61,7 @@ def confirm_page(request: Request) -> Response:
         # The same check the rollback makes: a refusal is shown here, before the button.
         home = open_target(config_of(request).codex_home.absolute())
         try:
-            plan_committed_undo(home, snap.path, snap.journal)
+            preview_rollback(home, snap.id)
         except CodexMigrateError as exc:
             return error_page(request, exc, back=f"/snapshots/{snap.id}", status=409)
     return render(
