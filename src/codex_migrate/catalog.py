@@ -281,7 +281,11 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
         )
     if head.era == "bare":
         thread.problems.append(
-            Problem("bare-era", "bare-era (2025) rollout: current Codex does not list it")
+            Problem(
+                "bare-era",
+                "bare-era (2025) rollout: current Codex does not list it until converted "
+                "(import does it; in place: rebind --upgrade-bare)",
+            )
         )
     if head.first_user_message is None and not head.empty:
         thread.problems.append(
