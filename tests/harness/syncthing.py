@@ -247,7 +247,10 @@ def tree(folder: Path, under: str = "") -> dict[str, str]:
     for p in [base] if base.is_file() else sorted(base.rglob("*")):
         rel = p.relative_to(folder).as_posix()
         if p.is_file() and ".stfolder" not in rel and not p.name.startswith(".syncthing."):
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+            try:
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+            except FileNotFoundError:  # Syncthing replaced it between listing and reading
+                out[rel] = "(changing)"
     return out
 
 
