@@ -1,4 +1,4 @@
-"""``codex-migrate sync``: the thin face of :mod:`codex_migrate.sync`."""
+"""``codex-migrate sync``: the thin face of :mod:`codex_migrate.service.syncing`."""
 
 from __future__ import annotations
 
@@ -14,12 +14,17 @@ from codex_migrate.cli.common import (
     json_option,
     progress_bar,
 )
-from codex_migrate.codexbin import locate_codex
 from codex_migrate.errors import EXIT_CONFLICT, EXIT_IN_USE
 from codex_migrate.home import default_home
-from codex_migrate.sync.engine import SyncOptions, SyncReport, run_sync
-from codex_migrate.sync.pull import MachinePull
-from codex_migrate.sync.status import machine_overview, preview
+from codex_migrate.service import (
+    SyncOptions,
+    SyncReport,
+    find_codex,
+    run_sync,
+    sync_machines,
+    sync_preview,
+)
+from codex_migrate.service.syncing import MachinePull
 
 
 @click.command("sync")
@@ -79,7 +84,7 @@ def sync_command(
     Deletions and archive changes are never propagated: a thread deleted here comes back
     from the other machines' folders, and archiving it stays a local choice.
     """
-    found = None if no_codex else locate_codex(codex_bin)
+    found = find_codex(codex_bin, no_codex)
     opts = SyncOptions(
         folder=folder,
         home=(codex_home or default_home()),
@@ -89,14 +94,14 @@ def sync_command(
     )
     if status or dry_run:
         with progress_bar("Reading") as progress:
-            report = preview(opts, progress)
+            report = sync_preview(opts, progress)
         if as_json:
             data = report.to_dict()
             if status:
-                data["machines"] = machine_overview(folder)
+                data["machines"] = sync_machines(folder)
             emit_json(data)
         elif status:
-            _print_status(report, machine_overview(folder))
+            _print_status(report, sync_machines(folder))
         else:
             _print_report(report)
             click.echo("Dry run: nothing was written.")

@@ -30,6 +30,16 @@ from codex_migrate.service.rebind import (
     preview_rebind,
     run_rebind,
 )
+from codex_migrate.service.syncing import (
+    SyncOptions,
+    SyncReport,
+    SyncSetup,
+    run_sync,
+    sync_digest,
+    sync_machines,
+    sync_preview,
+    sync_setup,
+)
 from codex_migrate.service.tools import (
     BackupReport,
     DoctorReport,
@@ -59,6 +69,9 @@ __all__ = [
     "ImportOutcome",
     "RebindOutcome",
     "Registration",
+    "SyncOptions",
+    "SyncReport",
+    "SyncSetup",
     "TransactionInfo",
     "checks_of",
     "delete_transaction",
@@ -82,6 +95,11 @@ __all__ = [
     "run_backup",
     "run_import",
     "run_rebind",
+    "run_sync",
+    "sync_digest",
+    "sync_machines",
+    "sync_preview",
+    "sync_setup",
     "transactions_of",
     "verify_backup",
 ]

@@ -26,8 +26,8 @@ from codex_migrate.merge import CONFLICT
 from codex_migrate.pathmap import PathMapper, Rule, Status
 from codex_migrate.paths import try_parse
 from codex_migrate.plan import ImportPlan, build_import_plan
+from codex_migrate.registration import register_import
 from codex_migrate.rollout import parse_rollout_name
-from codex_migrate.service.importing import register_import
 from codex_migrate.statedb import StateDBError, read_thread_rows
 from codex_migrate.sync.layout import (
     SIDE_FILES,
