@@ -14,7 +14,7 @@ from codex_migrate.ui.common import UIConfig
 from codex_migrate.ui.jobs import JobRunner
 from codex_migrate.ui.security import Guard
 from codex_migrate.ui.sessions import SessionStore
-from codex_migrate.ui.views import base, doctor, migrate, migrate_apply, repair, tools
+from codex_migrate.ui.views import base, doctor, migrate, migrate_apply, repair, sync, tools
 from codex_migrate.ui.views import snapshots as snaps
 
 GET, POST = ["GET"], ["POST"]
@@ -62,6 +62,11 @@ def routes() -> list[Route | Mount]:
         Route("/snapshots/{tx}", snaps.show_page, methods=GET),
         Route("/snapshots/{tx}/{action}", snaps.confirm_page, methods=GET),
         Route("/snapshots/{tx}/{action}", snaps.act, methods=POST),
+        # sync
+        Route("/sync", sync.sync_page, methods=GET),
+        Route("/sync", sync.sync_submit, methods=POST),
+        Route("/sync/preview", sync.sync_preview_page, methods=GET),
+        Route("/sync/apply", sync.sync_apply, methods=POST),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
 
