@@ -522,7 +522,7 @@ def test_json_report(home: Path, project: str, tmp_path: Path) -> None:
     assert set(data["by_code"]) == {"empty-preview", "cwd-missing"}
     first = data["threads"][0]
     assert set(first) >= {"id", "rollout_path", "listed", "findings", "kind"}
-    assert set(first["findings"][0]) == {"code", "severity", "message", "fix"}
+    assert set(first["findings"][0]) == {"code", "severity", "message", "fix", "file"}
     assert data["providers"]["default"] == "openai"
 
 

@@ -228,3 +228,91 @@ def test_home_page_doctor_and_doctor_json_count_the_same(tmp_path: Path, kind: s
     shown = re.search(r"Problems found (\d+)", index)
     assert shown and int(shown.group(1)) == summary["problems"], index[:1500]
     assert str(summary["problems"]) in doctor
+
+
+def _damage(home: Path) -> dict[str, str]:
+    """A few bad files beside the good ones (the hostile suite's shapes): a crash-cut last line,
+    bytes that are not UTF-8, one huge line, a corrupt ``.zst`` and a folder named like a
+    rollout. Returns each one's path relative to the home."""
+    import zstandard
+
+    from tests.hostile.test_damaged import binary_line, cut_last_line
+    from tests.hostile.test_rollouts import _good_text
+
+    rollouts = sorted(home.glob("sessions/2026/*/*/rollout-*.jsonl"))
+    cut, binary, huge = rollouts[:3]
+    cut_last_line(cut)
+    binary_line(binary)
+    lines = huge.read_bytes().splitlines(keepends=True)
+    huge.write_bytes(
+        lines[0] + b'{"type":"event_msg","x":"' + b"y" * (3 << 20) + b"\n" + b"".join(lines[1:])
+    )
+    day = home / "sessions" / "2026" / "03" / "04"
+    day.mkdir(parents=True, exist_ok=True)
+    zst = day / "rollout-2026-03-04T10-00-00-019a6f3c-0a0a-7a0a-8a0a-000000000a0a.jsonl.zst"
+    data = bytearray(zstandard.ZstdCompressor().compress(_good_text().encode() * 50))
+    data[20:60] = b"\xff" * 40
+    zst.write_bytes(bytes(data))
+    folder = day / "rollout-2026-03-04T11-00-00-019a6f3c-0b0b-7b0b-8b0b-000000000b0b.jsonl"
+    folder.mkdir()
+    return {
+        name: str(p.relative_to(home))
+        for name, p in (
+            ("cut", cut),
+            ("binary", binary),
+            ("huge", huge),
+            ("zst", zst),
+            ("folder", folder),
+        )
+    }
+
+
+def test_scan_doctor_and_the_home_page_show_the_same_findings(tmp_path: Path) -> None:
+    """On a copied home with bad files: ``scan --json``, ``scan``'s text, ``doctor --json``, the
+    UI's home page and its Doctor screen report the same finding codes with the same counts,
+    and every bad file is named relative to the home."""
+    home = copied_home(tmp_path).home
+    bad = _damage(home)
+
+    scan = CliRunner().invoke(cli, ["scan", str(home), "--json"])
+    assert scan.exit_code == 0, scan.output
+    scanned = json.loads(scan.output)
+    doctor = CliRunner().invoke(cli, ["doctor", "--codex-home", str(home), "--json"])
+    doctored = json.loads(doctor.output)
+
+    counts = {code: g["count"] for code, g in scanned["by_code"].items()}
+    assert counts == {code: g["count"] for code, g in doctored["by_code"].items()}
+    assert "unreadable-lines" in counts and "unreadable-file" in counts, counts
+    listed: dict[str, int] = {}
+    for f in scanned["findings"]:
+        listed[f["code"]] = listed.get(f["code"], 0) + 1
+        assert set(f) == {"code", "severity", "thread", "file", "message", "fix"}
+        assert not (f["file"] or "").startswith(str(home)), f
+    assert listed == counts
+    problems = scanned["summary"]["problems"]
+    assert (problems, scanned["summary"]["notes"]) == (
+        doctored["summary"]["problems"],
+        doctored["summary"]["notes"],
+    )
+    files = {f["file"] for f in scanned["findings"]}
+    assert set(bad.values()) <= files, (bad, files)
+    damaged = {f["file"] for f in scanned["findings"] if f["code"] == "unreadable-lines"}
+    assert {bad["cut"], bad["binary"], bad["huge"]} <= damaged
+
+    text = CliRunner().invoke(cli, ["scan", str(home)])
+    assert f"Problems found ({problems}):" in text.output, text.output
+    for code, n in counts.items():
+        assert f"  {code} × {n}: " in text.output, (code, text.output)
+    for rel in bad.values():
+        assert rel in text.output, rel
+
+    with ui_server(home) as (config, _url):
+        client = Client(config.origin, config.tokens.issue())
+        client.sign_in()
+        index = client.get("/").text
+        doctor_page = client.get("/doctor").text
+    shown = dict(re.findall(r'data-finding-code="([^"]+)" data-count="(\d+)"', index))
+    assert {c: int(n) for c, n in shown.items()} == counts
+    found = re.search(r"Problems found (\d+)", text_of(index))
+    assert found and int(found.group(1)) == problems
+    assert set(re.findall(r'<tr data-code="([^"]+)"', doctor_page)) == set(counts)

@@ -24,6 +24,11 @@ def scan_json(source: Path) -> dict:
     return json.loads(result.output)
 
 
+def codes(data: dict, thread_id: str) -> set[str]:
+    """The finding codes scan --json reports for one thread (doctor's codes)."""
+    return {f["code"] for f in data["findings"] if f["thread"] == thread_id}
+
+
 def test_scan_groups_threads_into_projects(tmp_path: Path) -> None:
     (tmp_path / "real-project").mkdir()
     home = tmp_path / "home"
@@ -81,11 +86,11 @@ def test_db_row_wins_and_mismatches_are_flagged(tmp_path: Path) -> None:
     t1 = next(t for t in data["threads"] if t["id"] == tid(1))
     assert t1["cwd"] == "/row/cwd" and t1["rollout_cwd"] == "/rollout/cwd"
     assert t1["name"] == "Row name" and t1["archived"] is True
-    assert any("differs from the rollout" in p for p in t1["problems"])
+    assert {"cwd-mismatch", "history-mode-mismatch"} <= codes(data, tid(1))
     assert any("history_mode=legacy" in p for p in t1["problems"])
-    t2 = next(t for t in data["threads"] if t["id"] == tid(2))
-    assert any("no DB row" in p for p in t2["problems"])
+    assert "file-without-row" in codes(data, tid(2))
     assert [r["id"] for r in data["orphan_rows"]] == [tid(9)]
+    assert codes(data, tid(9)) == {"row-without-file"}
     assert data["backfill_status"] == "complete"
 
 
@@ -101,8 +106,10 @@ def test_row_pointing_outside_the_home_or_relative(tmp_path: Path) -> None:
     )
     data = scan_json(tmp_path)
     problems = {t["id"]: " ".join(t["problems"]) for t in data["threads"]}
+    assert "row-path-missing" in codes(data, tid(1))
     assert "outside this home" in problems[tid(1)]
-    assert "relative rollout_path" in problems[tid(2)]
+    assert "row-path-relative" in codes(data, tid(2))
+    assert "is relative" in problems[tid(2)]
 
 
 def test_scan_reads_wal_content_and_changes_nothing(tmp_path: Path) -> None:
@@ -187,14 +194,24 @@ def test_broken_rollouts_are_reported_and_left_as_they_are(tmp_path: Path) -> No
 
     assert tree_state(tmp_path) == before
     threads = {t["id"]: t for t in data["threads"]}
-    assert threads[tid(1)]["problems"] == []
+
+    def file_codes(n: int) -> set[str]:  # the rollouts' folder is not on this machine
+        return codes(data, tid(n)) - {"cwd-missing"}
+
+    assert file_codes(1) == set()
     assert threads[tid(2)]["bad_lines"] == {"truncated": 1}
     assert threads[tid(3)]["bad_lines"] == {"non_utf8": 1}
-    assert any("no session_meta" in p for p in threads[tid(4)]["problems"])
-    assert any("empty file" in p for p in threads[tid(5)]["problems"])
+    assert file_codes(2) == file_codes(3) == {"unreadable-lines"}
+    assert file_codes(4) == {"no-session-meta"}
+    assert file_codes(5) == {"empty-file"}
     unreadable = {Path(u["path"]).name: u["reason"] for u in data["unreadable"]}
     assert "a folder, not a file" in unreadable[folder.name]
     assert "No such file" in unreadable[dangling.name]
+    home_wide = {f["file"]: f for f in data["findings"] if f["thread"] is None}
+    assert {f["code"] for f in home_wide.values()} == {"unreadable-file"}
+    assert set(home_wide) == {str(p.relative_to(tmp_path)) for p in (folder, dangling)}, (
+        "named relative to the home"
+    )
 
 
 def test_bare_era_rollout_is_listed_and_flagged(tmp_path: Path) -> None:
@@ -288,5 +305,5 @@ def test_scan_of_a_backup_does_not_flag_rows_naming_the_origin(tmp_path: Path) -
     run_backup(open_home(home), output_parent=tmp_path / "out")
     data = scan_json(tmp_path / "out" / "Codex_backup")
     assert data["kind"] == "backup"
-    assert data["threads"][0]["problems"] == []
+    assert codes(data, tid(1)) == {"cwd-missing"}, "no row-path finding: the row is right"
     assert data["threads"][0]["cwd"] == cwd

@@ -38,7 +38,7 @@ def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
                 "row-path-relative", f"DB row has a relative rollout_path {path!r}: Codex hides it"
             )
         )
-    elif not is_inside(path, home.root) and _names_backup_origin(home, path, thread):
+    elif not is_inside(path, home.root) and names_backup_origin(home, path, thread):
         pass  # a backup's DB names the files of the home it was taken from: expected
     elif not is_inside(path, home.root):
         thread.problems.append(
@@ -67,7 +67,8 @@ def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
         )
 
 
-def _names_backup_origin(home: CodexHome, path: str, thread: Thread) -> bool:
+def names_backup_origin(home: CodexHome, path: str, thread: Thread) -> bool:
+    """Whether a backup's row names this thread's file in the home the backup was taken from."""
     if home.origin is None or not is_inside(path, home.origin):
         return False
     rel = Path(os.path.normpath(path)).relative_to(home.origin)

@@ -10,7 +10,12 @@ from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
 from codex_migrate.cli.common import emit_json, json_option, progress_bar
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
 from codex_migrate.home import open_home
+from codex_migrate.service import HomeScan, scan_home
+from codex_migrate.service.tools import NOTE, PROBLEM
 from codex_migrate.source import open_source
+
+#: Threads and files listed per finding code before pointing at --json.
+MAX_PER_CODE = 10
 
 
 @click.command()
@@ -39,13 +44,21 @@ def scan(
     mapping = None
     if mapper is not None:
         mapping = mapper.plan([p.cwd for p in catalog.projects if p.cwd], exists=cwd_exists)
+    found = scan_home(catalog)
     if as_json:
         data = catalog.to_dict()
+        data.update(found.to_dict())
+        problems: dict[str, list[str]] = {}
+        for f in found.findings:
+            if f.thread is not None and f.severity == PROBLEM:
+                problems.setdefault(f.thread, []).append(f.message)
+        for t in data["threads"]:
+            t["problems"] = problems.get(t["id"], [])
         if mapping is not None:
             data["mapping"] = mapping.to_dict()
         emit_json(data)
         return
-    print_catalog(catalog, show_threads=show_threads)
+    print_catalog(catalog, found, show_threads=show_threads)
     if mapping is not None:
         click.echo("")
         print_mapping(mapping)
@@ -55,7 +68,7 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_catalog(catalog: Catalog, *, show_threads: bool = False) -> None:
+def print_catalog(catalog: Catalog, found: HomeScan, *, show_threads: bool = False) -> None:
     home = catalog.home
     click.secho(f"Codex home: {home.root}", bold=True, nl=False)
     click.echo(f"  ({home.kind})")
@@ -91,25 +104,33 @@ def print_catalog(catalog: Catalog, *, show_threads: bool = False) -> None:
         f"{len(catalog.threads)} threads in {len(catalog.projects)} projects; "
         f"{archived} archived; {missing} project folders missing on this machine."
     )
-    _print_problems(catalog)
+    print_findings(found)
 
 
-def _print_problems(catalog: Catalog) -> None:
-    lines: list[str] = []
-    for t in catalog.threads:
-        for problem in t.problems:
-            lines.append(f"  {t.id}  {t.rel_path}: {problem}")
-    for r in catalog.orphan_rows:
-        lines.append(f"  {r.id}  (DB row) {r.reason}")
-    for u in catalog.unreadable:
-        lines.append(f"  {u['path']}: {u['reason']}")
-    if not lines:
-        return
-    click.secho(f"Problems found ({len(lines)}):", fg="yellow")
-    for line in lines[:50]:
-        click.echo(line)
-    if len(lines) > 50:
-        click.echo(f"  … and {len(lines) - 50} more (see --json)")
+def print_findings(found: HomeScan) -> None:
+    """The home's findings grouped by code, problems first: what each means, its fix, and the
+    threads and files it was found in (the same findings and counts as ``doctor``)."""
+    for severity, label, colour in ((PROBLEM, "Problems found", "yellow"), (NOTE, "Notes", None)):
+        groups = {c: g for c, g in found.by_code.items() if g["severity"] == severity}
+        if not groups:
+            continue
+        total = sum(g["count"] for g in groups.values())
+        click.echo("")
+        click.secho(f"{label} ({total}):", fg=colour, bold=True)
+        for code, g in groups.items():
+            click.echo(f"  {code} × {g['count']}: {g['summary']}")
+            items = [f for f in found.findings if f.code == code]
+            shown_fix = None
+            for f in items[:MAX_PER_CODE]:
+                file = f.file if f.file and f.file not in f.message else None
+                names_it = file and f.thread and f.thread in file
+                where = file if names_it else "  ".join(x for x in (f.thread, file) if x)
+                click.echo(f"    {where}: {f.message}" if where else f"    {f.message}")
+                if f.fix != shown_fix:
+                    click.echo(f"      fix: {f.fix}")
+                    shown_fix = f.fix
+            if len(items) > MAX_PER_CODE:
+                click.echo(f"    … and {len(items) - MAX_PER_CODE} more (see --json)")
 
 
 @click.command()
@@ -132,7 +153,7 @@ def demo(target: Path | None) -> None:
     click.secho(f"Built a demo Codex home at {home_path}", bold=True)
     click.echo("It holds sessions recorded on a Mac under /Users/alex/Projects/…\n")
     catalog = build_catalog(open_home(home_path))
-    print_catalog(catalog, show_threads=True)
+    print_catalog(catalog, scan_home(catalog), show_threads=True)
     click.echo("")
     click.secho("Try next:", bold=True)
     click.echo(f"  codex-migrate scan {home_path} --json")

@@ -12,10 +12,12 @@ from typing import Any
 from codex_migrate import statedb
 from codex_migrate.catalog import Catalog, Thread, cwd_exists
 from codex_migrate.choices import Choices, load_choices
-from codex_migrate.desktop import missing_in
+from codex_migrate.desktop import GLOBAL_STATE, missing_in
 from codex_migrate.doctor.config import read_provider_config
 from codex_migrate.doctor.report import Diagnosis, DoctorReport, Finding, ProviderConfig, finding
 from codex_migrate.doctor.rules import BACKFILL_LEASE_SECONDS, INTERACTIVE_SOURCES, RULES
+from codex_migrate.home import CodexHome
+from codex_migrate.rowcheck import names_backup_origin
 from codex_migrate.selection import SelectionError, resolve_id
 from codex_migrate.statedb import StateDBError, connect_readonly, is_inside, table_columns
 
@@ -41,6 +43,9 @@ _CATALOG_RECOMPUTED = frozenset(
         "history-mode-mismatch",
     }
 )
+#: Catalog problems whose own message says more than the rule's summary (which ids, how a
+#: 2025 rollout gets converted): scan, doctor and the UI show that message.
+_CATALOG_WORDED = frozenset({"other", "meta-id-mismatch", "bare-era"})
 _CATALOG_KNOWN = frozenset(
     {
         "empty-file",
@@ -66,21 +71,24 @@ def _from_catalog(thread: Thread) -> list[Finding]:
             first = thread.issues.first_bad_line
             where = f", first at line {first}" if first else ""
             out.append(finding(code, f"unreadable lines ({detail}{where}): Codex skips them"))
-        elif code == "other":
-            out.append(finding(code, text))
+        elif code in _CATALOG_WORDED:
+            out.append(finding(code, str(text)))
         else:
             out.append(finding(code))
     return out
 
 
-def _row_path_findings(thread: Thread, home_root: Path) -> list[Finding]:
+def _row_path_findings(thread: Thread, home: CodexHome) -> list[Finding]:
     row = thread.row
     if row is None:
         return []
+    home_root = home.root
     path = str(row.get("rollout_path") or "")
     if not path or not os.path.isabs(path):
         message = f"DB row rollout_path {path!r} is relative: hidden except from that folder"
         return [finding("row-path-relative", message)]
+    if names_backup_origin(home, path, thread):
+        return []  # a backup's DB names the files of the home it was taken from: expected
     inside = is_inside(path, home_root) or is_inside(
         os.path.realpath(path), Path(os.path.realpath(home_root))
     )
@@ -153,7 +161,7 @@ def diagnose_thread(
     cwds = cwds or _CwdCache()
     findings = _from_catalog(thread)
     has_user_message = not any(f.code == "no-user-message" for f in findings)
-    findings += _row_path_findings(thread, catalog.home.root)
+    findings += _row_path_findings(thread, catalog.home)
     findings += _row_content_findings(thread, has_user_message)
     if thread.row is None and catalog.db is not None and catalog.db.backfill_status == "complete":
         findings.append(finding("file-without-row", "no DB row yet: Codex adds it when it lists"))
@@ -320,18 +328,30 @@ def diagnose(
         backfill_status=catalog.db.backfill_status if catalog.db else None,
         providers=providers,
     )
+    db_name = home.state_db.name if home.state_db else None
     if catalog.db_error:
-        report.home_findings.append(finding("db-unreadable", catalog.db_error))
+        report.home_findings.append(finding("db-unreadable", catalog.db_error, file=db_name))
     if providers.error:
-        report.home_findings.append(finding("config-unreadable", providers.error))
-    report.home_findings += _backfill_findings(catalog, time.time() if now is None else now)
+        report.home_findings.append(
+            finding("config-unreadable", providers.error, file="config.toml")
+        )
+    for f in _backfill_findings(catalog, time.time() if now is None else now):
+        f.file = db_name
+        report.home_findings.append(f)
     for item in catalog.unreadable:
-        report.home_findings.append(finding("unreadable-file", f"{item['path']}: {item['reason']}"))
+        rel = _home_relative(item["path"], home.root)
+        report.home_findings.append(
+            finding("unreadable-file", f"{rel}: {item['reason']}", file=rel)
+        )
     choices = load_choices(home.root)
     mapped_here = [p for p in choices.mapped_projects if cwd_exists(p)]
     for root in missing_in(home.root, mapped_here):
         report.home_findings.append(
-            finding("desktop-project-missing", f"project {root} is not in the Desktop's list")
+            finding(
+                "desktop-project-missing",
+                f"project {root} is not in the Desktop's list",
+                file=GLOBAL_STATE,
+            )
         )
 
     wanted = None if thread_ids is None else [t.strip().lower() for t in thread_ids if t.strip()]
@@ -356,6 +376,14 @@ def diagnose(
                 Diagnosis(id=tid, rel_path=None, listed=False, findings=[finding("not-found")])
             )
     return report
+
+
+def _home_relative(path: str, root: Path) -> str:
+    """``path`` relative to the home when it is inside, else as given."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
 
 
 def _resolve_id(given: str, known: list[str], where: str) -> str:

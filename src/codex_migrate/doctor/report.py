@@ -19,6 +19,9 @@ class Finding:
     severity: str
     message: str
     fix: str
+    #: The file it is about, relative to the home (absolute when outside it); a thread's
+    #: findings are about its rollout (:attr:`Diagnosis.rel_path`) and leave this empty.
+    file: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -26,12 +29,15 @@ class Finding:
             "severity": self.severity,
             "message": self.message,
             "fix": self.fix,
+            "file": self.file,
         }
 
 
-def finding(code: str, message: str | None = None, fix: str | None = None) -> Finding:
+def finding(
+    code: str, message: str | None = None, fix: str | None = None, *, file: str | None = None
+) -> Finding:
     rule = RULES[code]
-    return Finding(code, rule.severity, message or rule.summary, fix or rule.fix)
+    return Finding(code, rule.severity, message or rule.summary, fix or rule.fix, file)
 
 
 @dataclass

@@ -64,8 +64,9 @@ RULES: dict[str, Rule] = {
         False,
         "A bare-era (2025, Codex <= 0.29) rollout: current Codex does not list it and "
         "`codex migrate-rollouts` fails on it.",
-        "codex-migrate rebind --upgrade-bare converts it in place (the original is kept under "
-        "codex-migrate/bare-originals/); add --bare-cwd DIR when it records no folder.",
+        "Importing it converts it (codex-migrate import SOURCE); in place, codex-migrate rebind "
+        "--upgrade-bare converts it (the original is kept under codex-migrate/bare-originals/); "
+        "add --bare-cwd DIR when it records no folder.",
     ),
     "no-user-message": Rule(
         PROBLEM,

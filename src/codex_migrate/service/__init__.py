@@ -9,11 +9,15 @@ returns a typed result; the faces only format it. A script can do what a command
 from __future__ import annotations
 
 from codex_migrate.service.checks import (
+    HomeFinding,
+    HomeScan,
     HomeSummary,
     checks_of,
     diagnose_home,
+    findings_of,
     home_summary,
     problems_of,
+    scan_home,
 )
 from codex_migrate.service.importing import (
     ImportOutcome,
@@ -65,6 +69,8 @@ __all__ = [
     "BackupReport",
     "DoctorReport",
     "ExportReport",
+    "HomeFinding",
+    "HomeScan",
     "HomeSummary",
     "ImportOutcome",
     "RebindOutcome",
@@ -80,6 +86,7 @@ __all__ = [
     "export_threads",
     "find_codex",
     "find_transaction",
+    "findings_of",
     "home_catalog",
     "home_summary",
     "plan_backup",
@@ -96,6 +103,7 @@ __all__ = [
     "run_import",
     "run_rebind",
     "run_sync",
+    "scan_home",
     "sync_digest",
     "sync_machines",
     "sync_preview",

@@ -2,8 +2,8 @@
 
 The doctor's rules (:mod:`codex_migrate.doctor.rules`) are the one registry of finding codes;
 ``verify`` reports in the same codes (:func:`codex_migrate.verify.verify_findings`). The UI's
-home page, its Doctor screen and ``codex-migrate doctor`` all count through
-:func:`home_summary`/:func:`diagnose_home`, so they cannot disagree.
+home page, its Doctor screen, ``codex-migrate scan`` and ``codex-migrate doctor`` all count
+through :func:`scan_home`/:func:`home_summary`/:func:`diagnose_home`, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -44,6 +44,69 @@ def home_summary(catalog: Catalog, report: DoctorReport | None = None) -> HomeSu
         problems=report.problem_count,
         notes=report.note_count,
     )
+
+
+@dataclass(frozen=True)
+class HomeFinding:
+    """One finding of a home as every surface shows it: a doctor rule ``code`` (the message key
+    the UI translates), its severity, the thread and the file (relative to the home) it is
+    about, the engine's English message and the fix."""
+
+    code: str
+    severity: str
+    message: str
+    fix: str
+    thread: str | None = None
+    file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "thread": self.thread,
+            "file": self.file,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class HomeScan:
+    """What ``scan``, the UI's home page and Doctor count: the doctor's findings, flattened."""
+
+    summary: HomeSummary
+    findings: list[HomeFinding]
+    by_code: dict[str, dict[str, Any]]
+
+    def of_thread(self, thread_id: str) -> list[HomeFinding]:
+        return [f for f in self.findings if f.thread == thread_id]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary.to_dict(),
+            "by_code": {
+                code: {"severity": g["severity"], "count": g["count"], "summary": g["summary"]}
+                for code, g in self.by_code.items()
+            },
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def findings_of(report: DoctorReport) -> list[HomeFinding]:
+    """The report's findings, home-wide ones first, each naming its thread and file."""
+    out: list[HomeFinding] = []
+    for d, f in report.all_findings():
+        file = f.file or (d.rel_path if d is not None else None)
+        thread = d.id if d is not None else None
+        out.append(HomeFinding(f.code, f.severity, f.message, f.fix, thread, file))
+    return out
+
+
+def scan_home(catalog: Catalog, report: DoctorReport | None = None) -> HomeScan:
+    """The findings of a whole home and their counts: one call behind ``scan`` (text and
+    ``--json``) and the UI's home page, the same counts as Doctor and ``doctor --json``."""
+    report = report or diagnose(catalog)
+    return HomeScan(home_summary(catalog, report), findings_of(report), report.by_code())
 
 
 def checks_of(catalog: Catalog, thread_ids: Iterable[str] | None = None) -> list[Check]:

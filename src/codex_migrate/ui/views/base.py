@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import open_home
 from codex_migrate.inuse import running_codex
-from codex_migrate.service import home_catalog, home_summary
+from codex_migrate.service import home_catalog, scan_home
 from codex_migrate.ui.common import (
     config_of,
     error_detail,
@@ -40,13 +40,15 @@ def index(request: Request) -> Response:
     home = None
     error = None
     summary = None
+    by_code: dict[str, dict[str, object]] = {}
     try:
         home = open_home(config.codex_home)
         root = home.root
-        got = loaded(request, root, "home", lambda p: home_summary(home_catalog(root, p)))
+        got = loaded(request, root, "home", lambda p: scan_home(home_catalog(root, p)))
         if isinstance(got, Response):
             return got  # a big home: the progress of reading it
-        summary = got.to_dict()
+        summary = got.summary.to_dict()
+        by_code = got.by_code
     except HomeNotFound:
         pass  # a new computer: the page says what to do, not what the engine found
     except CodexMigrateError as exc:
@@ -55,7 +57,13 @@ def index(request: Request) -> Response:
     return render(
         request,
         "index.html",
-        {"home": home, "summary": summary, "home_error": error, "running": running},
+        {
+            "home": home,
+            "summary": summary,
+            "by_code": by_code,
+            "home_error": error,
+            "running": running,
+        },
     )
 
 
