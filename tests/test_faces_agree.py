@@ -87,7 +87,7 @@ def _twin_demos(tmp: Path) -> tuple[Demo, Demo]:
 
 
 def _digest(html: str) -> str:
-    m = re.search(r'name="digest" value="([^"]+)"', html)
+    m = re.search(r'name="confirm" value="([^"]+)"', html)
     assert m, text_of(html)[:2000]
     return m.group(1)
 
@@ -101,7 +101,7 @@ def _ui_import(demo: Demo, codex_bin: Path | None) -> str:
             "/migrate/map",
             {"rule_old": MAC, "rule_new": str(demo.projects), "action": "preview"},
         )
-        first = client.post("/migrate/apply", {"digest": _digest(preview.text)}, follow=False)
+        first = client.post("/migrate/apply", {"confirm": _digest(preview.text)}, follow=False)
         done = client.wait_job(client.get(first.location or ""))
         assert "Import finished" in done.text, text_of(done.text)[:2000]
         return done.text
@@ -197,7 +197,7 @@ def test_rebind_through_the_cli_and_the_ui_gives_the_same_home(tmp_path: Path) -
         preview = client.post(
             "/repair", {"rule_old": MAC, "rule_new": str(copied.projects), "action": "preview"}
         )
-        posted = client.post("/repair/apply", {"digest": _digest(preview.text)}, follow=False)
+        posted = client.post("/repair/apply", {"confirm": _digest(preview.text)}, follow=False)
         done = client.wait_job(client.get(posted.location or ""))
         assert "Repair finished" in done.text, text_of(done.text)[:2000]
     ui_files, ui_rows = _files(copied.home), _rows(copied.home)

@@ -225,9 +225,9 @@ def _import_demo(client: Client, demo: Any) -> None:
     )
     import re
 
-    digest = re.search(r'name="digest" value="([^"]+)"', client.last.text if client.last else "")
+    digest = re.search(r'name="confirm" value="([^"]+)"', client.last.text if client.last else "")
     assert digest, "no preview"
-    first = client.post("/migrate/apply", {"digest": digest.group(1)}, follow=False)
+    first = client.post("/migrate/apply", {"confirm": digest.group(1)}, follow=False)
     page = client.wait_job(client.get(first.location or "/"))
     assert "Import finished" in page.text
 
@@ -243,6 +243,8 @@ def test_backup_export_snapshots_and_rollback_on_the_demo(browser: Any, tmp_path
             page.fill("#dest", str(tmp_path / "backups"))
             shoot(page, "20-backup")
             page.click('form[action="/backup"] button[type="submit"]')
+            shoot(page, "20b-backup-preview")
+            page.click('form[action="/backup/apply"] button[type="submit"]')
             wait_for_result(page)
             backup_path = page.inner_text("[data-backup-path]")
             assert (Path(backup_path) / "manifest.json").is_file()
@@ -255,6 +257,8 @@ def test_backup_export_snapshots_and_rollback_on_the_demo(browser: Any, tmp_path
             page.fill("#dest", str(tmp_path / "exported"))
             shoot(page, "22-export")
             page.click('button[name="action"][value="export"]')
+            shoot(page, "22b-export-preview")
+            page.click('form[action="/export/apply"] button[type="submit"]')
             wait_for_result(page)
             shoot(page, "23-export-result")
             with ctx.expect_page() as popup_info:

@@ -70,9 +70,9 @@ def _outside_tx(state: dict[str, tuple[str, int, int]]) -> dict[str, tuple[str, 
 
 
 def _apply(client: Client, preview: Resp) -> Resp:
-    m = re.search(r'name="digest" value="([^"]+)"', preview.text)
+    m = re.search(r'name="confirm" value="([^"]+)"', preview.text)
     assert m, text_of(preview.text)[:2000]
-    first = client.post("/doctor/fix", {"digest": m.group(1)}, follow=False)
+    first = client.post("/doctor/fix", {"confirm": m.group(1)}, follow=False)
     assert first.status == 303 and (first.location or "").startswith("/jobs/"), first.status
     return client.wait_job(client.get(first.location or ""))
 
@@ -192,9 +192,9 @@ def test_the_fix_is_refused_while_codex_runs_or_after_the_home_changed(
     client: Client, copied: CopiedHome, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = tree_state(copied.home)
-    # A digest that was never previewed goes back to the dry run.
-    stale = client.post("/doctor/fix", {"digest": "0" * 32}, follow=False)
-    assert stale.status == 303 and stale.location == "/doctor/preview"
+    # A confirmation that was never offered goes back to the dry run.
+    stale = client.post("/doctor/fix", {"confirm": "0" * 32}, follow=False)
+    assert stale.status == 303 and stale.location == "/doctor/preview?confirm=stale"
 
     def codex_runs(home: Path) -> None:
         raise HomeInUse(

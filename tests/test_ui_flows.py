@@ -17,19 +17,20 @@ from typing import Any
 
 import pytest
 
+from codex_migrate.backup import BackupPlan
 from codex_migrate.errors import HomeInUse
 from codex_migrate.transaction import list_transactions
 from codex_migrate.ui.common import error_kind
 from codex_migrate.ui.jobs import DONE, FAILED, Busy, Cancelled, Job, JobRunner
 from codex_migrate.ui.server import Demo
 from tests.homes import tree_state
-from tests.test_ui_support import Client, Resp, demo_server, text_of
+from tests.test_ui_support import Client, Resp, demo_server, form_then_confirm, text_of
 
 MAC = "/Users/alex/Projects"
 
 
 def _digest(page: Resp) -> str:
-    m = re.search(r'name="digest" value="([^"]+)"', page.text)
+    m = re.search(r'name="confirm" value="([^"]+)"', page.text)
     assert m, text_of(page.text)[:2000]
     return m.group(1)
 
@@ -41,7 +42,7 @@ def _preview(client: Client, demo: Demo, **extra: str) -> Resp:
 
 
 def _apply(client: Client, preview: Resp) -> Resp:
-    first = client.post("/migrate/apply", {"digest": _digest(preview)}, follow=False)
+    first = client.post("/migrate/apply", {"confirm": _digest(preview)}, follow=False)
     assert first.status == 303 and (first.location or "").startswith("/jobs/")
     return client.wait_job(client.get(first.location or ""))
 
@@ -82,12 +83,17 @@ def test_migrate_then_roll_back_through_snapshots(ui: Any) -> None:
     confirm = client.get(f"/snapshots/{tx.group(1)}/rollback")
     assert "This would remove" in text_of(confirm.text)
     assert _rollouts(demo.codex_home), "the confirmation page changes nothing"
-    first = client.post(f"/snapshots/{tx.group(1)}/rollback", follow=False)
+    first = client.post(
+        f"/snapshots/{tx.group(1)}/rollback", {"confirm": _digest(confirm)}, follow=False
+    )
     done = client.wait_job(client.get(first.location or ""))
     assert "Rolled back" in done.text
     assert [p for p in _rollouts(demo.codex_home) if "archived" not in p] == []
     # Delete the finished snapshot.
-    first = client.post(f"/snapshots/{tx.group(1)}/delete", follow=False)
+    confirm = client.get(f"/snapshots/{tx.group(1)}/delete")
+    first = client.post(
+        f"/snapshots/{tx.group(1)}/delete", {"confirm": _digest(confirm)}, follow=False
+    )
     done = client.wait_job(client.get(first.location or ""))
     assert "Snapshot deleted" in done.text
     assert list_transactions(demo.codex_home / "migration_transactions") == []
@@ -130,7 +136,7 @@ def test_history_only_projects_then_repair_them(ui: Any) -> None:
     )
     assert preview.status == 200
     assert "Check every change" in preview.text
-    first = client.post("/repair/apply", {"digest": _digest(preview)}, follow=False)
+    first = client.post("/repair/apply", {"confirm": _digest(preview)}, follow=False)
     done = client.wait_job(client.get(first.location or ""))
     assert "Repair finished" in done.text
     rollout = next((demo.codex_home / "sessions").rglob("*0001*.jsonl")).read_text()
@@ -154,7 +160,7 @@ def test_conflicts_show_the_first_differing_line_and_can_be_left_out(ui: Any) ->
     assert "Diverged" in preview.text  # this machine's line is shown
     assert re.search(r'<button type="submit" class="primary" disabled>', preview.text)
     # Apply is refused server-side too (the digest is of a plan with a conflict).
-    first = client.post("/migrate/apply", {"digest": _digest(preview)}, follow=False)
+    first = client.post("/migrate/apply", {"confirm": _digest(preview)}, follow=False)
     done = client.wait_job(client.get(first.location or ""))
     assert "Some sessions differ in both homes" in done.text
     assert tree_state(demo.codex_home) == before
@@ -227,19 +233,19 @@ def test_two_writes_cannot_run_at_once(ui: Any, monkeypatch: pytest.MonkeyPatch)
         release.wait(30)
         raise OSError("stopped by the test")
 
-    monkeypatch.setattr("codex_migrate.ui.views.tools.run_backup", slow_backup)
+    monkeypatch.setattr("codex_migrate.ui.views.backup.run_backup", slow_backup)
     # The demo home must have history for Backup: import first.
     preview = _preview(client, _demo)
     _apply(client, preview)
-    first = client.post("/backup", {"dest": str(_demo.root / "b")}, follow=False)
+    first = form_then_confirm(client, "/backup", {"dest": str(_demo.root / "b")}, "/backup/apply")
     assert first.status == 303
     assert started.wait(10)
-    second = client.post("/backup", {"dest": str(_demo.root / "b")}, follow=False)
+    second = form_then_confirm(client, "/backup", {"dest": str(_demo.root / "b")}, "/backup/apply")
     assert second.status == 409
     assert "Another operation is running" in second.text
     other = Client(client.base, config.tokens.issue())
     other.sign_in()
-    third = other.post("/migrate/apply", {"digest": "x"}, follow=False)
+    third = other.post("/migrate/apply", {"confirm": "x"}, follow=False)
     assert third.status in (303, 409)  # no source in that session: nothing to start
     release.set()
     done = client.wait_job(client.get(first.location or ""))
@@ -264,10 +270,11 @@ def test_export_html_is_served_sandboxed_to_its_session_only(ui: Any) -> None:
     page = client.post("/export", {"action": "all"})
     ids = re.findall(r'name="thread" value="([^"]+)" id="[^"]+" checked', page.text)
     assert ids
-    first = client.post(
+    first = form_then_confirm(
+        client,
         "/export",
         {"thread": ids, "dest": str(demo.root / "out"), "format": "html", "action": "export"},
-        follow=False,
+        "/export/apply",
     )
     done = client.wait_job(client.get(first.location or ""))
     link = re.search(r'href="(/exports/[^"]+/0)" target="_blank" rel="noopener"', done.text)
@@ -284,7 +291,9 @@ def test_export_html_is_served_sandboxed_to_its_session_only(ui: Any) -> None:
 
 def test_the_sse_stream_reports_progress_then_done(ui: Any) -> None:
     _config, client, demo = ui
-    first = client.post("/migrate/apply", {"digest": _digest(_preview(client, demo))}, follow=False)
+    first = client.post(
+        "/migrate/apply", {"confirm": _digest(_preview(client, demo))}, follow=False
+    )
     job = (first.location or "").rstrip("/")
     events = client.get(job + "/events")
     assert events.headers["content-type"].startswith("text/event-stream")
@@ -439,6 +448,11 @@ def test_a_newer_source_cancels_the_read_under_way_and_its_extraction_is_deleted
     assert str(demo.source) in client.get("/migrate").text
 
 
+def _fake_backup_plan(home: object, **kwargs: Any) -> BackupPlan:
+    where = kwargs["output_parent"] / "Codex_backup"
+    return BackupPlan(where, where, "folder", "sessions", creates_parent=True)
+
+
 def test_reads_neither_wait_for_nor_block_the_write_slot(
     ui: Any, monkeypatch: pytest.MonkeyPatch, gates: list[threading.Event]
 ) -> None:
@@ -451,8 +465,10 @@ def test_reads_neither_wait_for_nor_block_the_write_slot(
         write_gate.wait(30)
         raise OSError("stopped by the test")
 
-    monkeypatch.setattr("codex_migrate.ui.views.tools.open_home", lambda path: None)
-    monkeypatch.setattr("codex_migrate.ui.views.tools.run_backup", slow_backup)
+    # The demo's home is empty here: its backup's dry run and run are the test's.
+    monkeypatch.setattr("codex_migrate.ui.views.backup.open_home", lambda path: None)
+    monkeypatch.setattr("codex_migrate.ui.views.backup.plan_backup", _fake_backup_plan)
+    monkeypatch.setattr("codex_migrate.ui.views.backup.run_backup", slow_backup)
     _reports, read_held, read_gate = _hold_job_progress(
         monkeypatch, lambda job, stage: job.kind == "source"
     )
@@ -463,10 +479,11 @@ def test_reads_neither_wait_for_nor_block_the_write_slot(
     held = reader.job_of(reader.post("/migrate/source", {"source": str(demo.source)}, follow=False))
     assert read_held.wait(30)
     # A write starts anyway, and still refuses a second write.
-    backup = client.post("/backup", {"dest": str(demo.root / "b")}, follow=False)
+    backup = form_then_confirm(client, "/backup", {"dest": str(demo.root / "b")}, "/backup/apply")
     assert backup.status == 303, text_of(backup.text)
     assert write_started.wait(30)
-    assert client.post("/backup", {"dest": str(demo.root / "b")}, follow=False).status == 409
+    again = form_then_confirm(client, "/backup", {"dest": str(demo.root / "b")}, "/backup/apply")
+    assert again.status == 409
     # While both run, this session reads a source and builds a preview: never "busy".
     page = client.post("/migrate/source", {"source": str(demo.source)})
     assert "found-title" in page.text, text_of(page.text)[:2000]

@@ -21,6 +21,14 @@ from codex_migrate.ui.common import UIConfig
 from codex_migrate.ui.server import Demo, build_demo, make_config, running
 
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+CONFIRM_RE = re.compile(r'name="confirm" value="([^"]+)"')
+
+
+def confirm_token(html: str) -> str:
+    """The one-time confirm token of a preview page (the confirm protocol, ``ui.confirm``)."""
+    m = CONFIRM_RE.search(html)
+    assert m, "no confirm form on this page: " + re.sub(r"<[^>]+>", " ", html)[:1500]
+    return m.group(1)
 
 
 @dataclass
@@ -182,6 +190,15 @@ def demo_server(tmp: Path) -> Iterator[tuple[UIConfig, Client, Demo]]:
     with ui_server(demo.codex_home, demo=demo) as (config, _url):
         client = Client(config.origin, config.tokens.issue())
         yield config, client, demo
+
+
+def form_then_confirm(
+    client: Client, form: str, data: dict[str, object] | list[tuple[str, str]], apply: str
+) -> Resp:
+    """Post a write's form, then confirm the preview it leads to; the confirm POST's response
+    (a 303 to the job, or a refusal), not followed."""
+    preview = client.post(form, data)
+    return client.post(apply, {"confirm": confirm_token(preview.text)}, follow=False)
 
 
 def text_of(html: str) -> str:

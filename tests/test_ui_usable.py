@@ -17,7 +17,7 @@ import pytest
 from codex_migrate.ui.server import build_demo
 from tests.harness.browser import launch_browser, requires_chromium
 from tests.test_ui_browser import new_page, switch_language, wait_for_result
-from tests.test_ui_support import Client, ui_server
+from tests.test_ui_support import Client, form_then_confirm, ui_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui-usable"
 
@@ -81,11 +81,13 @@ def test_demo_writes_nothing_outside_its_folder(
             # The defaults work and land inside the demo's folder.
             page.goto(origin + "/backup")
             page.click('form[action="/backup"] button.primary')
+            page.click('form[action="/backup/apply"] button.primary')
             wait_for_result(page)
             page.goto(origin + "/export")
             page.click('button[name="action"][value="all"]')
             page.wait_for_load_state()
             page.click('form[action="/export"] button[value="export"]')
+            page.click('form[action="/export/apply"] button.primary')
             wait_for_result(page)
             snap(page, "01-demo-export-result.zh_Hans")
             assert real_errors(watch.errors) == []
@@ -422,9 +424,13 @@ def test_first_screen_says_what_to_do(browser: Any, tmp_path: Path, lang: str) -
             ctx.close()
         client = Client(config.origin, config.tokens.issue())
         client.sign_in()
-        result = client.post(
-            "/backup", {"dest": str(tmp_path / "out"), "format": "folder", "scope": "all"}
+        started = form_then_confirm(
+            client,
+            "/backup",
+            {"dest": str(tmp_path / "out"), "format": "folder", "scope": "all"},
+            "/backup/apply",
         )
+        result = client.wait_job(client.get(started.location or ""))
         assert (" 0 s" not in result.text and "in less than a second" in result.text) or (
             " s." in result.text
         )
@@ -732,7 +738,8 @@ def test_exported_html_is_in_the_chosen_language(tmp_path: Path) -> None:
         client = Client(config.origin, config.tokens.issue(), accept_language="zh-CN")
         client.sign_in()
         client.post("/export", {"action": "all"})
-        page = client.post(
+        started = form_then_confirm(
+            client,
             "/export",
             {
                 "action": "export",
@@ -741,7 +748,9 @@ def test_exported_html_is_in_the_chosen_language(tmp_path: Path) -> None:
                 "shown": [],
                 "q": "",
             },
+            "/export/apply",
         )
+        page = client.wait_job(client.get(started.location or ""))
         assert page.status == 200
     exported = next((demo.root / "exports").glob("*.html")).read_text(encoding="utf-8")
     assert '<html lang="zh-Hans">' in exported and "Codex 对话" in exported
@@ -762,8 +771,8 @@ def test_a_2025_session_found_by_doctor_is_converted_from_repair(tmp_path: Path)
         repair = client.get("/repair?upgrade=1")
         assert re.search(r'name="upgrade_bare" value="1" checked', repair.text)
         preview = client.get("/repair/preview")
-        digest = re.search(r'name="digest" value="([^"]+)"', preview.text)
+        digest = re.search(r'name="confirm" value="([^"]+)"', preview.text)
         assert digest, "the preview offers to apply the conversion"
-        client.post("/repair/apply", {"digest": digest.group(1)})
+        client.post("/repair/apply", {"confirm": digest.group(1)})
         after = client.get("/doctor")
         assert 'href="/repair?upgrade=1"' not in after.text

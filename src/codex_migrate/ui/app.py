@@ -14,7 +14,16 @@ from codex_migrate.ui.common import UIConfig
 from codex_migrate.ui.jobs import JobRunner
 from codex_migrate.ui.security import Guard
 from codex_migrate.ui.sessions import SessionStore
-from codex_migrate.ui.views import base, doctor, migrate, migrate_apply, repair, sync, tools
+from codex_migrate.ui.views import (
+    backup,
+    base,
+    doctor,
+    migrate,
+    migrate_apply,
+    repair,
+    sync,
+    tools,
+)
 from codex_migrate.ui.views import snapshots as snaps
 
 GET, POST = ["GET"], ["POST"]
@@ -53,10 +62,14 @@ def routes() -> list[Route | Mount]:
         Route("/doctor/preview", doctor.doctor_preview, methods=GET),
         Route("/doctor/fix", doctor.doctor_fix, methods=POST),
         # backup, export, snapshots
-        Route("/backup", tools.backup_page, methods=GET),
-        Route("/backup", tools.backup_start, methods=POST),
+        Route("/backup", backup.backup_page, methods=GET),
+        Route("/backup", backup.backup_start, methods=POST),
+        Route("/backup/preview", backup.backup_preview, methods=GET),
+        Route("/backup/apply", backup.backup_apply, methods=POST),
         Route("/export", tools.export_page, methods=GET),
         Route("/export", tools.export_start, methods=POST),
+        Route("/export/preview", tools.export_preview, methods=GET),
+        Route("/export/apply", tools.export_apply, methods=POST),
         Route("/exports/{job}/{n}", tools.export_file, methods=GET),
         Route("/snapshots", snaps.list_page, methods=GET),
         Route("/snapshots/{tx}", snaps.show_page, methods=GET),

@@ -55,7 +55,6 @@ class MigrateState:
     binding: Binding = field(default_factory=Binding)
     #: Conflicting threads settled in the preview: id -> "keep-target" or "skip".
     conflict_choices: dict[str, str] = field(default_factory=dict)
-    plan_digest: str | None = None
     #: Changes with every source read: a preview is only shown for the source it was built from.
     source_token: str | None = None
     #: The read job opening a source (its id), and the ticket it must still hold to install it.
@@ -73,7 +72,6 @@ class MigrateState:
         self.source_path, self.source_home, self.source_catalog = path, home, catalog
         self.source_token = secrets.token_urlsafe(12)
         self._source_stack = stack
-        self.plan_digest = None
         if same:  # reading the same source again keeps the user's choices
             known = {t.id for t in catalog.threads}
             if self.selected is not None:
@@ -98,8 +96,9 @@ class Session:
     migrate: MigrateState = field(default_factory=MigrateState)
     repair: Binding = field(default_factory=Binding)
     repair_all: bool = False
-    repair_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Previews that may be confirmed, by one-time token (see ``ui.confirm``).
+    confirms: dict[str, Any] = field(default_factory=dict)
 
 
 class SessionStore:

@@ -28,21 +28,12 @@ from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan
 from codex_migrate.service import home_catalog, preview_doctor_fixes, run_rebind
 from codex_migrate.service.tools import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
-from codex_migrate.ui.common import (
-    PlanChanged,
-    busy_page,
-    config_of,
-    empty_home_page,
-    error_page,
-    field_str,
-    form_of,
-    see_other,
-)
+from codex_migrate.ui.common import config_of, empty_home_page, error_page, see_other
+from codex_migrate.ui.confirm import confirmed, offer, run_confirmed
 from codex_migrate.ui.forms import RepairResult, fingerprint
 from codex_migrate.ui.i18n import N_
-from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.loading import loaded
-from codex_migrate.ui.render import render, session_of
+from codex_migrate.ui.render import render
 from codex_migrate.ui.render import translate as _t
 
 #: Every finding code of the engine, named for people (translated in the templates).
@@ -340,16 +331,19 @@ def doctor_page(request: Request) -> Response:
 
 def doctor_preview(request: Request) -> Response:
     """The dry run of the safe fixes: exactly what Apply writes, nothing written yet."""
-    session = session_of(request)
     try:
         view = read_view(config_of(request).codex_home)
     except HomeNotFound:
         return see_other("/doctor")
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/doctor", status=409)
-    fp = fingerprint(view.plan)
-    with session.lock:
-        session.extra["doctor_digest"] = fp
+    confirm = offer(
+        request,
+        "doctor",
+        fingerprint(view.plan),
+        action="/doctor/fix",
+        preview_url="/doctor/preview",
+    )
     fixed = [t for t in view.flagged if t.safe]
     return render(
         request,
@@ -358,33 +352,22 @@ def doctor_preview(request: Request) -> Response:
             "v": view,
             "plan": view.plan,
             "summary": view.plan.to_dict()["summary"],
-            "digest": fp,
+            "offer": confirm,
             "fixed": fixed,
             "SAFE": SAFE,
         },
     )
 
 
+@confirmed("doctor", "/doctor/preview")
 def doctor_fix(request: Request) -> Response:
-    session = session_of(request)
-    expected = field_str(form_of(request), "digest")
-    if not expected or expected != session.extra.get("doctor_digest"):
-        return see_other("/doctor/preview")
     home_path = config_of(request).codex_home
 
-    def work(progress: ProgressFn) -> RepairResult:
-        catalog = home_catalog(home_path, progress)
-        plan = preview_doctor_fixes(catalog)
-        if fingerprint(plan) != expected:
-            raise PlanChanged(
-                "the home changed since the preview; nothing was written.",
-                hint="Review the new preview, then apply again.",
-            )
+    def plan(progress: ProgressFn) -> RebindPlan:
+        return preview_doctor_fixes(home_catalog(home_path, progress))
+
+    def write(plan: RebindPlan, progress: ProgressFn) -> RepairResult:
         outcome = run_rebind(plan, progress=progress, with_doctor=True)
         return RepairResult(plan, outcome.report, outcome.problems, doctor=outcome.doctor)
 
-    try:
-        job = request.app.state.jobs.start("rebind", session.id, work, {"back": "/doctor"})
-    except Busy as exc:
-        return busy_page(request, exc)
-    return see_other(f"/jobs/{job.id}")
+    return run_confirmed(request, "rebind", plan, fingerprint, write, back="/doctor")

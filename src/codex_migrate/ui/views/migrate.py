@@ -31,6 +31,7 @@ from codex_migrate.ui.common import (
     form_of,
     see_other,
 )
+from codex_migrate.ui.confirm import withdraw
 from codex_migrate.ui.forms import (
     SUPERSEDED,
     _job_of,
@@ -181,7 +182,7 @@ def select_submit(request: Request) -> Response:
         )
         chosen = apply_tree_form(form, catalog, before)
         state.selected = [t.id for t in catalog.threads if t.id in chosen]
-        state.plan_digest = None
+        withdraw(session_of(request), "import")
     if action in ("all", "none", "filter") or form.get("nav") is not None:
         return see_other("/migrate/select" + tree_query(form))
     if not chosen:
@@ -257,7 +258,7 @@ def map_submit(request: Request) -> Response:
     row_errors = relative_rows(form, cwds)
     with session_of(request).lock:
         problem = apply_binding_form(state.binding, form, cwds)
-        state.plan_digest = None
+        withdraw(session_of(request), "import")
     typed = typed_fields(form)
     if problem is None and field_str(form, "action") == "preview":
         rows, _plan, rule_error = mapping_rows(state.binding, projects)

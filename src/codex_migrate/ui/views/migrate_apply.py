@@ -26,17 +26,10 @@ from codex_migrate.plan import (
     settle_conflicts,
 )
 from codex_migrate.service import preview_import, run_import
-from codex_migrate.ui.common import (
-    PlanChanged,
-    config_of,
-    digest,
-    error_page,
-    field_str,
-    form_of,
-    see_other,
-)
+from codex_migrate.ui.common import config_of, digest, error_page, form_of, see_other
+from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
 from codex_migrate.ui.forms import LINE_PREVIEW, _job_of, _need_source, _state, mapper_of
-from codex_migrate.ui.jobs import DONE, RUNNING, Busy
+from codex_migrate.ui.jobs import DONE, RUNNING
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.sessions import MigrateState
 
@@ -185,7 +178,9 @@ def preview_page(request: Request) -> Response:
         plan = _build_plan(choices, target, progress)
         return Preview(plan, plan_fingerprint(plan), conflict_lines(plan))
 
-    context = {"back": "/migrate/map", "next": "/migrate/preview", "key": key}
+    refused = request.query_params.get("confirm") == "stale"  # the notice survives the job
+    after = "/migrate/preview?confirm=stale" if refused else "/migrate/preview"
+    context = {"back": "/migrate/map", "next": after, "key": key}
     with session.lock:
         if job is not None:  # a preview of earlier choices is not needed any more
             job.cancel("this preview was cancelled: the choices changed since it started.")
@@ -196,9 +191,13 @@ def preview_page(request: Request) -> Response:
 
 
 def _render_preview(request: Request, preview: Preview) -> Response:
-    state = _state(request)
-    with session_of(request).lock:
-        state.plan_digest = preview.digest
+    confirm = offer(
+        request,
+        "import",
+        preview.digest,
+        action="/migrate/apply",
+        preview_url="/migrate/preview",
+    )
     return render(
         request,
         "migrate_preview.html",
@@ -207,7 +206,7 @@ def _render_preview(request: Request, preview: Preview) -> Response:
             "plan": preview.plan,
             "summary": preview.plan.summary(),
             "conflict_lines": preview.conflict_lines,
-            "digest": preview.digest,
+            "offer": confirm,
             "target": config_of(request).codex_home,
         },
     )
@@ -223,7 +222,7 @@ def settle_conflicts_submit(request: Request) -> Response:
         for key, value in form.multi_items():
             if key.startswith("choice_") and isinstance(value, str) and value in ON_CONFLICT:
                 state.conflict_choices[key[len("choice_") :]] = value
-        state.plan_digest = None
+        withdraw(session_of(request), "import")
     return see_other("/migrate/preview")
 
 
@@ -235,7 +234,7 @@ def exclude_conflicts(request: Request) -> Response:
     state = _state(request)
     with session_of(request).lock:
         state.selected = [t for t in (state.selected or []) if t not in drop]
-        state.plan_digest = None
+        withdraw(session_of(request), "import")
     return see_other("/migrate/preview")
 
 
@@ -255,24 +254,17 @@ class ImportResult:
     listing: CodexListing | None = None
 
 
+@confirmed("import", "/migrate/preview")
 def apply_submit(request: Request) -> Response:
     if (r := _need_source(request)) is not None:
         return r
-    form = form_of(request)
     state = _state(request)
     config = config_of(request)
-    expected = field_str(form, "digest")
-    if not expected or expected != state.plan_digest:
-        return see_other("/migrate/preview")
-    session = session_of(request)
 
-    def work(progress: ProgressFn) -> ImportResult:
-        plan = _build_plan(state, config.codex_home, progress, fresh=True)
-        if plan_fingerprint(plan) != expected:
-            raise PlanChanged(
-                "the homes changed since the preview; nothing was written.",
-                hint="Review the new preview, then apply again.",
-            )
+    def plan(progress: ProgressFn) -> ImportPlan:
+        return _build_plan(state, config.codex_home, progress, fresh=True)
+
+    def write(plan: ImportPlan, progress: ProgressFn) -> ImportResult:
         outcome = run_import(
             plan,
             codex_bin=config.codex_bin,
@@ -293,13 +285,7 @@ def apply_submit(request: Request) -> Response:
             listing=outcome.listing,
         )
 
-    try:
-        job = request.app.state.jobs.start("import", session.id, work, {"back": "/migrate"})
-    except Busy as exc:
-        from codex_migrate.ui.common import busy_page
-
-        return busy_page(request, exc)
-    return see_other(f"/jobs/{job.id}")
+    return run_confirmed(request, "import", plan, plan_fingerprint, write, back="/migrate")
 
 
 def reset(request: Request) -> Response:

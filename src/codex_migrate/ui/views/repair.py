@@ -15,8 +15,6 @@ from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.rebind import RebindPlan
 from codex_migrate.service import home_catalog, preview_rebind, run_rebind
 from codex_migrate.ui.common import (
-    PlanChanged,
-    busy_page,
     common_parent,
     config_of,
     empty_home_page,
@@ -25,6 +23,7 @@ from codex_migrate.ui.common import (
     form_of,
     see_other,
 )
+from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
 from codex_migrate.ui.forms import (
     RepairResult,
     apply_binding_form,
@@ -32,7 +31,6 @@ from codex_migrate.ui.forms import (
     mapper_of,
     mapping_rows,
 )
-from codex_migrate.ui.jobs import Busy
 from codex_migrate.ui.loading import catalog_for
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
@@ -124,7 +122,7 @@ def repair_submit(request: Request) -> Response:
         if form.get("upgrade_present") == "1":
             session.extra["repair_upgrade"] = form.get("upgrade_bare") == "1"
         problem = apply_binding_form(session.repair, form, [cwd for cwd, _ in projects])
-        session.repair_digest = None
+        withdraw(session, "rebind")
     if problem:
         return see_other(f"/repair?error={problem}")
     if field_str(form, "action") == "preview":
@@ -151,9 +149,9 @@ def repair_preview(request: Request) -> Response:
         return see_other("/repair?error=rule")
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/repair", status=409)
-    fp = fingerprint(plan)
-    with session.lock:
-        session.repair_digest = fp
+    confirm = offer(
+        request, "rebind", fingerprint(plan), action="/repair/apply", preview_url="/repair/preview"
+    )
     data = plan.to_dict()
     try:
         projects, _, _ = _projects(request)
@@ -164,35 +162,25 @@ def repair_preview(request: Request) -> Response:
     return render(
         request,
         "repair_preview.html",
-        {"plan": plan, "summary": data["summary"], "digest": fp, "unbound": unbound},
+        {"plan": plan, "summary": data["summary"], "offer": confirm, "unbound": unbound},
     )
 
 
+@confirmed("rebind", "/repair/preview")
 def repair_apply(request: Request) -> Response:
     session = session_of(request)
-    expected = field_str(form_of(request), "digest")
-    if not expected or expected != session.repair_digest:
-        return see_other("/repair/preview")
     home_path = config_of(request).codex_home
 
-    def work(progress: ProgressFn) -> RepairResult:
-        catalog = home_catalog(home_path, progress)
-        plan = preview_rebind(
-            catalog,
+    def plan(progress: ProgressFn) -> RebindPlan:
+        return preview_rebind(
+            home_catalog(home_path, progress),
             mapper_of(session.repair),
             all_projects=session.repair_all,
             upgrade_bare=bool(session.extra.get("repair_upgrade")),
         )
-        if fingerprint(plan) != expected:
-            raise PlanChanged(
-                "the home changed since the preview; nothing was written.",
-                hint="Review the new preview, then apply again.",
-            )
+
+    def write(plan: RebindPlan, progress: ProgressFn) -> RepairResult:
         outcome = run_rebind(plan, progress=progress)
         return RepairResult(plan, outcome.report, outcome.problems)
 
-    try:
-        job = request.app.state.jobs.start("rebind", session.id, work, {"back": "/repair"})
-    except Busy as exc:
-        return busy_page(request, exc)
-    return see_other(f"/jobs/{job.id}")
+    return run_confirmed(request, "rebind", plan, fingerprint, write, back="/repair")

@@ -14,17 +14,18 @@ from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.errors import CodexMigrateError
-from codex_migrate.home import open_target
+from codex_migrate.home import CodexHome, open_target
 from codex_migrate.service import (
     TransactionInfo,
     delete_transaction,
+    find_transaction,
     preview_rollback,
     rollback_transaction,
     transactions_of,
 )
-from codex_migrate.ui.common import busy_page, config_of, error_page, see_other
-from codex_migrate.ui.jobs import Busy
-from codex_migrate.ui.render import render, session_of
+from codex_migrate.ui.common import config_of, digest, error_page
+from codex_migrate.ui.confirm import confirmed, offer, run_confirmed
+from codex_migrate.ui.render import render
 
 
 def snapshots(request: Request) -> list[TransactionInfo]:
@@ -51,48 +52,52 @@ def show_page(request: Request) -> Response:
     return render(request, "snapshot.html", {"snap": snap, "j": snap.journal})
 
 
+def _plan(home: CodexHome, tx_id: str, action: str) -> dict[str, Any]:
+    """What the action would do, as its dry run says it (the rollback's refusal is raised)."""
+    if action == "rollback":
+        return preview_rollback(home, tx_id).to_dict()
+    _, journal = find_transaction(home, tx_id)
+    return {"id": tx_id, "state": journal.state, "threads": list(journal.threads)}
+
+
 def confirm_page(request: Request) -> Response:
     """The dry run of a rollback or a delete, with the button that does it."""
     snap = _find(request, request.path_params["tx"])
     action = request.path_params["action"]
     if snap is None or snap.journal is None or action not in ("rollback", "delete"):
         return render(request, "not_found.html", {"back": "/snapshots"}, status=404)
-    if action == "rollback":
+    home = open_target(config_of(request).codex_home.absolute())
+    try:
         # The same check the rollback makes: a refusal is shown here, before the button.
-        home = open_target(config_of(request).codex_home.absolute())
-        try:
-            preview_rollback(home, snap.id)
-        except CodexMigrateError as exc:
-            return error_page(request, exc, back=f"/snapshots/{snap.id}", status=409)
+        planned = _plan(home, snap.id, action)
+    except CodexMigrateError as exc:
+        return error_page(request, exc, back=f"/snapshots/{snap.id}", status=409)
+    url = f"/snapshots/{snap.id}/{action}"
+    confirm = offer(request, f"{action}:{snap.id}", digest(planned), action=url, preview_url=url)
     return render(
-        request, "snapshot_confirm.html", {"snap": snap, "j": snap.journal, "action": action}
+        request,
+        "snapshot_confirm.html",
+        {"snap": snap, "j": snap.journal, "action": action, "offer": confirm},
     )
 
 
+@confirmed("{action}:{tx}", "/snapshots/{tx}/{action}")
 def act(request: Request) -> Response:
     tx_id = request.path_params["tx"]
     action = request.path_params["action"]
-    snap = _find(request, tx_id)
-    if snap is None or snap.journal is None or action not in ("rollback", "delete"):
+    if action not in ("rollback", "delete"):
         return render(request, "not_found.html", {"back": "/snapshots"}, status=404)
     home = open_target(config_of(request).codex_home.absolute())
-    journal = snap.journal
 
-    def rollback(progress: ProgressFn) -> dict[str, Any]:
-        progress("rollback", 0, 1)
-        rollback_transaction(home, tx_id)
-        progress("rollback", 1, 1)
-        return {"id": tx_id, "action": "rollback", "threads": len(journal.threads)}
+    def plan(progress: ProgressFn) -> dict[str, Any]:
+        return _plan(home, tx_id, action)
 
-    def delete(progress: ProgressFn) -> dict[str, Any]:
-        delete_transaction(home, tx_id)
-        return {"id": tx_id, "action": "delete", "threads": len(journal.threads)}
-
-    work = rollback if action == "rollback" else delete
-    try:
-        job = request.app.state.jobs.start(
-            action, session_of(request).id, work, {"back": "/snapshots"}
+    def write(planned: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+        progress(action, 0, 1)
+        journal = (rollback_transaction if action == "rollback" else delete_transaction)(
+            home, tx_id
         )
-    except Busy as exc:
-        return busy_page(request, exc)
-    return see_other(f"/jobs/{job.id}")
+        progress(action, 1, 1)
+        return {"id": tx_id, "action": action, "threads": len(journal.threads)}
+
+    return run_confirmed(request, action, plan, digest, write, back="/snapshots")

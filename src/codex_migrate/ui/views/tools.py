@@ -1,6 +1,6 @@
-"""Backup and Export: the ``backup`` and ``export-html``/``export-md`` commands as forms.
+"""Export: the ``export-html``/``export-md`` commands as a form, a dry run and a confirm.
 
-Both write only new files outside the Codex home, through the same engine calls as the CLI,
+It writes only new files outside the Codex home, through the same engine calls as the CLI,
 one at a time in the job runner. An exported HTML file is served back to this session only,
 by its index in the job's report (never by a path from the request), under its own strict CSP
 in a sandbox, so it opens in a new tab without any script or access to this app.
@@ -14,104 +14,39 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from codex_migrate.catalog import ProgressFn, build_catalog
+from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.export.html import content_security_policy
 from codex_migrate.home import open_home
-from codex_migrate.manifest import BACKUP_DIR_NAME
 from codex_migrate.service.tools import (
-    BackupReport,
+    ExportPlan,
     ExportReport,
     Selection,
     export_threads,
-    run_backup,
+    plan_export,
 )
 from codex_migrate.ui.common import (
-    busy_page,
     config_of,
+    digest,
     empty_home_page,
     error_page,
     field_str,
     form_of,
     see_other,
 )
-from codex_migrate.ui.jobs import DONE, Busy
+from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
+from codex_migrate.ui.jobs import DONE
 from codex_migrate.ui.loading import catalog_for
 from codex_migrate.ui.render import render, request_locale, session_of
 from codex_migrate.ui.render import translate as _t
 from codex_migrate.ui.tree import apply_tree_form, tree_query, tree_view
 
-BACKUP_FORMATS = ("folder", "tar.zst", "zip")
 EXPORT_FORMATS = ("html", "md")
 
 
 def _home_catalog(request: Request) -> Any:
     """The home's catalog (or the progress page of reading it: a Response)."""
     return catalog_for(request)
-
-
-# -- backup -----------------------------------------------------------------------------------
-
-
-def backup_page(
-    request: Request, error: str | None = None, status: int = 200, dest: str = ""
-) -> Response:
-    try:
-        catalog = _home_catalog(request)
-    except HomeNotFound as exc:
-        return empty_home_page(request, exc, _t(request, "Backup"))
-    except (CodexMigrateError, OSError) as exc:
-        return error_page(request, exc, back="/", status=409)
-    if isinstance(catalog, Response):
-        return catalog
-    q = request.query_params
-    return render(
-        request,
-        "backup.html",
-        {
-            "catalog": catalog,
-            "dest": dest or q.get("dest") or str(config_of(request).default_dest("backups")),
-            "error": error,
-            "formats": BACKUP_FORMATS,
-        },
-        status=status,
-    )
-
-
-def backup_start(request: Request) -> Response:
-    form = form_of(request)
-    dest = field_str(form, "dest")
-    fmt = field_str(form, "format", "folder")
-    full = form.get("full") == "1"
-    scope = field_str(form, "scope", "all")
-    projects = [p for p in form.getlist("project") if isinstance(p, str)] if scope == "some" else []
-    if fmt not in BACKUP_FORMATS:
-        fmt = "folder"
-    if not dest or not Path(dest).expanduser().is_absolute():
-        return backup_page(request, "dest", status=400, dest=dest)
-    if scope == "some" and not projects:
-        return backup_page(request, "projects", status=400, dest=dest)
-    parent = Path(dest).expanduser()
-    if not config_of(request).may_write(parent):
-        return backup_page(request, "outside_demo", status=400, dest=dest)
-    home_path = config_of(request).codex_home
-
-    def work(progress: ProgressFn) -> BackupReport:
-        home = open_home(home_path)
-        if fmt == "folder":
-            return run_backup(
-                home, output_parent=parent, projects=projects, full=full, progress=progress
-            )
-        archive = parent / f"{BACKUP_DIR_NAME}.{fmt}"
-        return run_backup(home, archive=archive, projects=projects, full=full, progress=progress)
-
-    try:
-        job = request.app.state.jobs.start(
-            "backup", session_of(request).id, work, {"back": "/backup"}
-        )
-    except Busy as exc:
-        return busy_page(request, exc)
-    return see_other(f"/jobs/{job.id}")
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -177,27 +112,90 @@ def export_start(request: Request) -> Response:
         return export_page(request, "outside_demo", status=400)
     if not ids:
         return export_page(request, "none", status=400)
+    with session.lock:
+        session.extra["export"] = {
+            "ids": ids,
+            "format": fmt,
+            "dest": str(out),
+            "redact": redact,
+            "overwrite": overwrite,
+        }
+        withdraw(session, "export")
+    return see_other("/export/preview")
+
+
+#: Sessions listed in the export's preview; the rest are counted.
+PREVIEW_ROWS = 200
+
+
+def _plan(catalog: Catalog, asked: dict[str, Any], progress: ProgressFn | None) -> ExportPlan:
+    return plan_export(
+        catalog,
+        Selection(thread_ids=tuple(asked["ids"])),
+        asked["format"],
+        Path(asked["dest"]),
+        redact=asked["redact"],
+        overwrite=asked["overwrite"],
+        progress=progress,
+    )
+
+
+def _fingerprint(planned: tuple[Catalog, ExportPlan]) -> str:
+    return digest(planned[1].to_dict())
+
+
+def export_preview(request: Request) -> Response:
+    """``export-html --dry-run``: the file each session gets, and whether it is written,
+    replaced or skipped; nothing is written."""
+    asked = session_of(request).extra.get("export")
+    if not asked:
+        return see_other("/export")
+    try:
+        catalog = _home_catalog(request)
+        if isinstance(catalog, Response):
+            return catalog
+        plan = _plan(catalog, asked, None)
+    except (CodexMigrateError, OSError) as exc:
+        return error_page(request, exc, back="/export", status=409)
+    confirm = offer(
+        request,
+        "export",
+        _fingerprint((catalog, plan)),
+        action="/export/apply",
+        preview_url="/export/preview",
+    )
+    return render(
+        request,
+        "export_preview.html",
+        {"plan": plan, "offer": confirm, "shown": plan.threads[:PREVIEW_ROWS]},
+    )
+
+
+@confirmed("export", "/export/preview")
+def export_apply(request: Request) -> Response:
+    asked = dict(session_of(request).extra.get("export") or {})
+    if not asked or not config_of(request).may_write(Path(asked["dest"])):
+        return see_other("/export")
     home_path = config_of(request).codex_home
     lang = request_locale(request)  # the exported pages speak the UI's language
 
-    def work(progress: ProgressFn) -> ExportReport:
+    def plan(progress: ProgressFn) -> tuple[Catalog, ExportPlan]:
         catalog = build_catalog(open_home(home_path), progress)
+        return catalog, _plan(catalog, asked, progress)
+
+    def write(planned: tuple[Catalog, ExportPlan], progress: ProgressFn) -> ExportReport:
         return export_threads(
-            catalog,
-            Selection(thread_ids=tuple(ids)),
-            fmt,
-            out,
-            redact=redact,
-            overwrite=overwrite,
+            planned[0],
+            Selection(thread_ids=tuple(asked["ids"])),
+            asked["format"],
+            Path(asked["dest"]),
+            redact=asked["redact"],
+            overwrite=asked["overwrite"],
             progress=progress,
             lang=lang,
         )
 
-    try:
-        job = request.app.state.jobs.start("export", session.id, work, {"back": "/export"})
-    except Busy as exc:
-        return busy_page(request, exc)
-    return see_other(f"/jobs/{job.id}")
+    return run_confirmed(request, "export", plan, _fingerprint, write, back="/export")
 
 
 def export_file(request: Request) -> Response:
