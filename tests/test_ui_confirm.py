@@ -37,6 +37,7 @@ NOT_WRITES = {
     "/repair": "records the folder choices",
     "/backup": "records the form; its preview follows",
     "/export": "records the form; its preview follows",
+    "/sync": "records the shared folder, this computer's name and roots",
 }
 
 #: Each write route with the preview a refused confirmation goes back to.
@@ -46,6 +47,7 @@ WRITES = {
     "/doctor/fix": "/doctor/preview",
     "/backup/apply": "/backup/preview",
     "/export/apply": "/export/preview",
+    "/sync/apply": "/sync/preview",
     "/snapshots/{tx}/{action}": "/snapshots/{tx}/{action}",
 }
 
@@ -81,6 +83,11 @@ def _pending_previews(client: Client, demo: Any, tx: str) -> dict[str, str]:
     client.post("/export", {"action": "all"})
     page = client.post("/export", {"action": "export", "dest": str(demo.root / "e")})
     tokens["/export/apply"] = confirm_token(page.text)
+    (demo.root / "Sync").mkdir()
+    folder = {"folder": str(demo.root / "Sync")}
+    client.post("/sync", folder)
+    page = client.post("/sync", {**folder, "action": "preview"})
+    tokens["/sync/apply"] = confirm_token(page.text)
     for action in ("rollback", "delete"):
         page = client.get(f"/snapshots/{tx}/{action}")
         tokens[f"/snapshots/{tx}/{action}"] = confirm_token(page.text)

@@ -34,7 +34,7 @@ def sides(tmp_path: Path) -> tuple[Side, Side]:
 
 
 def _digest(resp: Resp) -> str:
-    m = re.search(r'name="digest" value="([^"]+)"', resp.text)
+    m = re.search(r'name="confirm" value="([^"]+)"', resp.text)
     assert m, text_of(resp.text)[:3000]
     return m.group(1)
 
@@ -66,7 +66,7 @@ def _set_up(client: Client, b: Side) -> Resp:
 
 
 def _run(client: Client, preview: Resp) -> Resp:
-    posted = client.post("/sync/apply", {"digest": _digest(preview)}, follow=False)
+    posted = client.post("/sync/apply", {"confirm": _digest(preview)}, follow=False)
     assert posted.status == 303 and (posted.location or "").startswith("/jobs/")
     done = client.wait_job(client.get(posted.location or ""))
     assert "data-job-done" in done.text, text_of(done.text)[:3000]
@@ -121,11 +121,11 @@ def test_a_changed_folder_after_the_preview_writes_nothing(sides: tuple[Side, Si
         a.sync()
         deliver(a, b)  # something new arrived between the preview and the click
         before = tree_state(b.home)
-        posted = client.post("/sync/apply", {"digest": _digest(preview)}, follow=False)
+        posted = client.post("/sync/apply", {"confirm": _digest(preview)}, follow=False)
         failed = client.wait_job(client.get(posted.location or ""))
         assert "Something changed since the preview" in text_of(failed.text)
         assert tree_state(b.home) == before
-        stale = client.post("/sync/apply", {"digest": "0" * 32}, follow=True)
+        stale = client.post("/sync/apply", {"confirm": "0" * 32}, follow=True)
         assert "What would go out and come in" in text_of(stale.text)  # back to a fresh preview
 
 

@@ -9,8 +9,9 @@ the browser back to the preview, which runs the dry run again; nothing is writte
 then calls :func:`run_confirmed`, which runs the write as a job: the job builds the plan again
 and refuses, with nothing written, when its fingerprint is not the previewed one.
 
-A new write screen (Sync, say) needs three things: ``offer`` in its preview view, the partial
-in its preview template, and ``@confirmed`` + ``run_confirmed`` on its write route.
+A write screen needs three things: ``offer`` in its preview view, the partial in its preview
+template, and ``@confirmed`` + ``run_confirmed`` on its write route (or ``start_write`` with
+``require_unchanged`` where the engine checks the plan inside its own lock, as sync does).
 ``tests/test_ui_confirm.py`` finds every POST route and fails for a write without them.
 """
 
@@ -28,7 +29,7 @@ from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.ui.common import PlanChanged, busy_page, field_str, form_of, see_other
-from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.jobs import Busy, Work
 from codex_migrate.ui.render import session_of
 from codex_migrate.ui.sessions import Session
 
@@ -132,6 +133,29 @@ def is_write(view: Any) -> bool:
     return hasattr(view, "confirm_kind")
 
 
+def require_unchanged(request_offer: Offer, current: str) -> None:
+    """In the write job: refuse, with nothing written, when the plan about to run is not the
+    one previewed (for engines that check inside their own lock, such as sync's ``confirm``)."""
+    if current != request_offer.digest:
+        raise PlanChanged(
+            "the home changed since the preview; nothing was written.",
+            hint="Review the new preview, then apply again.",
+        )
+
+
+def start_write(request: Request, job_kind: str, work: Work, *, back: str) -> Response:
+    """Run a confirmed write as a job (one write at a time): its page shows the progress, then
+    ``result_<job_kind>.html``. Another write running: the busy page, and the confirmation
+    stays valid for a retry."""
+    got: Offer = request.state.offer
+    try:
+        job = request.app.state.jobs.start(job_kind, session_of(request).id, work, {"back": back})
+    except Busy as exc:
+        _restore(request, got)
+        return busy_page(request, exc)
+    return see_other(f"/jobs/{job.id}")
+
+
 def run_confirmed(
     request: Request,
     job_kind: str,
@@ -142,23 +166,12 @@ def run_confirmed(
     back: str,
 ) -> Response:
     """Start the confirmed write as a job: ``plan`` is built again, compared with the preview's
-    fingerprint (a change refuses, nothing written), then ``write`` runs it. The job's page
-    shows progress, then ``result_<job_kind>.html``."""
+    fingerprint (a change refuses, nothing written), then ``write`` runs it."""
     got: Offer = request.state.offer
-    session = session_of(request)
 
     def work(progress: ProgressFn) -> Any:
         current = plan(progress)
-        if fingerprint(current) != got.digest:
-            raise PlanChanged(
-                "the home changed since the preview; nothing was written.",
-                hint="Review the new preview, then apply again.",
-            )
+        require_unchanged(got, fingerprint(current))
         return write(current, progress)
 
-    try:
-        job = request.app.state.jobs.start(job_kind, session.id, work, {"back": back})
-    except Busy as exc:
-        _restore(request, got)
-        return busy_page(request, exc)
-    return see_other(f"/jobs/{job.id}")
+    return start_write(request, job_kind, work, back=back)

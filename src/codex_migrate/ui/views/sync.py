@@ -28,15 +28,13 @@ from codex_migrate.service import (
     sync_setup,
 )
 from codex_migrate.ui.common import (
-    PlanChanged,
-    busy_page,
     config_of,
     error_page,
     field_str,
     form_of,
     see_other,
 )
-from codex_migrate.ui.jobs import Busy
+from codex_migrate.ui.confirm import confirmed, offer, require_unchanged, start_write, withdraw
 from codex_migrate.ui.loading import loaded
 from codex_migrate.ui.render import render, session_of
 
@@ -124,7 +122,7 @@ def sync_submit(request: Request) -> Response:
             "machine": field_str(form, "machine") if same_folder else "",
             "roots": roots if same_folder else [],
         }
-        session.extra.pop("sync_digest", None)
+        withdraw(session, "sync")
     if field_str(form, "action") == "preview" and same_folder:
         return see_other("/sync/preview")
     return see_other("/sync")
@@ -143,10 +141,9 @@ def sync_preview_page(request: Request) -> Response:
     if isinstance(got, Response):
         return got  # a big home: the progress of reading it
     report: SyncReport = got
-    fp = sync_digest(report)
-    session = session_of(request)
-    with session.lock:
-        session.extra["sync_digest"] = fp
+    confirm = offer(
+        request, "sync", sync_digest(report), action="/sync/apply", preview_url="/sync/preview"
+    )
     try:
         machines = sync_machines(report.folder)
     except OSError:
@@ -154,35 +151,25 @@ def sync_preview_page(request: Request) -> Response:
     return render(
         request,
         "sync_preview.html",
-        {"r": report, "machines": machines, "digest": fp},
+        {"r": report, "machines": machines, "offer": confirm},
     )
 
 
+@confirmed("sync", "/sync/preview")
 def sync_apply(request: Request) -> Response:
-    session = session_of(request)
-    expected = field_str(form_of(request), "digest")
     choice = _choice(request)
-    if not choice.get("folder") or not expected or expected != session.extra.get("sync_digest"):
-        return see_other("/sync/preview")
+    if not choice.get("folder"):
+        return see_other("/sync")
     config = config_of(request)
     opts = _options(request, choice)
+    previewed = request.state.offer
 
     def confirm(plan: SyncReport) -> bool:
-        if sync_digest(plan) != expected:
-            raise PlanChanged(
-                "the home or the shared folder changed since the preview; nothing was written.",
-                hint="Review the new preview, then sync again.",
-            )
+        require_unchanged(previewed, sync_digest(plan))  # checked under sync's own lock
         return True
 
     def work(progress: ProgressFn) -> SyncReport:
         opts.codex = find_codex(config.codex_bin, config.no_codex)
         return run_sync(opts, confirm=confirm, progress=progress)
 
-    try:
-        job = request.app.state.jobs.start("sync", session.id, work, {"back": "/sync"})
-    except Busy as exc:
-        return busy_page(request, exc)
-    with session.lock:
-        session.extra.pop("sync_digest", None)
-    return see_other(f"/jobs/{job.id}")
+    return start_write(request, "sync", work, back="/sync")
