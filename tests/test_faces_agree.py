@@ -1,6 +1,6 @@
-"""The CLI and the web UI are two faces of one service: the same import (and the same rebind)
-through each, on identical homes, leaves identical homes; and the UI's home page, its Doctor
-screen and ``codex-migrate doctor --json`` count the same problems.
+"""The CLI and the web UI are two faces of one service: the same import (and the same rebind,
+and the same sync) through each, on identical homes, leaves identical homes; and the UI's home
+page, its Doctor screen and ``codex-migrate doctor --json`` count the same problems.
 
 Identical means: every session file, ``session_index.jsonl`` and ``history.jsonl`` with the
 same bytes and mtime, and every row of the state DB and the turn index equal, times included
@@ -316,3 +316,56 @@ def test_scan_doctor_and_the_home_page_show_the_same_findings(tmp_path: Path) ->
     found = re.search(r"Problems found (\d+)", text_of(index))
     assert found and int(found.group(1)) == problems
     assert set(re.findall(r'<tr data-code="([^"]+)"', doctor_page)) == set(counts)
+
+
+def _sync_twins(tmp: Path) -> tuple[Any, Any]:
+    """Two identical copies of side B of tests/test_sync.py, with the Mac's part delivered."""
+    from tests.homes import write_rollout
+    from tests.test_sync import MAC_ROOT, Side, deliver
+
+    a = Side(tmp / "A", "mac", MAC_ROOT)
+    write_rollout(a.home, 1, cwd=f"{MAC_ROOT}/app")
+    write_rollout(a.home, 2, cwd=f"{MAC_ROOT}/lib", era="legacy")
+    write_rollout(a.home, 3, cwd="/Users/alex/elsewhere")
+    a.sync()
+    ui_side = Side(tmp / "B1", "linux", str(tmp / "B1" / "code"))
+    (tmp / "B1" / "code" / "app").mkdir(parents=True)
+    write_rollout(ui_side.home, 9, cwd=str(tmp / "B1" / "code" / "app"))
+    deliver(a, ui_side)
+    shutil.copytree(ui_side.base, tmp / "B2", symlinks=True, copy_function=shutil.copy2)
+    cli_side = Side.__new__(Side)
+    cli_side.__dict__.update(ui_side.__dict__)
+    cli_side.base, cli_side.root = tmp / "B2", str(tmp / "B2" / "code")
+    cli_side.home, cli_side.folder = tmp / "B2" / "codex-home", tmp / "B2" / "Sync" / "codex"
+    return ui_side, cli_side
+
+
+def test_sync_through_the_cli_and_the_ui_gives_the_same_home(tmp_path: Path) -> None:
+    ui_side, cli_side = _sync_twins(tmp_path)
+    with ui_server(ui_side.home) as (config, _url):
+        client = Client(config.origin, config.tokens.issue())
+        client.sign_in()
+        client.post("/sync", {"folder": str(ui_side.folder), "action": "open"})
+        preview = client.post(
+            "/sync",
+            {
+                "folder": str(ui_side.folder),
+                "machine": "linux",
+                "root_name": "code",
+                "root_path": ui_side.root,
+                "action": "preview",
+            },
+        )
+        posted = client.post("/sync/apply", {"digest": _digest(preview.text)}, follow=False)
+        done = client.wait_job(client.get(posted.location or ""))
+        assert 'data-sync-result="done"' in done.text, text_of(done.text)[:2000]
+    out = cli_side.sync()
+    assert out["pull"][0]["summary"]["import"] == 3
+    roots = (ui_side.base, cli_side.base)
+    assert _files(ui_side.home, *roots) == _files(cli_side.home, *roots)
+    assert _rows(ui_side.home, *roots) == _rows(cli_side.home, *roots)
+    assert len(_files(ui_side.home, *roots)) >= 4, "the three threads came in"
+    # and what this machine published into the shared folder is the same too
+    mine = "machines/linux"
+    published = _files(ui_side.folder / mine, *roots)
+    assert published and published == _files(cli_side.folder / mine, *roots)
