@@ -356,7 +356,7 @@ def test_sync_through_the_cli_and_the_ui_gives_the_same_home(tmp_path: Path) -> 
                 "action": "preview",
             },
         )
-        posted = client.post("/sync/apply", {"digest": _digest(preview.text)}, follow=False)
+        posted = client.post("/sync/apply", {"confirm": _digest(preview.text)}, follow=False)
         done = client.wait_job(client.get(posted.location or ""))
         assert 'data-sync-result="done"' in done.text, text_of(done.text)[:2000]
     out = cli_side.sync()
