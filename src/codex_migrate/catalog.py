@@ -244,17 +244,16 @@ def _rel(path: Path, root: Path) -> str:
 def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised."""
     check_inside(home, ref.path)
-    st = ref.path.stat()
+    head = read_head(ref.path, ref.thread_id)
     thread = Thread(
         id=ref.thread_id,
         rollout_path=ref.path,
         rel_path=_rel(ref.path, home.root),
         archived_on_disk=ref.archived,
         compressed=ref.compressed,
-        size=st.st_size,
-        mtime=st.st_mtime,
+        size=head.size,
+        mtime=head.mtime,
     )
-    head = read_head(ref.path, ref.thread_id)
     thread.issues = head.issues
     thread.era = head.era
     thread.history_mode = head.history_mode

@@ -5,29 +5,35 @@ tail, so scanning thousands of sessions never reads whole files."""
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
+from codex_migrate.fsutil import open_regular
 from codex_migrate.rollout import (
+    _CHUNK,
     _HEAD_CHUNK,
+    _INJECTED_PREFIXES,
     HEAD_MAX_BYTES,
     HEAD_MAX_RECORDS,
+    HUGE_LINE_BYTES,
     LineIssues,
-    _decode,
     _last_line_cut,
+    _parse,
     _user_text,
     env_context_cwd,
     is_injected_text,
     iter_lines,
     last_settings_cwd,
-    open_rollout,
 )
 from codex_migrate.settings_tail import (
     SETTINGS_MARK,
     settings_in,
     tail_settings_cwd,
 )
+from codex_migrate.zst import open_zst
 
 
 @dataclass
@@ -44,6 +50,8 @@ class RolloutHead:
     turn_cwd: str | None = None
     first_timestamp: str | None = None
     records_read: int = 0
+    size: int = 0
+    mtime: float = 0.0
     issues: LineIssues = field(default_factory=LineIssues)
     empty: bool = False
 
@@ -146,46 +154,42 @@ class _Replay(io.RawIOBase):
         return self._stream.read(size)
 
 
+def _head_lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    """The raw lines of the rollout: those whole in ``first`` by plain slicing (the common
+    case: the head fits in the first chunk), then the rest streamed from ``stream``."""
+    pos = 0
+    find = first.find
+    while (nl := find(b"\n", pos)) >= 0:
+        yield first[pos : nl + 1]
+        pos = nl + 1
+    rest = cast(IO[bytes], _Replay(first[pos:], stream))
+    for line in iter_lines(rest, None, _HEAD_CHUNK, parse=False):
+        yield line.raw
+
+
 def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
-    """Summarise a rollout for listing without reading it whole.
+    """Summarise a rollout for listing without reading it whole; also its size and mtime
+    (from the open file, so one path lookup serves both).
 
     Raises OSError only when the file cannot be opened or read at all.
     """
     head = RolloutHead()
-    read = 0
     compressed = path.name.endswith(".zst")
-    with open_rollout(path) as stream:
+    raw_file = open_regular(path)
+    try:
+        st = os.fstat(raw_file.fileno())
+    except BaseException:
+        raw_file.close()
+        raise
+    head.size, head.mtime = st.st_size, st.st_mtime
+    with open_zst(raw_file, path, _CHUNK) if compressed else raw_file as stream:
         first = stream.read(_HEAD_CHUNK)
-        # A plain file shorter than one chunk was read whole: its tail is in ``first``.
-        whole = not compressed and len(first) < _HEAD_CHUNK
+        # A file shorter than one chunk was read whole (read() returns less only at the end).
+        whole = len(first) < _HEAD_CHUNK
         # For a plain file the last thread_settings_applied is found from the tail below,
         # so the head need not decode those lines (they can only be overridden).
         tail_settings = not compressed
-        replay = cast(IO[bytes], _Replay(first, stream))
-        for line in iter_lines(replay, None, _HEAD_CHUNK, parse=False):
-            read += len(line.raw)
-            if line.lineno == 1 or _may_matter(line.raw, head, tail_settings, thread_id):
-                _decode(line.raw, line, last=not line.raw.endswith(b"\n"))
-                if line.problem:
-                    head.issues.add(line.problem, line.lineno)
-            else:
-                head.records_read += 1
-                continue
-            if line.obj is None:
-                if line.problem is None:
-                    continue
-            else:
-                head.records_read += 1
-                _absorb(head, line.obj, thread_id)
-            if (
-                head.meta is not None
-                and head.first_user_message is not None
-                and (head.settings_cwd is not None or head.era != "paginated" or tail_settings)
-            ):
-                break
-            if head.records_read >= HEAD_MAX_RECORDS or read >= HEAD_MAX_BYTES:
-                break
-        if read == 0:
+        if not _read_records(head, _head_lines(first, stream), tail_settings, thread_id):
             head.empty = True
             return head
         if compressed:
@@ -206,11 +210,95 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     return head
 
 
+def _read_records(
+    head: RolloutHead, lines: Iterator[bytes], tail_settings: bool, thread_id: str | None
+) -> int:
+    """Fold the head's lines into ``head`` until it knows enough; the bytes read."""
+    read = 0
+    lineno = 0
+    for raw in lines:
+        lineno += 1
+        read += len(raw)
+        if lineno == 1 or _may_matter(raw, head, tail_settings, thread_id):
+            slim = _slim(raw)
+            obj, problem = _parse(slim, not raw.endswith(b"\n"))
+            if problem and slim is not raw:  # the verdict on a bad line is the whole line's
+                obj, problem = _parse(raw, not raw.endswith(b"\n"))
+            if problem:
+                head.issues.add(problem, lineno)
+        else:
+            head.records_read += 1
+            continue
+        if obj is None:
+            if problem is None:
+                continue
+        else:
+            head.records_read += 1
+            _absorb(head, obj, thread_id)
+        if (
+            head.meta is not None
+            and head.first_user_message is not None
+            and (head.settings_cwd is not None or head.era != "paginated" or tail_settings)
+        ):
+            break
+        if head.records_read >= HEAD_MAX_RECORDS or read >= HEAD_MAX_BYTES:
+            break
+    return read
+
+
+#: Where a session_meta keeps the model's instructions (0.169: ``base_instructions.text``,
+#: 0.80: ``instructions``): 3-20 KB of text that listing never reads.
+_INSTRUCTION_KEYS = (b',"base_instructions":{"text":"', b',"instructions":"')
+#: A string shorter than this is cheaper to decode than to cut out.
+_SLIM_MIN = 1024
+
+
+def _slim(raw: bytes) -> bytes:
+    """A ``session_meta`` line with its instructions text cut to ``""``, so decoding it costs
+    the metadata, not 20 KB of text; any other line unchanged.
+
+    Listing never reads that string, and, like the lines the head skips unparsed, it is not
+    checked beyond its bounds: the rest of the line is decoded as usual (a slimmed line that
+    does not decode is decoded whole, so the verdict on a bad line is the whole line's). The
+    key is matched with the comma before it and its quotes unescaped, so it is the payload's
+    own key, never text inside a string.
+    """
+    if b'"session_meta"' not in raw[:320] or len(raw) > HUGE_LINE_BYTES:
+        return raw
+    for key in _INSTRUCTION_KEYS:
+        at = raw.find(key)
+        if at >= 0:
+            break
+    else:
+        return raw
+    start = at + len(key)
+    end = _string_end(raw, start)
+    if end - start < _SLIM_MIN:
+        return raw
+    return raw[:start] + raw[end:]
+
+
+def _string_end(raw: bytes, start: int) -> int:
+    """The index of the quote that closes the JSON string whose text begins at ``start``
+    (a quote preceded by an even number of backslashes), or -1."""
+    find = raw.find
+    pos = start
+    while (pos := find(b'"', pos)) >= 0:
+        back = pos
+        while back > start and raw[back - 1] == 0x5C:  # a backslash
+            back -= 1
+        if (pos - back) % 2 == 0:
+            return pos
+        pos += 1
+    return -1
+
+
 def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
     """Whether a head line can change the listing facts; the rest (developer instructions,
     world state, tool output, a ``turn_context`` once its cwd cannot count, settings found
-    from the tail anyway) are skipped unparsed. Anything not shaped like one JSON object is
-    parsed anyway, so a bad line is still counted."""
+    from the tail anyway, context Codex injects as a user message once its cwd cannot count)
+    are skipped unparsed. Anything not shaped like one JSON object is parsed anyway, so a
+    bad line is still counted."""
     body = raw.rstrip()
     if not body.startswith(b"{") or not body.endswith(b"}"):
         return bool(body)
@@ -219,8 +307,28 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
         return True
     if b"turn_context" in start:
         # its cwd counts only without a final session_meta cwd (one naming this file)
-        settled = head.meta_cwd is not None and head.meta_id == thread_id
-        return head.turn_cwd is None and not settled
+        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
     if SETTINGS_MARK in start:
         return not tail_settings
-    return b"message" in start and b'"user"' in start
+    if b"message" not in start or b'"user"' not in start:
+        return False
+    # A user message: what Codex injects (AGENTS.md, <environment_context>) is never the
+    # first user message, and its <cwd> counts only where no settled cwd exists.
+    if head.era == "bare" or not (head.era == "paginated" or _cwd_settled(head, thread_id)):
+        return True
+    return not _injected_context(raw)
+
+
+def _cwd_settled(head: RolloutHead, thread_id: str | None) -> bool:
+    return head.meta_cwd is not None and head.meta_id == thread_id
+
+
+_USER_TEXT = b'"role":"user","content":[{"type":"input_text","text":"'
+_INJECTED_TEXTS = tuple(_USER_TEXT + p.encode() for p in _INJECTED_PREFIXES)
+
+
+def _injected_context(raw: bytes) -> bool:
+    """A user message whose first text part is context Codex injects (as Codex writes it:
+    anything else is decoded and judged by :func:`is_injected_text`)."""
+    at = raw.find(_USER_TEXT, 0, 640)
+    return at >= 0 and raw.startswith(_INJECTED_TEXTS, at)

@@ -1,0 +1,160 @@
+"""The head read's shortcuts (lines skipped unparsed, the instructions cut out of session_meta)
+give what decoding every line whole gives, on real Codex rollouts and on awkward ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codex_migrate import rollout_head
+from codex_migrate.rollout_head import RolloutHead, read_head
+from tests.homes import tid, write_rollout
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL = sorted(FIXTURES.glob("codex-*/home/**/rollout-*.jsonl"))
+META_KEYS = ("id", "timestamp", "cwd", "source", "model_provider", "cli_version", "git")
+
+
+def _facts(head: RolloutHead) -> dict[str, Any]:
+    meta = head.meta or {}
+    return {
+        "era": head.era,
+        "meta": {k: meta.get(k) for k in META_KEYS},
+        "meta_id": head.meta_id,
+        "history_mode": head.history_mode,
+        "first_user_message": head.first_user_message,
+        "cwd": head.cwd,
+        "first_timestamp": head.first_timestamp,
+        "issues": head.issues.to_dict(),
+        "first_bad_line": head.issues.first_bad_line,
+        "empty": head.empty,
+    }
+
+
+def _reference(path: Path, thread_id: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The head as read with every line decoded whole (no shortcut)."""
+    with monkeypatch.context() as m:
+        m.setattr(rollout_head, "_may_matter", lambda *a: True)
+        m.setattr(rollout_head, "_slim", lambda raw: raw)
+        return _facts(read_head(path, thread_id))
+
+
+def _id_of(path: Path) -> str:
+    return path.name.removesuffix(".jsonl")[-36:]
+
+
+def test_real_rollouts_read_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert len(REAL) >= 10
+    for path in REAL:
+        meta = path.read_bytes().splitlines()[0]
+        assert len(rollout_head._slim(meta)) < len(meta) // 2  # the instructions are cut
+        fast = _facts(read_head(path, _id_of(path)))
+        assert fast == _reference(path, _id_of(path), monkeypatch), path
+        assert fast["first_user_message"] and fast["cwd"]
+
+
+@pytest.mark.parametrize("era", ["paginated", "legacy", "bare"])
+def test_each_era_reads_alike(tmp_path: Path, era: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_rollout(tmp_path, 1, era=era, turns=[("Fix it", "Done"), ("More", "Ok")])
+    assert _facts(read_head(path, tid(1))) == _reference(path, tid(1), monkeypatch)
+
+
+def _meta_line(instructions: str, **extra: Any) -> str:
+    payload = {
+        "id": tid(1),
+        "timestamp": "2026-03-04T10:20:30.000Z",
+        "cwd": "/before",
+        "base_instructions": {"text": instructions},
+        "history_mode": "paginated",
+        **extra,
+    }
+    return json.dumps(
+        {"timestamp": "t", "ordinal": 0, "type": "session_meta", "payload": payload},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _user_line(text: str) -> str:
+    return json.dumps(
+        {
+            "timestamp": "t",
+            "ordinal": 1,
+            "type": "event_msg",
+            "payload": {"type": "user_message", "message": text},
+        },
+        separators=(",", ":"),
+    )
+
+
+TRICKY = [
+    'quotes "inside", a backslash \\ and \\" and ends with a backslash \\' * 40,
+    'fake keys ","cwd":"/evil","x":"' * 50,
+    "é ünïcode, tabs\t and newlines\n" * 100,
+    "\\" * 2001,
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_instructions_of_any_content_are_cut_exactly(
+    tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / f"rollout-x-{tid(1)}.jsonl"
+    path.write_text(_meta_line(text, git={"branch": "main"}) + "\n" + _user_line("Hi") + "\n")
+    assert len(rollout_head._slim(path.read_bytes().splitlines()[0])) < 400  # it was cut
+    head = read_head(path, tid(1))
+    assert head.meta is not None and head.meta["git"] == {"branch": "main"}
+    assert head.meta_cwd == "/before" and head.first_user_message == "Hi"
+    assert _facts(head) == _reference(path, tid(1), monkeypatch)
+
+
+def test_a_meta_line_broken_outside_the_instructions_is_counted(tmp_path: Path) -> None:
+    line = _meta_line("x" * 5000).replace('"cwd":"/before"', '"cwd":/before')
+    path = tmp_path / "r.jsonl"
+    path.write_text(line + "\n" + _user_line("Hi") + "\n")
+    head = read_head(path, tid(1))
+    assert head.issues.not_json == 1 and head.issues.first_bad_line == 1
+    assert head.meta is None
+
+
+def test_a_meta_line_cut_inside_the_instructions_is_truncated(tmp_path: Path) -> None:
+    line = _meta_line("x" * 5000)
+    path = tmp_path / "r.jsonl"
+    path.write_text(line[:2000])
+    head = read_head(path, tid(1))
+    assert head.issues.truncated == 1 and head.meta is None
+
+
+def test_injected_context_still_gives_the_cwd_when_nothing_else_does(tmp_path: Path) -> None:
+    """A legacy rollout without a meta cwd lists under the <environment_context> cwd."""
+    lines = [
+        {"timestamp": "t", "type": "session_meta", "payload": {"id": tid(1)}},
+        {
+            "timestamp": "t",
+            "type": "response_item",
+            "payload": {
+                "type": "message",
+                "role": "user",
+                "content": [
+                    {
+                        "type": "input_text",
+                        "text": "<environment_context>\n  <cwd>/from/env</cwd>\n",
+                    }
+                ],
+            },
+        },
+        json.loads(_user_line("Hi")),
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines))
+    head = read_head(path, tid(1))
+    assert head.cwd == "/from/env" and head.first_user_message == "Hi"
+
+
+def test_size_and_mtime_come_with_the_head(tmp_path: Path) -> None:
+    path = write_rollout(tmp_path, 1)
+    head = read_head(path, tid(1))
+    assert (head.size, head.mtime) == (path.stat().st_size, path.stat().st_mtime)
