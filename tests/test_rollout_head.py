@@ -158,3 +158,16 @@ def test_size_and_mtime_come_with_the_head(tmp_path: Path) -> None:
     path = write_rollout(tmp_path, 1)
     head = read_head(path, tid(1))
     assert (head.size, head.mtime) == (path.stat().st_size, path.stat().st_mtime)
+
+
+@pytest.mark.parametrize("era", ["paginated", "legacy"])
+def test_lines_laid_out_otherwise_read_alike(
+    tmp_path: Path, era: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys in another order than Codex writes them: the kind is found by its words."""
+    path = write_rollout(tmp_path, 1, era=era, turns=[("Fix it", "Done"), ("More", "Ok")])
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(dict(reversed(x.items()))) + "\n" for x in lines))
+    fast = _facts(read_head(path, tid(1)))
+    assert fast == _reference(path, tid(1), monkeypatch)
+    assert fast["first_user_message"] == "Fix it"

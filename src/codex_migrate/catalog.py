@@ -243,7 +243,7 @@ def _rel(path: Path, root: Path) -> str:
 
 def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised."""
-    check_inside(home, ref.path)
+    check_inside(home, ref.path, ref.link)
     head = read_head(ref.path, ref.thread_id)
     thread = Thread(
         id=ref.thread_id,

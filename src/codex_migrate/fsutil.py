@@ -6,7 +6,6 @@ helpers do both so the transaction code can state intent, not mechanics.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import hashlib
 import os
@@ -50,6 +49,8 @@ def syncfs(path: Path) -> bool:
     that is not available, so the caller falls back to an fsync per file."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # here: every reader imports this module, few of them sync
+
     try:
         call = ctypes.CDLL(None, use_errno=True).syncfs
     except (OSError, AttributeError):
@@ -117,6 +118,13 @@ def open_regular(path: Path | str, mode: str = "rb", encoding: str | None = None
     the check is on the opened descriptor, so a file swapped for a pipe in between is still
     caught. Raises :class:`NotRegularFile` (an OSError) naming what it is.
     """
+    return open_regular_stat(path, mode, encoding)[0]
+
+
+def open_regular_stat(
+    path: Path | str, mode: str = "rb", encoding: str | None = None
+) -> tuple[IO[Any], os.stat_result]:
+    """:func:`open_regular`, with the opened file's stat (a scan needs size and mtime)."""
     if mode not in ("rb", "r"):
         raise ValueError(f"open_regular reads only, not {mode!r}")
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -127,7 +135,7 @@ def open_regular(path: Path | str, mode: str = "rb", encoding: str | None = None
             raise NotRegularFile(errno.EINVAL, f"{_kind(st.st_mode)}, not a file", str(path))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        return os.fdopen(fd, mode, encoding=encoding if mode == "r" else None)
+        return os.fdopen(fd, mode, encoding=encoding if mode == "r" else None), st
     except BaseException:
         os.close(fd)
         raise

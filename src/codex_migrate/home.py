@@ -12,7 +12,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +41,8 @@ class RolloutRef:
     stamp: str
     archived: bool
     compressed: bool
+    #: False when the folder listing said it is no link (check_inside need not look again).
+    link: bool | None = None
 
 
 @dataclass
@@ -109,38 +111,74 @@ def _rollouts_in(
             )
         problems.append({"path": str(exc.filename), "reason": reason})
 
-    for dirpath, dirnames, filenames in os.walk(base, onerror=failed):
-        dirnames.sort()
-        names = set(filenames) | set(dirnames)
-        if not recursive:
-            dirnames.clear()
-        for name in sorted(names):
+    for dirpath, entries in _walk(str(base), recursive, failed):
+        by_name = {e.name: e for e in entries}
+        folder: Path | None = None
+        for name in sorted(by_name):
             parsed = parse_rollout_name(name)
             if parsed is None:
                 continue
             stamp, thread_id, compressed = parsed
-            if compressed and name[: -len(".zst")] in names:
+            if compressed and name[: -len(".zst")] in by_name:
                 continue
-            path = Path(dirpath) / name
+            folder = folder or Path(dirpath)
             # Anything named like a rollout is yielded, even a directory or a dangling link:
             # reading it then fails with a message the scan reports.
-            yield RolloutRef(path, thread_id, stamp, archived, compressed)
+            yield RolloutRef(
+                folder / name, thread_id, stamp, archived, compressed, _is_link(by_name[name])
+            )
+
+
+def _walk(
+    top: str, recursive: bool, failed: Callable[[OSError], None]
+) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """``os.walk`` top-down in sorted order, giving the entries themselves: whether a file
+    is a link then costs no system call (the folder listing says). Iterative, so a hostile
+    depth of folders cannot exhaust the stack."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            failed(exc)
+            continue
+        yield folder, entries
+        if recursive:
+            subdirs = [e for e in entries if _is_dir(e) and not _is_link(e)]
+            stack.extend(e.path for e in sorted(subdirs, key=lambda e: e.name, reverse=True))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # unknown: check_inside looks again
 
 
 class LinkOutOfHome(OSError):
     """A file in the home that is a symbolic link to somewhere outside it."""
 
 
-def check_inside(home: CodexHome, path: Path) -> None:
+def check_inside(home: CodexHome, path: Path, link: bool | None = None) -> None:
     """Refuse a rollout that is a link leading out of the home (to ``/etc/passwd``, another
     user's files): it is never read as a thread nor copied into a backup.
 
     Links that stay inside the home (or inside the real folder its ``sessions/`` or
     ``archived_sessions/`` link to, as when the sessions live on another disk) are followed:
     the file is the user's own either way. Raises :class:`LinkOutOfHome`, an OSError, so
-    every reader reports it per file like any unreadable one.
+    every reader reports it per file like any unreadable one. ``link=False`` (the folder
+    listing said it is no link) saves looking again.
     """
-    if not path.is_symlink():
+    if link is False or not path.is_symlink():
         return
     try:
         target = path.resolve()

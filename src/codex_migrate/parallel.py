@@ -12,8 +12,11 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
 
@@ -39,6 +42,9 @@ def worker_count() -> int:
 def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool whose queued jobs are dropped, not finished, when the caller fails or is
     interrupted (Ctrl-C), so the rollback starts at once."""
+    # imported here: multiprocessing costs every command's start-up, and few use a pool
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(
         max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
     )

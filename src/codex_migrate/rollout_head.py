@@ -5,13 +5,12 @@ tail, so scanning thousands of sessions never reads whole files."""
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-from codex_migrate.fsutil import open_regular
+from codex_migrate.fsutil import open_regular_stat
 from codex_migrate.rollout import (
     _CHUNK,
     _HEAD_CHUNK,
@@ -175,12 +174,7 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     """
     head = RolloutHead()
     compressed = path.name.endswith(".zst")
-    raw_file = open_regular(path)
-    try:
-        st = os.fstat(raw_file.fileno())
-    except BaseException:
-        raw_file.close()
-        raise
+    raw_file, st = open_regular_stat(path)
     head.size, head.mtime = st.st_size, st.st_mtime
     with open_zst(raw_file, path, _CHUNK) if compressed else raw_file as stream:
         first = stream.read(_HEAD_CHUNK)
@@ -298,11 +292,52 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
     world state, tool output, a ``turn_context`` once its cwd cannot count, settings found
     from the tail anyway, context Codex injects as a user message once its cwd cannot count)
     are skipped unparsed. Anything not shaped like one JSON object is parsed anyway, so a
-    bad line is still counted."""
-    body = raw.rstrip()
-    if not body.startswith(b"{") or not body.endswith(b"}"):
-        return bool(body)
-    start = raw[:320]
+    bad line is still counted.
+
+    The record's kind is read from its first ``"type":"`` when that is the top level's (no
+    ``{`` before it), as Codex writes every line; otherwise by the words in its first bytes.
+    """
+    if not raw.startswith(b"{") or not raw.endswith(b"}\n"):
+        body = raw.rstrip()  # rare: a line Codex did not write, or the last one
+        if not body.startswith(b"{") or not body.endswith(b"}"):
+            return bool(body)
+    at = raw.find(_TYPE, 0, _LOOK)
+    if at < 0 or raw.find(b"{", 1, at) >= 0:
+        return _may_matter_by_words(raw, head, tail_settings, thread_id)
+    at += len(_TYPE)
+    kind = raw[at : raw.find(b'"', at, at + 40)]
+    if kind == b"session_meta":
+        return True
+    if kind == b"turn_context":
+        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
+    if kind == b"message":  # a bare-era (2025) item
+        return _user_message_matters(raw, head, thread_id)
+    if kind != b"event_msg" and kind != b"response_item":
+        return False
+    at += len(kind) + 1
+    if not raw.startswith(_PAYLOAD_TYPE, at):
+        return _may_matter_by_words(raw, head, tail_settings, thread_id)
+    at += len(_PAYLOAD_TYPE)
+    what = raw[at : raw.find(b'"', at, at + 40)]
+    if kind == b"response_item":
+        return what == b"message" and _user_message_matters(raw, head, thread_id)
+    if what == b"user_message":
+        return True
+    if what == b"item_completed":
+        return raw.find(b"UserMessage", at, _LOOK) >= 0
+    return what == b"thread_settings_applied" and not tail_settings
+
+
+_TYPE = b'"type":"'
+_PAYLOAD_TYPE = b',"payload":{"type":"'
+_LOOK = 320
+
+
+def _may_matter_by_words(
+    raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None
+) -> bool:
+    """:func:`_may_matter` for a line not laid out as Codex writes: by the words in it."""
+    start = raw[:_LOOK]
     if b"session_meta" in start or b"user_message" in start or b"UserMessage" in start:
         return True
     if b"turn_context" in start:
@@ -310,10 +345,15 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
         return head.turn_cwd is None and not _cwd_settled(head, thread_id)
     if SETTINGS_MARK in start:
         return not tail_settings
-    if b"message" not in start or b'"user"' not in start:
+    return b"message" in start and _user_message_matters(raw, head, thread_id)
+
+
+def _user_message_matters(raw: bytes, head: RolloutHead, thread_id: str | None) -> bool:
+    """A message that may be the user's: what Codex injects (AGENTS.md,
+    <environment_context>) is never the first user message, and its <cwd> counts only where
+    no settled cwd exists."""
+    if raw.find(b'"user"', 0, _LOOK) < 0:
         return False
-    # A user message: what Codex injects (AGENTS.md, <environment_context>) is never the
-    # first user message, and its <cwd> counts only where no settled cwd exists.
     if head.era == "bare" or not (head.era == "paginated" or _cwd_settled(head, thread_id)):
         return True
     return not _injected_context(raw)

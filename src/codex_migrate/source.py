@@ -13,8 +13,8 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codex_migrate.backup.verify import VerifyReport, verify_backup
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.home import CodexHome, open_home
 from codex_migrate.manifest import (
@@ -25,6 +25,9 @@ from codex_migrate.manifest import (
     is_unfinished,
     remove_tree,
 )
+
+if TYPE_CHECKING:
+    from codex_migrate.backup.verify import VerifyReport
 
 _NOT_OURS = "incomplete or not a codex-migrate backup"
 
@@ -71,6 +74,9 @@ def open_source(
       manifest while it is extracted into a temp folder (under ``tmp_parent`` when given),
       which is deleted when the block ends. Any mismatch raises :class:`BackupIncomplete`.
     """
+    # imported here: a plain home (most scans) does not pay for the backup package
+    from codex_migrate.backup.verify import verify_backup
+
     if path is None:
         yield open_home(None)
         return
