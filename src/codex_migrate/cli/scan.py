@@ -11,7 +11,7 @@ from codex_migrate.cli.common import emit_json, json_option, progress_bar
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
 from codex_migrate.home import open_home
 from codex_migrate.service import HomeScan, scan_home
-from codex_migrate.service.tools import NOTE, PROBLEM
+from codex_migrate.service.checks import NOTE, PROBLEM
 from codex_migrate.source import open_source
 
 #: Threads and files listed per finding code before pointing at --json.

@@ -8,62 +8,126 @@ returns a typed result; the faces only format it. A script can do what a command
 
 from __future__ import annotations
 
-from codex_migrate.service.checks import (
-    HomeFinding,
-    HomeScan,
-    HomeSummary,
-    checks_of,
-    diagnose_home,
-    findings_of,
-    home_summary,
-    problems_of,
-    scan_home,
-)
-from codex_migrate.service.importing import (
-    ImportOutcome,
-    Registration,
-    find_codex,
-    preview_import,
-    register_import,
-    run_import,
-)
-from codex_migrate.service.rebind import (
-    RebindOutcome,
-    home_catalog,
-    preview_doctor_fixes,
-    preview_rebind,
-    run_rebind,
-)
-from codex_migrate.service.syncing import (
-    SyncOptions,
-    SyncReport,
-    SyncSetup,
-    run_sync,
-    sync_digest,
-    sync_machines,
-    sync_preview,
-    sync_setup,
-)
-from codex_migrate.service.tools import (
-    BackupReport,
-    DoctorReport,
-    ExportReport,
-    diagnose,
-    export_threads,
-    plan_backup,
-    plan_export,
-    run_backup,
-    verify_backup,
-)
-from codex_migrate.service.transactions import (
-    TransactionInfo,
-    delete_transaction,
-    find_transaction,
-    preview_rollback,
-    recover_home,
-    rollback_transaction,
-    transactions_of,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codex_migrate.service.checks import (
+        HomeFinding,
+        HomeScan,
+        HomeSummary,
+        checks_of,
+        diagnose_home,
+        findings_of,
+        home_summary,
+        problems_of,
+        scan_home,
+    )
+    from codex_migrate.service.importing import (
+        ImportOutcome,
+        Registration,
+        find_codex,
+        preview_import,
+        register_import,
+        run_import,
+    )
+    from codex_migrate.service.rebind import (
+        RebindOutcome,
+        home_catalog,
+        preview_doctor_fixes,
+        preview_rebind,
+        run_rebind,
+    )
+    from codex_migrate.service.syncing import (
+        SyncOptions,
+        SyncReport,
+        SyncSetup,
+        run_sync,
+        sync_digest,
+        sync_machines,
+        sync_preview,
+        sync_setup,
+    )
+    from codex_migrate.service.tools import (
+        BackupReport,
+        DoctorReport,
+        ExportReport,
+        diagnose,
+        export_threads,
+        plan_backup,
+        plan_export,
+        run_backup,
+        verify_backup,
+    )
+    from codex_migrate.service.transactions import (
+        TransactionInfo,
+        delete_transaction,
+        find_transaction,
+        preview_rollback,
+        recover_home,
+        rollback_transaction,
+        transactions_of,
+    )
+
+#: Where each name lives: a face imports only what it calls (``scan`` would otherwise
+#: pay for the exporter's templates and the importer at every start).
+_WHERE = {
+    "HomeFinding": "checks",
+    "HomeScan": "checks",
+    "HomeSummary": "checks",
+    "checks_of": "checks",
+    "diagnose_home": "checks",
+    "findings_of": "checks",
+    "home_summary": "checks",
+    "problems_of": "checks",
+    "scan_home": "checks",
+    "ImportOutcome": "importing",
+    "Registration": "importing",
+    "find_codex": "importing",
+    "preview_import": "importing",
+    "register_import": "importing",
+    "run_import": "importing",
+    "RebindOutcome": "rebind",
+    "home_catalog": "rebind",
+    "preview_doctor_fixes": "rebind",
+    "preview_rebind": "rebind",
+    "run_rebind": "rebind",
+    "SyncOptions": "syncing",
+    "SyncReport": "syncing",
+    "SyncSetup": "syncing",
+    "run_sync": "syncing",
+    "sync_digest": "syncing",
+    "sync_machines": "syncing",
+    "sync_preview": "syncing",
+    "sync_setup": "syncing",
+    "BackupReport": "tools",
+    "DoctorReport": "tools",
+    "ExportReport": "tools",
+    "diagnose": "tools",
+    "export_threads": "tools",
+    "plan_backup": "tools",
+    "plan_export": "tools",
+    "run_backup": "tools",
+    "verify_backup": "tools",
+    "TransactionInfo": "transactions",
+    "delete_transaction": "transactions",
+    "find_transaction": "transactions",
+    "preview_rollback": "transactions",
+    "recover_home": "transactions",
+    "rollback_transaction": "transactions",
+    "transactions_of": "transactions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name's module on first use (PEP 562), then keep the name here."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BackupReport",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from codex_migrate.catalog import Catalog
+from codex_migrate.doctor import NOTE as NOTE  # severities, for the faces
+from codex_migrate.doctor import PROBLEM as PROBLEM
 from codex_migrate.doctor import DoctorReport, diagnose
 from codex_migrate.verify import Check, verify_findings
 
