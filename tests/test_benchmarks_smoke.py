@@ -50,3 +50,10 @@ def test_real_shaped_benchmark_full() -> None:
 
     for n in (3000, 30000):
         print(bench_real.table(bench_real.run(sessions=n)))
+
+
+def test_ui_preview_benchmark_smoke() -> None:
+    from benchmarks import bench_ui_preview
+
+    got = bench_ui_preview.run(sessions=30)
+    assert got["preview_kb"] and got["render_preview_s"] >= 0

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -362,6 +363,28 @@ def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
         sizes["/migrate/map"] = len(page.text.encode())
         selected = __import__("re").search(r"([\d,]+) sessions selected", page.text)
         assert selected and selected.group(1) == "2,924", selected.group(0) if selected else None
+        # Step 4, the preview of 2 924 sessions: one collapsed line per project, and the
+        # sessions of an opened project a page at a time; Apply covers them all.
+        from codex_migrate.demo import MAC_ROOT
+
+        rule = {"rule_old": MAC_ROOT, "rule_new": str(tmp_path / "here"), "action": "preview"}
+        asked = client.post("/migrate/map", rule, follow=False)
+        first = client.get(asked.location or "", follow=False)
+        assert first.status == 303 and (first.location or "").startswith("/jobs/")
+        while client.get(first.location or "", follow=False).status != 303:
+            time.sleep(0.2)
+        started = time.monotonic()
+        page = client.get("/migrate/preview", follow=False)
+        sizes["/migrate/preview ms"] = int(1000 * (time.monotonic() - started))
+        sizes["/migrate/preview"] = len(page.text.encode())
+        assert page.status == 200 and page.text.count("data-group") == 39  # one unticked
+        assert page.text.count("data-open-group") == 39, "every project collapsed"
+        assert "Apply: write 2,924 sessions" in page.text
+        opened = client.get(
+            "/migrate/preview?open=" + quote(f"{MAC_ROOT}/project-01"), follow=False
+        )
+        sizes["/migrate/preview open"] = len(opened.text.encode())
+        assert opened.text.count('class="thread-id"') == 74 and 'name="confirm"' in opened.text
     print(sizes)
     assert all(v < PAGE_LIMIT for k, v in sizes.items() if not k.endswith(" ms")), sizes
     # Rendering a page from a finished read (the job did the reading) is quick.

@@ -62,6 +62,8 @@ class MigrateState:
     read_ticket: str | None = None
     #: The job building the preview of the current choices.
     preview_job: str | None = None
+    #: The preview last shown, with the choices' key: its pages are served from it.
+    shown_preview: Any = None
     _source_stack: contextlib.ExitStack | None = None
 
     def set_source(
@@ -86,6 +88,7 @@ class MigrateState:
             self._source_stack.close()
             self._source_stack = None
         self.source_home = self.source_catalog = None
+        self.shown_preview = None
 
 
 @dataclass

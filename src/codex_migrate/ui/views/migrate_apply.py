@@ -30,6 +30,7 @@ from codex_migrate.ui.common import config_of, digest, error_page, form_of, see_
 from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
 from codex_migrate.ui.forms import LINE_PREVIEW, _job_of, _need_source, _state, mapper_of
 from codex_migrate.ui.jobs import DONE, RUNNING
+from codex_migrate.ui.preview_groups import SMALL, group_plan
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.sessions import MigrateState
 
@@ -162,7 +163,12 @@ def preview_page(request: Request) -> Response:
             return see_other(f"/jobs/{job.id}")
         preview = job.take() if job.state == DONE else None
         if preview is not None:
+            state.shown_preview = (key, preview)
             return _render_preview(request, preview)
+    q = request.query_params
+    shown = state.shown_preview
+    if ("open" in q or "from" in q) and shown is not None and shown[0] == key:
+        return _render_preview(request, shown[1])  # another page of the preview just shown
     try:
         check_choices(state)
     except ValueError as exc:
@@ -198,11 +204,18 @@ def _render_preview(request: Request, preview: Preview) -> Response:
         action="/migrate/apply",
         preview_url="/migrate/preview",
     )
+    q = request.query_params
+    try:
+        start = int(q.get("from", "0"))
+    except ValueError:
+        start = 0
     return render(
         request,
         "migrate_preview.html",
         {
             "step": 4,
+            "groups": group_plan(preview.plan, q.get("open"), start),
+            "small": len(preview.plan.items) <= SMALL,
             "plan": preview.plan,
             "summary": preview.plan.summary(),
             "conflict_lines": preview.conflict_lines,
