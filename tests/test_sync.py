@@ -406,3 +406,34 @@ def test_a_busy_home_with_nothing_to_take_in_is_no_error(sides: tuple[Side, Side
         busy.kill()
         busy.wait()
     lock.unlink()
+
+
+def test_a_history_only_thread_moves_under_its_root_once_one_covers_it(
+    sides: tuple[Side, Side], tmp_path: Path
+) -> None:
+    """Thread 3 (the Mac's /Users/alex/elsewhere) comes in history-only; once both machines
+    name a root for it, the next sync moves it under this machine's folder, previewed by
+    --dry-run, as a rebind transaction, and without publishing it back."""
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    out = b.sync()
+    assert out["pull"][0]["history_only_projects"] == ["/Users/alex/elsewhere"]
+    assert b"/Users/alex/elsewhere" in b.rollout(3).read_bytes()
+    assert b.sync()["bind"] == []  # no root covers it yet: nothing to do, nothing written
+    other = tmp_path / "B" / "other"
+    (other / "elsewhere").mkdir(parents=True)
+    a.sync("--root", "other=/Users/alex")
+    deliver(a, b)
+    before = tree_state(b.home)
+    dry = b.sync("--dry-run", "--root", f"other={other}")
+    assert [(x["thread"], x["new_cwd"]) for x in dry["bind"]] == [(tid(3), f"{other}/elsewhere")]
+    assert tree_state(b.home) == before
+    out = b.sync("--root", f"other={other}")
+    assert len(out["bind_transactions"]) == 1 and out["bind"] == dry["bind"]
+    data = b.rollout(3).read_bytes()
+    assert f'"cwd":"{other}/elsewhere"'.encode() in data
+    assert b'"cwd":"/Users/alex/elsewhere"' not in data  # (quoted prompt text stays as said)
+    again = b.sync()
+    assert again["bind"] == [] and again["push"]["threads"] == [], "not published back"
+    assert not again["wrote"]

@@ -175,3 +175,34 @@ def test_bad_folders_are_explained_not_crashed(tmp_path: Path) -> None:
         assert bad_root.status == 400 and "not an absolute path" in text_of(bad_root.text)
         assert not (shared / "codex-sync.toml").exists()
     shutil.rmtree(shared)
+
+
+def test_a_root_named_on_the_screen_moves_history_only_sessions(
+    sides: tuple[Side, Side], tmp_path: Path
+) -> None:
+    a, b = sides
+    b.sync()  # thread 3 (/Users/alex/elsewhere) comes in history-only
+    a.sync("--root", "other=/Users/alex")
+    deliver(a, b)
+    other = tmp_path / "B" / "other"
+    (other / "elsewhere").mkdir(parents=True)
+    with ui_server(b.home) as (config, _url):
+        client = Client(config.origin, config.tokens.issue())
+        client.sign_in()
+        page = client.post("/sync", {"folder": str(b.folder), "action": "open"})
+        assert "<code>other</code>" in page.text  # the Mac's new root, waiting for a folder
+        preview = client.post(
+            "/sync",
+            {
+                "folder": str(b.folder),
+                "machine": b.machine,
+                "root_name": ["code", "other", ""],
+                "root_path": [b.root, str(other), ""],
+                "action": "preview",
+            },
+        )
+        assert 'data-sync-binds="1"' in preview.text, text_of(preview.text)[:3000]
+        assert "would move under its root" in text_of(preview.text)
+        done = _run(client, preview)
+        assert 'data-sync-binds="1"' in done.text and "moved under its root" in text_of(done.text)
+    assert f'"cwd":"{other}/elsewhere"'.encode() in b.rollout(3).read_bytes()

@@ -149,6 +149,13 @@ def _print_report(report: SyncReport) -> None:
         click.echo("In: no other machine has pushed to this folder yet.")
     for pull in report.pulls:
         _print_pull(pull, report.dry_run)
+    if report.binds:
+        verb = "would move" if report.dry_run else "moved"
+        click.echo(f"Under a root now: {len(report.binds)} history-only thread(s) {verb}:")
+        for b in report.binds:
+            click.echo(f"  {b.thread}: {b.old_cwd} -> {b.new_cwd}")
+        for tx in report.bind_transactions:
+            click.echo(f"  transaction {tx}")
 
 
 def _print_pull(pull: MachinePull, dry_run: bool) -> None:
@@ -187,7 +194,7 @@ def _print_pull(pull: MachinePull, dry_run: bool) -> None:
             "  to map such projects, name their root on each machine "
             "(codex-migrate sync FOLDER --root NAME=PATH);"
         )
-        click.echo("  threads already here then move with codex-migrate rebind --map OLD=NEW")
+        click.echo("  the threads that came in history-only then move under it at the next sync")
     for c in pull.conflicts:
         click.secho(
             f"  conflict: {c['thread']} ({c.get('title') or 'untitled'}) was continued on both "

@@ -84,6 +84,7 @@ def sync_digest(report: SyncReport) -> str:
         "roots": report.roots,
         "push": [i.to_dict() for i in report.push.items],
         "side": sorted(report.push.side),
+        "bind": [b.to_dict() for b in report.binds],
         "pulls": [
             {
                 "machine": p.machine,

@@ -26,6 +26,7 @@ from codex_migrate.home import CodexHome, RolloutRef, open_target
 from codex_migrate.inuse import HomeLock
 from codex_migrate.manifest import Manifest, ManifestError
 from codex_migrate.merge import KEEP
+from codex_migrate.sync.bind import Bind, apply_binds, plan_binds
 from codex_migrate.sync.config import (
     CONFIG_NAME,
     config_copies,
@@ -75,6 +76,9 @@ class SyncReport:
     state_written: bool = False
     warnings: list[str] = field(default_factory=list)
     my_conflicts: list[dict[str, Any]] = field(default_factory=list)
+    #: history-only threads a root now covers: moved under it (see :mod:`.bind`)
+    binds: list[Bind] = field(default_factory=list)
+    bind_transactions: list[str] = field(default_factory=list)
 
     @property
     def conflicts(self) -> list[dict[str, Any]]:
@@ -82,7 +86,7 @@ class SyncReport:
 
     @property
     def has_work(self) -> bool:
-        return self.push.needed or any(
+        return bool(self.push.needed or self.binds) or any(
             p.plan is not None and (p.plan.writes or p.plan.items) for p in self.pulls
         )
 
@@ -92,6 +96,7 @@ class SyncReport:
             self.config_written
             or self.pushed_bytes
             or self.state_written
+            or self.bind_transactions
             or any(p.report and p.report.transaction_id for p in self.pulls)
         )
 
@@ -108,6 +113,8 @@ class SyncReport:
             "pull": [p.to_dict() for p in self.pulls],
             "conflicts": self.conflicts,
             "in_flight": [{"machine": p.machine, **f} for p in self.pulls for f in p.in_flight],
+            "bind": [b.to_dict() for b in self.binds],
+            "bind_transactions": self.bind_transactions,
             "config_written": self.config_written,
             "state_written": self.state_written,
             "wrote": self.wrote,
@@ -259,6 +266,7 @@ def plan_all(
             "keeps its own roots meanwhile"
         )
     report.my_conflicts = list(ctx.state.conflicts)
+    report.binds = plan_binds(ctx.state, ctx.their_roots, ctx.my_roots)
     return report
 
 
@@ -340,6 +348,12 @@ def run_sync(
         report.pushed_bytes = apply_push(report.push, progress)
         ctx.state.installed.update(report.push.installed_seen)
         report.pulls = _pull_all(ctx, opts, scratch, progress)
+        report.binds = plan_binds(ctx.state, ctx.their_roots, ctx.my_roots)
+        if report.binds:
+            txs, warnings = apply_binds(
+                ctx.home, report.binds, ctx.state, ctx.their_roots, ctx.my_roots, progress
+            )
+            report.bind_transactions, report.warnings = txs, report.warnings + warnings
         ctx.state.conflicts = sorted(
             report.conflicts, key=lambda c: (str(c["machine"]), str(c["thread"]))
         )

@@ -109,19 +109,24 @@ def write_manifest(mdir: Path, manifest: Manifest) -> None:
 class SyncState:
     """``pulled``: machine -> thread -> the SHA-256 of their file we last settled (imported,
     skipped, kept); ``installed``: thread -> what our copy looked like when a pull wrote it
-    (so push does not publish it back); ``conflicts``: found at the last run."""
+    (so push does not publish it back); ``conflicts``: found at the last run; ``unbound``:
+    thread -> the machine and project path it came in history-only with (see :mod:`.bind`)."""
 
     pulled: dict[str, dict[str, str]] = field(default_factory=dict)
     installed: dict[str, dict[str, Any]] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    unbound: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "format": "codex-migrate-sync-state",
             "pulled": {m: dict(sorted(t.items())) for m, t in sorted(self.pulled.items())},
             "installed": dict(sorted(self.installed.items())),
             "conflicts": self.conflicts,
         }
+        if self.unbound:
+            out["unbound"] = dict(sorted(self.unbound.items()))
+        return out
 
 
 def read_state(mdir: Path) -> SyncState:
@@ -138,10 +143,13 @@ def read_state(mdir: Path) -> SyncState:
     installed = installed if isinstance(installed, dict) else {}
     conflicts = obj.get("conflicts")
     conflicts = conflicts if isinstance(conflicts, list) else []
+    unbound = obj.get("unbound")
+    unbound = unbound if isinstance(unbound, dict) else {}
     return SyncState(
         pulled={m: dict(t) for m, t in pulled.items() if isinstance(t, dict)},
         installed={t: dict(v) for t, v in installed.items() if isinstance(v, dict)},
         conflicts=[c for c in conflicts if isinstance(c, dict)],
+        unbound={t: dict(v) for t, v in unbound.items() if isinstance(v, dict)},
     )
 
 

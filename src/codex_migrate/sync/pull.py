@@ -88,7 +88,7 @@ class MachinePull:
         }
 
 
-def _local_catalog(home: CodexHome, refs: dict[str, RolloutRef], ids: set[str]) -> Catalog:
+def local_catalog(home: CodexHome, refs: dict[str, RolloutRef], ids: set[str]) -> Catalog:
     """The target's view of just the threads in question (the whole home is not read)."""
     cat = Catalog(home=home)
     if home.state_db is not None:
@@ -203,7 +203,7 @@ def plan_pull(
     except ValueError as exc:
         pull.error = f"the roots of codex-sync.toml cannot be used: {exc}"
         return pull
-    target = _local_catalog(home, local, {t.id for t in src.threads})
+    target = local_catalog(home, local, {t.id for t in src.threads})
     plan = build_import_plan(src, target, mapper)
     kept = []
     for item in plan.items:
@@ -252,7 +252,12 @@ def apply_pull(
     if tx:
         journal = json.loads((home.transactions_dir / tx / JOURNAL).read_text(encoding="utf-8"))
         written = journal.get("written") or {}
+    outside = set(pull.history_only)
     for item in plan.writes:
+        if item.thread.cwd in outside:  # bound later, once a root covers it (see .bind)
+            state.unbound[item.id] = {"machine": pull.machine, "cwd": item.thread.cwd}
+        else:
+            state.unbound.pop(item.id, None)
         sha = written.get(item.target_rel)
         path = home.root / item.target_rel
         if sha and path.exists():
