@@ -341,7 +341,8 @@ def test_a_damaged_source_ends_its_job_with_the_clear_error(ui: Any) -> None:
     text = text_of(page.text)
     assert "<h1 data-job-done>Reading the source</h1>" in page.text
     assert "This is not a Codex home that can be read" in text
-    assert "Details (from the engine, in English)" in text
+    assert "is not a complete codex-migrate backup" in text  # in the page's language
+    assert "Technical details" in text  # the engine's own words below
     assert "not a codex-migrate backup" in text
     back = "/migrate?source=" + str(bogus).replace(" ", "%20").replace("&", "%26")
     assert f'href="{back}"' in page.text

@@ -269,6 +269,8 @@ def build_demo_home(root: Path) -> Path:
             raise CodexMigrateError(
                 f"{root} exists and is not a codex-migrate demo folder; it was left alone.",
                 hint="Pass --path with a new folder.",
+                code="demo-folder-taken",
+                params={"path": str(root)},
             )
         shutil.rmtree(root)
     home = root / ".codex"

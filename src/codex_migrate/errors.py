@@ -17,14 +17,31 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: any write was rolled back
 
 
 class CodexMigrateError(Exception):
-    """A failure with a message meant for the user, not a traceback."""
+    """A failure with a message meant for the user, not a traceback.
+
+    ``code`` says what kind of failure it is and ``params`` the values its message names (a
+    path, a count): a face that speaks another language than the engine's English shows its
+    own sentence for the code (the web UI's ``ui/error_text.py``) and falls back to
+    ``message`` for a code it does not know. Each class has a code; a raise site may give a
+    more precise one."""
 
     exit_code = EXIT_FAILURE
+    code = "failed"
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        code: str | None = None,
+        params: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if code is not None:
+            self.code = code
+        self.params: dict[str, object] = dict(params or {})
 
 
 class UsageError(CodexMigrateError):
@@ -32,10 +49,12 @@ class UsageError(CodexMigrateError):
     the same home twice): the same status in every command, like Click's bad options."""
 
     exit_code = EXIT_USAGE
+    code = "usage"
 
 
 class HomeNotFound(CodexMigrateError):
     exit_code = EXIT_NO_HOME
+    code = "home-not-found"
 
 
 class HomeInUse(CodexMigrateError):
@@ -48,7 +67,12 @@ class HomeInUse(CodexMigrateError):
     REASONS = (CODEX_RUNNING, DB_LOCKED, OTHER_COMMAND)
 
     def __init__(
-        self, message: str, *, reason: str = CODEX_RUNNING, hint: str | None = None
+        self,
+        message: str,
+        *,
+        reason: str = CODEX_RUNNING,
+        hint: str | None = None,
+        params: dict[str, object] | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, code=reason, params=params)
         self.reason = reason

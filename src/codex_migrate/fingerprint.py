@@ -24,6 +24,7 @@ FileState = tuple[int, int, str] | None
 
 class TargetChanged(CodexMigrateError):
     exit_code = EXIT_STALE
+    code = "target-changed"
 
     def __init__(self, changes: list[str]) -> None:
         listed = "\n  ".join(changes[:10])
@@ -31,6 +32,7 @@ class TargetChanged(CodexMigrateError):
         super().__init__(
             f"the target changed since the preview; nothing was written:\n  {listed}{more}",
             hint="Run the command again to see the new plan.",
+            params={"count": len(changes)},
         )
         self.changes = changes
 

@@ -108,6 +108,8 @@ def _rollouts_in(
             raise HomeNotFound(
                 f"{base} cannot be read ({exc.strerror or exc}).",
                 hint="Check that this user may read that folder and everything in it.",
+                code="home-unreadable",
+                params={"path": str(base)},
             )
         problems.append({"path": str(exc.filename), "reason": reason})
 
@@ -271,11 +273,19 @@ def open_home(source: Path | str | None = None) -> CodexHome:
         raise HomeNotFound(
             f"{path} does not exist.",
             hint="Pass the folder of a Codex home (default ~/.codex) or of a backup.",
+            code="home-missing",
+            params={"path": str(path)},
         )
     if not path.is_dir():
-        raise HomeNotFound(f"{path} is not a folder.")
+        raise HomeNotFound(
+            f"{path} is not a folder.", code="home-not-folder", params={"path": str(path)}
+        )
     if not os.access(path, os.R_OK | os.X_OK):
-        raise HomeNotFound(f"{path} cannot be read (permission denied).")
+        raise HomeNotFound(
+            f"{path} cannot be read (permission denied).",
+            code="home-unreadable",
+            params={"path": str(path)},
+        )
     if not _looks_like_home(path):
         candidates = [p for p in _children(path) if _looks_like_home(p)]
         preferred = [p for p in candidates if p.name in (".codex", *BACKUP_DIR_NAMES)]
@@ -288,12 +298,16 @@ def open_home(source: Path | str | None = None) -> CodexHome:
             raise HomeNotFound(
                 f"{path} holds more than one Codex home: {listed}.",
                 hint="Pass the one you mean.",
+                code="home-ambiguous",
+                params={"path": str(path), "homes": listed},
             )
         else:
             raise HomeNotFound(
                 f"{path} is not a Codex home: it has no sessions/, archived_sessions/, "
                 "session_index.jsonl or state database.",
                 hint="Pass the folder of a Codex home (default ~/.codex) or of a backup.",
+                code="not-a-home",
+                params={"path": str(path)},
             )
     kind = "home"
     origin = None

@@ -152,6 +152,7 @@ def apply_import(
             f"the target's state DB cannot be used: {plan.target.db_error} Nothing was written.",
             hint="`codex-migrate doctor` explains it; Codex rebuilds a deleted state DB "
             "from the rollouts.",
+            code="target-db-unusable",
         )
     with open_for_writing(home, "import", writer=writer) as w:
         report.recovered = w.recovered
@@ -306,7 +307,9 @@ def apply_import(
             if problems:
                 raise CodexMigrateError(
                     "verification failed after writing; everything was rolled back:\n  "
-                    + "\n  ".join(problems)
+                    + "\n  ".join(problems),
+                    code="verify-failed",
+                    params={"count": len(problems)},
                 )
             tx.commit()
         except BaseException as exc:

@@ -61,12 +61,15 @@ def check_db_writable(db: Path, timeout: float = DB_LOCK_TIMEOUT) -> None:
             f"{db} is locked by another program ({exc}).",
             reason=HomeInUse.DB_LOCKED,
             hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
+            params={"db": str(db)},
         ) from exc
     except statedb.DatabaseError as exc:
         raise CodexMigrateError(
             f"{db} is not a usable SQLite database ({exc}); nothing was written.",
             hint="Move it aside (Codex rebuilds its state DB from the rollouts), or run "
             "`codex-migrate doctor` on this home.",
+            code="db-unusable",
+            params={"db": str(db)},
         ) from exc
     finally:
         conn.close()
@@ -80,6 +83,7 @@ def ensure_not_running(home: Path) -> None:
             f"Codex is running on {home}: {listed}.",
             reason=HomeInUse.CODEX_RUNNING,
             hint="Close Codex (CLI, IDE extension and Desktop app) and try again.",
+            params={"home": str(home), "processes": listed},
         )
 
 
@@ -113,6 +117,7 @@ class HomeLock:
                         f"another codex-migrate command (pid {owner}) is working on this home.",
                         reason=HomeInUse.OTHER_COMMAND,
                         hint=f"Wait for it to finish. If it is gone, remove {self.path}.",
+                        params={"pid": owner, "lock": str(self.path)},
                     ) from None
                 self.path.unlink(missing_ok=True)  # stale: its process is dead
                 continue
@@ -120,7 +125,11 @@ class HomeLock:
                 json.dump({"pid": os.getpid(), "since": time.time()}, f)
             self.held = True
             return self
-        raise HomeInUse(f"could not take the lock {self.path}.", reason=HomeInUse.OTHER_COMMAND)
+        raise HomeInUse(
+            f"could not take the lock {self.path}.",
+            reason=HomeInUse.OTHER_COMMAND,
+            params={"lock": str(self.path)},
+        )
 
     def _owner(self) -> int | None:
         try:

@@ -31,6 +31,8 @@ UNFINISHED = ("preparing", "prepared", "applying")
 class UnsafeJournal(CodexMigrateError):
     """A journal names a path outside its home: it is not acted upon."""
 
+    code = "unsafe-journal"
+
 
 @dataclass
 class Journal:

@@ -50,9 +50,13 @@ ProgressFn = Callable[[str, int, int], None]
 class BackupIncomplete(HomeNotFound):
     """A backup without a valid manifest: interrupted, damaged, or not ours."""
 
+    code = "backup-incomplete"
+
 
 class ManifestError(CodexMigrateError):
     """``manifest.json`` is missing, unreadable or not a manifest of this format."""
+
+    code = "manifest-invalid"
 
 
 @dataclass

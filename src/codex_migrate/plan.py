@@ -29,10 +29,12 @@ SKIP_DAMAGED = "skip-damaged"
 
 class UnmappedProjects(CodexMigrateError):
     exit_code = EXIT_UNMAPPED
+    code = "unmapped-projects"
 
 
 class MergeConflicts(CodexMigrateError):
     exit_code = EXIT_CONFLICT
+    code = "merge-conflicts"
 
 
 @dataclass
@@ -181,6 +183,7 @@ def build_import_plan(
         raise UnmappedProjects(
             f"{len(unmapped)} selected project(s) have no mapping and do not exist here:\n"
             f"  {listed}",
+            params={"count": len(unmapped)},
             hint="Bind each with --map OLD=NEW (a parent folder maps everything under it), "
             "or keep it as recorded with --history-only OLD. Nothing was written.",
         )
@@ -190,6 +193,7 @@ def build_import_plan(
             f"The target home has files Codex needs that are not regular files:\n  {listed}",
             hint="Move them aside (Codex cannot use them either), then run again. "
             "Nothing was written.",
+            code="target-not-regular",
         )
     total = len(selected)
     for thread in selected:
@@ -293,6 +297,7 @@ def raise_on_conflicts(plan: ImportPlan) -> None:
     raise MergeConflicts(
         f"{len(plan.conflicts)} thread(s) differ in both homes; nothing was written:\n"
         + "\n".join(lines),
+        params={"count": len(plan.conflicts)},
         hint="Keep this computer's version with --on-conflict keep-target, leave them out with "
         "--on-conflict skip (or --exclude-thread ID). Histories are never spliced.",
     )

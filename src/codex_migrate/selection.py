@@ -29,10 +29,18 @@ SHOWN = 8
 class SelectionError(UsageError):
     """A selector names nothing, or more than one thread (``candidates``): exit status 2."""
 
+    code = "thread-not-found"
+
     def __init__(
-        self, message: str, *, candidates: list[str] | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        candidates: list[str] | None = None,
+        hint: str | None = None,
+        code: str | None = None,
+        params: dict[str, object] | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, code=code, params=params)
         self.candidates = candidates or []
 
 
@@ -51,10 +59,14 @@ def resolve_id(given: str, known: Iterable[str], where: str = "this home") -> st
             f"{given!r} matches several threads in {where}: {shown}.",
             candidates=matches,
             hint="Give more characters of the id.",
+            code="thread-ambiguous",
+            params={"id": given},
         )
     raise SelectionError(
         f"no thread with id {given!r} in {where}.",
         hint="`codex-migrate scan --threads` lists the ids.",
+        code="thread-not-found",
+        params={"id": given},
     )
 
 
@@ -106,6 +118,8 @@ class Selection:
                 raise SelectionError(
                     f"no project {project!r} in {where}.",
                     hint=f"Projects there: {listed}" if listed else None,
+                    code="project-not-found",
+                    params={"project": project},
                 )
             ids |= hits
         excluded = {resolve_id(g, known, where) for g in self.exclude}

@@ -43,6 +43,7 @@ def _refuse_incomplete(home: CodexHome) -> None:
             f"{home.root} is {_NOT_OURS}: it was left by a backup that was interrupted or is "
             "still running.",
             hint="Use a complete backup (a Codex_backup folder with a manifest.json).",
+            params={"path": str(home.root)},
         )
 
 
@@ -56,6 +57,7 @@ def _refuse_unless_ok(given: Path, report: VerifyReport) -> None:
     raise BackupIncomplete(
         f"{given} is {_NOT_OURS} ({first}).",
         hint="`codex-migrate verify-backup` on it shows every problem.",
+        params={"path": str(given)},
     )
 
 
@@ -97,6 +99,8 @@ def open_source(
         raise BackupIncomplete(
             f"{given} is not a folder or a backup archive (.tar.zst or .zip): {_NOT_OURS}.",
             hint="Pass a Codex home folder, a Codex_backup folder, or a backup archive.",
+            code="not-a-source",
+            params={"path": str(given)},
         )
     if tmp_parent is not None:
         tmp_parent.mkdir(parents=True, exist_ok=True)

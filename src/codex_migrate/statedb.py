@@ -41,6 +41,8 @@ def connect(db: Path | str, **kwargs: Any) -> sqlite3.Connection:
 class StateDBError(CodexMigrateError):
     """The state DB could not be read; rollouts can still be."""
 
+    code = "db-unreadable"
+
 
 @dataclass
 class ThreadRows:
@@ -77,6 +79,8 @@ def private_copy(db: Path, attempts: int = 5) -> Iterator[Path]:
             raise StateDBError(
                 f"{db} kept changing while it was read.",
                 hint="Close Codex and try again.",
+                code="db-changing",
+                params={"db": str(db)},
             )
         yield target
 
@@ -93,7 +97,9 @@ def connect_readonly(db: Path) -> Iterator[sqlite3.Connection]:
             finally:
                 conn.close()
     except OSError as exc:
-        raise StateDBError(f"cannot read {db}: {exc.strerror or exc}") from exc
+        raise StateDBError(
+            f"cannot read {db}: {exc.strerror or exc}", params={"db": str(db)}
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -129,6 +135,8 @@ def read_thread_rows(db: Path) -> ThreadRows:
                 raise StateDBError(
                     f"{db} has no threads table: a schema this version does not know.",
                     hint="Rollouts were still read; the DB was left as it is.",
+                    code="db-schema-unknown",
+                    params={"db": str(db)},
                 )
             out.columns = table_columns(conn, "threads")
             missing = [c for c in REQUIRED_THREAD_COLUMNS if c not in out.columns]
@@ -136,6 +144,8 @@ def read_thread_rows(db: Path) -> ThreadRows:
                 raise StateDBError(
                     f"{db}: the threads table lacks {', '.join(missing)}; "
                     "a schema this version does not know.",
+                    code="db-schema-unknown",
+                    params={"db": str(db)},
                 )
             for row in conn.execute("SELECT * FROM threads"):
                 record = dict(row)
@@ -149,6 +159,7 @@ def read_thread_rows(db: Path) -> ThreadRows:
         raise StateDBError(
             f"{db} cannot be read: {exc}.",
             hint="Rollouts were still read. Codex rebuilds a deleted state DB from them.",
+            params={"db": str(db)},
         ) from exc
     return out
 

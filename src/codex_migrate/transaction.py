@@ -309,6 +309,7 @@ def recover(
                     f"recovering {journal.id} stopped part way{full}: {_reason(exc)}.",
                     hint="Nothing was lost: free some space (or fix the cause) and run "
                     "`codex-migrate recover` again; it continues where it stopped.",
+                    code="recovery-incomplete",
                 ) from exc
         done.append(plan)
         if on_recovered:
@@ -323,16 +324,20 @@ def plan_committed_undo(home: CodexHome, tx_dir: Path, journal: Journal) -> Undo
         raise TransactionError(
             f"{journal.id} is {journal.state}, not committed.",
             hint="Unfinished transactions are undone by `codex-migrate recover`.",
+            code="tx-not-committed",
         )
     if journal.version < 2:
         raise TransactionError(
             f"{journal.id} was written by an older codex-migrate that kept no record of its "
             "DB rows and appended lines: it cannot be undone safely.",
             hint=f"Its copies of the replaced files and databases are in {tx_dir}.",
+            code="tx-old-format",
         )
     plan = plan_undo(home, tx_dir, journal, live=False)
     if plan.refused:
-        raise TransactionError(f"{journal.id}: {plan.refused}", hint="Nothing was changed.")
+        raise TransactionError(
+            f"{journal.id}: {plan.refused}", hint="Nothing was changed.", code="tx-refused"
+        )
     if plan.left:
         listed = "\n  ".join(plan.left[:10])
         more = f"\n  … and {len(plan.left) - 10} more" if len(plan.left) > 10 else ""
@@ -340,6 +345,8 @@ def plan_committed_undo(home: CodexHome, tx_dir: Path, journal: Journal) -> Undo
             f"{len(plan.left)} change(s) of {journal.id} were changed after it was committed; "
             f"rolling back would lose that work:\n  {listed}{more}",
             hint="Nothing was changed.",
+            code="tx-changed-after",
+            params={"count": len(plan.left)},
         )
     return plan
 
@@ -350,7 +357,9 @@ def undo_committed(home: CodexHome, tx_dir: Path, journal: Journal) -> UndoPlan:
     plan_committed_undo(home, tx_dir, journal)
     live = plan_undo(home, tx_dir, journal)  # the same, read under the lock
     if live.left:
-        raise TransactionError(f"{journal.id} changed while being checked.", hint="Run again.")
+        raise TransactionError(
+            f"{journal.id} changed while being checked.", hint="Run again.", code="tx-changing"
+        )
     execute(live, tx_dir, journal)
     return live
 
@@ -367,6 +376,7 @@ class Interrupted(CodexMigrateError):
     """Ctrl-C during a write: it was rolled back."""
 
     exit_code = EXIT_INTERRUPTED
+    code = "interrupted"
 
 
 def _reason(exc: BaseException) -> str:
@@ -391,6 +401,7 @@ def abort(tx: Transaction, exc: BaseException, what: str) -> NoReturn:
             f"({_reason(undo_exc)}).",
             hint="Free some space if the disk is full, then run `codex-migrate recover`: "
             "it finishes the rollback.",
+            code="rollback-incomplete",
         ) from exc
     kept = ""
     if plan.left:
@@ -401,7 +412,10 @@ def abort(tx: Transaction, exc: BaseException, what: str) -> NoReturn:
         raise CodexMigrateError(
             f"the disk is full; the {what} was rolled back and nothing changed.{kept}",
             hint="Free some space and run the same command again.",
+            code="disk-full",
         ) from exc
     if isinstance(exc, OSError):
-        raise CodexMigrateError(f"{reason}; the {what} was rolled back.{kept}") from exc
+        raise CodexMigrateError(
+            f"{reason}; the {what} was rolled back.{kept}", code="rolled-back"
+        ) from exc
     raise exc

@@ -30,7 +30,9 @@ from codex_migrate.statedb import connect_readonly, write_transaction
 
 
 class TransactionError(CodexMigrateError):
-    pass
+    """A transaction cannot be recovered, rolled back or deleted as asked."""
+
+    code = "transaction"
 
 
 @dataclass

@@ -74,9 +74,12 @@ def _as_user_error(exc: OSError, what: str) -> CodexMigrateError:
         return CodexMigrateError(
             f"the disk is full; the {what} was rolled back and nothing changed.",
             hint="Free some space and run the same command again.",
+            code="disk-full",
         )
     where = f" ({exc.filename})" if exc.filename else ""
-    return CodexMigrateError(f"{exc.strerror or exc}{where}; the {what} was rolled back.")
+    return CodexMigrateError(
+        f"{exc.strerror or exc}{where}; the {what} was rolled back.", code="rolled-back"
+    )
 
 
 @contextmanager
@@ -113,6 +116,7 @@ def open_for_writing(
                     f"the {what} failed ({exc}) and rolling it back stopped part way.",
                     hint="Free some space if the disk is full, then run "
                     "`codex-migrate recover`: it finishes the rollback.",
+                    code="rollback-incomplete",
                 ) from exc
             if isinstance(exc, OSError):
                 raise _as_user_error(exc, what) from exc

@@ -68,7 +68,11 @@ def run_backup(
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"cannot create {parent}: {exc.strerror or exc}") from exc
+        raise BackupError(
+            f"cannot create {parent}: {exc.strerror or exc}",
+            code="backup-create",
+            params={"path": str(parent)},
+        ) from exc
 
     report = BackupReport(
         path=wanted,

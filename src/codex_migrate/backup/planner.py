@@ -92,6 +92,8 @@ class _Planner:
                 raise HomeNotFound(
                     f"{top} cannot be read ({exc.strerror or exc}); nothing was backed up.",
                     hint="Check that this user may read that folder and everything in it.",
+                    code="home-unreadable",
+                    params={"path": str(top)},
                 )
             self.leave_out(self.rel(Path(exc.filename)) + "/", why)
 
@@ -288,19 +290,27 @@ def _cli_version(head: bytes, compressed: bool) -> str | None:
 def _target(output_parent: Path | None, archive: Path | None, name: str) -> tuple[str, Path]:
     """The format and the path a backup asks for, checked the same for a run and a dry run."""
     if (output_parent is None) == (archive is None):
-        raise BackupError("Give exactly one of --output-parent and --archive.")
+        raise BackupError(
+            "Give exactly one of --output-parent and --archive.", code="backup-destination"
+        )
     if archive is not None:
         archive = Path(archive).expanduser().absolute()
         fmt = format_for_name(archive) or ""
         if not fmt:
             raise BackupError(
                 f"{archive.name}: an archive must end in .tar.zst (or .tzst) or .zip.",
+                code="archive-name",
+                params={"name": archive.name},
             )
         return fmt, archive
     assert output_parent is not None
     output_parent = Path(output_parent).expanduser().absolute()
     if output_parent.exists() and not output_parent.is_dir():
-        raise BackupError(f"{output_parent} is not a folder.")
+        raise BackupError(
+            f"{output_parent} is not a folder.",
+            code="backup-not-folder",
+            params={"path": str(output_parent)},
+        )
     return "folder", output_parent / name
 
 

@@ -44,15 +44,20 @@ _CLI_VERSION_RE = re.compile(rb'"cli_version"\s*:\s*"([^"\\]{1,64})"')
 class BackupError(CodexMigrateError):
     """The backup could not be made; nothing that looks complete was left behind."""
 
+    code = "backup-failed"
+
 
 class BackupSelectionError(BackupError):
     """A --thread or --project that names nothing: a usage error, as in every command."""
 
     exit_code = EXIT_USAGE
+    code = "backup-selection"
 
 
 class SourceChanged(BackupError):
     """A file shrank or vanished while it was copied."""
+
+    code = "source-changed"
 
 
 # -- what goes in -------------------------------------------------------------------------------

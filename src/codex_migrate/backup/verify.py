@@ -104,7 +104,7 @@ def verify_backup(
     started = time.monotonic()
     p = Path(path).expanduser()
     if not p.exists():
-        raise HomeNotFound(f"{p} does not exist.")
+        raise HomeNotFound(f"{p} does not exist.", code="home-missing", params={"path": str(p)})
     if p.is_dir():
         if extract_to is not None:
             raise ValueError("extract_to is for archives")

@@ -67,6 +67,7 @@ def confirm_write(yes: bool, question: str) -> None:
         raise CodexMigrateError(
             "refusing to write without confirmation: no terminal to ask.",
             hint="Review with --dry-run, then pass --yes.",
+            code="not-confirmed",
         )
     click.confirm(question, abort=True)
 

@@ -98,6 +98,7 @@ def _refuse_same_home(source: Path, target: Path) -> None:
         raise UsageError(
             f"SOURCE and the target are the same home ({source}).",
             hint="Pass the home to import into with --codex-home (default ~/.codex).",
+            code="same-home",
         )
 
 

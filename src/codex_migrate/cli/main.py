@@ -53,7 +53,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except CodexMigrateError as exc:
-            _fail(ctx, exc.message, exc.hint, exc.exit_code, as_json)
+            _fail(ctx, exc.message, exc.hint, exc.exit_code, as_json, kind=exc.code)
         except KeyboardInterrupt:
             # A write in progress rolls back before this point (and says so).
             _fail(
@@ -94,11 +94,20 @@ class Group(click.Group):
             _fail(ctx, exc.format_message(), None, exc.exit_code, as_json)
 
 
-def _fail(ctx: click.Context, message: str, hint: str | None, code: int, as_json: bool) -> None:
+def _fail(
+    ctx: click.Context,
+    message: str,
+    hint: str | None,
+    code: int,
+    as_json: bool,
+    *,
+    kind: str | None = None,
+) -> None:
     """One way to end with an error on stderr: plain text, or with --json one JSON object
-    (stdout keeps only the command's own JSON, e.g. the plan a conflict refers to)."""
+    (stdout keeps only the command's own JSON, e.g. the plan a conflict refers to) whose
+    ``code`` is the engine error's kind (see ``CodexMigrateError.code``)."""
     if as_json:
-        error = {"message": message, "hint": hint, "exit_code": code}
+        error = {"code": kind, "message": message, "hint": hint, "exit_code": code}
         click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
     else:
         click.secho(f"Error: {message}", fg="red", err=True)

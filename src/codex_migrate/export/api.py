@@ -44,6 +44,7 @@ class SelectionError(CodexMigrateError):
     """The selection names nothing, or something ambiguous: a usage problem."""
 
     exit_code = EXIT_USAGE
+    code = "export-selection"
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,11 @@ def export_threads(
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CodexMigrateError(f"Cannot create the output folder {output_dir}: {exc}") from exc
+        raise CodexMigrateError(
+            f"Cannot create the output folder {output_dir}: {exc}",
+            code="output-folder",
+            params={"path": str(output_dir)},
+        ) from exc
     report = ExportReport(format=fmt, output_dir=str(output_dir), redact=redact)
     if selection.all:
         report.skipped.extend(unreadable_skips(catalog))

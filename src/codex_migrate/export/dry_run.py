@@ -120,7 +120,9 @@ def _would_create(output_dir: Path) -> bool:
         probe = probe.parent
     if not probe.is_dir():
         raise CodexMigrateError(
-            f"Cannot create the output folder {output_dir}: {probe} is not a folder"
+            f"Cannot create the output folder {output_dir}: {probe} is not a folder",
+            code="output-folder",
+            params={"path": str(output_dir)},
         )
     return probe != output_dir
 

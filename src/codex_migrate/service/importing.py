@@ -63,7 +63,7 @@ def preview_import(
     ``on_conflict`` settles every conflict the same way (see ``plan.settle_conflicts``)."""
     if isinstance(source, CodexHome):
         if source.root.resolve() == target.resolve():
-            raise CodexMigrateError("SOURCE and the target are the same home.")
+            raise CodexMigrateError("SOURCE and the target are the same home.", code="same-home")
         src_cat = build_catalog(source, progress)
     else:
         src_cat = source

@@ -67,7 +67,11 @@ def find_transaction(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
     for tx_dir, journal in list_transactions(home.transactions_dir):
         if tx_dir.name == tx_id and journal is not None:
             return tx_dir, journal
-    raise CodexMigrateError(f"no transaction {tx_id} in {home.transactions_dir}.")
+    raise CodexMigrateError(
+        f"no transaction {tx_id} in {home.transactions_dir}.",
+        code="tx-not-found",
+        params={"id": tx_id},
+    )
 
 
 def recover_home(home: CodexHome) -> list[UndoPlan]:
@@ -96,7 +100,11 @@ def delete_transaction(home: CodexHome, tx_id: str) -> Journal:
     """Delete a finished transaction's snapshot: it can no longer be rolled back."""
     tx_dir, journal = find_transaction(home, tx_id)
     if journal.state not in FINISHED:
-        raise CodexMigrateError(f"{tx_id} is unfinished; run `codex-migrate recover` first.")
+        raise CodexMigrateError(
+            f"{tx_id} is unfinished; run `codex-migrate recover` first.",
+            code="tx-unfinished",
+            params={"id": tx_id},
+        )
     with open_for_writing(home, "delete", check_codex=False):
         shutil.rmtree(tx_dir)
     return journal

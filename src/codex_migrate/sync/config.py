@@ -35,6 +35,8 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 class SyncConfigError(CodexMigrateError):
     """The shared config, a machine name or a ``--root`` is not usable."""
 
+    code = "sync-config"
+
 
 @dataclass
 class Machine:

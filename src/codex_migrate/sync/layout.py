@@ -41,6 +41,8 @@ _ENGINE_LEFTOVER = re.compile(
 class SyncFolderError(CodexMigrateError):
     """The shared folder cannot be used (missing, unreadable, or a machine's part is not ours)."""
 
+    code = "sync-folder"
+
 
 def machine_dir(folder: Path, machine: str) -> Path:
     return folder / MACHINES_DIR / machine

@@ -123,6 +123,8 @@ def error_detail(exc: BaseException) -> tuple[str, str | None]:
 def error_page(
     request: Request, exc: BaseException, *, back: str, retry: str | None = None, status: int = 409
 ) -> Response:
+    from codex_migrate.ui.error_text import localized
+
     message, hint = error_detail(exc)
     return render(
         request,
@@ -131,6 +133,7 @@ def error_page(
             "kind": error_kind(exc),
             "message": message,
             "hint": hint,
+            "local": localized(request, exc),
             "back": back,
             "retry": retry,
         },
@@ -149,6 +152,8 @@ def busy_page(request: Request, exc: Busy) -> Response:
 
 class PlanChanged(CodexMigrateError):
     """The homes changed between the preview and the click on Apply: nothing was written."""
+
+    code = "plan-changed"
 
 
 def digest(data: Any) -> str:

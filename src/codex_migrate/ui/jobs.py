@@ -40,6 +40,8 @@ class Busy(Exception):
 class Cancelled(CodexMigrateError):
     """A read job was stopped: a newer request replaced it, or the UI is shutting down."""
 
+    code = "cancelled"
+
 
 @dataclass
 class Job:

@@ -23,6 +23,7 @@ from codex_migrate.ui.common import (
     local_url,
     see_other,
 )
+from codex_migrate.ui.error_text import localized
 from codex_migrate.ui.folders import BrowseError, list_folder, nearest_folder, start_places
 from codex_migrate.ui.i18n import LANG_COOKIE, normalize
 from codex_migrate.ui.jobs import RUNNING
@@ -52,7 +53,7 @@ def index(request: Request) -> Response:
     except HomeNotFound:
         pass  # a new computer: the page says what to do, not what the engine found
     except CodexMigrateError as exc:
-        error = exc.message
+        error = exc
     running = [] if home is None else running_codex(home.root)
     return render(
         request,
@@ -61,7 +62,8 @@ def index(request: Request) -> Response:
             "home": home,
             "summary": summary,
             "by_code": by_code,
-            "home_error": error,
+            "home_error": localized(request, error) if error else None,
+            "home_error_english": error.message if error else None,
             "running": running,
         },
     )
@@ -162,7 +164,13 @@ def job_page(request: Request) -> Response:
         return render(
             request,
             "job_failed.html",
-            {"job": job, "kind": error_kind(job.error), "message": message, "hint": hint},
+            {
+                "job": job,
+                "kind": error_kind(job.error),
+                "message": message,
+                "hint": hint,
+                "local": localized(request, job.error),
+            },
         )
     if job.context.get("next"):  # a read job: back to its step, which shows what it read
         return see_other(local_url(job.context["next"]))

@@ -113,6 +113,7 @@ def source_submit(request: Request) -> Response:
                 raise CodexMigrateError(
                     "SOURCE and the target are the same home.",
                     hint="Choose the copied folder or backup, not this machine's Codex home.",
+                    code="same-home",
                 )
             catalog = build_catalog(home, progress)
         except BaseException:
