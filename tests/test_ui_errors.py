@@ -17,7 +17,7 @@ import codex_migrate
 from codex_migrate.errors import CodexMigrateError, HomeInUse, HomeNotFound
 from codex_migrate.translations import translations
 from codex_migrate.ui.error_text import ERROR_TEXT, FALLBACK_CODE, localize
-from tests.test_ui_support import Client, copied_home, text_of, ui_server
+from tests.test_ui_support import Client, confirm_token, copied_home, text_of, ui_server
 
 SRC = Path(codex_migrate.__file__).parent
 MAC = "/Users/alex/Projects"
@@ -101,12 +101,6 @@ def test_an_unknown_code_falls_back_to_the_engines_english(exc: CodexMigrateErro
     assert (shown.message, shown.hint) == (exc.message, exc.hint)
 
 
-def _digest(html: str) -> str:
-    m = re.search(r'name="digest" value="([^"]+)"', html)
-    assert m, text_of(html)[:2000]
-    return m.group(1)
-
-
 def _shown_error(page: str) -> tuple[str | None, str]:
     """The page's error code and its visible text without the technical details."""
     code = re.search(r'data-error-code="([^"]+)"', page)
@@ -147,7 +141,8 @@ def test_engine_errors_are_shown_in_chinese(tmp_path: Path) -> None:
         lock.write_text(f'{{"pid": {os.getppid()}, "since": 0}}')  # a live process holds it
         before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file() and p != lock}
         try:
-            posted = client.post("/repair/apply", {"digest": _digest(preview.text)}, follow=False)
+            token = confirm_token(preview.text)
+            posted = client.post("/repair/apply", {"confirm": token}, follow=False)
             page = client.wait_job(client.get(posted.location or ""))
         finally:
             lock.unlink()

@@ -335,9 +335,7 @@ def plan_committed_undo(home: CodexHome, tx_dir: Path, journal: Journal) -> Undo
         )
     plan = plan_undo(home, tx_dir, journal, live=False)
     if plan.refused:
-        raise TransactionError(
-            f"{journal.id}: {plan.refused}", hint="Nothing was changed.", code="tx-refused"
-        )
+        raise TransactionError(f"{journal.id}: {plan.refused}", hint="Nothing was changed.")
     if plan.left:
         listed = "\n  ".join(plan.left[:10])
         more = f"\n  … and {len(plan.left) - 10} more" if len(plan.left) > 10 else ""
@@ -357,9 +355,7 @@ def undo_committed(home: CodexHome, tx_dir: Path, journal: Journal) -> UndoPlan:
     plan_committed_undo(home, tx_dir, journal)
     live = plan_undo(home, tx_dir, journal)  # the same, read under the lock
     if live.left:
-        raise TransactionError(
-            f"{journal.id} changed while being checked.", hint="Run again.", code="tx-changing"
-        )
+        raise TransactionError(f"{journal.id} changed while being checked.", hint="Run again.")
     execute(live, tx_dir, journal)
     return live
 

@@ -20,7 +20,7 @@ from typing import Any
 from codex_migrate import safejson
 from codex_migrate.catalog import Catalog, ProgressFn, Thread
 from codex_migrate.errors import EXIT_USAGE, CodexMigrateError
-from codex_migrate.export.common import N_, fmt_time, safe_stem
+from codex_migrate.export.common import N_, fmt_time, output_folder_error, safe_stem
 from codex_migrate.export.conversation import (
     ConversationReader,
     Message,
@@ -395,11 +395,7 @@ def export_threads(
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CodexMigrateError(
-            f"Cannot create the output folder {output_dir}: {exc}",
-            code="output-folder",
-            params={"path": str(output_dir)},
-        ) from exc
+        raise output_folder_error(output_dir, exc) from exc
     report = ExportReport(format=fmt, output_dir=str(output_dir), redact=redact)
     if selection.all:
         report.skipped.extend(unreadable_skips(catalog))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
+from pathlib import Path
 
+from codex_migrate.errors import CodexMigrateError
 from codex_migrate.export.conversation import TokenUsage
 
 SLUG_MAX = 60
@@ -109,3 +111,12 @@ def safe_stem(title: str | None, thread_id: str) -> str:
     slug = slugify(title or "")
     tid = re.sub(r"[^0-9a-zA-Z-]", "", thread_id)[:64] or "thread"
     return f"{slug}-{tid}" if slug else f"thread-{tid}"
+
+
+def output_folder_error(output_dir: Path, why: object) -> CodexMigrateError:
+    """The export's folder cannot be made (the dry run and the export say it the same way)."""
+    return CodexMigrateError(
+        f"Cannot create the output folder {output_dir}: {why}",
+        code="output-folder",
+        params={"path": str(output_dir)},
+    )

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import Catalog, ProgressFn, Thread
-from codex_migrate.errors import CodexMigrateError
 from codex_migrate.export.api import (
     Selection,
     _check_formats,
@@ -19,6 +18,7 @@ from codex_migrate.export.api import (
     first_user_text,
     select_threads,
 )
+from codex_migrate.export.common import output_folder_error
 from codex_migrate.export.conversation import ConversationReader
 from codex_migrate.export.redact import Redactor
 
@@ -119,11 +119,7 @@ def _would_create(output_dir: Path) -> bool:
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     if not probe.is_dir():
-        raise CodexMigrateError(
-            f"Cannot create the output folder {output_dir}: {probe} is not a folder",
-            code="output-folder",
-            params={"path": str(output_dir)},
-        )
+        raise output_folder_error(output_dir, f"{probe} is not a folder")
     return probe != output_dir
 
 

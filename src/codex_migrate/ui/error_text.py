@@ -154,10 +154,6 @@ ERROR_TEXT: dict[str, tuple[str, str | None]] = {
         N_("This change was made by an older codex-migrate and cannot be undone safely."),
         None,
     ),
-    "tx-refused": (
-        N_("Its record names files outside the home, so it is not rolled back. Nothing changed."),
-        None,
-    ),
     "tx-changed-after": (
         N_(
             "%(count)s files of this change were changed afterwards: rolling it back would lose "
@@ -165,7 +161,6 @@ ERROR_TEXT: dict[str, tuple[str, str | None]] = {
         ),
         None,
     ),
-    "tx-changing": (N_("The snapshot changed while it was checked. Try again."), None),
     "unsafe-journal": (
         N_("A snapshot's record names a path outside the home; it was not acted upon."),
         None,
