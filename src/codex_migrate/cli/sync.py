@@ -208,6 +208,8 @@ def _print_status(report: SyncReport, machines: list[dict[str, Any]]) -> None:
     click.echo(f"{report.home} is machine {report.machine!r} in {report.folder}")
     click.echo(f"  last push: {report.last_push or 'never'}")
     click.echo(f"  waiting to go out: {len(report.push.items)} thread(s)")
+    if report.binds:
+        click.echo(f"  waiting to move under a root: {len(report.binds)} thread(s)")
     for c in report.my_conflicts:
         click.secho(f"  conflict with {c['machine']!r}: {c['thread']}", fg="yellow")
     pulls = {p.machine: p for p in report.pulls}
