@@ -437,3 +437,43 @@ def test_a_history_only_thread_moves_under_its_root_once_one_covers_it(
     again = b.sync()
     assert again["bind"] == [] and again["push"]["threads"] == [], "not published back"
     assert not again["wrote"]
+
+
+@pytest.mark.parametrize("step", ["staged", "files", "db"])
+def test_killed_while_moving_a_history_only_thread_then_recover_converges(
+    sides: tuple[Side, Side], tmp_path: Path, step: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from codex_migrate.transaction import CRASH_ENV
+
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    other = tmp_path / "B" / "other"
+    (other / "elsewhere").mkdir(parents=True)
+    a.sync("--root", "other=/Users/alex")
+    deliver(a, b)
+    dry = b.sync("--root", f"other={other}", "--dry-run")
+    assert dry["pull"][0]["transaction"] is None and not dry["pull"][0]["threads"]
+    assert dry["bind"], "nothing to pull: the crash step is the bind's (rebind's) own"
+    before = b.rollout(3).read_bytes()
+    args = ["sync", str(b.folder), "--codex-home", str(b.home), "--machine", "linux", "--yes"]
+    args += ["--no-codex", "--root", f"code={b.root}", "--root", f"other={other}"]
+    killed = subprocess.run(
+        [sys.executable, "-m", "codex_migrate", *args],
+        env={**os.environ, CRASH_ENV: step},
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode == 137, killed.stderr
+    recovered = CliRunner().invoke(cli, ["recover", "--codex-home", str(b.home)])
+    assert recovered.exit_code == 0, recovered.output
+    assert b.rollout(3).read_bytes() == before, "exactly as before the bind"
+    out = b.sync("--root", f"other={other}")
+    assert [x["thread"] for x in out["bind"]] == [tid(3)] and out["bind_transactions"]
+    assert f'"cwd":"{other}/elsewhere"'.encode() in b.rollout(3).read_bytes()
+    assert not b.sync()["wrote"]
