@@ -307,3 +307,10 @@ def test_scan_of_a_backup_does_not_flag_rows_naming_the_origin(tmp_path: Path) -
     assert data["kind"] == "backup"
     assert codes(data, tid(1)) == {"cwd-missing"}, "no row-path finding: the row is right"
     assert data["threads"][0]["cwd"] == cwd
+
+
+def test_a_json_error_names_its_code(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path / "missing"), "--json"])
+    assert result.exit_code == EXIT_NO_HOME
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "home-missing" and "does not exist" in error["message"]

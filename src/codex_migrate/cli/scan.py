@@ -36,6 +36,9 @@ def scan(
     SOURCE defaults to $CODEX_HOME, else ~/.codex. It may also be a copied folder, a
     Codex_backup/ folder or archive, or a folder holding exactly one of those. With --map, also show
     where each project would go. Nothing is written.
+
+    Problems and notes are doctor's findings, with the same codes and counts: each names its
+    thread and file (relative to the home) and its fix; --json lists them under "findings".
     """
     mapper = _mapper(_absolute_rules(maps), history_only, wsl) if maps or history_only else None
     home = click.get_current_context().with_resource(open_source(source))
