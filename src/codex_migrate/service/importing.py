@@ -19,7 +19,7 @@ from codex_migrate.importer import ImportReport, apply_import
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts, settle_conflicts
 from codex_migrate.registration import Registration, register_import
-from codex_migrate.service.checks import problems_of
+from codex_migrate.verify import verify_written
 from codex_migrate.writing import open_for_writing
 
 
@@ -90,6 +90,26 @@ def find_codex(codex_bin: Path | None, no_codex: bool) -> FoundCodex | None:
     return None if no_codex else locate_codex(codex_bin)
 
 
+def recheck_after_codex(plan: ImportPlan, registration: Registration) -> list[str]:
+    """What is wrong, after Codex had the home, with the rows of the threads Codex touched.
+
+    The transaction verified every file and row it wrote before it committed (inode and size
+    of each file as hashed, each row's path and mapped cwd, the DB's integrity), so without a
+    Codex round trip there is nothing new to look at, and the rest of the home is not ours to
+    re-read. Codex (projecting history, setting names) may rewrite those rows: their path and
+    cwd are checked again, and nothing else is read."""
+    if registration.codex is None:
+        return []
+    touched = set(registration.paginated)
+    if registration.names:
+        touched |= {i.id for i in plan.items if i.thread.name and i.action != "keep"}
+    items = [i for i in plan.items if i.id in touched and i.bare_cwd is None]
+    if not items:
+        return []
+    home = open_target(plan.target.home.root)  # Codex may have built the state DB just now
+    return verify_written(home, {}, items, home.root)
+
+
 def run_import(
     plan: ImportPlan,
     *,
@@ -117,7 +137,7 @@ def run_import(
     if progress:
         progress("verify", 0, 1)
     ids = {i.id for i in plan.items}
-    outcome.problems = problems_of(build_catalog(open_target(home.root)), ids)
+    outcome.problems = recheck_after_codex(plan, registration)
     if listing and found is not None and report.transaction_id:
         if progress:
             progress("listing", 0, 1)
