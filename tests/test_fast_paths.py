@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from benchmarks.real_home import make_home, map_args
 from codex_migrate import rewrite as rewrite_mod
 from codex_migrate import staging
+from codex_migrate.damage import find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import rewrite_line, rewrite_lines
@@ -40,9 +41,9 @@ def walked(line: bytes, mapper: PathMapper, rewrite_text: bool = False) -> bytes
     """What the careful walk alone makes of ``line``."""
     body, terminator = rewrite_mod._split_terminator(line)
     found = rewrite_mod._changes(body, mapper, rewrite_text)
-    if found is None or not found[1]:
+    if not found:
         return line
-    return rewrite_mod._rewrite_walking(line, found[0], found[1], terminator, None)
+    return rewrite_mod._rewrite_walking(line, body, found, terminator, None)
 
 
 @st.composite
@@ -106,6 +107,45 @@ def test_property_block_rewrite_equals_line_by_line(data: st.DataObject) -> None
     out, changes = rewrite_block(block, mapper)
     assert out == b"".join(rewrite_lines(lines, mapper))
     assert len(changes) == sum(rewrite_line(x, mapper) is not x for x in lines)
+
+
+_DAMAGED_LINES = [
+    b"garbage\n",
+    b"{]\n",
+    b"\xff\xfe\x00 not text\n",
+    b'{"type":"response_item","payload":' + b"[" * 200 + b"]" * 200 + b"}\n",
+    b"\n",
+    b"   \r\n",
+    b'{"type":"event_msg","payload":{"cwd":"/Users/alex/x"}} trailing\n',
+    b"null\n",
+]
+
+
+@settings(deadline=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_damage_found_while_staging_equals_the_plan_check(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The write's damage check (every line parsed once, the parse shared with the rewrite)
+    names the lines :func:`find_damage` names, and leaves the written bytes as they were."""
+    lines = _lines(data)
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(lines)))
+        lines.insert(at, data.draw(st.sampled_from(_DAMAGED_LINES)))
+    mapper = data.draw(
+        st.sampled_from([PROPERTY_MAPPER, PathMapper(["/tmp/cm-fixture-root=/home/a b"])])
+    )
+    tmp = tmp_path_factory.mktemp("damage")
+    src = tmp / "src.jsonl"
+    src.write_bytes(b"".join(lines))
+    plain = stage_rewritten(src, tmp / "a.jsonl", mapper, mtime=1.0, offsets=True)
+    checked = stage_rewritten(
+        src, tmp / "b.jsonl", mapper, mtime=1.0, offsets=True, check_damage=True
+    )
+    assert checked.damage == find_damage(src)
+    assert plain.damage is None
+    assert (tmp / "b.jsonl").read_bytes() == (tmp / "a.jsonl").read_bytes()
+    assert (checked.sha256, checked.offsets) == (plain.sha256, plain.offsets)
 
 
 def _classic(path: Path, mapper: PathMapper) -> tuple[bytes, RolloutFacts, dict[int, int]]:

@@ -57,6 +57,29 @@ class Damage:
         }
 
 
+class DamageCount:
+    """The verdicts of one rollout's lines, in order, as :func:`find_damage` keeps them; the
+    staging pass (:mod:`codex_migrate.staging`) feeds it too when it does the check itself."""
+
+    def __init__(self) -> None:
+        self.issues = LineIssues()
+        self.lines: list[int] = []
+        self.lineno = 0
+
+    def add(self, problem: str | None) -> None:
+        """The verdict of the next line (None: readable)."""
+        self.lineno += 1
+        if problem is not None:
+            self.issues.add(problem, self.lineno)
+            if len(self.lines) < MAX_LISTED:
+                self.lines.append(self.lineno)
+
+    def result(self) -> Damage | None:
+        if not self.issues.total:
+            return None
+        return Damage(self.issues.total, self.lines, self.issues.to_dict())
+
+
 def find_damage(path: Path) -> Damage | None:
     """Read the whole rollout once; None when every line is readable. Raises OSError when
     the file itself cannot be read.
@@ -64,9 +87,7 @@ def find_damage(path: Path) -> Damage | None:
     Reads blocks of whole lines and checks each line as :func:`rollout.decode_line` does
     (same verdicts), without building a line object per line: this pass parses every line
     of every imported rollout, so its overhead per line is the import's."""
-    issues = LineIssues()
-    lines: list[int] = []
-    lineno = 0
+    count = DamageCount()
     with open_rollout(path) as stream:
         for block in line_blocks(stream):
             pos = 0
@@ -74,16 +95,9 @@ def find_damage(path: Path) -> Damage | None:
             while pos < size:
                 nl = block.find(b"\n", pos)
                 end = size if nl < 0 else nl + 1
-                lineno += 1
-                problem = line_problem(block[pos:end], last=nl < 0)
-                if problem is not None:
-                    issues.add(problem, lineno)
-                    if len(lines) < MAX_LISTED:
-                        lines.append(lineno)
+                count.add(line_problem(block[pos:end], last=nl < 0))
                 pos = end
-    if not issues.total:
-        return None
-    return Damage(issues.total, lines, issues.to_dict())
+    return count.result()
 
 
 def find_damage_many(paths: list[Path], total_bytes: int) -> Iterator[Damage | OSError | None]:

@@ -23,7 +23,7 @@ from codex_migrate.fsutil import open_regular, sync_files
 from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, open_target
 from codex_migrate.homefiles import declare, stage_bytes
 from codex_migrate.merge import REPLACE, SKIP
-from codex_migrate.plan import IMPORT, ImportPlan, PlanItem
+from codex_migrate.plan import IMPORT, ImportPlan, PlanItem, damage_now
 from codex_migrate.projectfiles import for_import
 from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.statedb import write_transaction
@@ -221,6 +221,7 @@ def apply_import(
                     offsets=i.id in indexes,
                     rewrite_text=plan.rewrite_text,
                     bare_cwd=i.bare_cwd,
+                    check_damage=not damage_now(plan, i),
                 )
                 for i in writes
             ]
@@ -231,6 +232,9 @@ def apply_import(
                 on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
             )
             staged: dict[str, StagedFile] = {i.id: r for i, r in zip(writes, results, strict=True)}
+            for i in writes:  # damage the plan left to the write: copied as is, now named
+                if not damage_now(plan, i):
+                    i.damage = staged[i.id].damage
             report.bytes_written = sum(r.size for r in results)
             kept = {
                 rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals

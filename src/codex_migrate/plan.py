@@ -86,6 +86,9 @@ class ImportPlan:
     rewrite_text: bool = False
     #: What the plan read from the target; re-checked under the lock before writing.
     fingerprint: Fingerprint | None = None
+    #: False when the plan left the damage check to the write (``check_damage=False``): the
+    #: staging pass then finds each written rollout's unreadable lines on the bytes it reads.
+    damage_checked: bool = True
 
     def count(self, action: str) -> int:
         return sum(1 for i in self.items if i.action == action)
@@ -162,9 +165,14 @@ def build_import_plan(
     progress: ProgressFn | None = None,
     upgrade_bare: bool = True,
     bare_cwd: str | None = None,
+    check_damage: bool = True,
 ) -> ImportPlan:
     """What an import would do, thread by thread; every rollout it would write is read
-    through once so damaged lines are named before anything is written."""
+    through once so damaged lines are named before anything is written.
+
+    ``check_damage=False`` (a plan applied at once, nobody asked to confirm it, and no
+    ``skip_damaged``): that read is left to the write, which parses every line once anyway
+    and reports the same damage in the plan it returns."""
     selected = select_threads(source, projects=projects, threads=threads, exclude=exclude)
     cwds = sorted({t.cwd for t in selected if t.cwd})
     mapping = mapper.plan(cwds, exists=cwd_exists)
@@ -231,7 +239,8 @@ def build_import_plan(
         item.bare_cwd, item.bare_note = convert, note
         plan.items.append(item)
     # Every rollout to be written is read through once (on all cores when large).
-    checks = [i for i in plan.items if i.action in (IMPORT, REPLACE)]
+    plan.damage_checked = check_damage or skip_damaged
+    checks = [i for i in plan.items if i.action in (IMPORT, REPLACE) and damage_now(plan, i)]
     found = find_damage_many(
         [i.thread.rollout_path for i in checks], sum(i.thread.size for i in checks)
     )
@@ -242,6 +251,13 @@ def build_import_plan(
     if progress and not checks:
         progress("plan", total, total)
     return plan
+
+
+def damage_now(plan: ImportPlan, item: PlanItem) -> bool:
+    """Whether the plan reads ``item`` for damage, rather than the write: always when asked,
+    and for a compressed rollout, whose frames can turn out unreadable past the head (it is
+    then left out by name, which the write could not do without failing the whole import)."""
+    return plan.damage_checked or item.thread.compressed
 
 
 def _check_damage(

@@ -41,6 +41,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import Any
 
 from codex_migrate import safejson
 from codex_migrate.pathmap import PathMapper
@@ -49,6 +50,7 @@ from codex_migrate.rewrite_tokens import replace_tokens
 from codex_migrate.rewrite_values import map_path_value, map_text
 
 __all__ = [
+    "NOT_PARSED",
     "RewriteStats",
     "ValueChange",
     "candidate_lines",
@@ -280,14 +282,18 @@ def _worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
     return b"\\/" in line  # escaped slashes hide every needle that spans one
 
 
+#: :func:`rewrite_line`'s ``record`` when the caller has not parsed the line.
+NOT_PARSED: Any = object()
+
+
 def _changes(
-    body: bytes, mapper: PathMapper, rewrite_text: bool
-) -> tuple[str, list[ValueChange]] | None:
-    try:
-        text = body.decode("utf-8")
-        record = safejson.loads(text)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
+    body: bytes, mapper: PathMapper, rewrite_text: bool, record: Any = NOT_PARSED
+) -> list[ValueChange] | None:
+    if record is NOT_PARSED:
+        try:
+            record = safejson.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
     changes: list[ValueChange] = []
     targeted: set[KeyPath] = set()
     for key_path, value in path_values(record):
@@ -302,7 +308,7 @@ def _changes(
             new = map_text(value, mapper)
             if new is not None:
                 changes.append(ValueChange(key_path, value, new, text=True))
-    return text, changes
+    return changes
 
 
 def line_changes(
@@ -311,8 +317,7 @@ def line_changes(
     """What :func:`rewrite_line` would change in ``line``, for dry runs and reports."""
     if not mapper.rules or not _worth_parsing(line, mapper, rewrite_text):
         return []
-    found = _changes(_split_terminator(line)[0], mapper, rewrite_text)
-    return [] if found is None else found[1]
+    return _changes(_split_terminator(line)[0], mapper, rewrite_text) or []
 
 
 def rewrite_line(
@@ -321,29 +326,31 @@ def rewrite_line(
     *,
     rewrite_text: bool = False,
     stats: RewriteStats | None = None,
+    record: Any = NOT_PARSED,
 ) -> bytes:
-    """``line`` with its mapped path values replaced in place; the same object if none is."""
+    """``line`` with its mapped path values replaced in place; the same object if none is.
+    ``record``: the line already parsed (``safejson.loads`` of it) by a caller that needed
+    it anyway, so it is not parsed twice."""
     if stats is not None:
         stats.lines += 1
     if not mapper.rules or not _worth_parsing(line, mapper, rewrite_text):
         return line
     body, terminator = _split_terminator(line)
-    found = _changes(body, mapper, rewrite_text)
-    if found is None or not found[1]:
+    changes = _changes(body, mapper, rewrite_text, record)
+    if not changes:
         return line
-    text, changes = found
     quick = replace_tokens(body, [(c.old, c.new) for c in changes], _encode_like)
     if quick is not None:
         if stats is not None:
             stats.lines_changed += 1
             stats.values_changed += quick[1]
         return quick[0] + terminator
-    return _rewrite_walking(line, text, changes, terminator, stats)
+    return _rewrite_walking(line, body, changes, terminator, stats)
 
 
 def _rewrite_walking(
     line: bytes,
-    text: str,
+    body: bytes,
     changes: list[ValueChange],
     terminator: bytes,
     stats: RewriteStats | None,
@@ -352,6 +359,7 @@ def _rewrite_walking(
     wanted = {c.key_path: (c.old, c.new) for c in changes}
     prefixes = {kp[:n] for kp in wanted for n in range(len(kp))}
     try:
+        text = body.decode("utf-8")
         spans = _find_spans(text, wanted, prefixes)
         if not spans:
             return line

@@ -144,6 +144,11 @@ def _parse(raw: bytes, last: bool) -> tuple[Any, str | None]:
         return None, "truncated" if last and not raw.endswith(b"\n") else "not_json"
 
 
+def parse_line(raw: bytes, *, last: bool) -> tuple[Any, str | None]:
+    """``(record, problem)`` of one raw line, as :func:`decode_line` finds them."""
+    return _parse(raw, last)
+
+
 def line_problem(raw: bytes, *, last: bool) -> str | None:
     """What :func:`decode_line` would record for ``raw`` (None: readable)."""
     return _parse(raw, last)[1]

@@ -15,11 +15,12 @@ from functools import partial
 from pathlib import Path
 
 from codex_migrate.bare import upgrade_lines
+from codex_migrate.damage import Damage, DamageCount, find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.rewrite import candidate_lines, rewrite_line
-from codex_migrate.rollout import line_blocks, open_rollout
+from codex_migrate.rewrite import NOT_PARSED, candidate_lines, rewrite_line
+from codex_migrate.rollout import line_blocks, open_rollout, parse_line
 from codex_migrate.threadrow import RolloutFacts
 
 
@@ -35,6 +36,8 @@ class StagedFile:
     #: The staged file's inode: a rename keeps it, so the installed file can be checked to be
     #: the very file that was hashed without reading it again.
     inode: int = 0
+    #: The source's unreadable lines, when the staging pass was asked to find them.
+    damage: Damage | None = None
 
 
 #: Rollouts are read and written in blocks of whole lines of about this size.
@@ -45,10 +48,17 @@ Change = tuple[int, int, int]
 
 
 def rewrite_block(
-    block: bytes, mapper: PathMapper, *, rewrite_text: bool = False
+    block: bytes,
+    mapper: PathMapper,
+    *,
+    rewrite_text: bool = False,
+    check: DamageCount | None = None,
 ) -> tuple[bytes, list[Change]]:
     """:func:`rewrite_line` over a buffer of whole lines, touching only the lines that one
-    search of the buffer says may change; every other byte is copied as a slice."""
+    search of the buffer says may change; every other byte is copied as a slice.
+    ``check``: also give it every line's verdict (:mod:`codex_migrate.damage`)."""
+    if check is not None:
+        return _rewrite_checked(block, mapper, rewrite_text, check)
     starts = candidate_lines(block, mapper)
     if starts is None:
         starts = [0, *(i + 1 for i in _newlines(block))]
@@ -68,6 +78,38 @@ def rewrite_block(
             pieces.append(new)
             changes.append((start, end, len(new)))
             last = end
+    if not changes:
+        return block, changes
+    pieces.append(block[last:])
+    return b"".join(pieces), changes
+
+
+def _rewrite_checked(
+    block: bytes, mapper: PathMapper, rewrite_text: bool, check: DamageCount
+) -> tuple[bytes, list[Change]]:
+    """:func:`rewrite_block` that parses every line once for the damage check and hands
+    that parse to the rewrite of the lines it looks at, so no line is parsed twice."""
+    starts = candidate_lines(block, mapper)
+    wanted = None if starts is None else set(starts)
+    pieces: list[bytes] = []
+    changes: list[Change] = []
+    last = pos = 0
+    size = len(block)
+    while pos < size:
+        nl = block.find(b"\n", pos)
+        end = size if nl < 0 else nl + 1
+        line = block[pos:end]
+        record, problem = parse_line(line, last=nl < 0)
+        check.add(problem)
+        if wanted is None or pos in wanted:
+            parsed = record if problem is None and record is not None else NOT_PARSED
+            new = rewrite_line(line, mapper, rewrite_text=rewrite_text, record=parsed)
+            if new is not line:
+                pieces.append(block[last:pos])
+                pieces.append(new)
+                changes.append((pos, end, len(new)))
+                last = end
+        pos = end
     if not changes:
         return block, changes
     pieces.append(block[last:])
@@ -108,21 +150,26 @@ def stage_rewritten(
     offsets: bool = False,
     rewrite_text: bool = False,
     bare_cwd: str | None = None,
+    check_damage: bool = False,
 ) -> StagedFile:
     """Stream ``source`` through the rewrite into ``dest``; ``dest`` keeps ``mtime``
-    (Codex derives ``updated_at`` from it). Durability is the caller's batch sync."""
+    (Codex derives ``updated_at`` from it). Durability is the caller's batch sync.
+    ``check_damage``: also find the unreadable lines of ``source`` (the plan's check,
+    done here on the bytes read anyway when the plan left it to the write)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     facts = RolloutFacts()
     old_pos = new_pos = 0
     changed = 0
     offset_map: dict[int, int] = {}
+    check = DamageCount() if check_damage and bare_cwd is None else None
+    damage = find_damage(source) if check_damage and bare_cwd is not None else None
     with open_rollout(source) as stream, open(dest, "wb") as out:
         blocks: Iterable[bytes] = line_blocks(stream, BLOCK_BYTES)
         if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) line by line
             blocks = upgrade_lines(raw_lines(source), bare_cwd)
         for block in blocks:
-            new, changes = rewrite_block(block, mapper, rewrite_text=rewrite_text)
+            new, changes = rewrite_block(block, mapper, rewrite_text=rewrite_text, check=check)
             if offsets:
                 _add_offsets(offset_map, block, changes, old_pos, new_pos)
             out.write(new)
@@ -139,7 +186,9 @@ def stage_rewritten(
         for raw in raw_lines(dest):
             facts.feed(raw)
     os.utime(dest, (mtime, mtime))
-    return StagedFile(dest, digest.hexdigest(), new_pos, facts, changed, offset_map, inode)
+    if check is not None:
+        damage = check.result()
+    return StagedFile(dest, digest.hexdigest(), new_pos, facts, changed, offset_map, inode, damage)
 
 
 @dataclass(frozen=True)
@@ -150,6 +199,7 @@ class StageJob:
     offsets: bool = False
     rewrite_text: bool = False
     bare_cwd: str | None = None
+    check_damage: bool = False
 
 
 #: Below this much input, starting worker processes costs more than it saves.
@@ -165,6 +215,7 @@ def _run_job(mapper: PathMapper, job: StageJob) -> StagedFile:
         offsets=job.offsets,
         rewrite_text=job.rewrite_text,
         bare_cwd=job.bare_cwd,
+        check_damage=job.check_damage,
     )
 
 

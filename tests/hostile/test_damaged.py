@@ -100,6 +100,21 @@ def test_damage_is_in_the_plan_and_imported_as_is(world: World, damage: str) -> 
 
 
 @pytest.mark.timeout(BOUND)
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_an_import_applied_at_once_names_the_damage_it_found_while_writing(
+    world: World, damage: str
+) -> None:
+    """``--yes`` without ``--dry-run``: nobody confirms the plan, so the write finds the
+    damage on the bytes it reads anyway; its report names the same lines the plan would."""
+    lines = DAMAGE[damage](_rollout(world))
+    out = invoke(*_import(world, "--json"))
+    assert out.code == 0, out.text
+    item = next(t for t in out.json()["plan"]["threads"] if t["id"] == tid(1))
+    assert item["damage"]["lines"] == lines and item["damage"]["codex_effect"] == CODEX_EFFECT
+    assert next(t for t in out.json()["plan"]["threads"] if t["id"] == tid(2))["damage"] is None
+
+
+@pytest.mark.timeout(BOUND)
 @pytest.mark.parametrize("damage", ["cut-last-line", "broken-middle"])
 def test_skip_damaged_leaves_the_thread_out(world: World, damage: str) -> None:
     path = _rollout(world)

@@ -70,9 +70,10 @@ def print_plan(plan: ImportPlan) -> None:
     print_home_files(sorted(for_import(plan)))
 
 
-def _print_damage(plan: ImportPlan) -> None:
+def _print_damage(plan: ImportPlan, *, unreadable: bool = True) -> None:
     """Say before any write which rollouts have unreadable lines, and which files could not
-    be read at all (left out)."""
+    be read at all (left out). A plan applied at once (``--yes``) found the damage while
+    writing: it is said after the write, with the same words."""
     if plan.damaged:
         skipping = any(i.action == "skip-damaged" for i in plan.damaged)
         what = "left out (--skip-damaged)" if skipping else "imported with their bytes as they are"
@@ -84,7 +85,7 @@ def _print_damage(plan: ImportPlan) -> None:
         click.echo(f"  {CODEX_EFFECT}")
         if not skipping:
             click.echo("  To leave these threads out instead, run again with --skip-damaged.")
-    if plan.source.unreadable:
+    if plan.source.unreadable and unreadable:
         click.secho("\nLeft out, cannot be read:", fg="yellow")
         for entry in plan.source.unreadable:
             click.echo(f"  {entry['path']}: {entry['reason']}")
@@ -184,6 +185,8 @@ def import_(
                 upgrade_bare=upgrade_bare,
                 bare_cwd=str(bare_cwd.absolute()) if bare_cwd else None,
                 on_conflict=on_conflict,
+                # Nobody is asked to confirm: the write finds the damage as it reads.
+                check_damage=dry_run or not yes,
             )
 
     plan = make_plan()
@@ -256,6 +259,8 @@ def import_(
                     "  (This home has no thread_history_1.sqlite yet, so the turn index could "
                     "not come along: after a first Codex session here, import again.)"
                 )
+    if not plan.damage_checked:
+        _print_damage(plan, unreadable=False)
     for problem in outcome.problems:
         click.secho(f"  verify: {problem}", fg="yellow")
     click.echo(

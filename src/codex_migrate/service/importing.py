@@ -58,9 +58,11 @@ def preview_import(
     bare_cwd: str | None = None,
     progress: ProgressFn | None = None,
     on_conflict: str | None = None,
+    check_damage: bool = True,
 ) -> ImportPlan:
     """The plan (``import --dry-run``): read both homes, match threads, compare files;
-    ``on_conflict`` settles every conflict the same way (see ``plan.settle_conflicts``)."""
+    ``on_conflict`` settles every conflict the same way (see ``plan.settle_conflicts``);
+    ``check_damage=False`` for a plan applied at once (see ``plan.build_import_plan``)."""
     if isinstance(source, CodexHome):
         if source.root.resolve() == target.resolve():
             raise CodexMigrateError("SOURCE and the target are the same home.", code="same-home")
@@ -80,6 +82,7 @@ def preview_import(
         upgrade_bare=upgrade_bare,
         bare_cwd=bare_cwd,
         progress=progress,
+        check_damage=check_damage,
     )
     if on_conflict:
         settle_conflicts(plan, on_conflict)
