@@ -206,3 +206,19 @@ def test_a_root_named_on_the_screen_moves_history_only_sessions(
         done = _run(client, preview)
         assert 'data-sync-binds="1"' in done.text and "moved under its root" in text_of(done.text)
     assert f'"cwd":"{other}/elsewhere"'.encode() in b.rollout(3).read_bytes()
+
+
+def test_the_demo_suggests_a_sync_folder_inside_it(tmp_path: Path) -> None:
+    from tests.test_ui_support import demo_server
+
+    with demo_server(tmp_path) as (_config, client, demo):
+        client.sign_in()
+        page = client.get("/sync")
+        suggested = str(demo.root / "Sync")
+        assert f'value="{suggested}"' in page.text
+        opened = client.post("/sync", {"folder": suggested, "action": "open"})
+        assert opened.status == 200 and "data-sync-machines" not in opened.text
+        preview = client.post("/sync", {"folder": suggested, "action": "preview"})
+        assert "No other computer has published to this folder yet" in text_of(preview.text)
+        outside = client.post("/sync", {"folder": str(tmp_path), "action": "open"})
+        assert outside.status == 400 and "In demo mode" in text_of(outside.text)

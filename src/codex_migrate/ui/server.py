@@ -55,7 +55,7 @@ def build_demo(root: Path | None = None) -> Demo:
     projects = base / "this-computer" / "code"
     for name in ("webshop", "data-pipeline", "my app", "café-menu"):
         (projects / name).mkdir(parents=True, exist_ok=True)
-    for name in ("backups", "exports"):  # the demo's default destinations
+    for name in ("backups", "exports", "Sync"):  # the demo's default destinations
         (base / name).mkdir(exist_ok=True)
     (base / MARKER).write_text("built by codex-migrate ui --demo\n")
     return Demo(base, source, home, projects)
