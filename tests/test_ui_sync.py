@@ -222,3 +222,19 @@ def test_the_demo_suggests_a_sync_folder_inside_it(tmp_path: Path) -> None:
         assert "No other computer has published to this folder yet" in text_of(preview.text)
         outside = client.post("/sync", {"folder": str(tmp_path), "action": "open"})
         assert outside.status == 400 and "In demo mode" in text_of(outside.text)
+
+
+def test_a_big_preview_is_read_as_a_job(
+    sides: tuple[Side, Side], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted with the other machines' files: a small home pulling a big folder too."""
+    _a, b = sides
+    monkeypatch.setattr("codex_migrate.ui.loading.INLINE_LIMIT", 2)  # home 1 + folder 3 files
+    with ui_server(b.home) as (config, _url):
+        client = Client(config.origin, config.tokens.issue())
+        client.sign_in()
+        client.post("/sync", {"folder": str(b.folder), "action": "open"})
+        first = client.get("/sync/preview", follow=False)
+        assert first.status == 303 and (first.location or "").startswith("/jobs/")
+        page = client.get("/sync/preview")  # the progress page, followed to the preview
+        assert _count(page, "mac", "import") == 3

@@ -58,10 +58,16 @@ def session_files(home: Path) -> int:
 
 
 def loaded(
-    request: Request, home: Path, key: str, load: Callable[[ProgressFn | None], T]
+    request: Request,
+    home: Path,
+    key: str,
+    load: Callable[[ProgressFn | None], T],
+    *,
+    files: int | None = None,
 ) -> T | Response:
     """``load``'s result for this page, read here (small home) or by a job: then a redirect
-    to its progress page, and the result when the browser comes back after it ended."""
+    to its progress page, and the result when the browser comes back after it ended.
+    ``files``: how many session files ``load`` reads, when not just the home's."""
     session = session_of(request)
     jobs = request.app.state.jobs
     slot = f"load:{key}"
@@ -76,7 +82,7 @@ def loaded(
                 session.extra.pop(slot, None)
             if result is not None:
                 return result
-    if session_files(home) <= INLINE_LIMIT:
+    if (session_files(home) if files is None else files) <= INLINE_LIMIT:
         return load(None)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context = {"back": "/", "next": here}

@@ -35,7 +35,7 @@ from codex_migrate.ui.common import (
     see_other,
 )
 from codex_migrate.ui.confirm import confirmed, offer, require_unchanged, start_write, withdraw
-from codex_migrate.ui.loading import loaded
+from codex_migrate.ui.loading import loaded, session_files
 from codex_migrate.ui.render import render, session_of
 
 KEY = "sync"
@@ -135,7 +135,10 @@ def sync_preview_page(request: Request) -> Response:
     opts = _options(request, choice)
     home = config_of(request).codex_home
     try:
-        got = loaded(request, home, "sync", lambda p: sync_preview(opts, p))
+        files = session_files(home) + sum(
+            session_files(mdir) for mdir in (opts.folder / "machines").glob("*/")
+        )
+        got = loaded(request, home, "sync", lambda p: sync_preview(opts, p), files=files)
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/sync", status=409)
     if isinstance(got, Response):
