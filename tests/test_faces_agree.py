@@ -306,16 +306,26 @@ def test_scan_doctor_and_the_home_page_show_the_same_findings(tmp_path: Path) ->
     for rel in bad.values():
         assert rel in text.output, rel
 
+    # The same files read as a source (Migrate's step 1) are counted as `scan` counts them.
+    source = tmp_path / "source"
+    shutil.copytree(home, source, symlinks=True)
+    of_source = json.loads(CliRunner().invoke(cli, ["scan", str(source), "--json"]).output)
+
     with ui_server(home) as (config, _url):
         client = Client(config.origin, config.tokens.issue())
         client.sign_in()
         index = client.get("/").text
         doctor_page = client.get("/doctor").text
+        step1 = client.wait_job(client.post("/migrate/source", {"source": str(source)})).text
     shown = dict(re.findall(r'data-finding-code="([^"]+)" data-count="(\d+)"', index))
     assert {c: int(n) for c, n in shown.items()} == counts
     found = re.search(r"Problems found (\d+)", text_of(index))
     assert found and int(found.group(1)) == problems
     assert set(re.findall(r'<tr data-code="([^"]+)"', doctor_page)) == set(counts)
+    shown = dict(re.findall(r'data-finding-code="([^"]+)" data-count="(\d+)"', step1))
+    assert {c: int(n) for c, n in shown.items()} == {
+        c: g["count"] for c, g in of_source["by_code"].items()
+    }, text_of(step1)[:1500]
 
 
 def _sync_twins(tmp: Path) -> tuple[Any, Any]:

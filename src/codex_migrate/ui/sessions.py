@@ -51,6 +51,8 @@ class MigrateState:
     source_path: str | None = None
     source_home: CodexHome | None = None
     source_catalog: Catalog | None = None
+    #: The source's findings (:func:`codex_migrate.service.scan_home`): what ``scan`` says.
+    source_scan: Any = None
     selected: list[str] | None = None
     binding: Binding = field(default_factory=Binding)
     #: Conflicting threads settled in the preview: id -> "keep-target" or "skip".
@@ -67,11 +69,17 @@ class MigrateState:
     _source_stack: contextlib.ExitStack | None = None
 
     def set_source(
-        self, path: str, home: CodexHome, catalog: Catalog, stack: contextlib.ExitStack
+        self,
+        path: str,
+        home: CodexHome,
+        catalog: Catalog,
+        stack: contextlib.ExitStack,
+        scan: Any = None,
     ) -> None:
         same = path == self.source_path
         self.close()
         self.source_path, self.source_home, self.source_catalog = path, home, catalog
+        self.source_scan = scan
         self.source_token = secrets.token_urlsafe(12)
         self._source_stack = stack
         if same:  # reading the same source again keeps the user's choices
@@ -87,7 +95,7 @@ class MigrateState:
         if self._source_stack is not None:
             self._source_stack.close()
             self._source_stack = None
-        self.source_home = self.source_catalog = None
+        self.source_home = self.source_catalog = self.source_scan = None
         self.shown_preview = None
 
 

@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn, Thread, build_catalog, cwd_exists
 from codex_migrate.errors import CodexMigrateError
+from codex_migrate.service import scan_home
 from codex_migrate.source import open_source
 from codex_migrate.ui.common import (
     common_parent,
@@ -72,6 +73,7 @@ def source_page(request: Request) -> Response:
             "step": 1,
             "typed": typed,
             "catalog": state.source_catalog,
+            "found": state.source_scan,
             "home": state.source_home,
             "target": config.codex_home,
             "reading": reading,
@@ -116,13 +118,14 @@ def source_submit(request: Request) -> Response:
                     code="same-home",
                 )
             catalog = build_catalog(home, progress)
+            found = scan_home(catalog)  # what `codex-migrate scan` says of it
         except BaseException:
             stack.close()  # an extracted archive is deleted
             raise
         with session.lock:
             state = session.migrate
             if state.read_ticket == ticket:
-                state.set_source(path, home, catalog, stack)
+                state.set_source(path, home, catalog, stack, found)
                 state.read_ticket = None
                 return
         stack.close()
