@@ -83,7 +83,7 @@ def _pending_previews(client: Client, demo: Any, tx: str) -> dict[str, str]:
     client.post("/export", {"action": "all"})
     page = client.post("/export", {"action": "export", "dest": str(demo.root / "e")})
     tokens["/export/apply"] = confirm_token(page.text)
-    (demo.root / "Sync").mkdir()
+    (demo.root / "Sync").mkdir(exist_ok=True)  # the demo has it
     folder = {"folder": str(demo.root / "Sync")}
     client.post("/sync", folder)
     page = client.post("/sync", {**folder, "action": "preview"})
