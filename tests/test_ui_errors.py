@@ -16,7 +16,7 @@ import pytest
 import codex_migrate
 from codex_migrate.errors import CodexMigrateError, HomeInUse, HomeNotFound
 from codex_migrate.translations import translations
-from codex_migrate.ui.error_text import ERROR_TEXT, FALLBACK_CODE, localize
+from codex_migrate.ui.error_text import ERROR_TEXT, FALLBACK_CODE, OS_TEXT, localize
 from tests.test_ui_support import Client, confirm_token, copied_home, text_of, ui_server
 
 SRC = Path(codex_migrate.__file__).parent
@@ -78,6 +78,25 @@ def test_every_error_code_has_a_message_in_both_languages() -> None:
             assert chinese != english, f"{code}: no Chinese for {english!r}"
             assert _placeholders(chinese) == _placeholders(english), code
             assert translations("en").gettext(english) == english
+
+
+def test_a_file_system_error_is_shown_by_its_kind() -> None:
+    import errno
+
+    for exc, code in (
+        (OSError(errno.ENOSPC, "No space left on device", "/h/x"), "disk-full"),
+        (PermissionError(errno.EACCES, "Permission denied", "/h/x"), "permission-denied"),
+        (OSError(errno.EROFS, "Read-only file system", "/h/x"), "read-only"),
+        (FileNotFoundError(errno.ENOENT, "No such file or directory", "/h/x"), "file-missing"),
+    ):
+        shown = localize(exc, "zh_Hans")
+        assert shown.translated and shown.code == code, shown
+        assert "No " not in shown.message and "denied" not in shown.message
+    assert localize(OSError(errno.EACCES, "Permission denied"), "zh_Hans").translated is False
+    zh = translations("zh_Hans")
+    for message, hint in OS_TEXT.values():
+        for english in filter(None, (message, hint)):
+            assert zh.gettext(english) != english, english
 
 
 def test_a_code_is_shown_in_the_language_with_its_values() -> None:

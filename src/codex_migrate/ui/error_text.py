@@ -9,6 +9,7 @@ a sentence here (or whose parameters do not fit it) is shown in the engine's Eng
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -199,6 +200,24 @@ ERROR_TEXT: dict[str, tuple[str, str | None]] = {
 }
 
 
+#: File-system errors that reach a page (a write is rolled back before): their kind by errno.
+OS_CODES = {
+    errno.ENOSPC: "disk-full",
+    errno.EACCES: "permission-denied",
+    errno.EPERM: "permission-denied",
+    errno.EROFS: "read-only",
+    errno.ENOENT: "file-missing",
+}
+OS_TEXT: dict[str, tuple[str, str | None]] = {
+    "permission-denied": (
+        N_("This user may not read or change %(path)s."),
+        N_("Check the permissions of that file or folder, then try again."),
+    ),
+    "read-only": (N_("%(path)s is on a disk that cannot be written."), None),
+    "file-missing": (N_("%(path)s does not exist (any more)."), None),
+}
+
+
 @dataclass(frozen=True)
 class LocalError:
     """An error as a page shows it: in the page's language when its code is known."""
@@ -211,20 +230,27 @@ class LocalError:
 
 def localize(exc: BaseException, locale: str) -> LocalError:
     """``exc``'s message and hint in ``locale``; the engine's English for unknown codes."""
-    if not isinstance(exc, CodexMigrateError):
+    if isinstance(exc, CodexMigrateError):
+        code, params = exc.code, exc.params
+        english = LocalError(code, exc.message, exc.hint, False)
+        entry = ERROR_TEXT.get(code)
+    elif isinstance(exc, OSError) and exc.errno in OS_CODES:
+        code = OS_CODES[exc.errno]
+        params = {"path": exc.filename} if exc.filename else {}
+        english = LocalError(code, str(exc), None, False)
+        entry = OS_TEXT.get(code) or ERROR_TEXT.get(code)
+    else:
         return LocalError(None, str(exc) or type(exc).__name__, None, False)
-    english = LocalError(exc.code, exc.message, exc.hint, False)
-    entry = ERROR_TEXT.get(exc.code)
     if entry is None:
         return english
     gettext = translations(locale).gettext
     message, hint = entry
     try:
-        text = gettext(message) % exc.params
-        tip = gettext(hint) % exc.params if hint else None
+        text = gettext(message) % params
+        tip = gettext(hint) % params if hint else None
     except (KeyError, ValueError, TypeError):
-        return english  # the raise site gave other parameters: say it as the engine did
-    return LocalError(exc.code, text, tip, True)
+        return english  # other parameters than the sentence needs: say it as the engine did
+    return LocalError(code, text, tip, True)
 
 
 def localized(request: Request, exc: BaseException) -> LocalError:
