@@ -121,53 +121,73 @@ def _to_step3(page: Any, origin: str) -> None:
     page.wait_for_url("**/migrate/map")
 
 
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("lang", ["en", "zh_Hans"])
-def test_step3_refuses_next_with_unbound_projects(browser: Any, tmp_path: Path, lang: str) -> None:
+def test_step3_refuses_next_with_unbound_projects(
+    browser: Any, tmp_path: Path, lang: str, js: bool
+) -> None:
+    """With JavaScript the page says what is missing before anything is sent; without it the
+    server refuses the same, on the same page, with what was typed kept."""
     demo = build_demo(tmp_path / "demo")
+    locale = "en-US" if lang == "en" else "zh-CN"
     with ui_server(demo.codex_home, demo=demo) as (config, url):
-        ctx, page, _watch = new_page(browser, url)
+        ctx, page, _watch = new_page(browser, url, locale=locale, java_script_enabled=js)
         ctx.set_default_timeout(30_000)
+        posts: list[str] = []
+        page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
         try:
-            if lang != "en":
-                switch_language(page, lang)
             _to_step3(page, config.origin)
+            assert page.get_attribute("html", "lang") == ("en" if lang == "en" else "zh-Hans")
             rows = page.locator("tr[data-row]").count()
             assert rows >= 3
             next_button = 'button[name="action"][value="preview"]'
+            sent = len(posts)
             page.click(next_button)
-            page.wait_for_load_state()
+            if js:
+                page.wait_for_selector("[data-check-message]:not([hidden])")
+                assert len(posts) == sent, "the check runs before anything is sent"
+                alert = page.inner_text("[data-check-message]")
+                focused = page.evaluate("document.activeElement.id")
+                assert focused.startswith("new_"), focused
+            else:
+                page.wait_for_load_state()
+                alert = page.inner_text("#mapping-error")
             assert page.url.endswith("/migrate/map")  # not the preview, not an error page
-            alert = page.inner_text("#mapping-error")
             assert "--map" not in page.inner_text("main") and "--history-only" not in alert
-            if lang == "zh_Hans":
-                assert "个项目" in alert, alert
+            assert ("个项目" in alert) if lang == "zh_Hans" else ("project" in alert), alert
             errors = page.locator("tr.row-error .field-error")
             assert errors.count() >= 1
             first = page.locator("tr.row-error input[aria-invalid=true]").first
             assert first.get_attribute("aria-describedby")
-            snap(page, f"02-step3-unbound.{lang}")
+            snap(page, f"02-step3-unbound{'' if js else '-nojs'}.{lang}")
 
             # A relative path is refused beside its row and stays as typed.
             field_id = first.get_attribute("id")
             page.fill(f"#{field_id}", "code/webshop")
+            sent = len(posts)
             page.click(next_button)
             page.wait_for_load_state()
             assert page.input_value(f"#{field_id}") == "code/webshop"
-            row_error = page.inner_text(f"#{field_id}-error")
+            note = f"#{field_id}-check" if js else f"#{field_id}-error"
+            row_error = page.inner_text(note)
             assert ("/home/alex/code" in row_error) and ("--map" not in row_error)
-            snap(page, f"02-step3-relative.{lang}")
+            assert (len(posts) == sent) if js else (len(posts) == sent + 1)
+            snap(page, f"02-step3-relative{'' if js else '-nojs'}.{lang}")
 
-            # A parent rule binds the Mac projects; the rest are kept as history only.
+            # A parent rule (typed, not yet saved) binds the Mac projects; the rest are kept as
+            # history only.
             page.fill(f"#{field_id}", "")
             page.fill("#rule_old", "/Users/alex/Projects")
             page.fill("#rule_new", str(demo.projects))
             page.click(next_button)
             page.wait_for_load_state()
             if page.url.endswith("/migrate/map"):
+                flagged = page.locator("tr.row-error")
+                assert flagged.count() < rows, "the typed rule covers the Mac projects"
                 for box in page.locator("tr.row-error input[name^=hist_]").all():
                     box.check()
                 page.click(next_button)
-            page.wait_for_url("**/migrate/preview")
+            page.wait_for_url("**/migrate/preview*")
         finally:
             ctx.close()
 

@@ -67,9 +67,10 @@ def _ngettext(trans: Any, fmt: Formatter) -> Any:
     (``2,924`` in English, not ``2924`` in one sentence and ``2,924`` in the next)."""
 
     @pass_context
-    def ngettext(ctx: Any, singular: str, plural: str, num: int, **variables: Any) -> str:
-        variables.setdefault("num", fmt.number(num))
-        text: str = trans.ngettext(singular, plural, num)
+    def ngettext(ctx: Any, singular: str, plural: str, count: int, **variables: Any) -> str:
+        # ``num=`` may be given: the client-side check fills its own count in (``{n}``).
+        variables.setdefault("num", fmt.number(count))
+        text: str = trans.ngettext(singular, plural, count)
         if ctx.eval_ctx.autoescape:
             return str(Markup(text) % variables)
         return text % variables

@@ -224,8 +224,78 @@
     });
   }
 
+  /* -- step 3: before Next, every project needs a folder --------------------------------- */
+  /* The server refuses the same (and says so without JavaScript); this says it at once, beside
+     the projects, and keeps what was typed. A project is fine with a full path typed, "History
+     only" ticked, a parent rule (saved, or typed in the rule fields) that covers it, or its
+     folder existing here as recorded. */
+  var FULL_PATH = /^(\/|[A-Za-z]:[\\\/]|\\\\)/;
+
+  function ruleCovers(oldRoot, newRoot, cwd) {
+    var old = oldRoot.trim().replace(/[\\\/]+$/, "");
+    if (!old || !FULL_PATH.test(newRoot.trim())) return false;
+    return cwd === old || cwd.indexOf(old + "/") === 0 || cwd.indexOf(old + "\\") === 0;
+  }
+
+  function setupBindingCheck() {
+    document.querySelectorAll("form[data-check-bindings]").forEach(function (form) {
+      var box = form.querySelector("[data-check-message]");
+      form.addEventListener("submit", function (event) {
+        var by = event.submitter;
+        if (!by || by.value !== "preview" || !box) return;
+        var ruleOld = form.querySelector("#rule_old");
+        var ruleNew = form.querySelector("#rule_new");
+        var unbound = [];
+        var relative = [];
+        form.querySelectorAll("tr[data-row]").forEach(function (row) {
+          var n = row.getAttribute("data-row");
+          var input = form.querySelector("#new_" + n);
+          var hist = form.querySelector('input[name="hist_' + n + '"]');
+          var typed = input ? input.value.trim() : "";
+          var problem = null;
+          if (hist && hist.checked) {
+            problem = null;
+          } else if (typed) {
+            if (!FULL_PATH.test(typed)) problem = "relative";
+          } else if (!row.hasAttribute("data-covered") &&
+                     !(ruleOld && ruleNew && ruleCovers(ruleOld.value, ruleNew.value, row.getAttribute("data-cwd") || ""))) {
+            problem = "unbound";
+          }
+          row.querySelectorAll(".field-error").forEach(function (old) { old.remove(); });
+          var note;
+          row.classList.toggle("row-error", problem !== null);
+          if (input) {
+            if (problem) input.setAttribute("aria-invalid", "true");
+            else input.removeAttribute("aria-invalid");
+          }
+          if (problem && input) {
+            note = document.createElement("p");
+            note.className = "field-error";
+            note.setAttribute("data-check-note", problem);
+            note.id = "new_" + n + "-check";
+            note.textContent = form.getAttribute(problem === "relative" ? "data-msg-relative" : "data-msg-row");
+            input.closest(".field").after(note);
+            input.setAttribute("aria-describedby", note.id);
+            (problem === "relative" ? relative : unbound).push(input);
+          }
+        });
+        var missing = unbound.length + relative.length;
+        if (!missing) { box.hidden = true; return; }
+        event.preventDefault();
+        var text = unbound.length
+          ? form.getAttribute(unbound.length === 1 ? "data-msg-one" : "data-msg-many").replace("{n}", unbound.length.toLocaleString(document.documentElement.lang))
+          : form.getAttribute("data-msg-relative");
+        box.textContent = text;
+        box.hidden = false;
+        box.setAttribute("data-check-count", String(missing));
+        (unbound[0] || relative[0]).focus();
+      });
+    });
+  }
+
   ready(function () {
     setupTheme();
+    setupBindingCheck();
     setupLanguage();
     setupBrowser();
     setupTree();
