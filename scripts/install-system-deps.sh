@@ -3,13 +3,14 @@
 #   chromium        headless browser for the export and web UI tests (driven by Playwright)
 #   fonts-noto-cjk  so Chinese UI screenshots show characters, not empty boxes
 #   syncthing       two real instances (on 127.0.0.1 only) carry the folder in the sync tests
+#   xvfb, xdotool   a virtual display and a "user" for the real Tk folder dialog test
 # Idempotent: installs only what is missing. Installs only as root with apt-get; otherwise it
 # prints what to install and exits 0, and the browser tests skip with that reason.
 # If another install holds the package manager's lock (say, unattended upgrades on a fresh
 # machine), apt-get waits for it, up to APT_LOCK_TIMEOUT seconds (default 300), then fails.
 set -eu
 
-PACKAGES="chromium fonts-noto-cjk syncthing"
+PACKAGES="chromium fonts-noto-cjk syncthing xvfb xdotool"
 
 # `apt-get update` does not honour DPkg::Lock::Timeout for the lists' lock (apt 2.6): retry it
 # while the only failure is that lock, until the deadline.
@@ -61,6 +62,6 @@ cat <<MSG
 install-system-deps: missing:$missing, and this script cannot install them here
 (it installs only as root on a system with apt-get). To run the browser and Syncthing tests:
   Debian/Ubuntu:  sudo apt-get install$missing
-  (without chromium or syncthing those tests are skipped with this reason)
+  (without chromium, syncthing, xvfb or xdotool those tests are skipped with this reason)
 MSG
 exit 0
