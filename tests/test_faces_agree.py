@@ -379,3 +379,44 @@ def test_sync_through_the_cli_and_the_ui_gives_the_same_home(tmp_path: Path) -> 
     mine = "machines/linux"
     published = _files(ui_side.folder / mine, *roots)
     assert published and published == _files(cli_side.folder / mine, *roots)
+
+
+def test_what_remains_after_a_repair_is_worded_by_code(tmp_path: Path) -> None:
+    """Repair's result lists what verification still finds as findings with doctor's codes,
+    worded in the page's language (the engine's English under Technical details), and the
+    CLI's --json names the same codes."""
+    from codex_migrate.translations import translations
+    from codex_migrate.ui.plain import plain
+    from tests.hostile.test_damaged import cut_last_line
+    from tests.test_ui_support import confirm_token
+
+    copied = copied_home(tmp_path / "work")
+    cut_last_line(sorted(copied.home.glob("sessions/2026/*/*/rollout-*.jsonl"))[0])
+    shutil.copytree(tmp_path / "work", tmp_path / "snapshot", symlinks=True)
+    with ui_server(copied.home) as (config, _url):
+        client = Client(config.origin, config.tokens.issue())
+        client.accept_language = "zh-CN"
+        client.sign_in()
+        preview = client.post(
+            "/repair", {"rule_old": MAC, "rule_new": str(copied.projects), "action": "preview"}
+        )
+        posted = client.post("/repair/apply", {"confirm": confirm_token(preview.text)})
+        done = client.wait_job(posted)
+    shown = set(re.findall(r'<li data-finding-code="([^"]+)"', done.text))
+    assert "unreadable-lines" in shown, text_of(done.text)[:2000]
+    meaning = translations("zh_Hans").gettext(plain("unreadable-lines").meaning)
+    assert meaning in text_of(done.text)
+
+    shutil.rmtree(tmp_path / "work")
+    shutil.copytree(tmp_path / "snapshot", tmp_path / "work", symlinks=True)
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("rebind", "--codex-home", str(copied.home)),
+            *("--map", f"{MAC}={copied.projects}", "--yes", "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {f["code"] for f in data["findings"]} == shown
+    assert len(data["findings"]) == len(data["problems"])

@@ -16,7 +16,8 @@ from codex_migrate.doctor import diagnose
 from codex_migrate.home import open_home
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rebind import RebindPlan, RebindReport, apply_rebind, build_rebind_plan
-from codex_migrate.service.checks import problems_of
+from codex_migrate.service.checks import checks_of
+from codex_migrate.verify import Check
 from codex_migrate.writing import open_for_writing
 
 
@@ -28,6 +29,8 @@ class RebindOutcome:
     problems: list[str] = field(default_factory=list)
     #: the doctor's summary afterwards (counts), when asked for
     doctor: dict[str, Any] | None = None
+    #: the same verification as structured findings (doctor's codes), for a face to word
+    findings: list[Check] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +38,7 @@ class RebindOutcome:
             "plan": self.plan.to_dict(),
             "report": self.report.to_dict(),
             "problems": self.problems,
+            "findings": [c.to_dict() for c in self.findings],
         }
 
 
@@ -77,7 +81,8 @@ def run_rebind(
     with open_for_writing(home, "rebind", check_fresh=check_fresh) as writer:
         report = apply_rebind(plan, progress, writer)
     after = build_catalog(open_home(home.root))
-    outcome = RebindOutcome(plan, report, problems_of(after))
+    checks = checks_of(after)
+    outcome = RebindOutcome(plan, report, [c.text for c in checks], findings=checks)
     if with_doctor:
         outcome.doctor = diagnose(after).to_dict()["summary"]
     return outcome

@@ -204,3 +204,5 @@ class RepairResult:
     problems: list[str]
     #: After Doctor's safe fixes: the new diagnosis's summary (``DoctorReport`` counts).
     doctor: dict[str, Any] | None = None
+    #: ``problems`` as structured findings (codes the page words in its language).
+    findings: list[Any] = field(default_factory=list)

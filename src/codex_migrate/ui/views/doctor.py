@@ -368,6 +368,8 @@ def doctor_fix(request: Request) -> Response:
 
     def write(plan: RebindPlan, progress: ProgressFn) -> RepairResult:
         outcome = run_rebind(plan, progress=progress, with_doctor=True)
-        return RepairResult(plan, outcome.report, outcome.problems, doctor=outcome.doctor)
+        return RepairResult(
+            plan, outcome.report, outcome.problems, outcome.doctor, outcome.findings
+        )
 
     return run_confirmed(request, "rebind", plan, fingerprint, write, back="/doctor")

@@ -181,6 +181,6 @@ def repair_apply(request: Request) -> Response:
 
     def write(plan: RebindPlan, progress: ProgressFn) -> RepairResult:
         outcome = run_rebind(plan, progress=progress)
-        return RepairResult(plan, outcome.report, outcome.problems)
+        return RepairResult(plan, outcome.report, outcome.problems, findings=outcome.findings)
 
     return run_confirmed(request, "rebind", plan, fingerprint, write, back="/repair")
