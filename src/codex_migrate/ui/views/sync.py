@@ -123,6 +123,7 @@ def sync_submit(request: Request) -> Response:
             "roots": roots if same_folder else [],
         }
         withdraw(session, "sync")
+        session.extra.pop("load:sync", None)  # a preview still being read is of the old choice
     if field_str(form, "action") == "preview" and same_folder:
         return see_other("/sync/preview")
     return see_other("/sync")
