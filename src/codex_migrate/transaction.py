@@ -93,6 +93,7 @@ class Transaction:
         self.dir = home.transactions_dir / new_id()
         self.journal = Journal(id=self.dir.name, kind=kind, home=str(home.root))
         self._made: set[Path] = set()
+        self._looked: set[Path] = set(map(Path, self.journal.created_dirs))
         try:
             (self.dir / "staging").mkdir(parents=True)
             self.save()
@@ -115,14 +116,13 @@ class Transaction:
     # -- declaring intent (state: preparing) ---------------------------------------------
     def will_create(self, rel: str) -> None:
         self.journal.creates.append(rel)
-        parent = Path(rel).parent
-        missing = []
-        while str(parent) not in ("", ".") and not (self.root / parent).exists():
-            missing.append(parent.as_posix())
+        parent = Path(rel).parent  # a folder looked at once (thousands of files share a few)
+        while str(parent) not in ("", ".") and parent not in self._looked:
+            self._looked.add(parent)
+            if (self.root / parent).exists():
+                break
+            self.journal.created_dirs.append(parent.as_posix())
             parent = parent.parent
-        for d in missing:
-            if d not in self.journal.created_dirs:
-                self.journal.created_dirs.append(d)
 
     def _keep_original(self, rel: str) -> None:
         saved = self.dir / "replaced" / rel
