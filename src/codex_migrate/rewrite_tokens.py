@@ -16,6 +16,32 @@ __all__ = ["replace_tokens"]
 _NOT_AFTER_STRING = frozenset(b" \t\r\n,:]}")
 
 
+_TOKENS: dict[tuple[str, str, Callable[[str, str, str], str]], tuple[bytes, bytes] | None] = {}
+_TOKENS_MAX = 4096
+
+
+def _tokens(
+    old: str, new: str, encode_like: Callable[[str, str, str], str]
+) -> tuple[bytes, bytes] | None:
+    """The raw token of ``old`` and the one that replaces it, or None when ``old``'s token
+    has a backslash or could be mistaken; memoised, since a rollout repeats its cwd on most
+    of its lines."""
+    key = (old, new, encode_like)
+    try:
+        return _TOKENS[key]
+    except KeyError:
+        pass
+    token = json.dumps(old, ensure_ascii=False)
+    raw = token.encode("utf-8", "surrogatepass")
+    found = None
+    if b"\\" not in raw and raw[1] not in _NOT_AFTER_STRING:
+        found = (raw, encode_like(new, token, old).encode("utf-8"))
+    if len(_TOKENS) >= _TOKENS_MAX:
+        _TOKENS.clear()
+    _TOKENS[key] = found
+    return found
+
+
 def replace_tokens(
     body: bytes, changes: list[tuple[str, str]], encode_like: Callable[[str, str, str], str]
 ) -> tuple[bytes, int] | None:
@@ -37,11 +63,10 @@ def replace_tokens(
         by_old[old] = (new, (seen[1] if seen else 0) + 1)
     spans: list[tuple[int, int, bytes]] = []
     for old, (new, count) in by_old.items():
-        token = json.dumps(old, ensure_ascii=False)
-        raw = token.encode("utf-8", "surrogatepass")
-        if b"\\" in raw or raw[1] in _NOT_AFTER_STRING:
+        tokens = _tokens(old, new, encode_like)
+        if tokens is None:
             return None
-        replacement = encode_like(new, token, old).encode("utf-8")
+        raw, replacement = tokens
         found = 0
         pos = body.find(raw)
         while pos >= 0:
