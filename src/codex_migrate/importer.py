@@ -361,8 +361,8 @@ TIME_COLUMNS = ("updated_at", "updated_at_ms", "recency_at", "recency_at_ms", "a
 def _write_rows(tx: Transaction, db: Path, rows: list[dict[str, Any]]) -> None:
     with tx.db_write(db) as log:
         cols = columns(log.conn, "threads")
+        log.watch_keys("threads", "id", [row["id"] for row in rows])
         for row in rows:
-            log.watch("threads", "id = ?", (row["id"],))
             upsert_row(log.conn, row, cols)
 
 

@@ -1,15 +1,18 @@
 """Row images of our DB writes, so a rollback undoes exactly our rows and nothing else.
 
 Before a write changes rows, :class:`RowLog` records them as they were; right before the
-write commits it records them as we left them. A rollback then looks at each row: still as we
-left it → put back what was there (delete a row we inserted); as it was before → nothing to
-do (the write never committed); anything else → someone changed it since, and it is kept.
-Whole-file snapshots are never restored: they would throw away every row written after us.
+write commits it records a digest of each as we left them (a row we only compare needs no
+image, so an import of thousands of new threads journals keys and digests, not rows). A
+rollback then looks at each row: still as we left it → put back what was there (delete a row
+we inserted); as it was before → nothing to do (the write never committed); anything else →
+someone changed it since, and it is kept. Whole-file snapshots are never restored: they would
+throw away every row written after us.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +35,21 @@ def _decode(value: Any) -> Any:
     if isinstance(value, dict) and "$b64" in value:
         return base64.b64decode(value["$b64"])
     return value
+
+
+def digest(row: Row | None) -> dict[str, str] | None:
+    """What the journal keeps of a row as we left it: enough to recognise it, nothing more."""
+    if row is None:
+        return None
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {"$sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+
+
+def _same(current: Row | None, logged: Any) -> bool:
+    """``current`` is the row the log recorded (an image, or the digest of one)."""
+    if isinstance(logged, dict) and set(logged) == {"$sha256"}:
+        return digest(current) == logged
+    return bool(current == logged)
 
 
 def key_columns(conn: statedb.Connection, table: str) -> list[str]:
@@ -65,10 +83,19 @@ class RowLog:
     watches: list[_Watch] = field(default_factory=list)
     keys: dict[str, list[str]] = field(default_factory=dict)
     before: dict[str, dict[str, Row]] = field(default_factory=dict)
-    after: dict[str, dict[str, Row]] = field(default_factory=dict)
+    #: digests (:func:`digest`) of the rows as we leave them
+    after: dict[str, dict[str, dict[str, str] | None]] = field(default_factory=dict)
 
     def _key(self, table: str, row: Row) -> str:
         return json.dumps([row[k] for k in self.keys[table]])
+
+    def watch_keys(self, table: str, column: str, values: list[Any]) -> None:
+        """:meth:`watch` of the rows whose ``column`` is one of ``values``, a few hundred
+        to a query."""
+        for n in range(0, len(values), 500):
+            chunk = values[n : n + 500]
+            marks = ", ".join("?" for _ in chunk)
+            self.watch(table, f'"{column}" IN ({marks})', chunk)
 
     def watch(self, table: str, where: str, params: Iterable[Any] = ()) -> None:
         """Record the rows ``where`` selects, before this transaction changes them."""
@@ -83,20 +110,21 @@ class RowLog:
             seen.setdefault(self._key(table, row), row)
 
     def finish(self) -> dict[str, Any]:
-        """Read the watched rows as we leave them; the JSON the journal keeps."""
+        """Read the watched rows as we leave them; the JSON the journal keeps: each changed
+        row's key, its image before (to put back) and the digest of it after (to compare)."""
         for w in self.watches:
             keys = self.keys[w.table]
             got = self.after.setdefault(w.table, {})
             query = _select(self.conn, w.table, keys, w.where)
             for row in _rows(self.conn.execute(query, w.params)):
-                got[self._key(w.table, row)] = row
+                got[self._key(w.table, row)] = digest(row)
         tables = []
         for table, keys in self.keys.items():
             before, after = self.before[table], self.after.get(table, {})
             changed = [
                 {"key": json.loads(k), "before": before.get(k), "after": after.get(k)}
                 for k in sorted(set(before) | set(after))
-                if before.get(k) != after.get(k)
+                if digest(before.get(k)) != after.get(k)
             ]
             if changed:
                 tables.append({"table": table, "keys": keys, "rows": changed})
@@ -127,7 +155,7 @@ def plan_row_undo(conn: statedb.Connection, log: dict[str, Any], db_name: str) -
                 current = got[0] if got else None
             if current == before:
                 out.already += 1
-            elif current == after:
+            elif _same(current, after):
                 out.restore.append((table, keys, key, before))
             else:
                 label = ", ".join(str(k) for k in key)

@@ -1,0 +1,72 @@
+"""Row images: a new row is journalled as its key and a digest, and a rollback still puts
+back exactly our rows (and keeps one changed since), for new logs and for older full-image
+logs alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from codex_migrate import statedb
+from codex_migrate.rowlog import RowLog, apply_row_undo, plan_row_undo
+
+
+def _db(tmp_path: Path) -> statedb.Connection:
+    conn = statedb.connect(tmp_path / "t.sqlite")
+    conn.execute("CREATE TABLE threads (id TEXT PRIMARY KEY, cwd TEXT, blob BLOB)")
+    conn.execute("INSERT INTO threads VALUES ('old', '/a', x'00ff')")
+    conn.commit()
+    return conn
+
+
+def _write(conn: statedb.Connection) -> dict[str, object]:
+    log = RowLog(conn)
+    log.watch_keys("threads", "id", ["old", "new1", "new2"])
+    conn.execute("UPDATE threads SET cwd = '/b' WHERE id = 'old'")
+    conn.execute("INSERT INTO threads VALUES ('new1', '/n', NULL)")
+    conn.execute("INSERT INTO threads VALUES ('new2', '/n', x'01')")
+    images = log.finish()
+    conn.commit()
+    return json.loads(json.dumps(images))  # as the journal keeps it
+
+
+def test_new_rows_are_kept_as_digests_and_rolled_back(tmp_path: Path) -> None:
+    conn = _db(tmp_path)
+    log = _write(conn)
+    rows = {r["key"][0]: r for r in log["tables"][0]["rows"]}  # type: ignore[index]
+    assert rows["new1"]["before"] is None and set(rows["new1"]["after"]) == {"$sha256"}
+    assert rows["old"]["before"]["cwd"] == "/a" and set(rows["old"]["after"]) == {"$sha256"}
+    conn.execute("UPDATE threads SET cwd = '/someone' WHERE id = 'new2'")  # changed since
+    conn.commit()
+    undo = plan_row_undo(conn, log, "t.sqlite")
+    assert undo.changed_since == ["t.sqlite: threads row new2 changed since"]
+    apply_row_undo(conn, undo)
+    conn.commit()
+    got = dict(conn.execute("SELECT id, cwd FROM threads").fetchall())
+    assert got == {"old": "/a", "new2": "/someone"}
+    assert conn.execute("SELECT blob FROM threads WHERE id = 'old'").fetchone()[0] == b"\x00\xff"
+    assert plan_row_undo(conn, log, "t.sqlite").already == 2  # undone: nothing left to do
+
+
+def test_an_older_log_with_full_images_still_rolls_back(tmp_path: Path) -> None:
+    conn = _db(tmp_path)
+    conn.execute("INSERT INTO threads VALUES ('new1', '/n', NULL)")
+    conn.commit()
+    legacy = {
+        "tables": [
+            {
+                "table": "threads",
+                "keys": ["id"],
+                "rows": [
+                    {
+                        "key": ["new1"],
+                        "before": None,
+                        "after": {"id": "new1", "cwd": "/n", "blob": None},
+                    }
+                ],
+            }
+        ]
+    }
+    apply_row_undo(conn, plan_row_undo(conn, legacy, "t.sqlite"))
+    conn.commit()
+    assert [r[0] for r in conn.execute("SELECT id FROM threads")] == ["old"]
