@@ -477,3 +477,27 @@ def test_killed_while_moving_a_history_only_thread_then_recover_converges(
     assert [x["thread"] for x in out["bind"]] == [tid(3)] and out["bind_transactions"]
     assert f'"cwd":"{other}/elsewhere"'.encode() in b.rollout(3).read_bytes()
     assert not b.sync()["wrote"]
+
+
+def test_a_state_from_before_unbound_was_kept_finds_its_history_only_threads(
+    sides: tuple[Side, Side], tmp_path: Path
+) -> None:
+    a, b = sides
+    a.sync()
+    deliver(a, b)
+    b.sync()
+    state_file = b.folder / "machines" / "linux" / "sync-state.json"
+    state = json.loads(state_file.read_text())
+    assert list(state["unbound"]) == [tid(3)]
+    del state["unbound"]  # as 0.1.0 wrote it
+    state_file.write_text(json.dumps(state))
+    other = tmp_path / "B" / "other"
+    a.sync("--root", "other=/Users/alex")
+    deliver(a, b)
+    out = b.sync("--root", f"other={other}")
+    assert [(x["thread"], x["old_cwd"]) for x in out["bind"]] == [
+        (tid(3), "/Users/alex/elsewhere")
+    ], "threads 1 and 2 are under the root code already"
+    assert f'"cwd":"{other}/elsewhere"'.encode() in b.rollout(3).read_bytes()
+    assert json.loads(state_file.read_text())["unbound"] == {}
+    assert not b.sync()["wrote"]

@@ -17,7 +17,8 @@ from typing import Any
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import CodexHome, RolloutRef
-from codex_migrate.pathmap import PathMapper, Status
+from codex_migrate.pathmap import PathMapper, Rule, Status
+from codex_migrate.paths import try_parse
 from codex_migrate.rebind import apply_rebind, build_rebind_plan
 from codex_migrate.sync.layout import CHUNK, SyncState
 from codex_migrate.sync.pull import local_catalog, root_rules
@@ -59,6 +60,29 @@ def plan_binds(
         if got.status is Status.MAPPED and got.new_path and got.new_path != cwd:
             out.append(Bind(tid, machine, cwd, got.new_path))
     return out
+
+
+def track_unbound(home: CodexHome, state: SyncState, my_roots: dict[str, str]) -> None:
+    """For a state kept before ``unbound`` was: the threads a pull wrote whose project lies
+    outside every root of this machine came in history-only; note them (read once, kept by
+    the next run's state)."""
+    if state.tracked:
+        return
+    state.tracked = True
+    came = {t: str(v["from"]) for t, v in state.installed.items() if v.get("from")}
+    if not came:
+        return
+    try:
+        mine = PathMapper([Rule.of(p, p) for p in my_roots.values()])
+    except ValueError:
+        return
+    refs: dict[str, RolloutRef] = {}
+    for ref in home.rollouts():
+        if ref.thread_id in came:
+            refs.setdefault(ref.thread_id, ref)
+    for t in local_catalog(home, refs, set(refs)).threads:
+        if t.cwd and try_parse(t.cwd) and mine.resolve(t.cwd).status is Status.UNMAPPED:
+            state.unbound.setdefault(t.id, {"machine": came[t.id], "cwd": t.cwd})
 
 
 def _sha256(path: Any) -> str:

@@ -26,7 +26,7 @@ from codex_migrate.home import CodexHome, RolloutRef, open_target
 from codex_migrate.inuse import HomeLock
 from codex_migrate.manifest import Manifest, ManifestError
 from codex_migrate.merge import KEEP
-from codex_migrate.sync.bind import Bind, apply_binds, plan_binds
+from codex_migrate.sync.bind import Bind, apply_binds, plan_binds, track_unbound
 from codex_migrate.sync.config import (
     CONFIG_NAME,
     config_copies,
@@ -176,6 +176,8 @@ def open_context(opts: SyncOptions) -> _Context:
         except ManifestError:
             pass  # reported by the pull
         their[other] = {**recorded, **cfg.roots_of(other)}
+    state = read_state(mdir)
+    track_unbound(home, state, my_roots)
     return _Context(
         folder,
         home,
@@ -183,7 +185,7 @@ def open_context(opts: SyncOptions) -> _Context:
         given,
         my_roots,
         their,
-        read_state(mdir),
+        state,
         info.get("pushed_at"),
         own,
         warnings,

@@ -118,17 +118,17 @@ class SyncState:
     installed: dict[str, dict[str, Any]] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     unbound: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``False`` for a state written before ``unbound`` was kept (see :func:`.bind.track_unbound`)
+    tracked: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        return {
             "format": "codex-migrate-sync-state",
             "pulled": {m: dict(sorted(t.items())) for m, t in sorted(self.pulled.items())},
             "installed": dict(sorted(self.installed.items())),
             "conflicts": self.conflicts,
+            "unbound": dict(sorted(self.unbound.items())),
         }
-        if self.unbound:
-            out["unbound"] = dict(sorted(self.unbound.items()))
-        return out
 
 
 def read_state(mdir: Path) -> SyncState:
@@ -152,6 +152,7 @@ def read_state(mdir: Path) -> SyncState:
         installed={t: dict(v) for t, v in installed.items() if isinstance(v, dict)},
         conflicts=[c for c in conflicts if isinstance(c, dict)],
         unbound={t: dict(v) for t, v in unbound.items() if isinstance(v, dict)},
+        tracked="unbound" in obj,
     )
 
 
