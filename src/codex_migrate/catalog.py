@@ -11,14 +11,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from codex_migrate import safejson
 from codex_migrate.fsutil import open_regular
 from codex_migrate.home import CodexHome, RolloutRef, check_inside
-from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.problem import Problem
 from codex_migrate.rollout import LineIssues
 from codex_migrate.rollout_head import read_head
@@ -45,7 +43,7 @@ META_KEYS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Thread:
     """One conversation, with the rollout's and (when present) the DB row's view of it."""
 
@@ -184,8 +182,11 @@ class Catalog:
             + (1 if self.db_error else 0)
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, lazy: bool = False) -> dict[str, Any]:
+        """``lazy``: threads as an iterator of dicts, made one at a time as they are written
+        (a listing of 30 000 threads then never holds them all as dicts)."""
         home = self.home
+        threads = (t.to_dict() for t in self.threads)
         return {
             "home": str(home.root),
             "kind": home.kind,
@@ -195,7 +196,7 @@ class Catalog:
             "db_error": self.db_error,
             "found": list(home.found),
             "missing": list(home.missing),
-            "threads": [t.to_dict() for t in self.threads],
+            "threads": threads if lazy else list(threads),
             "projects": [p.to_dict() for p in self.projects],
             "orphan_rows": [r.to_dict() for r in self.orphan_rows],
             "unreadable": list(self.unreadable),
@@ -313,12 +314,9 @@ def cwd_exists(cwd: str) -> bool:
         return False
 
 
-#: From this many rollouts on, heads are read on all cores. Measured on the 3 000-session
-#: benchmark home (2 cores): one process needs 1.3-1.5 s of CPU, a pool 1.9-2.2 s (results
-#: come back pickled) and on a busy machine twice the wall time; it pays only far beyond.
-PARALLEL_MIN_ROLLOUTS = 10_000
-
-
+#: Heads are read in this one process. Measured on the benchmark homes (2 cores): a process
+#: pool cost more CPU (results come back pickled: about what reading a head costs) and, on a
+#: busy machine, more time and memory, at 3 000 and at 30 000 rollouts alike.
 def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
     """A thread, or the reason it could not be read (never raises for one file)."""
     try:
@@ -332,13 +330,7 @@ def _reason(exc: OSError) -> str:
 
 
 def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
-    workers = worker_count()
-    if workers < 2 or len(refs) < PARALLEL_MIN_ROLLOUTS:
-        yield from (_read_one(home, ref) for ref in refs)
-        return
-    with process_pool(workers) as pool:
-        chunk = max(1, len(refs) // (workers * 4))
-        yield from pool.map(partial(_read_one, home), refs, chunksize=chunk)
+    return (_read_one(home, ref) for ref in refs)
 
 
 def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:

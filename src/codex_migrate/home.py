@@ -32,7 +32,7 @@ _STATE_DB_RE = re.compile(r"^state_(\d+)\.sqlite$")
 KNOWN_STATE_VERSIONS = (4, 5)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RolloutRef:
     """A rollout file on disk: where it is, and what its name says."""
 

@@ -37,7 +37,7 @@ class MergeConflicts(CodexMigrateError):
     code = "merge-conflicts"
 
 
-@dataclass
+@dataclass(slots=True)
 class PlanItem:
     thread: Thread
     action: str

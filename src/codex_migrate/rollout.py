@@ -55,7 +55,7 @@ _INJECTED_PREFIXES = (
 _ENV_CWD_RE = re.compile(r"<cwd>(.*?)</cwd>", re.DOTALL)
 
 
-@dataclass
+@dataclass(slots=True)
 class LineIssues:
     """Counts of lines that could not be read, by reason; never fatal."""
 
@@ -87,7 +87,7 @@ class LineIssues:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One physical line: its raw bytes (terminator included) and, when readable, its JSON."""
 

@@ -49,14 +49,14 @@ def scan(
         mapping = mapper.plan([p.cwd for p in catalog.projects if p.cwd], exists=cwd_exists)
     found = scan_home(catalog)
     if as_json:
-        data = catalog.to_dict()
-        data.update(found.to_dict())
+        # written as encoded, thread by thread (see emit_json): memory stays flat
+        data = catalog.to_dict(lazy=True)
+        data.update(found.to_dict(lazy=True))
         problems: dict[str, list[str]] = {}
         for f in found.findings:
             if f.thread is not None and f.severity == PROBLEM:
                 problems.setdefault(f.thread, []).append(f.message)
-        for t in data["threads"]:
-            t["problems"] = problems.get(t["id"], [])
+        data["threads"] = ({**t, "problems": problems.get(t["id"], [])} for t in data["threads"])
         if mapping is not None:
             data["mapping"] = mapping.to_dict()
         emit_json(data)

@@ -83,14 +83,16 @@ class HomeScan:
     def of_thread(self, thread_id: str) -> list[HomeFinding]:
         return [f for f in self.findings if f.thread == thread_id]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, lazy: bool = False) -> dict[str, Any]:
+        """``lazy``: findings as an iterator of dicts, made one at a time as they are written."""
+        findings = (f.to_dict() for f in self.findings)
         return {
             "summary": self.summary.to_dict(),
             "by_code": {
                 code: {"severity": g["severity"], "count": g["count"], "summary": g["summary"]}
                 for code, g in self.by_code.items()
             },
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": findings if lazy else list(findings),
         }
 
 
