@@ -56,15 +56,16 @@ def emit_json(data: Any) -> None:
     """Indented for a person at a terminal; compact (and several times faster to write, as
     the C encoder only runs without indentation) when a script reads it.
 
-    Compact output is written as it is encoded, item by item down to :data:`STREAM_DEPTH`
-    (the same text as one ``json.dumps``), so a 30 000-thread listing never holds its whole
-    text, twice, in memory; a value may be an iterator (of dicts made one at a time)."""
+    Compact output is written as it is encoded (the same text as one ``json.dumps``): the
+    objects on the way to a list are written key by key and a list item by item, each item
+    encoded whole, so a 30 000-thread listing never holds its whole text, twice, in memory.
+    A list may be given as an iterator (of dicts made one at a time)."""
     if sys.stdout.isatty():
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_listed))
         return
     out: list[str] = []
     size = 0
-    for piece in _encode(data, STREAM_DEPTH):
+    for piece in _encode(data):
         out.append(piece)
         size += len(piece)
         if size >= _FLUSH_CHARS:
@@ -74,8 +75,6 @@ def emit_json(data: Any) -> None:
     click.echo("".join(out), nl=False)
 
 
-#: Containers this deep are written piece by piece; below, each value is encoded whole.
-STREAM_DEPTH = 3
 _FLUSH_CHARS = 256 * 1024
 
 
@@ -85,24 +84,26 @@ def _listed(value: Any) -> list[Any]:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _encode(value: Any, depth: int) -> Iterator[str]:
-    """``json.dumps(value, ensure_ascii=False)`` in pieces."""
-    if depth > 0 and isinstance(value, dict):
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_listed)
+
+
+def _encode(value: Any) -> Iterator[str]:
+    """``json.dumps(value, ensure_ascii=False)`` in pieces: an object key by key, a list
+    item by item (each item in one piece)."""
+    if isinstance(value, dict):
         yield "{"
         for n, (key, item) in enumerate(value.items()):
             # the key as json.dumps writes it (a number, bool or None becomes a string)
-            yield (", " if n else "") + json.dumps({key: None}, ensure_ascii=False)[1:-7] + ": "
-            yield from _encode(item, depth - 1)
+            yield (", " if n else "") + _ENCODER.encode({key: None})[1:-7] + ": "
+            yield from _encode(item)
         yield "}"
-    elif depth > 0 and isinstance(value, (list, tuple, Iterator)):
+    elif isinstance(value, (list, tuple, Iterator)):
         yield "["
         for n, item in enumerate(value):
-            if n:
-                yield ", "
-            yield from _encode(item, depth - 1)
+            yield (", " if n else "") + _ENCODER.encode(item)
         yield "]"
     else:
-        yield json.dumps(value, ensure_ascii=False, default=_listed)
+        yield _ENCODER.encode(value)
 
 
 def confirm_write(yes: bool, question: str) -> None:
