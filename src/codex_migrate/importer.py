@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,12 +263,12 @@ def apply_import(
             crash_point("files")
 
             if db_items and home.state_db is not None:
-                rows = [
+                rows = (  # built one at a time: thousands of rows are never all in memory
                     _row_for(i, root, staged[i.id].facts if i.id in staged else None)
                     for i in db_items
-                ]
-                _write_rows(tx, home.state_db, rows)
-                report.rows_written = len(rows)
+                )
+                _write_rows(tx, home.state_db, [i.id for i in db_items], rows)
+                report.rows_written = len(db_items)
             carried = [
                 t
                 for i in writes
@@ -358,10 +359,11 @@ def restore_times(writer: HomeWriter, plan: ImportPlan, thread_ids: list[str]) -
 TIME_COLUMNS = ("updated_at", "updated_at_ms", "recency_at", "recency_at_ms", "archived_at")
 
 
-def _write_rows(tx: Transaction, db: Path, rows: list[dict[str, Any]]) -> None:
+def _write_rows(tx: Transaction, db: Path, ids: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    """Write the rows of threads ``ids`` (journalled first, see :mod:`rowlog`)."""
     with tx.db_write(db) as log:
         cols = columns(log.conn, "threads")
-        log.watch_keys("threads", "id", [row["id"] for row in rows])
+        log.watch_keys("threads", "id", ids)
         for row in rows:
             upsert_row(log.conn, row, cols)
 
