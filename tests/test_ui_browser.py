@@ -56,7 +56,15 @@ class Watch:
         )
 
 
+def js_ready(page: Any) -> None:
+    """Wait until the page's script has set up every handler (``app.js`` marks ``<html>``):
+    reading or clicking before that races the script on a busy machine. (A wait, not a
+    one-shot query: it carries on across a navigation the page makes by itself.)"""
+    page.wait_for_selector("html[data-js=ready]", state="attached")
+
+
 def new_page(browser: Any, url: str, **context: Any) -> tuple[Any, Any, Watch]:
+    scripts = context.get("java_script_enabled", True)
     ctx = browser.new_context(
         locale=context.pop("locale", "en-US"),
         viewport=context.pop("viewport", {"width": 1280, "height": 900}),
@@ -66,13 +74,18 @@ def new_page(browser: Any, url: str, **context: Any) -> tuple[Any, Any, Watch]:
     page = ctx.new_page()
     watch = Watch(page, url.split("/?", 1)[0])
     page.goto(url)
+    if scripts and page.locator('script[src="/static/app.js"]').count():
+        js_ready(page)
     return ctx, page, watch
 
 
 def switch_language(page: Any, code: str) -> None:
-    """One action: choosing a language in the menu switches the page."""
+    """One action: choosing a language in the menu switches the page (its script submits
+    the choice, so it must be in place first)."""
+    js_ready(page)
     with page.expect_navigation():
         page.select_option("#lang-select", code)
+    js_ready(page)
 
 
 def shoot(page: Any, name: str) -> None:

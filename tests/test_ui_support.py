@@ -53,6 +53,7 @@ class Client:
     cookies: dict[str, str] = field(default_factory=dict)
     accept_language: str = "en"
     last: Resp | None = None
+    csrf_token: str | None = None
 
     @property
     def host(self) -> str:
@@ -119,14 +120,22 @@ class Client:
         return self.request("POST", path, data=form, **kw)  # type: ignore[arg-type]
 
     def sign_in(self) -> Resp:
-        return self.get(f"/?token={self.token}")
+        """Spend the one-time link; the session's CSRF token is read from the page it leads to
+        (it stays the same for the session, so later posts never depend on what page came
+        last: a job's progress page, a fragment, an error)."""
+        page = self.get(f"/?token={self.token}")
+        m = CSRF_RE.search(page.text)
+        self.csrf_token = m.group(1) if m else None
+        return page
 
     def csrf(self) -> str:
-        if self.last is None or not CSRF_RE.search(self.last.text):
-            self.get("/")
-        assert self.last is not None
-        m = CSRF_RE.search(self.last.text)
-        assert m, "no CSRF token on the page"
+        if self.csrf_token:
+            return self.csrf_token
+        page = self.last if self.last is not None and CSRF_RE.search(self.last.text) else None
+        page = page or self.get("/")
+        m = CSRF_RE.search(page.text)
+        assert m, f"no CSRF token on the page (HTTP {page.status}): {page.text[:500]}"
+        self.csrf_token = m.group(1)
         return m.group(1)
 
     def wait_job(self, resp: Resp, timeout: float = 120) -> Resp:

@@ -300,5 +300,7 @@
     setupBrowser();
     setupTree();
     setupProgress();
+    /* Every handler is in place: tests (and anyone) can wait for this instead of guessing. */
+    document.documentElement.setAttribute("data-js", "ready");
   });
 })();
