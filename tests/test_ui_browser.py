@@ -91,6 +91,7 @@ def switch_language(page: Any, code: str) -> None:
 def shoot(page: Any, name: str) -> None:
     """A full-page screenshot in English, then the same page in Chinese, then back."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    js_ready(page)  # the page as a person sees it: its script has run
     page.screenshot(path=str(ARTIFACTS / f"{name}.en.png"), full_page=True)
     switch_language(page, "zh_Hans")
     assert page.get_attribute("html", "lang") == "zh-Hans"

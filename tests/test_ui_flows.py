@@ -182,6 +182,11 @@ def test_a_plan_that_changed_since_the_preview_is_not_applied(ui: Any) -> None:
     done = _apply(client, preview)
     assert "Something changed since the preview" in done.text
     assert tree_state(demo.codex_home) == before
+    # The way on is the new preview, built again from the homes as they are now.
+    link = re.search(r'href="([^"]+)" data-new-preview', done.text)
+    assert link and link.group(1) == "/migrate/preview"
+    again = client.get(link.group(1))
+    assert "Check the plan, then apply it" in again.text and _digest(again) != _digest(preview)
 
 
 def test_codex_running_or_another_command_stops_the_write(

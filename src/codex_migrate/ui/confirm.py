@@ -149,7 +149,8 @@ def start_write(request: Request, job_kind: str, work: Work, *, back: str) -> Re
     stays valid for a retry."""
     got: Offer = request.state.offer
     try:
-        job = request.app.state.jobs.start(job_kind, session_of(request).id, work, {"back": back})
+        context = {"back": back, "preview": got.preview_url}  # a changed plan: see it again
+        job = request.app.state.jobs.start(job_kind, session_of(request).id, work, context)
     except Busy as exc:
         _restore(request, got)
         return busy_page(request, exc)
