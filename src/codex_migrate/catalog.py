@@ -314,9 +314,6 @@ def cwd_exists(cwd: str) -> bool:
         return False
 
 
-#: Heads are read in this one process. Measured on the benchmark homes (2 cores): a process
-#: pool cost more CPU (results come back pickled: about what reading a head costs) and, on a
-#: busy machine, more time and memory, at 3 000 and at 30 000 rollouts alike.
 def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
     """A thread, or the reason it could not be read (never raises for one file)."""
     try:
@@ -330,6 +327,9 @@ def _reason(exc: OSError) -> str:
 
 
 def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
+    """Heads are read in this one process. Measured on the benchmark homes (2 cores): a
+    process pool cost more CPU (results come back pickled: about what reading a head costs)
+    and, on a busy machine, more time and memory, at 3 000 and at 30 000 rollouts alike."""
     return (_read_one(home, ref) for ref in refs)
 
 

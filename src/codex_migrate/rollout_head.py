@@ -254,8 +254,9 @@ def _slim(raw: bytes) -> bytes:
     Listing never reads that string, and, like the lines the head skips unparsed, it is not
     checked beyond its bounds: the rest of the line is decoded as usual (a slimmed line that
     does not decode is decoded whole, so the verdict on a bad line is the whole line's). The
-    key is matched with the comma before it and its quotes unescaped, so it is the payload's
-    own key, never text inside a string.
+    key is matched with the comma before it and its quotes unescaped, so it is a key (the
+    payload's, where Codex writes it), never text inside a string; none of the metadata the
+    listing keeps is under such a key.
     """
     if b'"session_meta"' not in raw[:320] or len(raw) > HUGE_LINE_BYTES:
         return raw
