@@ -112,13 +112,15 @@ class ImportPlan:
     def summary(self) -> dict[str, int]:
         return {a: self.count(a) for a in (IMPORT, SKIP, REPLACE, KEEP, CONFLICT, SKIP_DAMAGED)}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, lazy: bool = False) -> dict[str, Any]:
+        """``lazy``: threads as an iterator of dicts, made one at a time as they are written."""
+        threads = (i.to_dict() for i in self.items)
         return {
             "source": str(self.source.home.root),
             "target": str(self.target.home.root),
             "summary": self.summary(),
             "mapping": self.mapping.to_dict(),
-            "threads": [i.to_dict() for i in self.items],
+            "threads": threads if lazy else list(threads),
             "unreadable": list(self.source.unreadable),
             "bare_upgraded": sum(1 for i in self.writes if i.bare_cwd is not None),
             "bare_kept": self.bare_notes,

@@ -192,7 +192,11 @@ def import_(
     plan = make_plan()
     if as_json and (dry_run or plan.conflicts):
         emit_json(
-            {"dry_run": dry_run, "plan": plan.to_dict(), "home_files": sorted(for_import(plan))}
+            {
+                "dry_run": dry_run,
+                "plan": plan.to_dict(lazy=True),  # written thread by thread
+                "home_files": sorted(for_import(plan)),
+            }
         )
     elif not as_json:
         print_plan(plan)
