@@ -8,6 +8,7 @@ disagree, so later stages (import, rebind, doctor) can explain and repair.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,25 @@ META_KEYS = (
     "history_mode",
     "git",
 )
+
+
+#: Values most threads of a home repeat (a project's cwd, the CLI version, the provider):
+#: kept once, not once per thread (at 30 000 threads that is megabytes).
+SHARED_KEYS = frozenset(
+    (
+        "cwd",
+        "source",
+        "model_provider",
+        "cli_version",
+        "originator",
+        "thread_source",
+        "history_mode",
+    )
+)
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) and len(value) < 4096 else value
 
 
 @dataclass(slots=True)
@@ -258,10 +278,12 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     thread.issues = head.issues
     thread.era = head.era
     thread.history_mode = head.history_mode
-    thread.rollout_cwd = head.cwd
+    thread.rollout_cwd = _shared(head.cwd)
     thread.title = _title_of(head.first_user_message)
     meta = head.meta or {}
-    thread.meta = {k: meta[k] for k in META_KEYS if k in meta}
+    thread.meta = {
+        k: _shared(meta[k]) if k in SHARED_KEYS else meta[k] for k in META_KEYS if k in meta
+    }
     thread.created_at = _str_or_none(meta.get("timestamp")) or head.first_timestamp
     thread.source = _source_of(meta.get("source"))
     thread.model_provider = _str_or_none(meta.get("model_provider"))
@@ -319,11 +341,7 @@ def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
     try:
         return read_thread(home, ref)
     except OSError as exc:
-        return _reason(exc)
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
+        return exc.strerror or str(exc)
 
 
 def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
