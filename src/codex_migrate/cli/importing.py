@@ -122,7 +122,7 @@ def _refuse_same_home(source: Path, target: Path) -> None:
     "--skip-damaged",
     is_flag=True,
     help="Leave out threads whose rollout has unreadable lines (default: import them with "
-    "their bytes as they are, after saying so in the plan).",
+    "their bytes as they are, after saying so in the plan; with --yes, in the report).",
 )
 @click.option(
     "--on-conflict",
