@@ -329,11 +329,13 @@ def test_pages_stay_small_at_3000_sessions(tmp_path: Path) -> None:
     with ui_server(home) as (config, _url):
         client = Client(config.origin, config.tokens.issue())
         client.sign_in()
-        for path in ("/", "/doctor", "/repair", "/export", "/backup", "/snapshots"):
+        pages = ("/", "/doctor", "/doctor/preview", "/repair", "/repair/preview")
+        for path in (*pages, "/export", "/backup", "/snapshots"):
             first = client.get(path, follow=False)
-            # Every page that reads the home reads it as a job; Export and Backup then use
-            # the catalog Repair read (the home has not changed since).
-            if path in ("/", "/doctor", "/repair"):
+            # Every page that reads the home reads it as a job (the Doctor and Repair
+            # previews too); Export and Backup then use the catalog Repair read (the home
+            # has not changed since).
+            if path in pages:
                 assert first.status == 303 and (first.location or "").startswith("/jobs/"), path
             else:
                 assert first.status == 200, path

@@ -330,13 +330,18 @@ def doctor_page(request: Request) -> Response:
 
 
 def doctor_preview(request: Request) -> Response:
-    """The dry run of the safe fixes: exactly what Apply writes, nothing written yet."""
+    """The dry run of the safe fixes: exactly what Apply writes, nothing written yet (read as
+    a job with progress when the home is big, like the Doctor page)."""
+    home = config_of(request).codex_home
     try:
-        view = read_view(config_of(request).codex_home)
+        loaded_view = loaded(request, home, "doctor-preview", lambda p: read_view(home, p))
     except HomeNotFound:
         return see_other("/doctor")
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/doctor", status=409)
+    if isinstance(loaded_view, Response):
+        return loaded_view  # a big home: its progress page
+    view = loaded_view
     confirm = offer(
         request,
         "doctor",

@@ -7,6 +7,8 @@ preview is ``rebind --dry-run``; Apply rebuilds the plan and refuses if it chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,7 +33,7 @@ from codex_migrate.ui.forms import (
     mapper_of,
     mapping_rows,
 )
-from codex_migrate.ui.loading import catalog_for
+from codex_migrate.ui.loading import catalog_for, loaded
 from codex_migrate.ui.render import render, session_of
 from codex_migrate.ui.render import translate as _t
 
@@ -130,25 +132,40 @@ def repair_submit(request: Request) -> Response:
     return see_other("/repair")
 
 
-def _plan(request: Request, progress: ProgressFn | None = None) -> RebindPlan:
+def _planner(request: Request) -> Callable[[ProgressFn | None], RebindPlan]:
+    """The rebind preview for the choices made so far, taken now (a ValueError names a bad
+    rule), so a job that reads the home later plans exactly what the user chose."""
     session = session_of(request)
-    catalog = home_catalog(config_of(request).codex_home, progress)
-    return preview_rebind(
-        catalog,
-        mapper_of(session.repair),
-        all_projects=session.repair_all,
-        upgrade_bare=bool(session.extra.get("repair_upgrade")),
-    )
+    home = config_of(request).codex_home
+    mapper = mapper_of(session.repair)
+    all_projects = session.repair_all
+    upgrade_bare = bool(session.extra.get("repair_upgrade"))
+
+    def plan(progress: ProgressFn | None) -> RebindPlan:
+        catalog = home_catalog(home, progress)
+        return preview_rebind(catalog, mapper, all_projects=all_projects, upgrade_bare=upgrade_bare)
+
+    return plan
 
 
 def repair_preview(request: Request) -> Response:
+    """The dry run of the repair, read as a job with progress when the home is big; the
+    job's key names the choices, so a preview read for other choices is never shown."""
     session = session_of(request)
     try:
-        plan = _plan(request)
+        planner = _planner(request)
+        choices = (session.repair.rules, session.repair.history_only, session.repair.wsl)
+        key = "repair-preview:" + repr(
+            (choices, session.repair_all, session.extra.get("repair_upgrade"))
+        )
+        loaded_plan = loaded(request, config_of(request).codex_home, key, planner)
     except ValueError:
         return see_other("/repair?error=rule")
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/repair", status=409)
+    if isinstance(loaded_plan, Response):
+        return loaded_plan  # a big home: its progress page
+    plan = loaded_plan
     confirm = offer(
         request, "rebind", fingerprint(plan), action="/repair/apply", preview_url="/repair/preview"
     )
@@ -168,16 +185,10 @@ def repair_preview(request: Request) -> Response:
 
 @confirmed("rebind", "/repair/preview")
 def repair_apply(request: Request) -> Response:
-    session = session_of(request)
-    home_path = config_of(request).codex_home
-
-    def plan(progress: ProgressFn) -> RebindPlan:
-        return preview_rebind(
-            home_catalog(home_path, progress),
-            mapper_of(session.repair),
-            all_projects=session.repair_all,
-            upgrade_bare=bool(session.extra.get("repair_upgrade")),
-        )
+    try:
+        plan = _planner(request)
+    except ValueError:
+        return see_other("/repair?error=rule")
 
     def write(plan: RebindPlan, progress: ProgressFn) -> RepairResult:
         outcome = run_rebind(plan, progress=progress)
