@@ -238,3 +238,22 @@ def test_a_big_preview_is_read_as_a_job(
         assert first.status == 303 and (first.location or "").startswith("/jobs/")
         page = client.get("/sync/preview")  # the progress page, followed to the preview
         assert _count(page, "mac", "import") == 3
+
+
+def test_files_still_in_flight_are_said_in_the_pages_language(sides: tuple[Side, Side]) -> None:
+    """A delivery caught halfway: one rollout short, one not there yet. The Chinese page says
+    why each waits in Chinese, and the engine's English reasons stay only in ``--json``."""
+    _a, b = sides
+    published = sorted((b.folder / "machines" / "mac").rglob("rollout-*.jsonl"))
+    short, gone = published[0], published[1]
+    short.write_bytes(short.read_bytes()[:100])
+    gone.unlink()
+    with ui_server(b.home) as (config, _url):
+        client = Client(config.origin, config.tokens.issue())
+        client.accept_language = "zh-CN"
+        preview = _set_up(client, b)
+        assert preview.status == 200, text_of(preview.text)[:3000]
+        text = text_of(preview.text)
+    assert "尚未送达" in text, text  # not delivered yet
+    assert re.search(r"已送达 100 (B|字节)", text), text  # 100 B of N arrived
+    assert "not delivered yet" not in text and "bytes" not in text

@@ -192,18 +192,26 @@ def leftovers(mdir: Path) -> list[str]:
     return found
 
 
-def copy_verified(src: Path, dest: Path, entry: FileEntry) -> str | None:
+def delay(code: str, reason: str, **values: str) -> dict[str, str]:
+    """Why a published file is not taken yet: ``reason`` in English, plus its ``code`` and the
+    values it names, so a face can say it in its own language."""
+    return {"reason": reason, "code": code, **values}
+
+
+def copy_verified(src: Path, dest: Path, entry: FileEntry) -> dict[str, str] | None:
     """Copy ``src`` to ``dest`` only if its bytes are exactly what the manifest says; return
-    why not otherwise (``dest`` then does not exist). Hashing the copy, not the original,
-    means a file the engine replaces meanwhile can never slip in unchecked."""
+    why not otherwise (a :func:`delay`; ``dest`` then does not exist). Hashing the copy, not
+    the original, means a file the engine replaces meanwhile can never slip in unchecked."""
     try:
         size = src.stat().st_size
     except FileNotFoundError:
-        return "not delivered yet"
+        return delay("not-delivered", "not delivered yet")
     except OSError as exc:
-        return f"unreadable ({exc.strerror or exc})"
+        why = str(exc.strerror or exc)
+        return delay("unreadable", f"unreadable ({why})", error=why)
     if size != entry.size:
-        return f"{size} of {entry.size} bytes"
+        have, want = str(size), str(entry.size)
+        return delay("partial", f"{have} of {want} bytes", have=have, want=want)
     dest.parent.mkdir(parents=True, exist_ok=True)
     h = hashlib.sha256()
     try:
@@ -213,9 +221,10 @@ def copy_verified(src: Path, dest: Path, entry: FileEntry) -> str | None:
                 w.write(block)
     except OSError as exc:
         dest.unlink(missing_ok=True)
-        return f"unreadable ({exc.strerror or exc})"
+        why = str(exc.strerror or exc)
+        return delay("unreadable", f"unreadable ({why})", error=why)
     if h.hexdigest() != entry.sha256:
         dest.unlink(missing_ok=True)
-        return "content differs from the manifest"
+        return delay("differs", "content differs from the manifest")
     os.utime(dest, ns=(entry.mtime_ns, entry.mtime_ns))
     return None

@@ -33,6 +33,7 @@ from codex_migrate.sync.layout import (
     SIDE_FILES,
     SyncState,
     copy_verified,
+    delay,
     leftovers,
     read_manifest,
     sync_info,
@@ -168,9 +169,11 @@ def plan_pull(
         if name in entries:
             why = copy_verified(mdir / name, snapshot / name, entries[name])
             if why:
-                pull.in_flight.append({"path": name, "reason": why})
+                pull.in_flight.append({"path": name, **why})
     if pull.in_flight:  # names and prompt history must come with their threads
-        pull.in_flight += [{"path": e.path, "reason": "waits for " + name} for e in wanted.values()]
+        side = pull.in_flight[0]["path"]
+        waits = delay("waits", "waits for " + side, name=side)
+        pull.in_flight += [{"path": e.path, **waits} for e in wanted.values()]
         return pull
     src_home = CodexHome(root=snapshot, kind="home")
     src = Catalog(home=src_home)
@@ -178,7 +181,7 @@ def plan_pull(
     for tid, e in sorted(wanted.items()):
         why = copy_verified(mdir / e.path, snapshot / e.path, e)
         if why:
-            pull.in_flight.append({"path": e.path, "reason": why})
+            pull.in_flight.append({"path": e.path, **why})
             continue
         parsed = parse_rollout_name(e.path.rsplit("/", 1)[-1])
         assert parsed is not None
@@ -188,13 +191,13 @@ def plan_pull(
         try:
             t = read_thread(src_home, ref)
         except (OSError, ValueError) as exc:
-            pull.skipped.append({"thread": tid, "reason": f"unreadable: {exc}"})
+            why = delay("rollout-unreadable", f"unreadable: {exc}", error=str(exc))
+            pull.skipped.append({"thread": tid, **why})
             continue
         t.index_name = names.get(tid)
         if t.cwd and try_parse(t.cwd) is None:
-            pull.skipped.append(
-                {"thread": tid, "reason": f"project path {t.cwd!r} is not absolute"}
-            )
+            why = delay("cwd-relative", f"project path {t.cwd!r} is not absolute", cwd=t.cwd)
+            pull.skipped.append({"thread": tid, **why})
             continue
         src.threads.append(t)
     try:
