@@ -46,17 +46,7 @@ META_KEYS = (
 
 #: Values most threads of a home repeat (a project's cwd, the CLI version, the provider):
 #: kept once, not once per thread (at 30 000 threads that is megabytes).
-SHARED_KEYS = frozenset(
-    (
-        "cwd",
-        "source",
-        "model_provider",
-        "cli_version",
-        "originator",
-        "thread_source",
-        "history_mode",
-    )
-)
+SHARED_KEYS = frozenset(META_KEYS) - {"id", "timestamp", "git"}
 
 
 def _shared(value: Any) -> Any:
