@@ -189,8 +189,10 @@ RULES: dict[str, Rule] = {
     "unreadable-file": Rule(
         PROBLEM,
         None,
-        "A rollout file that cannot be read, or a second rollout with the same thread id.",
-        "Fix the file's permissions, or keep only one rollout per thread id.",
+        "A rollout file that cannot be read (permissions, a damaged .zst, not a regular file), "
+        "or a second rollout with the same thread id.",
+        "Fix the file's permissions, put back a damaged file from a backup, or keep only one "
+        "rollout per thread id (the message says which).",
     ),
     "db-integrity": Rule(
         PROBLEM,
