@@ -246,17 +246,7 @@ def plan_all(
     )
     local = _local_refs(ctx.home) if pulls else {}
     for other, roots in ctx.their_roots.items() if pulls else ():
-        snap = scratch / "preview" / other
-        pull = plan_pull(
-            ctx.home,
-            machine_dir(ctx.folder, other),
-            other,
-            (roots, ctx.my_roots),
-            ctx.state,
-            local,
-            snap,
-        )
-        report.pulls.append(pull)
+        report.pulls.append(_plan_pull(ctx, other, roots, local, scratch / "preview" / other))
     report.warnings += ctx.warnings
     for name, path in ctx.my_roots.items():
         if not Path(path).is_dir():
@@ -270,6 +260,19 @@ def plan_all(
     report.my_conflicts = list(ctx.state.conflicts)
     report.binds = plan_binds(ctx.state, ctx.their_roots, ctx.my_roots)
     return report
+
+
+def _plan_pull(
+    ctx: _Context,
+    other: str,
+    roots: dict[str, str],
+    local: dict[str, RolloutRef],
+    snapshot: Path,
+) -> MachinePull:
+    """What ``other`` brings in, planned against this home, its roots and its sync state (the
+    preview and the run plan each pull the same way)."""
+    mdir = machine_dir(ctx.folder, other)
+    return plan_pull(ctx.home, mdir, other, (roots, ctx.my_roots), ctx.state, local, snapshot)
 
 
 def _pull_all(
@@ -286,15 +289,7 @@ def _pull_all(
         for other, roots in ctx.their_roots.items():
             if local is None:
                 local = _local_refs(ctx.home)
-            pull = plan_pull(
-                ctx.home,
-                machine_dir(ctx.folder, other),
-                other,
-                (roots, ctx.my_roots),
-                ctx.state,
-                local,
-                scratch / "pull" / other,
-            )
+            pull = _plan_pull(ctx, other, roots, local, scratch / "pull" / other)
             pulls.append(pull)
             if pull.plan is None:
                 continue
