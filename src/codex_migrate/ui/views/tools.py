@@ -44,17 +44,12 @@ from codex_migrate.ui.tree import apply_tree_form, tree_query, tree_view
 EXPORT_FORMATS = ("html", "md")
 
 
-def _home_catalog(request: Request) -> Any:
-    """The home's catalog (or the progress page of reading it: a Response)."""
-    return catalog_for(request)
-
-
 # -- export -----------------------------------------------------------------------------------
 
 
 def export_page(request: Request, error: str | None = None, status: int = 200) -> Response:
     try:
-        catalog = _home_catalog(request)
+        catalog = catalog_for(request)
     except HomeNotFound as exc:
         return empty_home_page(request, exc, _t(request, "Export"))
     except (CodexMigrateError, OSError) as exc:
@@ -87,7 +82,7 @@ def export_start(request: Request) -> Response:
     action = field_str(form, "action")
     dest = field_str(form, "dest")
     try:
-        catalog = _home_catalog(request)
+        catalog = catalog_for(request)
     except (CodexMigrateError, OSError) as exc:
         return error_page(request, exc, back="/", status=409)
     if isinstance(catalog, Response):
@@ -151,7 +146,7 @@ def export_preview(request: Request) -> Response:
     if not asked:
         return see_other("/export")
     try:
-        catalog = _home_catalog(request)
+        catalog = catalog_for(request)
         if isinstance(catalog, Response):
             return catalog
         plan = _plan(catalog, asked, None)
