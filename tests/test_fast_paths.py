@@ -3,6 +3,8 @@
 * token replacement with ``bytes.find`` (:mod:`codex_migrate.rewrite_tokens`) against the walk;
 * a whole block rewritten at once (:func:`codex_migrate.staging.rewrite_block`) against
   line-by-line, and the offsets map it builds;
+* a line parsed by orjson first (``rollout._parse``) against the careful parse, and a parsed
+  record's path fields mapped first (``rewrite.rewrite_record``) against ``rewrite_line``;
 * facts gathered from blocks (``feed_block`` + ``finish``) against ``feed`` line by line;
 * all of it on benchmark-shaped rollouts (real Codex lines, many path-bearing, many folders),
   plus kill -9 at every step of an import of such a home.
@@ -23,6 +25,7 @@ from hypothesis import strategies as st
 
 from benchmarks.real_home import make_home, map_args
 from codex_migrate import rewrite as rewrite_mod
+from codex_migrate import rollout as rollout_mod
 from codex_migrate import staging
 from codex_migrate.damage import find_damage
 from codex_migrate.merge import raw_lines
@@ -251,3 +254,70 @@ def test_kill_during_an_import_of_a_benchmark_home_then_recover(
     report = json.loads(done.stdout)["report"]
     assert report["summary"]["import"] == 30
     assert len(list((target / "sessions").rglob("rollout-*.jsonl"))) > 25
+
+
+_VERDICT_CASES = [
+    b'{"a":1}\n',
+    b'{"a":1}\r\n',
+    b'{"a":1}',
+    b'{"a":NaN}\n',
+    b'{"a":1e999}\n',
+    b'{"a":123456789012345678901234567890}\n',
+    b'{"a":"\\ud800"}\n',
+    b'{"a":"\\ud83d\\ude00"}\n',
+    b'\xef\xbb\xbf{"a":1}\n',
+    b'{"a":"\x01"}\n',
+    b'{"a":"\xed\xa0\x80"}\n',
+    b'{"a":"caf\xc3\xa9"}\n',
+    b'{"a":"\xff"}\n',
+    b"[" * 128 + b"]" * 128 + b"\n",
+    b"[" * 129 + b"]" * 129 + b"\n",
+    b"[" * 2000 + b"]" * 2000 + b"\n",
+    b'{"a":1} x\n',
+    b'{"a":1}\x0c\n',
+    b"\t{}\t\n",
+    b"   \r\n",
+    b"\n",
+    b"",
+    b'{"a":',
+    b'{"a":1,"a":2}\n',
+    b"01\n",
+    b"[1,]\n",
+    b'"text"\n',
+]
+
+
+@pytest.mark.parametrize("raw", _VERDICT_CASES)
+@pytest.mark.parametrize("last", [False, True])
+def test_fast_line_parse_gives_the_careful_verdict(raw: bytes, last: bool) -> None:
+    """orjson first (rollout._parse) must give the record and verdict of the careful path."""
+    fast = rollout_mod._parse(raw, last)
+    careful = rollout_mod._parse_careful(raw, last)
+    assert fast[1] == careful[1]
+    assert json.dumps(fast[0], sort_keys=True) == json.dumps(careful[0], sort_keys=True)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=60), st.text(max_size=40).map(str.encode)))
+def test_property_fast_line_parse_gives_the_careful_verdict(raw: bytes) -> None:
+    for candidate in (raw, b'{"k":' + raw + b"}", b'["' + raw + b'"]'):
+        fast = rollout_mod._parse(candidate, True)
+        careful = rollout_mod._parse_careful(candidate, True)
+        assert fast[1] == careful[1]
+        assert json.dumps(fast[0], sort_keys=True) == json.dumps(careful[0], sort_keys=True)
+
+
+@settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_property_rewrite_of_a_parsed_record_equals_rewrite_line(data: st.DataObject) -> None:
+    """The staging pass maps a parsed record's path fields before it looks at the bytes
+    (rewrite.rewrite_record); it must change exactly what rewrite_line changes."""
+    line = data.draw(st.one_of(tricky_records(), st.sampled_from(REAL_169 + REAL_080)))
+    line += data.draw(st.sampled_from([b"\n", b"\r\n", b""]))
+    record = json.loads(line)
+    for mapper in (
+        PROPERTY_MAPPER,
+        PathMapper(["/Users/alex=/home/alex"]),
+        PathMapper(["/tmp/cm-fixture-root=/home/a b"]),
+    ):
+        assert rewrite_mod.rewrite_record(line, record, mapper) == rewrite_line(line, mapper)

@@ -57,6 +57,7 @@ __all__ = [
     "line_changes",
     "rewrite_line",
     "rewrite_lines",
+    "rewrite_record",
 ]
 
 
@@ -339,6 +340,16 @@ def rewrite_line(
     changes = _changes(body, mapper, rewrite_text, record)
     if not changes:
         return line
+    return _apply(line, body, terminator, changes, stats)
+
+
+def _apply(
+    line: bytes,
+    body: bytes,
+    terminator: bytes,
+    changes: list[ValueChange],
+    stats: RewriteStats | None,
+) -> bytes:
     quick = replace_tokens(body, [(c.old, c.new) for c in changes], _encode_like)
     if quick is not None:
         if stats is not None:
@@ -346,6 +357,24 @@ def rewrite_line(
             stats.values_changed += quick[1]
         return quick[0] + terminator
     return _rewrite_walking(line, body, changes, terminator, stats)
+
+
+def rewrite_record(line: bytes, record: Any, mapper: PathMapper) -> bytes:
+    """:func:`rewrite_line` (without ``rewrite_text``) of a line the caller has parsed: the
+    same result, but the record's path fields are mapped first, and only a line where one
+    maps is searched at all. Most lines of a real rollout are left after a few dict lookups."""
+    if not mapper.rules:
+        return line
+    changes: list[ValueChange] = []
+    for key_path, value in path_values(record):
+        new = map_path_value(value, mapper)
+        if new is not None:
+            changes.append(ValueChange(key_path, value, new))
+    # rewrite_line's own gate, so both change exactly the same lines
+    if not changes or not _worth_parsing(line, mapper, False):
+        return line
+    body, terminator = _split_terminator(line)
+    return _apply(line, body, terminator, changes, None)
 
 
 def _rewrite_walking(

@@ -128,6 +128,15 @@ def _decode(raw: bytes, line: Line, last: bool) -> Line:
 
 
 def _parse(raw: bytes, last: bool) -> tuple[Any, str | None]:
+    if len(raw) <= HUGE_LINE_BYTES:
+        try:  # the common case, a readable line: one call (see safejson)
+            return safejson.loads_utf8(raw), None
+        except ValueError:
+            pass  # the careful path gives the exact verdict
+    return _parse_careful(raw, last)
+
+
+def _parse_careful(raw: bytes, last: bool) -> tuple[Any, str | None]:
     body = raw.rstrip(b"\r\n")
     if not body.strip():
         return None, None

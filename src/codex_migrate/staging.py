@@ -19,7 +19,7 @@ from codex_migrate.damage import Damage, DamageCount, find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.rewrite import NOT_PARSED, candidate_lines, rewrite_line
+from codex_migrate.rewrite import candidate_lines, rewrite_line, rewrite_record
 from codex_migrate.rollout import line_blocks, open_rollout, parse_line
 from codex_migrate.threadrow import RolloutFacts
 
@@ -88,9 +88,12 @@ def _rewrite_checked(
     block: bytes, mapper: PathMapper, rewrite_text: bool, check: DamageCount
 ) -> tuple[bytes, list[Change]]:
     """:func:`rewrite_block` that parses every line once for the damage check and hands
-    that parse to the rewrite of the lines it looks at, so no line is parsed twice."""
-    starts = candidate_lines(block, mapper)
-    wanted = None if starts is None else set(starts)
+    that parse to the rewrite, so no line is parsed twice; then only the lines whose parsed
+    path fields map are searched at all (:func:`rewrite_record`)."""
+    wanted = None
+    if rewrite_text:  # free text may hold a path in any line: search the bytes first
+        starts = candidate_lines(block, mapper)
+        wanted = None if starts is None else set(starts)
     pieces: list[bytes] = []
     changes: list[Change] = []
     last = pos = 0
@@ -101,9 +104,13 @@ def _rewrite_checked(
         line = block[pos:end]
         record, problem = parse_line(line, last=nl < 0)
         check.add(problem)
-        if wanted is None or pos in wanted:
-            parsed = record if problem is None and record is not None else NOT_PARSED
-            new = rewrite_line(line, mapper, rewrite_text=rewrite_text, record=parsed)
+        if problem is None and record is not None:
+            if not rewrite_text:
+                new = rewrite_record(line, record, mapper)
+            elif wanted is None or pos in wanted:
+                new = rewrite_line(line, mapper, rewrite_text=True, record=record)
+            else:
+                new = line
             if new is not line:
                 pieces.append(block[last:pos])
                 pieces.append(new)
