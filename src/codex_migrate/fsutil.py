@@ -7,7 +7,6 @@ helpers do both so the transaction code can state intent, not mechanics.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import stat
@@ -87,6 +86,8 @@ def replace_durable(src: Path, dst: Path) -> None:
 
 
 def sha256_file(path: Path) -> str:
+    import hashlib  # here: reading a home (a scan) never hashes
+
     h = hashlib.sha256()
     with open_regular(path) as f:
         for block in iter(lambda: f.read(1024 * 1024), b""):
@@ -127,18 +128,30 @@ def open_regular_stat(
     """:func:`open_regular`, with the opened file's stat (a scan needs size and mtime)."""
     if mode not in ("rb", "r"):
         raise ValueError(f"open_regular reads only, not {mode!r}")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+    fd, st = open_regular_fd(path)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(errno.EINVAL, f"{_kind(st.st_mode)}, not a file", str(path))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, mode, encoding=encoding if mode == "r" else None), st
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_regular_fd(path: Path | str) -> tuple[int, os.stat_result]:
+    """:func:`open_regular_stat` as a bare descriptor (still non-blocking, which a regular
+    file ignores) for a reader that takes a small file in one ``os.read``: no file object
+    to build. The caller closes it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(errno.EINVAL, f"{_kind(st.st_mode)}, not a file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
 
 
 def check_regular(path: Path | str) -> None:

@@ -10,7 +10,6 @@ has none and can never pass for complete. Checking a backup against it is
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -271,6 +270,8 @@ def format_for_name(path: Path) -> str | None:
 
 def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> tuple[int, str]:
     """Size and SHA-256 of a file, read in chunks."""
+    import hashlib  # here: a scan reads this module's names, never hashes
+
     digest = hashlib.sha256()
     size = 0
     with open_regular(path) as f:

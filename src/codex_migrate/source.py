@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,9 +75,6 @@ def open_source(
       manifest while it is extracted into a temp folder (under ``tmp_parent`` when given),
       which is deleted when the block ends. Any mismatch raises :class:`BackupIncomplete`.
     """
-    # imported here: a plain home (most scans) does not pay for the backup package
-    from codex_migrate.backup.verify import verify_backup
-
     if path is None:
         yield open_home(None)
         return
@@ -87,6 +83,9 @@ def open_source(
         home = open_home(given)
         _refuse_incomplete(home)
         if os.path.lexists(home.root / MANIFEST_NAME):
+            # imported here: a plain home (most scans) does not pay for the backup package
+            from codex_migrate.backup.verify import verify_backup
+
             # A backup folder is held to its manifest exactly like an archive: an altered,
             # added or missing file (or a manifest naming paths outside it) is refused.
             report = verify_backup(home.root, progress)
@@ -102,6 +101,10 @@ def open_source(
             code="not-a-source",
             params={"path": str(given)},
         )
+    import tempfile
+
+    from codex_migrate.backup.verify import verify_backup
+
     if tmp_parent is not None:
         tmp_parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="codex-migrate-source-", dir=tmp_parent))

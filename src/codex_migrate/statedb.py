@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +64,8 @@ def _signature(path: Path) -> tuple[int, int] | None:
 @contextlib.contextmanager
 def private_copy(db: Path, attempts: int = 5) -> Iterator[Path]:
     """A consistent copy of ``db`` (+ ``-wal``) in a temp folder, removed afterwards."""
+    import tempfile  # here: a home without a state DB (and a scan's start) does not load it
+
     wal = db.with_name(db.name + "-wal")
     with tempfile.TemporaryDirectory(prefix="codex-migrate-db-") as tmp:
         target = Path(tmp) / db.name

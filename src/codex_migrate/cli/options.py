@@ -5,16 +5,21 @@ from __future__ import annotations
 import ntpath
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from codex_migrate.catalog import cwd_exists
 from codex_migrate.cli.common import F
-from codex_migrate.pathmap import MappingPlan, PathMapper
-from codex_migrate.paths import try_parse
+
+if TYPE_CHECKING:
+    from codex_migrate.pathmap import MappingPlan, PathMapper
 
 
 def _mapper(maps: tuple[str, ...], history_only: tuple[str, ...], wsl: bool) -> PathMapper:
+    # imported here, as in _absolute_rules: a scan without --map does not load the mapper
+    from codex_migrate.pathmap import PathMapper
+
     try:
         return PathMapper(maps, history_only=history_only, wsl=wsl)
     except ValueError as exc:
@@ -25,6 +30,8 @@ def _absolute_rules(maps: tuple[str, ...]) -> tuple[str, ...]:
     """NEW folders are folders on this machine: ``~`` is expanded, a relative one resolved
     and ``..`` folded away (every path we write is absolute and plain), and an existing file
     is refused (a project folder cannot be a file)."""
+    from codex_migrate.paths import try_parse
+
     out = []
     for text in maps:
         old, sep, new = text.rpartition("=")

@@ -18,7 +18,6 @@ from codex_migrate.doctor.report import Diagnosis, DoctorReport, Finding, Provid
 from codex_migrate.doctor.rules import BACKFILL_LEASE_SECONDS, INTERACTIVE_SOURCES, RULES
 from codex_migrate.home import CodexHome
 from codex_migrate.rowcheck import names_backup_origin
-from codex_migrate.selection import SelectionError, resolve_id
 from codex_migrate.statedb import StateDBError, connect_readonly, is_inside, table_columns
 
 # -- the checks --------------------------------------------------------------------------------
@@ -389,6 +388,8 @@ def _home_relative(path: str, root: Path) -> str:
 def _resolve_id(given: str, known: list[str], where: str) -> str:
     """The thread or row an id or unique prefix names (an ambiguous prefix is refused); an id
     that names nothing is diagnosed as ``not-found``."""
+    from codex_migrate.selection import SelectionError, resolve_id  # only for given ids
+
     try:
         return resolve_id(given, known, where)
     except SelectionError as exc:

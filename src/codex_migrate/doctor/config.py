@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ from codex_migrate.fsutil import open_regular
 
 
 def _parse_toml(text: str) -> dict[str, Any]:
+    import tomllib  # here: a home without config.toml (and every scan's start) skips it
+
     data = tomllib.loads(text)
     return data if isinstance(data, dict) else {}
 

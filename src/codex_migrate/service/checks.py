@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codex_migrate.catalog import Catalog
 from codex_migrate.doctor import NOTE as NOTE  # severities, for the faces
 from codex_migrate.doctor import PROBLEM as PROBLEM
 from codex_migrate.doctor import DoctorReport, diagnose
-from codex_migrate.verify import Check, verify_findings
+
+if TYPE_CHECKING:
+    from codex_migrate.verify import Check
 
 
 def diagnose_home(catalog: Catalog, thread_ids: Iterable[str] | None = None) -> DoctorReport:
@@ -115,6 +117,8 @@ def scan_home(catalog: Catalog, report: DoctorReport | None = None) -> HomeScan:
 
 def checks_of(catalog: Catalog, thread_ids: Iterable[str] | None = None) -> list[Check]:
     """Verification findings of a home, or of the given threads (home-wide ones included)."""
+    from codex_migrate.verify import verify_findings  # not loaded by a scan, which never verifies
+
     checks = verify_findings(catalog)
     if thread_ids is None:
         return checks
