@@ -5,19 +5,19 @@ tail, so scanning thousands of sessions never reads whole files."""
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-from codex_migrate.fsutil import open_regular_stat
+from codex_migrate.fsutil import open_regular_fd, open_regular_stat
+from codex_migrate.head_lines import _may_matter, _slim
 from codex_migrate.rollout import (
     _CHUNK,
     _HEAD_CHUNK,
-    _INJECTED_PREFIXES,
     HEAD_MAX_BYTES,
     HEAD_MAX_RECORDS,
-    HUGE_LINE_BYTES,
     LineIssues,
     _last_line_cut,
     _parse,
@@ -27,11 +27,7 @@ from codex_migrate.rollout import (
     iter_lines,
     last_settings_cwd,
 )
-from codex_migrate.settings_tail import (
-    SETTINGS_MARK,
-    settings_in,
-    tail_settings_cwd,
-)
+from codex_migrate.settings_tail import settings_in, tail_settings_cwd
 from codex_migrate.zst import open_zst
 
 
@@ -166,6 +162,11 @@ def _head_lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
         yield line.raw
 
 
+#: A plain rollout up to this size is read in one call and summarised from memory (most
+#: are: a real session is tens of KB); a larger one streams its head and reads its tail.
+WHOLE_MAX = 256 * 1024
+
+
 def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     """Summarise a rollout for listing without reading it whole; also its size and mtime
     (from the open file, so one path lookup serves both).
@@ -173,28 +174,39 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
     Raises OSError only when the file cannot be opened or read at all.
     """
     head = RolloutHead()
-    compressed = path.name.endswith(".zst")
-    raw_file, st = open_regular_stat(path)
-    head.size, head.mtime = st.st_size, st.st_mtime
-    with open_zst(raw_file, path, _CHUNK) if compressed else raw_file as stream:
-        first = stream.read(_HEAD_CHUNK)
-        # A file shorter than one chunk was read whole (read() returns less only at the end).
-        whole = len(first) < _HEAD_CHUNK
-        # For a plain file the last thread_settings_applied is found from the tail below,
-        # so the head need not decode those lines (they can only be overridden).
-        tail_settings = not compressed
-        if not _read_records(head, _head_lines(first, stream), tail_settings, thread_id):
-            head.empty = True
-            return head
-        if compressed:
-            if head.era == "paginated":
+    if path.name.endswith(".zst"):
+        raw_file, st = open_regular_stat(path)
+        head.size, head.mtime = st.st_size, st.st_mtime
+        with open_zst(raw_file, path, _CHUNK) as stream:
+            first = stream.read(_HEAD_CHUNK)
+            if not _read_records(head, _head_lines(first, stream), False, thread_id):
+                head.empty = True
+            elif head.era == "paginated":
                 head.settings_cwd = last_settings_cwd(path) or head.settings_cwd
+        return head
+    fd, st = open_regular_fd(path)
+    head.size, head.mtime = st.st_size, st.st_mtime
+    try:
+        if st.st_size <= WHOLE_MAX:
+            data = os.read(fd, st.st_size + 1)
+            if len(data) <= st.st_size:  # the whole file: it did not grow since the stat
+                _summarise(head, data, _lines_in(data), thread_id)
+                return head
+            os.lseek(fd, 0, os.SEEK_SET)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        stream = os.fdopen(fd, "rb")
+        fd = -1  # the stream owns it now
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    with stream:
+        first = stream.read(_HEAD_CHUNK)
+        if len(first) < _HEAD_CHUNK:  # read() returns less only at the end: the whole file
+            _summarise(head, first, _head_lines(first, stream), thread_id)
             return head
-        if whole:
-            if head.issues.truncated == 0 and not first.endswith(b"\n"):
-                head.issues.add("truncated", None)
-            if head.era == "paginated":
-                head.settings_cwd = settings_in(first) or head.settings_cwd
+        if not _read_records(head, _head_lines(first, stream), True, thread_id):
+            head.empty = True
             return head
         # Cheap crash check beyond the head: Codex ends every line with a newline.
         if head.issues.truncated == 0 and _last_line_cut(stream):
@@ -202,6 +214,32 @@ def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
         if head.era == "paginated":
             head.settings_cwd = tail_settings_cwd(stream) or head.settings_cwd
     return head
+
+
+def _summarise(
+    head: RolloutHead, data: bytes, lines: Iterator[bytes], thread_id: str | None
+) -> None:
+    """Fill ``head`` from a whole plain file in ``data``; the last thread_settings_applied
+    comes from its end, so the head need not decode those lines (they can only be
+    overridden)."""
+    if not _read_records(head, lines, True, thread_id):
+        head.empty = True
+        return
+    if head.issues.truncated == 0 and not data.endswith(b"\n"):
+        head.issues.add("truncated", None)
+    if head.era == "paginated":
+        head.settings_cwd = settings_in(data) or head.settings_cwd
+
+
+def _lines_in(data: bytes) -> Iterator[bytes]:
+    """The raw lines of a whole file, each with its newline (the last may have none)."""
+    pos = 0
+    find = data.find
+    while (nl := find(b"\n", pos)) >= 0:
+        yield data[pos : nl + 1]
+        pos = nl + 1
+    if pos < len(data):
+        yield data[pos:]
 
 
 def _read_records(
@@ -238,138 +276,3 @@ def _read_records(
         if head.records_read >= HEAD_MAX_RECORDS or read >= HEAD_MAX_BYTES:
             break
     return read
-
-
-#: Where a session_meta keeps the model's instructions (0.169: ``base_instructions.text``,
-#: 0.80: ``instructions``): 3-20 KB of text that listing never reads.
-_INSTRUCTION_KEYS = (b',"base_instructions":{"text":"', b',"instructions":"')
-#: A string shorter than this is cheaper to decode than to cut out.
-_SLIM_MIN = 1024
-
-
-def _slim(raw: bytes) -> bytes:
-    """A ``session_meta`` line with its instructions text cut to ``""``, so decoding it costs
-    the metadata, not 20 KB of text; any other line unchanged.
-
-    Listing never reads that string, and, like the lines the head skips unparsed, it is not
-    checked beyond its bounds: the rest of the line is decoded as usual (a slimmed line that
-    does not decode is decoded whole, so the verdict on a bad line is the whole line's). The
-    key is matched with the comma before it and its quotes unescaped, so it is a key (the
-    payload's, where Codex writes it), never text inside a string; none of the metadata the
-    listing keeps is under such a key.
-    """
-    if b'"session_meta"' not in raw[:320] or len(raw) > HUGE_LINE_BYTES:
-        return raw
-    for key in _INSTRUCTION_KEYS:
-        at = raw.find(key)
-        if at >= 0:
-            break
-    else:
-        return raw
-    start = at + len(key)
-    end = _string_end(raw, start)
-    if end - start < _SLIM_MIN:
-        return raw
-    return raw[:start] + raw[end:]
-
-
-def _string_end(raw: bytes, start: int) -> int:
-    """The index of the quote that closes the JSON string whose text begins at ``start``
-    (a quote preceded by an even number of backslashes), or -1."""
-    find = raw.find
-    pos = start
-    while (pos := find(b'"', pos)) >= 0:
-        back = pos
-        while back > start and raw[back - 1] == 0x5C:  # a backslash
-            back -= 1
-        if (pos - back) % 2 == 0:
-            return pos
-        pos += 1
-    return -1
-
-
-def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
-    """Whether a head line can change the listing facts; the rest (developer instructions,
-    world state, tool output, a ``turn_context`` once its cwd cannot count, settings found
-    from the tail anyway, context Codex injects as a user message once its cwd cannot count)
-    are skipped unparsed. Anything not shaped like one JSON object is parsed anyway, so a
-    bad line is still counted.
-
-    The record's kind is read from its first ``"type":"`` when that is the top level's (no
-    ``{`` before it), as Codex writes every line; otherwise by the words in its first bytes.
-    """
-    if not raw.startswith(b"{") or not raw.endswith(b"}\n"):
-        body = raw.rstrip()  # rare: a line Codex did not write, or the last one
-        if not body.startswith(b"{") or not body.endswith(b"}"):
-            return bool(body)
-    at = raw.find(_TYPE, 0, _LOOK)
-    if at < 0 or raw.find(b"{", 1, at) >= 0:
-        return _may_matter_by_words(raw, head, tail_settings, thread_id)
-    at += len(_TYPE)
-    kind = raw[at : raw.find(b'"', at, at + 40)]
-    if kind == b"session_meta":
-        return True
-    if kind == b"turn_context":
-        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
-    if kind == b"message":  # a bare-era (2025) item
-        return _user_message_matters(raw, head, thread_id)
-    if kind != b"event_msg" and kind != b"response_item":
-        return False
-    at += len(kind) + 1
-    if not raw.startswith(_PAYLOAD_TYPE, at):
-        return _may_matter_by_words(raw, head, tail_settings, thread_id)
-    at += len(_PAYLOAD_TYPE)
-    what = raw[at : raw.find(b'"', at, at + 40)]
-    if kind == b"response_item":
-        return what == b"message" and _user_message_matters(raw, head, thread_id)
-    if what == b"user_message":
-        return True
-    if what == b"item_completed":
-        return raw.find(b"UserMessage", at, _LOOK) >= 0
-    return what == b"thread_settings_applied" and not tail_settings
-
-
-_TYPE = b'"type":"'
-_PAYLOAD_TYPE = b',"payload":{"type":"'
-_LOOK = 320
-
-
-def _may_matter_by_words(
-    raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None
-) -> bool:
-    """:func:`_may_matter` for a line not laid out as Codex writes: by the words in it."""
-    start = raw[:_LOOK]
-    if b"session_meta" in start or b"user_message" in start or b"UserMessage" in start:
-        return True
-    if b"turn_context" in start:
-        # its cwd counts only without a final session_meta cwd (one naming this file)
-        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
-    if SETTINGS_MARK in start:
-        return not tail_settings
-    return b"message" in start and _user_message_matters(raw, head, thread_id)
-
-
-def _user_message_matters(raw: bytes, head: RolloutHead, thread_id: str | None) -> bool:
-    """A message that may be the user's: what Codex injects (AGENTS.md,
-    <environment_context>) is never the first user message, and its <cwd> counts only where
-    no settled cwd exists."""
-    if raw.find(b'"user"', 0, _LOOK) < 0:
-        return False
-    if head.era == "bare" or not (head.era == "paginated" or _cwd_settled(head, thread_id)):
-        return True
-    return not _injected_context(raw)
-
-
-def _cwd_settled(head: RolloutHead, thread_id: str | None) -> bool:
-    return head.meta_cwd is not None and head.meta_id == thread_id
-
-
-_USER_TEXT = b'"role":"user","content":[{"type":"input_text","text":"'
-_INJECTED_TEXTS = tuple(_USER_TEXT + p.encode() for p in _INJECTED_PREFIXES)
-
-
-def _injected_context(raw: bytes) -> bool:
-    """A user message whose first text part is context Codex injects (as Codex writes it:
-    anything else is decoded and judged by :func:`is_injected_text`)."""
-    at = raw.find(_USER_TEXT, 0, 640)
-    return at >= 0 and raw.startswith(_INJECTED_TEXTS, at)

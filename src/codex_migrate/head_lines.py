@@ -1,0 +1,147 @@
+"""Which lines of a rollout's head can matter to a listing, judged from their first bytes, and
+the ``session_meta`` line with its instructions cut out: the head read decodes only what can
+change what it reports (see :func:`codex_migrate.rollout_head.read_head`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from codex_migrate.rollout import _INJECTED_PREFIXES, HUGE_LINE_BYTES
+from codex_migrate.settings_tail import SETTINGS_MARK
+
+if TYPE_CHECKING:
+    from codex_migrate.rollout_head import RolloutHead
+
+#: Where a session_meta keeps the model's instructions (0.169: ``base_instructions.text``,
+#: 0.80: ``instructions``): 3-20 KB of text that listing never reads.
+_INSTRUCTION_KEYS = (b',"base_instructions":{"text":"', b',"instructions":"')
+#: A string shorter than this is cheaper to decode than to cut out.
+_SLIM_MIN = 1024
+
+
+def _slim(raw: bytes) -> bytes:
+    """A ``session_meta`` line with its instructions text cut to ``""``, so decoding it costs
+    the metadata, not 20 KB of text; any other line unchanged.
+
+    Listing never reads that string, and, like the lines the head skips unparsed, it is not
+    checked beyond its bounds: the rest of the line is decoded as usual (a slimmed line that
+    does not decode is decoded whole, so the verdict on a bad line is the whole line's). The
+    key is matched with the comma before it and its quotes unescaped, so it is a key (the
+    payload's, where Codex writes it), never text inside a string; none of the metadata the
+    listing keeps is under such a key.
+    """
+    if b'"session_meta"' not in raw[:320] or len(raw) > HUGE_LINE_BYTES:
+        return raw
+    for key in _INSTRUCTION_KEYS:
+        at = raw.find(key)
+        if at >= 0:
+            break
+    else:
+        return raw
+    start = at + len(key)
+    end = _string_end(raw, start)
+    if end - start < _SLIM_MIN:
+        return raw
+    return raw[:start] + raw[end:]
+
+
+def _string_end(raw: bytes, start: int) -> int:
+    """The index of the quote that closes the JSON string whose text begins at ``start``
+    (a quote preceded by an even number of backslashes), or -1."""
+    find = raw.find
+    pos = start
+    while (pos := find(b'"', pos)) >= 0:
+        back = pos
+        while back > start and raw[back - 1] == 0x5C:  # a backslash
+            back -= 1
+        if (pos - back) % 2 == 0:
+            return pos
+        pos += 1
+    return -1
+
+
+def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
+    """Whether a head line can change the listing facts; the rest (developer instructions,
+    world state, tool output, a ``turn_context`` once its cwd cannot count, settings found
+    from the tail anyway, context Codex injects as a user message once its cwd cannot count)
+    are skipped unparsed. Anything not shaped like one JSON object is parsed anyway, so a
+    bad line is still counted.
+
+    The record's kind is read from its first ``"type":"`` when that is the top level's (no
+    ``{`` before it), as Codex writes every line; otherwise by the words in its first bytes.
+    """
+    if not raw.startswith(b"{") or not raw.endswith(b"}\n"):
+        body = raw.rstrip()  # rare: a line Codex did not write, or the last one
+        if not body.startswith(b"{") or not body.endswith(b"}"):
+            return bool(body)
+    at = raw.find(_TYPE, 0, _LOOK)
+    if at < 0 or raw.find(b"{", 1, at) >= 0:
+        return _may_matter_by_words(raw, head, tail_settings, thread_id)
+    at += len(_TYPE)
+    kind = raw[at : raw.find(b'"', at, at + 40)]
+    if kind == b"session_meta":
+        return True
+    if kind == b"turn_context":
+        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
+    if kind == b"message":  # a bare-era (2025) item
+        return _user_message_matters(raw, head, thread_id)
+    if kind != b"event_msg" and kind != b"response_item":
+        return False
+    at += len(kind) + 1
+    if not raw.startswith(_PAYLOAD_TYPE, at):
+        return _may_matter_by_words(raw, head, tail_settings, thread_id)
+    at += len(_PAYLOAD_TYPE)
+    what = raw[at : raw.find(b'"', at, at + 40)]
+    if kind == b"response_item":
+        return what == b"message" and _user_message_matters(raw, head, thread_id)
+    if what == b"user_message":
+        return True
+    if what == b"item_completed":
+        return raw.find(b"UserMessage", at, _LOOK) >= 0
+    return what == b"thread_settings_applied" and not tail_settings
+
+
+_TYPE = b'"type":"'
+_PAYLOAD_TYPE = b',"payload":{"type":"'
+_LOOK = 320
+
+
+def _may_matter_by_words(
+    raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None
+) -> bool:
+    """:func:`_may_matter` for a line not laid out as Codex writes: by the words in it."""
+    start = raw[:_LOOK]
+    if b"session_meta" in start or b"user_message" in start or b"UserMessage" in start:
+        return True
+    if b"turn_context" in start:
+        # its cwd counts only without a final session_meta cwd (one naming this file)
+        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
+    if SETTINGS_MARK in start:
+        return not tail_settings
+    return b"message" in start and _user_message_matters(raw, head, thread_id)
+
+
+def _user_message_matters(raw: bytes, head: RolloutHead, thread_id: str | None) -> bool:
+    """A message that may be the user's: what Codex injects (AGENTS.md,
+    <environment_context>) is never the first user message, and its <cwd> counts only where
+    no settled cwd exists."""
+    if raw.find(b'"user"', 0, _LOOK) < 0:
+        return False
+    if head.era == "bare" or not (head.era == "paginated" or _cwd_settled(head, thread_id)):
+        return True
+    return not _injected_context(raw)
+
+
+def _cwd_settled(head: RolloutHead, thread_id: str | None) -> bool:
+    return head.meta_cwd is not None and head.meta_id == thread_id
+
+
+_USER_TEXT = b'"role":"user","content":[{"type":"input_text","text":"'
+_INJECTED_TEXTS = tuple(_USER_TEXT + p.encode() for p in _INJECTED_PREFIXES)
+
+
+def _injected_context(raw: bytes) -> bool:
+    """A user message whose first text part is context Codex injects (as Codex writes it:
+    anything else is decoded and judged by :func:`is_injected_text`)."""
+    at = raw.find(_USER_TEXT, 0, 640)
+    return at >= 0 and raw.startswith(_INJECTED_TEXTS, at)
