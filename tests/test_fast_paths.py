@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +31,7 @@ from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import rewrite_line, rewrite_lines
 from codex_migrate.staging import rewrite_block, stage_rewritten
-from codex_migrate.threadrow import RolloutFacts
+from codex_migrate.threadrow import RolloutFacts, row_facts
 from codex_migrate.transaction import CRASH_ENV
 from tests.homes import tree_state
 from tests.test_rewrite import PROPERTY_MAPPER, REAL_080, REAL_169, encoded, paths, records
@@ -166,21 +165,6 @@ def _classic(path: Path, mapper: PathMapper) -> tuple[bytes, RolloutFacts, dict[
     return bytes(out), facts, offsets
 
 
-def _facts(f: RolloutFacts) -> dict[str, Any]:
-    return {
-        k: getattr(f, k)
-        for k in (
-            "model",
-            "reasoning_effort",
-            "approval_mode",
-            "policy",
-            "tokens_used",
-            "has_user_event",
-            "records",
-        )
-    }
-
-
 @pytest.fixture(scope="module")
 def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("bench") / "home"
@@ -200,7 +184,7 @@ def test_staging_equals_the_careful_path_on_benchmark_rollouts(
         staged = stage_rewritten(src, tmp_path / f"{n}.jsonl", mapper, mtime=1.0, offsets=True)
         want, facts, offsets = _classic(src, mapper)
         assert staged.path.read_bytes() == want
-        assert _facts(staged.facts) == _facts(facts)
+        assert staged.facts == row_facts(facts)
         assert staged.offsets == offsets
         changed_any += staged.changed_lines
         # byte-identical except mapped path values: same line count, same JSON elsewhere

@@ -29,7 +29,7 @@ from codex_migrate.projectfiles import for_import
 from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
-    RolloutFacts,
+    RowFacts,
     build_row,
     columns,
     delete_projection,
@@ -86,7 +86,7 @@ def _needs_row(item: PlanItem, root: Path) -> bool:
     )
 
 
-def _row_for(item: PlanItem, root: Path, facts: RolloutFacts | None) -> dict[str, Any]:
+def _row_for(item: PlanItem, root: Path, facts: RowFacts | None) -> dict[str, Any]:
     path = root / item.target_rel
     mtime = path.stat().st_mtime if path.exists() else item.thread.mtime
     source_row = item.thread.row
@@ -104,7 +104,7 @@ def _row_for(item: PlanItem, root: Path, facts: RolloutFacts | None) -> dict[str
         archived_at=archived_at,
         history_mode=item.thread.history_mode,
         mtime=mtime,
-        facts=facts or RolloutFacts(),
+        facts=facts or RowFacts(),
         source_row=source_row,
     )
 

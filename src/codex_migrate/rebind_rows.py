@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.staging import StagedFile
 from codex_migrate.threadrow import (
-    RolloutFacts,
+    RowFacts,
     build_row,
     columns,
     delete_projection,
@@ -50,7 +50,7 @@ def fix_rows(tx: Transaction, plan: RebindPlan, staged: dict[str, StagedFile]) -
                     or (int(t.mtime) if t.archived else None),
                     history_mode=t.history_mode,
                     mtime=t.mtime,
-                    facts=staged[t.id].facts if t.id in staged else RolloutFacts(),
+                    facts=staged[t.id].facts if t.id in staged else RowFacts(),
                     source_row=t.row,
                 ),
                 cols,

@@ -21,7 +21,7 @@ from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import candidate_lines, rewrite_line, rewrite_record
 from codex_migrate.rollout import line_blocks, open_rollout, parse_line
-from codex_migrate.threadrow import RolloutFacts
+from codex_migrate.threadrow import RolloutFacts, RowFacts, row_facts
 
 
 @dataclass
@@ -29,7 +29,8 @@ class StagedFile:
     path: Path
     sha256: str
     size: int
-    facts: RolloutFacts
+    #: the row's facts only (not the parsed lines): thousands of results are held at once
+    facts: RowFacts
     changed_lines: int = 0
     #: old line start (and old end of file) -> new one; only when asked for.
     offsets: dict[int, int] = field(default_factory=dict)
@@ -195,7 +196,9 @@ def stage_rewritten(
     os.utime(dest, (mtime, mtime))
     if check is not None:
         damage = check.result()
-    return StagedFile(dest, digest.hexdigest(), new_pos, facts, changed, offset_map, inode, damage)
+    return StagedFile(
+        dest, digest.hexdigest(), new_pos, row_facts(facts), changed, offset_map, inode, damage
+    )
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,13 @@ name, history mode, times) are always ours.
 from __future__ import annotations
 
 import json
+import sys
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from itertools import groupby
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from codex_migrate import safejson, statedb
 from codex_migrate.rollout import HEAD_MAX_RECORDS
@@ -191,6 +194,37 @@ def _epoch(iso: str | None) -> float | None:
         return None
 
 
+class RowFacts(NamedTuple):
+    """What a row takes from a rollout's lines, compact: a few short strings per thread (the
+    policy as its JSON text, not the parsed dict), so thousands of them cost little memory."""
+
+    model: str | None = None
+    reasoning_effort: str | None = None
+    approval_mode: str | None = None
+    #: ``sandbox_policy`` as written to the row (compact JSON), None when no line set one
+    sandbox_policy: str | None = None
+    tokens_used: int | None = None
+    has_user_event: bool = False
+
+
+def row_facts(facts: RolloutFacts) -> RowFacts:
+    """The row's part of ``facts`` (resolved: call after :meth:`RolloutFacts.finish`). The
+    strings are interned: thousands of threads share a few models and policies."""
+    policy = None if facts.policy is None else json.dumps(facts.policy, separators=(",", ":"))
+    return RowFacts(
+        _intern(facts.model),
+        _intern(facts.reasoning_effort),
+        _intern(facts.approval_mode),
+        _intern(policy),
+        facts.tokens_used,
+        facts.has_user_event,
+    )
+
+
+def _intern(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
+
+
 def build_row(
     *,
     thread_id: str,
@@ -203,7 +237,7 @@ def build_row(
     archived_at: int | None,
     history_mode: str,
     mtime: float,
-    facts: RolloutFacts,
+    facts: RowFacts,
     source_row: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The full set of values we know for a row; :func:`upsert_row` keeps those that exist."""
@@ -220,9 +254,7 @@ def build_row(
         "model": facts.model,
         "reasoning_effort": facts.reasoning_effort,
         "approval_mode": facts.approval_mode,
-        "sandbox_policy": (
-            None if facts.policy is None else json.dumps(facts.policy, separators=(",", ":"))
-        ),
+        "sandbox_policy": facts.sandbox_policy,
         "tokens_used": facts.tokens_used,
         "git_sha": _s(git.get("commit_hash")),
         "git_branch": _s(git.get("branch")),
@@ -292,18 +324,37 @@ def upsert_row(
 ) -> None:
     """Insert or replace one ``threads`` row, writing only columns this schema has
     (pass ``cols`` from :func:`columns` when writing many rows)."""
-    cols = cols if cols is not None else columns(conn, "threads")
-    values: dict[str, Any] = {}
+    upsert_rows(conn, [row], cols if cols is not None else columns(conn, "threads"))
+
+
+def upsert_rows(
+    conn: statedb.Connection, rows: Iterable[dict[str, Any]], cols: dict[str, ColumnInfo]
+) -> None:
+    """:func:`upsert_row` for many rows, in order: one prepared statement run over each run
+    of rows that fill the same columns (usually all of them), instead of one per row."""
+    for names, group in groupby((_values(row, cols) for row in rows), key=lambda nv: nv[0]):
+        quoted = ", ".join(f'"{n}"' for n in names)
+        marks = ", ".join("?" for _ in names)
+        conn.executemany(
+            f"INSERT OR REPLACE INTO threads ({quoted}) VALUES ({marks})",
+            (values for _, values in group),
+        )
+
+
+def _values(row: dict[str, Any], cols: dict[str, ColumnInfo]) -> tuple[tuple[str, ...], list[Any]]:
+    """The columns of this schema that ``row`` fills (NOT NULL ones we know nothing about get
+    a neutral value), and their values."""
+    names: list[str] = []
+    values: list[Any] = []
     for name, col in cols.items():
-        if name in row and row[name] is not None:
-            values[name] = row[name]
+        value = row.get(name)
+        if value is not None:
+            names.append(name)
+            values.append(value)
         elif col.notnull and col.default is None:
-            values[name] = _filler(col)
-    names = ", ".join(f'"{n}"' for n in values)
-    marks = ", ".join("?" for _ in values)
-    conn.execute(
-        f"INSERT OR REPLACE INTO threads ({names}) VALUES ({marks})", list(values.values())
-    )
+            names.append(name)
+            values.append(_filler(col))
+    return tuple(names), values
 
 
 def history_tables(conn: statedb.Connection) -> list[str]:
