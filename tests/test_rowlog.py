@@ -70,3 +70,20 @@ def test_an_older_log_with_full_images_still_rolls_back(tmp_path: Path) -> None:
     apply_row_undo(conn, plan_row_undo(conn, legacy, "t.sqlite"))
     conn.commit()
     assert [r[0] for r in conn.execute("SELECT id FROM threads")] == ["old"]
+
+
+def test_the_log_written_row_by_row_is_the_log_as_one_document(tmp_path: Path) -> None:
+    conn = _db(tmp_path)
+    conn.execute("CREATE TABLE other (thread_id TEXT, n INTEGER)")  # no primary key: rowid
+    log = RowLog(conn)
+    log.watch_keys("threads", "id", ["old", "new1", "gone"])
+    log.watch("other", "thread_id = ?", ("new1",))
+    log.watch("threads", "id = ?", ("untouched",))
+    conn.execute("UPDATE threads SET cwd = 'é/\\u2028' WHERE id = 'old'")
+    conn.execute("INSERT INTO threads VALUES ('new1', '/n', x'01')")
+    conn.execute("INSERT INTO other VALUES ('new1', 1), ('new1', 2)")
+    log.write(tmp_path / "rows.json")
+    whole = json.dumps(log.finish(), separators=(",", ":"))
+    assert (tmp_path / "rows.json").read_text(encoding="utf-8") == whole
+    assert [t["table"] for t in json.loads(whole)["tables"]] == ["threads", "other"]
+    assert not list(tmp_path.glob("*.part"))

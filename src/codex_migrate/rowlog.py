@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from codex_migrate import statedb
@@ -39,10 +41,12 @@ def _decode(value: Any) -> Any:
 
 def digest(row: Row | None) -> dict[str, str] | None:
     """What the journal keeps of a row as we left it: enough to recognise it, nothing more."""
-    if row is None:
-        return None
+    return None if row is None else {"$sha256": _sha(row)}
+
+
+def _sha(row: Row) -> str:
     text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return {"$sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _same(current: Row | None, logged: Any) -> bool:
@@ -83,8 +87,8 @@ class RowLog:
     watches: list[_Watch] = field(default_factory=list)
     keys: dict[str, list[str]] = field(default_factory=dict)
     before: dict[str, dict[str, Row]] = field(default_factory=dict)
-    #: digests (:func:`digest`) of the rows as we leave them
-    after: dict[str, dict[str, dict[str, str] | None]] = field(default_factory=dict)
+    #: digests (the hex of :func:`digest`) of the rows as we leave them
+    after: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def _key(self, table: str, row: Row) -> str:
         return json.dumps([row[k] for k in self.keys[table]])
@@ -112,23 +116,65 @@ class RowLog:
     def finish(self) -> dict[str, Any]:
         """Read the watched rows as we leave them; the JSON the journal keeps: each changed
         row's key, its image before (to put back) and the digest of it after (to compare)."""
+        return {
+            "tables": [
+                {"table": table, "keys": keys, "rows": rows}
+                for table, keys, changed in self._changes()
+                if (rows := list(changed))
+            ]
+        }
+
+    def write(self, path: Path) -> None:
+        """:meth:`finish`, written durably to ``path`` as compact JSON (the same bytes as
+        ``json.dumps(finish(), separators=(",", ":"))``), one row at a time: an import of
+        thousands of threads never holds the whole log as objects and text at once."""
+        tmp = path.with_name(path.name + ".part")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write('{"tables":[')
+                first_table = True
+                for table, keys, changed in self._changes():
+                    first = next(changed, None)
+                    if first is None:
+                        continue
+                    head = json.dumps({"table": table, "keys": keys}, separators=(",", ":"))
+                    f.write(("" if first_table else ",") + head[:-1] + ',"rows":[')
+                    f.write(json.dumps(first, separators=(",", ":")))
+                    for change in changed:
+                        f.write("," + json.dumps(change, separators=(",", ":")))
+                    f.write("]}")
+                    first_table = False
+                f.write("]}")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _changes(self) -> Iterator[tuple[str, list[str], Iterator[dict[str, Any]]]]:
+        """Per table: its key columns and each changed row, in key order."""
         for w in self.watches:
             keys = self.keys[w.table]
             got = self.after.setdefault(w.table, {})
             query = _select(self.conn, w.table, keys, w.where)
             for row in _rows(self.conn.execute(query, w.params)):
-                got[self._key(w.table, row)] = digest(row)
-        tables = []
+                got[self._key(w.table, row)] = _sha(row)
         for table, keys in self.keys.items():
             before, after = self.before[table], self.after.get(table, {})
-            changed = [
-                {"key": json.loads(k), "before": before.get(k), "after": after.get(k)}
-                for k in sorted(set(before) | set(after))
-                if digest(before.get(k)) != after.get(k)
-            ]
-            if changed:
-                tables.append({"table": table, "keys": keys, "rows": changed})
-        return {"tables": tables}
+
+            def changed(
+                before: dict[str, Row] = before, after: dict[str, str | None] = after
+            ) -> Iterator[dict[str, Any]]:
+                for k in sorted(before.keys() | after.keys()):
+                    was, now = before.get(k), after.get(k)
+                    if (None if was is None else _sha(was)) != now:
+                        yield {
+                            "key": json.loads(k),
+                            "before": was,
+                            "after": None if now is None else {"$sha256": now},
+                        }
+
+            yield table, keys, changed()
 
 
 @dataclass

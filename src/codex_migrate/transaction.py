@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -92,8 +91,8 @@ class Transaction:
         self.root = home.root
         self.dir = home.transactions_dir / new_id()
         self.journal = Journal(id=self.dir.name, kind=kind, home=str(home.root))
-        self._made: set[Path] = set()
-        self._looked: set[Path] = set(map(Path, self.journal.created_dirs))
+        self._made: set[str] = set()
+        self._looked: set[str] = set(self.journal.created_dirs)
         try:
             (self.dir / "staging").mkdir(parents=True)
             self.save()
@@ -116,13 +115,13 @@ class Transaction:
     # -- declaring intent (state: preparing) ---------------------------------------------
     def will_create(self, rel: str) -> None:
         self.journal.creates.append(rel)
-        parent = Path(rel).parent  # a folder looked at once (thousands of files share a few)
-        while str(parent) not in ("", ".") and parent not in self._looked:
+        parent = rel.rpartition("/")[0]  # looked at once: thousands of files share a few
+        while parent and parent not in self._looked:
             self._looked.add(parent)
-            if (self.root / parent).exists():
+            if os.path.exists(os.path.join(self.root, parent)):
                 break
-            self.journal.created_dirs.append(parent.as_posix())
-            parent = parent.parent
+            self.journal.created_dirs.append(parent)
+            parent = parent.rpartition("/")[0]
 
     def _keep_original(self, rel: str) -> None:
         saved = self.dir / "replaced" / rel
@@ -169,10 +168,14 @@ class Transaction:
     def install(self, rel: str, staged: Path | None = None) -> None:
         """Move a staged file (``staged``, else ``staging/<rel>``) into the home (atomic
         rename); call :meth:`sync_installed` after the last one to make the renames durable."""
-        dest = self.root / rel
-        if dest.parent not in self._made:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(dest.parent)
+        dest = os.path.join(self.root, rel)
+        folder = os.path.dirname(dest)
+        if folder not in self._made:
+            try:
+                os.mkdir(folder)  # one call for a new day folder (its parent made just before)
+            except OSError:
+                os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
         os.replace(staged if staged is not None else self.staging / rel, dest)
 
     def staged_path(self, rel: str) -> Path:
@@ -235,17 +238,8 @@ class Transaction:
         with write_transaction(live) as conn:
             log = RowLog(conn)
             yield log
-            images = log.finish()
             name = f"rows-{len(self.journal.rowlogs)}.json"
-            tmp = self.dir / (name + ".part")
-            try:
-                with open(tmp, "w", encoding="utf-8") as f:
-                    f.write(json.dumps(images, separators=(",", ":")))  # the C encoder
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.dir / name)
-            finally:
-                tmp.unlink(missing_ok=True)
+            log.write(self.dir / name)
             self.journal.rowlogs.append({"db": live.name, "file": name})
             self.save()
 
