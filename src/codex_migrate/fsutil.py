@@ -85,7 +85,7 @@ def replace_durable(src: Path, dst: Path) -> None:
     fsync_dir(dst.parent)
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path | str) -> str:
     import hashlib  # here: reading a home (a scan) never hashes
 
     h = hashlib.sha256()

@@ -33,7 +33,7 @@ from codex_migrate.threadrow import (
     build_row,
     columns,
     delete_projection,
-    upsert_row,
+    upsert_rows,
     watch_projection,
 )
 from codex_migrate.transaction import Transaction, abort, crash_point
@@ -87,15 +87,18 @@ def _needs_row(item: PlanItem, root: Path) -> bool:
 
 
 def _row_for(item: PlanItem, root: Path, facts: RowFacts | None) -> dict[str, Any]:
-    path = root / item.target_rel
-    mtime = path.stat().st_mtime if path.exists() else item.thread.mtime
+    path = os.path.join(root, item.target_rel.replace("/", os.sep))  # as str(root / rel)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        mtime = item.thread.mtime
     source_row = item.thread.row
     archived_at = None
     if item.archived:
         archived_at = (source_row or {}).get("archived_at") or int(mtime)
     return build_row(
         thread_id=item.id,
-        rollout_path=str(path),
+        rollout_path=path,
         cwd=item.new_cwd or "",
         meta=item.thread.meta,
         title=item.thread.title,
@@ -189,8 +192,13 @@ def apply_import(
         tx = w.transaction("import")
         report.transaction_id = tx.journal.id
         try:
+            # What the fingerprint saw absent (re-checked just now, under the lock) is
+            # absent: no second look at each of thousands of new files.
+            seen = plan.fingerprint.files if plan.fingerprint is not None else {}
             for item in writes:
-                if (root / item.target_rel).exists():
+                rel = item.target_rel
+                absent = rel in seen and seen[rel] is None
+                if not absent and os.path.exists(os.path.join(root, rel)):
                     tx.will_replace(item.target_rel)
                 else:
                     tx.will_create(item.target_rel)
@@ -364,8 +372,7 @@ def _write_rows(tx: Transaction, db: Path, ids: list[str], rows: Iterable[dict[s
     with tx.db_write(db) as log:
         cols = columns(log.conn, "threads")
         log.watch_keys("threads", "id", ids)
-        for row in rows:
-            upsert_row(log.conn, row, cols)
+        upsert_rows(log.conn, rows, cols)
 
 
 def _offsets_of(plan: ImportPlan, item: PlanItem) -> dict[int, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,8 +58,9 @@ def verify_written(
     ``identities`` (rel -> inode, size of the file as staged and hashed) stand in for reading
     a file back: a rename keeps the inode, so the same inode and size is the same file."""
     problems = []
+    files = set()  # written files found in place: their rows need no second look
     for rel, digest in written.items():
-        p = root / rel
+        p = os.path.join(root, rel.replace("/", os.sep))
         known = (identities or {}).get(rel)
         try:
             st = os.stat(p)
@@ -68,24 +69,24 @@ def verify_written(
             continue
         if not stat.S_ISREG(st.st_mode):
             problems.append(f"{rel} is missing after the move")
-        elif known is not None:
+            continue
+        if known is not None:
             if (st.st_ino, st.st_size) != known:
                 problems.append(f"{rel} is not the file that was written and hashed")
         elif sha256_file(p) != digest:
             problems.append(f"{rel} does not read back with the planned content")
+        files.add(p)
     items = list(rows)
     if home.state_db is not None and items:
         conn = statedb.connect(f"file:{home.state_db}?mode=ro", uri=True, timeout=5)
         try:
-            for item in items:
-                got = conn.execute(
-                    "SELECT rollout_path, cwd FROM threads WHERE id = ?", (item.id,)
-                ).fetchone()
+            for item, got in _row_facts(conn, items):
                 if got is None:
                     problems.append(f"{item.id}: no DB row")
                     continue
                 path, cwd = got
-                if path != str(root / item.target_rel) or not os.path.isfile(path):
+                want = os.path.join(root, item.target_rel.replace("/", os.sep))
+                if path != want or (path not in files and not os.path.isfile(path)):
                     problems.append(f"{item.id}: row points at {path}")
                 if cwd != (item.new_cwd or ""):
                     problems.append(f"{item.id}: row cwd {cwd!r}, expected {item.new_cwd!r}")
@@ -93,6 +94,32 @@ def verify_written(
             conn.close()
         problems += integrity_problems(home.state_db)
     return problems
+
+
+def _row_facts(
+    conn: statedb.Connection, items: list[_RowTarget]
+) -> Iterator[tuple[_RowTarget, tuple[str, str] | None]]:
+    """Each item with ``(rollout_path, cwd)`` of its row (None: no row), read a few hundred
+    ids to a query; an id the batch did not find as written is asked alone, as ``id = ?``
+    (whatever collation the schema gives the column)."""
+    for n in range(0, len(items), 500):
+        chunk = items[n : n + 500]
+        marks = ", ".join("?" for _ in chunk)
+        found = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                f"SELECT id, rollout_path, cwd FROM threads WHERE id IN ({marks})",
+                [i.id for i in chunk],
+            )
+        }
+        for item in chunk:
+            got = found.get(item.id)
+            if got is None:
+                one = conn.execute(
+                    "SELECT rollout_path, cwd FROM threads WHERE id = ?", (item.id,)
+                ).fetchone()
+                got = None if one is None else (one[0], one[1])
+            yield item, got
 
 
 @dataclass(frozen=True)
