@@ -5,7 +5,8 @@
   line-by-line, and the offsets map it builds;
 * a line parsed by orjson first (``rollout._parse``) against the careful parse, and a parsed
   record's path fields mapped first (``rewrite.rewrite_record``) against ``rewrite_line``;
-* facts gathered from blocks (``feed_block`` + ``finish``) against ``feed`` line by line;
+* facts gathered from blocks (``feed_block`` + ``finish``) and from the staging pass's parsed
+  lines (``feed_line``) against ``feed`` line by line;
 * all of it on benchmark-shaped rollouts (real Codex lines, many path-bearing, many folders),
   plus kill -9 at every step of an import of such a home.
 """
@@ -30,8 +31,9 @@ from codex_migrate.damage import find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import rewrite_line, rewrite_lines
+from codex_migrate.rolloutfacts import RolloutFacts
 from codex_migrate.staging import rewrite_block, stage_rewritten
-from codex_migrate.threadrow import RolloutFacts, row_facts
+from codex_migrate.threadrow import row_facts
 from codex_migrate.transaction import CRASH_ENV
 from tests.homes import tree_state
 from tests.test_rewrite import PROPERTY_MAPPER, REAL_080, REAL_169, encoded, paths, records
@@ -148,6 +150,7 @@ def test_property_damage_found_while_staging_equals_the_plan_check(
     assert plain.damage is None
     assert (tmp / "b.jsonl").read_bytes() == (tmp / "a.jsonl").read_bytes()
     assert (checked.sha256, checked.offsets) == (plain.sha256, plain.offsets)
+    assert checked.facts == plain.facts
 
 
 def _classic(path: Path, mapper: PathMapper) -> tuple[bytes, RolloutFacts, dict[int, int]]:
@@ -172,16 +175,28 @@ def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.mark.parametrize("check_damage", [False, True])  # facts: feed_block / feed_line
 @pytest.mark.parametrize("block_bytes", [1 << 20, 4096, 97])
 def test_staging_equals_the_careful_path_on_benchmark_rollouts(
-    bench_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+    bench_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    block_bytes: int,
+    check_damage: bool,
 ) -> None:
     monkeypatch.setattr(staging, "BLOCK_BYTES", block_bytes)
-    monkeypatch.setattr("codex_migrate.threadrow._KEEP", 3)  # force the re-read path too
+    monkeypatch.setattr("codex_migrate.rolloutfacts._KEEP", 3)  # force the re-read path too
     mapper = PathMapper([a.split("=", 1)[0] + "=/home/alex/new place" for a in _maps()])
     changed_any = 0
     for n, src in enumerate(sorted(bench_home.rglob("rollout-*.jsonl"))):
-        staged = stage_rewritten(src, tmp_path / f"{n}.jsonl", mapper, mtime=1.0, offsets=True)
+        staged = stage_rewritten(
+            src,
+            tmp_path / f"{n}.jsonl",
+            mapper,
+            mtime=1.0,
+            offsets=True,
+            check_damage=check_damage,
+        )
         want, facts, offsets = _classic(src, mapper)
         assert staged.path.read_bytes() == want
         assert staged.facts == row_facts(facts)

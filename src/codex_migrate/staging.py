@@ -21,7 +21,8 @@ from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import candidate_lines, rewrite_line, rewrite_record
 from codex_migrate.rollout import line_blocks, open_rollout, parse_line
-from codex_migrate.threadrow import RolloutFacts, RowFacts, row_facts
+from codex_migrate.rolloutfacts import RolloutFacts
+from codex_migrate.threadrow import RowFacts, row_facts
 
 
 @dataclass
@@ -54,12 +55,14 @@ def rewrite_block(
     *,
     rewrite_text: bool = False,
     check: DamageCount | None = None,
+    facts: RolloutFacts | None = None,
 ) -> tuple[bytes, list[Change]]:
     """:func:`rewrite_line` over a buffer of whole lines, touching only the lines that one
     search of the buffer says may change; every other byte is copied as a slice.
-    ``check``: also give it every line's verdict (:mod:`codex_migrate.damage`)."""
+    ``check``: also give it every line's verdict (:mod:`codex_migrate.damage`), and feed
+    ``facts`` each new line with its parse (otherwise the caller feeds the new block)."""
     if check is not None:
-        return _rewrite_checked(block, mapper, rewrite_text, check)
+        return _rewrite_checked(block, mapper, rewrite_text, check, facts)
     starts = candidate_lines(block, mapper)
     if starts is None:
         starts = [0, *(i + 1 for i in _newlines(block))]
@@ -86,7 +89,11 @@ def rewrite_block(
 
 
 def _rewrite_checked(
-    block: bytes, mapper: PathMapper, rewrite_text: bool, check: DamageCount
+    block: bytes,
+    mapper: PathMapper,
+    rewrite_text: bool,
+    check: DamageCount,
+    facts: RolloutFacts | None,
 ) -> tuple[bytes, list[Change]]:
     """:func:`rewrite_block` that parses every line once for the damage check and hands
     that parse to the rewrite, so no line is parsed twice; then only the lines whose parsed
@@ -105,18 +112,22 @@ def _rewrite_checked(
         line = block[pos:end]
         record, problem = parse_line(line, last=nl < 0)
         check.add(problem)
+        new = line
         if problem is None and record is not None:
             if not rewrite_text:
                 new = rewrite_record(line, record, mapper)
             elif wanted is None or pos in wanted:
                 new = rewrite_line(line, mapper, rewrite_text=True, record=record)
-            else:
-                new = line
             if new is not line:
                 pieces.append(block[last:pos])
                 pieces.append(new)
                 changes.append((pos, end, len(new)))
                 last = end
+        if facts is not None:
+            if new is line and problem is None:
+                facts.feed_line(line, record)
+            else:  # a changed line is parsed again only if it is one that counts
+                facts.feed_line(new)
         pos = end
     if not changes:
         return block, changes
@@ -177,12 +188,15 @@ def stage_rewritten(
         if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) line by line
             blocks = upgrade_lines(raw_lines(source), bare_cwd)
         for block in blocks:
-            new, changes = rewrite_block(block, mapper, rewrite_text=rewrite_text, check=check)
+            new, changes = rewrite_block(
+                block, mapper, rewrite_text=rewrite_text, check=check, facts=facts
+            )
             if offsets:
                 _add_offsets(offset_map, block, changes, old_pos, new_pos)
             out.write(new)
             digest.update(new)
-            facts.feed_block(new)
+            if check is None:
+                facts.feed_block(new)
             changed += len(changes)
             old_pos += len(block)
             new_pos += len(new)
