@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -56,7 +58,7 @@ def scan(
         for f in found.findings:
             if f.thread is not None and f.severity == PROBLEM:
                 problems.setdefault(f.thread, []).append(f.message)
-        data["threads"] = ({**t, "problems": problems.get(t["id"], [])} for t in data["threads"])
+        data["threads"] = _with_problems(data["threads"], problems)
         if mapping is not None:
             data["mapping"] = mapping.to_dict()
         emit_json(data)
@@ -65,6 +67,15 @@ def scan(
     if mapping is not None:
         click.echo("")
         print_mapping(mapping)
+
+
+def _with_problems(
+    threads: Iterator[dict[str, Any]], problems: dict[str, list[str]]
+) -> Iterator[dict[str, Any]]:
+    """Each thread's problems as the doctor words them (the key keeps its place)."""
+    for t in threads:
+        t["problems"] = problems.get(t["id"], [])
+        yield t
 
 
 def _shorten(text: str, width: int) -> str:
