@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
-from codex_migrate.cli.common import emit_json, json_option, progress_bar
+from codex_migrate.cli.common import PlainItems, emit_json, json_option, progress_bar
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
 from codex_migrate.home import open_home
 from codex_migrate.service import HomeScan, scan_home
@@ -58,7 +58,8 @@ def scan(
         for f in found.findings:
             if f.thread is not None and f.severity == PROBLEM:
                 problems.setdefault(f.thread, []).append(f.message)
-        data["threads"] = _with_problems(data["threads"], problems)
+        data["threads"] = PlainItems(_with_problems(data["threads"], problems))
+        data["findings"] = PlainItems(data["findings"])
         if mapping is not None:
             data["mapping"] = mapping.to_dict()
         emit_json(data)
