@@ -320,3 +320,23 @@ def test_property_rewrite_of_a_parsed_record_equals_rewrite_line(data: st.DataOb
         PathMapper(["/tmp/cm-fixture-root=/home/a b"]),
     ):
         assert rewrite_mod.rewrite_record(line, record, mapper) == rewrite_line(line, mapper)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":"session_meta","payload":{"c\\u0077d":"/Users/alex/x"}}\n',
+        b'{"type":"session_meta","payload":{"cwd":"/Users/\\u0061lex/x"}}\n',
+        b'{"type":"session_meta","payload":{"cwd":"\\/Users\\/alex\\/x"}}\n',
+        b'{"type":"event_msg","payload":{"type":"item_completed","item":'
+        b'{"type":"CommandExecution","cwd":"file:///Users/%61lex/x"}}}\n',
+        b'{"type":"session_meta","payload":{"cwd":"/USERS/ALEX/x","note":"/Users/alex/x"}}\n',
+        b'{"type":"session_meta","payload":{"cwd":"/Users/alex/x\\n","n":"a\\"b"}}\n',
+    ],
+)
+def test_rewrite_of_a_parsed_record_on_escaped_spellings(line: bytes) -> None:
+    """Escaped keys and values, percent-encoded URLs, other letter case: where the shortcut
+    of rewrite_record cannot tell from the values alone, it still agrees with rewrite_line."""
+    record = json.loads(line)
+    for mapper in (PathMapper(["/Users/alex=/home/alex"]), PROPERTY_MAPPER):
+        assert rewrite_mod.rewrite_record(line, record, mapper) == rewrite_line(line, mapper)

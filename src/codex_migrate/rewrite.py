@@ -44,8 +44,8 @@ from typing import Any
 from codex_migrate import safejson
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite_fields import KeyPath, all_strings, path_values
-from codex_migrate.rewrite_search import candidate_lines, worth_parsing
-from codex_migrate.rewrite_tokens import replace_tokens
+from codex_migrate.rewrite_search import candidate_lines, worth_parsing, worth_rewriting
+from codex_migrate.rewrite_tokens import has_escapes, replace_tokens
 from codex_migrate.rewrite_values import map_path_value, map_text
 
 __all__ = [
@@ -239,8 +239,9 @@ def _apply(
     terminator: bytes,
     changes: list[ValueChange],
     stats: RewriteStats | None,
+    escapes: bool | None = None,
 ) -> bytes:
-    quick = replace_tokens(body, [(c.old, c.new) for c in changes], _encode_like)
+    quick = replace_tokens(body, [(c.old, c.new) for c in changes], _encode_like, escapes)
     if quick is not None:
         if stats is not None:
             stats.lines_changed += 1
@@ -260,11 +261,14 @@ def rewrite_record(line: bytes, record: Any, mapper: PathMapper) -> bytes:
         new = map_path_value(value, mapper)
         if new is not None:
             changes.append(ValueChange(key_path, value, new))
-    # rewrite_line's own gate, so both change exactly the same lines
-    if not changes or not worth_parsing(line, mapper, False):
+    if not changes:
         return line
     body, terminator = _split_terminator(line)
-    return _apply(line, body, terminator, changes, None)
+    escapes = has_escapes(body)
+    # rewrite_line's own gate, so both change exactly the same lines
+    if not worth_rewriting(line, mapper, [c.old for c in changes], escapes):
+        return line
+    return _apply(line, body, terminator, changes, None, escapes)
 
 
 def _rewrite_walking(

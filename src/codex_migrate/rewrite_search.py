@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
 from codex_migrate.pathmap import PathMapper
 
-__all__ = ["candidate_lines", "worth_parsing"]
+__all__ = ["candidate_lines", "worth_parsing", "worth_rewriting"]
 
 _KEY_NEEDLES = (b'cwd"', b'_roots"', b'"path"')
 _TEXT_NEEDLES = (b"<cwd>", b"<root>", b"<image", b"AGENTS.md", b"\\u003c", b"\\u003C")
@@ -124,3 +124,18 @@ def worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
     if finder.exact(line) or finder.lower(line):
         return True
     return b"\\/" in line  # escaped slashes hide every needle that spans one
+
+
+def worth_rewriting(line: bytes, mapper: PathMapper, olds: Iterable[str], escapes: bool) -> bool:
+    """``worth_parsing(line, mapper, False)`` for a line whose parsed path values ``olds``
+    map: the same answer, found in the short values instead of the long line when the line
+    has no ``\\u`` or ``\\/`` escape (``escapes``, see ``rewrite_tokens.has_escapes``). Then
+    the keys the values came from are spelled in the line as parsed, and a needle (a run of
+    characters JSON never escapes otherwise) in a value is a needle in the line."""
+    if not escapes:
+        finder = _finder(mapper)
+        for old in olds:
+            raw = old.encode("utf-8")
+            if finder.exact(raw) or finder.lower(raw):
+                return True
+    return worth_parsing(line, mapper, False)
