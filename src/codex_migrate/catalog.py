@@ -256,6 +256,14 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised."""
     check_inside(home, ref.path, ref.link)
     head = read_head(ref.path, ref.thread_id)
+    meta = head.meta or {}
+    kept = {}
+    for k in META_KEYS:
+        if k in meta:
+            value = meta[k]
+            if k in SHARED_KEYS and value.__class__ is str and len(value) < 4096:
+                value = sys.intern(value)  # see SHARED_KEYS
+            kept[k] = value
     thread = Thread(
         id=ref.thread_id,
         rollout_path=ref.path,
@@ -264,20 +272,18 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
         compressed=ref.compressed,
         size=head.size,
         mtime=head.mtime,
+        era=head.era,
+        history_mode=head.history_mode,
+        rollout_cwd=_shared(head.cwd),
+        title=_title_of(head.first_user_message),
+        created_at=_str_or_none(meta.get("timestamp")) or head.first_timestamp,
+        source=_source_of(meta.get("source")),
+        model_provider=_str_or_none(kept.get("model_provider")),
+        cli_version=_str_or_none(kept.get("cli_version")),
+        meta=kept,
+        issues=head.issues,
+        problems=[],
     )
-    thread.issues = head.issues
-    thread.era = head.era
-    thread.history_mode = head.history_mode
-    thread.rollout_cwd = _shared(head.cwd)
-    thread.title = _title_of(head.first_user_message)
-    meta = head.meta or {}
-    thread.meta = {
-        k: _shared(meta[k]) if k in SHARED_KEYS else meta[k] for k in META_KEYS if k in meta
-    }
-    thread.created_at = _str_or_none(meta.get("timestamp")) or head.first_timestamp
-    thread.source = _source_of(meta.get("source"))
-    thread.model_provider = _str_or_none(meta.get("model_provider"))
-    thread.cli_version = _str_or_none(meta.get("cli_version"))
     if head.empty:
         thread.problems.append(Problem("empty-file", "empty file"))
     elif head.meta is None:

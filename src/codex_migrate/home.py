@@ -18,7 +18,7 @@ from pathlib import Path
 
 from codex_migrate.errors import HomeNotFound
 from codex_migrate.fsutil import check_regular, open_regular
-from codex_migrate.rollout import parse_rollout_name
+from codex_migrate.rollout import ROLLOUT_NAME_RE
 
 SESSIONS_DIR = "sessions"
 ARCHIVED_DIR = "archived_sessions"
@@ -113,22 +113,28 @@ def _rollouts_in(
             )
         problems.append({"path": str(exc.filename), "reason": reason})
 
+    match = ROLLOUT_NAME_RE.match
     for dirpath, entries in _walk(str(base), recursive, failed):
         by_name = {e.name: e for e in entries}
         folder: Path | None = None
         for name in sorted(by_name):
-            parsed = parse_rollout_name(name)
-            if parsed is None:
+            m = match(name)  # parse_rollout_name, inlined: once per file of the home
+            if m is None:
                 continue
-            stamp, thread_id, compressed = parsed
+            stamp, thread_id, zst = m.group("stamp", "id", "zst")
+            thread_id, compressed = thread_id.lower(), bool(zst)
             if compressed and name[: -len(".zst")] in by_name:
                 continue
             folder = folder or Path(dirpath)
             # Anything named like a rollout is yielded, even a directory or a dangling link:
             # reading it then fails with a message the scan reports.
-            yield RolloutRef(
-                folder / name, thread_id, stamp, archived, compressed, _is_link(by_name[name])
-            )
+            path = _child(folder, name) if _child else folder / name
+            yield RolloutRef(path, thread_id, stamp, archived, compressed, _is_link(by_name[name]))
+
+
+#: ``folder / name`` without parsing ``name`` again (it is one component, from the folder's
+#: own listing): pathlib's helper for walking folders, where this Python has it.
+_child: Callable[[Path, str], Path] | None = getattr(Path, "_make_child_relpath", None)
 
 
 def _walk(
