@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.damage import Damage, DamageCount, find_damage
@@ -175,7 +176,6 @@ def stage_rewritten(
     (Codex derives ``updated_at`` from it). Durability is the caller's batch sync.
     ``check_damage``: also find the unreadable lines of ``source`` (the plan's check,
     done here on the bytes read anyway when the plan left it to the write)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     facts = RolloutFacts()
     old_pos = new_pos = 0
@@ -183,7 +183,7 @@ def stage_rewritten(
     offset_map: dict[int, int] = {}
     check = DamageCount() if check_damage and bare_cwd is None else None
     damage = find_damage(source) if check_damage and bare_cwd is not None else None
-    with open_rollout(source) as stream, open(dest, "wb") as out:
+    with open_rollout(source) as stream, _create(dest) as out:
         blocks: Iterable[bytes] = line_blocks(stream, BLOCK_BYTES)
         if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) line by line
             blocks = upgrade_lines(raw_lines(source), bare_cwd)
@@ -213,6 +213,16 @@ def stage_rewritten(
     return StagedFile(
         dest, digest.hexdigest(), new_pos, row_facts(facts), changed, offset_map, inode, damage
     )
+
+
+def _create(dest: Path) -> BinaryIO:
+    """``open(dest, "wb")``, making its folder only when it is missing: staging is flat, so
+    one ``mkdir`` serves thousands of files."""
+    try:
+        return open(dest, "wb")
+    except FileNotFoundError:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return open(dest, "wb")
 
 
 @dataclass(frozen=True)
