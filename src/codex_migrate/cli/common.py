@@ -90,9 +90,8 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=_listed)
 
 class PlainItems(Iterator[Any]):
     """The items of a list for :func:`emit_json` that are dicts of strings, ints, bools,
-    None, lists of strings and dicts of those (no float, no list of anything else): a scan's
-    threads and findings. orjson writes them as ``json.dumps`` does but for the separators,
-    which such items let us put back exactly (see :func:`_encode_plain`)."""
+    None, lists of strings and dicts of those (no float): a scan's threads and findings.
+    They are encoded by orjson, compactly (see :func:`_encode_plain`)."""
 
     def __init__(self, items: Iterable[dict[str, Any]]) -> None:
         self._items = iter(items)
@@ -105,27 +104,19 @@ _PLAIN_BATCH = 256
 
 
 def _encode_plain(items: Iterator[dict[str, Any]]) -> Iterator[str]:
-    """:class:`PlainItems` as ``json.dumps`` writes them, encoded by orjson in batches: the
-    stdlib encoder's escaping of every character was a scan's largest cost after reading.
-
-    orjson writes no spaces; ``json.dumps`` one after each ``:`` and ``,`` between values.
-    Inside a string a ``"`` is always escaped, so ``,"`` (the comma before a key or a string
-    in a list) and ``},{"`` (between items) are never string text, and ``":`` is only when
-    the text holds no ``\\"`` followed by a colon. A batch with that, or one orjson refuses
-    (a lone surrogate, an int past 64 bits, a key that is no string), goes through ``json``.
-    """
+    """:class:`PlainItems`, encoded by orjson in batches: the stdlib encoder's escaping of
+    every character was a scan's largest cost after reading. orjson writes the same values
+    without the spaces ``json.dumps`` puts after ``:`` and ``,`` (insignificant in JSON; no
+    text edit can put them back safely, since a string may end with a comma or start with a
+    colon). A batch orjson refuses (a lone surrogate, an int past 64 bits, a key that is no
+    string) goes through ``json``."""
     first = True
     while batch := [item for _, item in zip(range(_PLAIN_BATCH), items, strict=False)]:
         try:
-            text: bytes | None = orjson.dumps(batch)
+            body = orjson.dumps(batch)[1:-1].decode()
         except orjson.JSONEncodeError:
-            text = None
-        if text is None or b'\\":' in text:
             body = ", ".join(_ENCODER.encode(item) for item in batch)
-        else:
-            spaced = text[1:-1].replace(b'":', b'": ').replace(b',"', b', "')
-            body = spaced.replace(b'},{"', b'}, {"').decode()
-        yield body if first else ", " + body
+        yield body if first else "," + body
         first = False
 
 
