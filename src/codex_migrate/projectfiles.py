@@ -31,18 +31,26 @@ class _Seen:
     here: set[str] = field(default_factory=set)  # roots that exist on this machine
     released: list[str] = field(default_factory=list)  # threads no longer history-only
     replace: dict[str, str] = field(default_factory=dict)  # old root -> new root
+    #: (cwd, new cwd) -> its status and whether the folder exists: thousands of threads
+    #: share a few projects, each resolved and looked at once
+    known: dict[tuple[str, str | None], tuple[Status, bool]] = field(default_factory=dict)
 
     def add(self, mapper: PathMapper, tid: str, cwd: str | None, new_cwd: str | None) -> None:
         if not cwd:
             return
-        status = mapper.resolve(cwd).status
+        known = self.known.get((cwd, new_cwd))
+        if known is None:
+            status = mapper.resolve(cwd).status
+            exists = status is not Status.HISTORY_ONLY and cwd_exists(new_cwd or cwd)
+            known = self.known[(cwd, new_cwd)] = (status, exists)
+        status, exists = known
         if status is Status.HISTORY_ONLY:
             self.history[tid] = cwd
             return
         self.released.append(tid)
         if status is Status.MAPPED and new_cwd:
             self.mapped.add(new_cwd)
-        if cwd_exists(new_cwd or cwd):
+        if exists:
             self.here.add(new_cwd or cwd)
 
     def files(self, root: Path) -> dict[str, bytes]:
