@@ -225,7 +225,7 @@ def import_(
             confirm_write(yes, "Apply this plan?")
     report, reg = outcome.report, outcome.registration
     if as_json:
-        emit_json(outcome.to_dict())
+        emit_json(outcome.to_dict(lazy=True))  # written thread by thread
         return
     for tx in report.recovered:
         click.echo(f"Recovered an interrupted transaction first: {tx} (rolled back).")

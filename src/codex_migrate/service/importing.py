@@ -34,10 +34,11 @@ class ImportOutcome:
     problems: list[str] = field(default_factory=list)
     listing: CodexListing | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, lazy: bool = False) -> dict[str, Any]:
+        """``lazy``: the plan's threads as an iterator (see :meth:`ImportPlan.to_dict`)."""
         return {
             "dry_run": False,
-            "plan": self.plan.to_dict(),
+            "plan": self.plan.to_dict(lazy=lazy),
             "report": self.report.to_dict(),
             "codex_registration": self.registration.to_dict(),
             "problems": self.problems,
