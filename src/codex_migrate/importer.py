@@ -14,18 +14,18 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from codex_migrate import safejson
 from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
-from codex_migrate.fsutil import open_regular, sync_files
+from codex_migrate.fsutil import sync_files
 from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, open_target
 from codex_migrate.homefiles import declare, stage_bytes
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem, damage_now
 from codex_migrate.projectfiles import for_import
+from codex_migrate.prompthistory import history_lines
 from codex_migrate.staging import StagedFile, StageJob, stage_many
 from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
@@ -67,6 +67,19 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+class _Staged(NamedTuple):
+    """What the import needs of a staged file once it is synced and its hash journalled."""
+
+    inode: int
+    size: int
+    facts: RowFacts
+    offsets: dict[int, int] | None
+
+
+def _compact(r: StagedFile) -> _Staged:
+    return _Staged(r.inode, r.size, r.facts, r.offsets or None)
 
 
 def _needs_row(item: PlanItem, root: Path) -> bool:
@@ -112,36 +125,6 @@ def _row_for(item: PlanItem, root: Path, facts: RowFacts | None) -> dict[str, An
     )
 
 
-def _history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
-    """Source prompt-history entries of the imported threads that the target lacks."""
-    src = plan.source.home.history_jsonl
-    if not ids or not src.is_file():
-        return []
-
-    def key(raw: bytes) -> tuple[Any, ...] | None:
-        try:
-            obj = safejson.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(obj, dict):
-            return None
-        return (str(obj.get("session_id", "")).lower(), obj.get("ts"), obj.get("text"))
-
-    have: set[tuple[Any, ...]] = set()
-    tgt = plan.target.home.history_jsonl
-    if tgt.is_file():
-        with open_regular(tgt) as f:
-            have = {k for k in map(key, f) if k is not None}
-    out = []
-    with open_regular(src) as f:
-        for raw in f:
-            k = key(raw)
-            if k is not None and k[0] in ids and k not in have:
-                have.add(k)
-                out.append(raw if raw.endswith(b"\n") else raw + b"\n")
-    return out
-
-
 def apply_import(
     plan: ImportPlan, progress: ProgressFn | None = None, writer: HomeWriter | None = None
 ) -> ImportReport:
@@ -181,7 +164,7 @@ def apply_import(
             and index_names.get(i.id) != i.thread.name
         ]
         imported_ids = {i.id for i in plan.items if i.action in (IMPORT, REPLACE, SKIP)}
-        history = _history_lines(plan, imported_ids)
+        history = history_lines(plan, imported_ids)
         files = for_import(plan)  # Desktop project list, our choices
         indexes, skipped_indexed = indexes_to_carry(plan)
         if not (writes or db_items or names or history or files or skipped_indexed):
@@ -240,10 +223,10 @@ def apply_import(
                 total_bytes=sum(i.thread.size for i in writes),
                 on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
             )
-            staged: dict[str, StagedFile] = {i.id: r for i, r in zip(writes, results, strict=True)}
-            for i in writes:  # damage the plan left to the write: copied as is, now named
-                if not damage_now(plan, i):
-                    i.damage = staged[i.id].damage
+            del jobs
+            for i, r in zip(writes, results, strict=True):
+                if not damage_now(plan, i):  # damage left to the write: copied as is, named
+                    i.damage = r.damage
             report.bytes_written = sum(r.size for r in results)
             kept = {
                 rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals
@@ -251,10 +234,14 @@ def apply_import(
             sync_files([r.path for r in results] + [tx.staging / r for r in kept])
             crash_point("staged")
             ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
-            tx.will_install({i.target_rel: staged[i.id].sha256 for i in writes} | kept | ours)
+            tx.will_install(
+                {i.target_rel: r.sha256 for i, r in zip(writes, results, strict=True)} | kept | ours
+            )
+            staged = {i.id: _compact(r) for i, r in zip(writes, results, strict=True)}
+            del results  # only the few facts the rest needs are kept, per thread
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
-                tx.install(item.target_rel, staged[item.id].path)
+                tx.install(item.target_rel, tx.staged_path(item.target_rel))
                 if n == 1:
                     crash_point("installed-first")
                 old = item.target_thread
@@ -281,7 +268,7 @@ def apply_import(
                 t
                 for i in writes
                 if i.id in indexes
-                and (t := translate(indexes[i.id], staged[i.id].offsets, plan.mapper))
+                and (t := translate(indexes[i.id], staged[i.id].offsets or {}, plan.mapper))
             ] + [
                 t
                 for i in skipped_indexed
