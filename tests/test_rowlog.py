@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from codex_migrate import statedb
 from codex_migrate.rowlog import RowLog, apply_row_undo, plan_row_undo
 
@@ -87,3 +89,19 @@ def test_the_log_written_row_by_row_is_the_log_as_one_document(tmp_path: Path) -
     assert (tmp_path / "rows.json").read_text(encoding="utf-8") == whole
     assert [t["table"] for t in json.loads(whole)["tables"]] == ["threads", "other"]
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_journal_saved_in_pieces_is_the_journal_as_one_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codex_migrate import journal
+
+    monkeypatch.setattr(journal, "_CHUNK", 3)  # every long list and map goes in pieces
+    j = journal.Journal(id="x", kind="import", threads=["a", "b", "c", "d"])
+    j.creates = [f'sessions/{i}/é\u2028"q"' for i in range(10)]
+    j.written = {f"sessions/{i}": "ab" * 32 for i in range(7)}
+    j.appends = {"history.jsonl": {"size": None, "sha256": None}}
+    j.save(tmp_path)
+    text = (tmp_path / journal.JOURNAL).read_text(encoding="utf-8")
+    assert text == json.dumps(j.to_dict(), separators=(",", ":"))
+    assert journal.Journal.load(tmp_path / journal.JOURNAL) == j

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -84,9 +85,8 @@ class Journal:
         tmp = tx_dir / (JOURNAL + ".part")
         try:
             with open(tmp, "w", encoding="utf-8") as f:
-                # dumps, compact: only then does the C encoder run (json.dump never uses it),
-                # and a journal holds thousands of entries and is saved several times
-                f.write(json.dumps(self.to_dict(), separators=(",", ":")))
+                for piece in _pieces(self.to_dict()):
+                    f.write(piece)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, tx_dir / JOURNAL)
@@ -94,6 +94,38 @@ class Journal:
             tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written copy
             raise
         fsync_dir(tx_dir)
+
+
+#: Entries of a long list or map encoded at a time when a journal is saved.
+_CHUNK = 2000
+
+
+def _pieces(data: dict[str, Any]) -> Iterator[str]:
+    """The text of ``json.dumps(data, separators=(",", ":"))``, in pieces: long lists and
+    maps (thousands of files) are encoded a few thousand entries at a time, so a save never
+    holds the whole text and the encoder's parts of it at once. Each piece is encoded by
+    ``json.dumps`` compact: only then does the C encoder run (``json.dump`` never uses it)."""
+    yield "{"
+    for n, (key, value) in enumerate(data.items()):
+        yield ("," if n else "") + json.dumps(key) + ":"
+        if isinstance(value, list) and len(value) > _CHUNK:
+            yield "["
+            for i in range(0, len(value), _CHUNK):
+                yield ("," if i else "") + _dumps(value[i : i + _CHUNK])[1:-1]
+            yield "]"
+        elif isinstance(value, dict) and len(value) > _CHUNK:
+            items = list(value.items())
+            yield "{"
+            for i in range(0, len(items), _CHUNK):
+                yield ("," if i else "") + _dumps(dict(items[i : i + _CHUNK]))[1:-1]
+            yield "}"
+        else:
+            yield _dumps(value)
+    yield "}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
