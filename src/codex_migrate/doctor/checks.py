@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import time
@@ -27,6 +28,7 @@ def _q(path: str) -> str:
     return shlex.quote(path)
 
 
+@functools.lru_cache(maxsize=1024)  # one per project, asked once per thread
 def _rebind_fix(old: str) -> str:
     return f"codex-migrate rebind --map {_q(old)}=NEW  (NEW: the folder it is in on this machine)"
 

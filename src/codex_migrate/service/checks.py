@@ -112,7 +112,16 @@ def scan_home(catalog: Catalog, report: DoctorReport | None = None) -> HomeScan:
     """The findings of a whole home and their counts: one call behind ``scan`` (text and
     ``--json``) and the UI's home page, the same counts as Doctor and ``doctor --json``."""
     report = report or diagnose(catalog)
-    return HomeScan(home_summary(catalog, report), findings_of(report), report.by_code())
+    by_code = report.by_code()
+    # the report's problem and note counts, from the groups already counted (one pass, not two)
+    summary = HomeSummary(
+        threads=len(catalog.threads),
+        projects=len(catalog.projects),
+        missing=sum(1 for p in catalog.projects if not p.exists),
+        problems=sum(g["count"] for g in by_code.values() if g["severity"] == PROBLEM),
+        notes=sum(g["count"] for g in by_code.values() if g["severity"] == NOTE),
+    )
+    return HomeScan(summary, findings_of(report), by_code)
 
 
 def checks_of(catalog: Catalog, thread_ids: Iterable[str] | None = None) -> list[Check]:
