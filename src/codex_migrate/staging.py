@@ -262,19 +262,28 @@ def stage_many(
 ) -> list[StagedFile]:
     """Stage every job, on all cores when the work is large: the rewrite is CPU-bound
     (JSON parsing of the lines that carry paths). Results come back in job order."""
+    return list(iter_staged(jobs, mapper, total_bytes=total_bytes, on_done=on_done))
+
+
+def iter_staged(
+    jobs: list[StageJob],
+    mapper: PathMapper,
+    *,
+    total_bytes: int,
+    on_done: Callable[[int], None] | None = None,
+) -> Iterator[StagedFile]:
+    """:func:`stage_many`, each result given as it comes (in job order), so a caller keeping
+    only a little of each never holds thousands of them."""
     workers = worker_count()
     if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or len(jobs) < 2 * workers:
-        out = []
         for n, job in enumerate(jobs, 1):
-            out.append(_run_job(mapper, job))
+            yield _run_job(mapper, job)
             if on_done:
                 on_done(n)
-        return out
+        return
     chunk = max(1, min(64, len(jobs) // (workers * 8)))
-    results: list[StagedFile] = []
     with process_pool(workers) as pool:
         for n, staged in enumerate(pool.map(partial(_run_job, mapper), jobs, chunksize=chunk), 1):
-            results.append(staged)
+            yield staged
             if on_done:
                 on_done(n)
-    return results
