@@ -11,6 +11,8 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +31,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_file(path: Path) -> None:
+def fsync_file(path: Path | str) -> None:
     """fsync a written file; a read-only open suffices on POSIX (its mode may be 0444 by
     now), Windows needs a writable handle for FlushFileBuffers."""
     if os.name == "nt":
@@ -61,12 +63,21 @@ def syncfs(path: Path) -> bool:
         os.close(fd)
 
 
-def sync_files(paths: list[Path]) -> None:
+def sync_files(paths: Iterable[Path | str], *, folder: Path | None = None) -> None:
     """Make many new files durable at once: one ``syncfs`` of their file system on Linux
-    (thousands of fsyncs cost more than the copy), else an fsync each."""
-    if not paths or syncfs(paths[0].parent):
+    (thousands of fsyncs cost more than the copy), else an fsync each. ``folder``: one on
+    their file system (else the first file's), so the paths are only looked at when the
+    platform has no ``syncfs``."""
+    todo = iter(paths)
+    if folder is None:
+        first = next(todo, None)
+        if first is None:
+            return
+        folder = Path(first).parent
+        todo = chain([first], todo)
+    if syncfs(folder):
         return
-    for p in paths:
+    for p in todo:
         fsync_file(p)
 
 

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,7 +27,7 @@ from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem, damage_now
 from codex_migrate.projectfiles import for_import
 from codex_migrate.prompthistory import history_lines
-from codex_migrate.staging import StagedFile, StageJob, stage_many
+from codex_migrate.staging import StageJob, iter_staged
 from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RowFacts,
@@ -76,10 +77,6 @@ class _Staged(NamedTuple):
     size: int
     facts: RowFacts
     offsets: dict[int, int] | None
-
-
-def _compact(r: StagedFile) -> _Staged:
-    return _Staged(r.inode, r.size, r.facts, r.offsets or None)
 
 
 def _needs_row(item: PlanItem, root: Path) -> bool:
@@ -217,28 +214,32 @@ def apply_import(
                 )
                 for i in writes
             ]
-            results = stage_many(
+            hashes: dict[str, str] = {}
+            staged: dict[str, _Staged] = {}  # only the little the rest needs, per thread
+            results = iter_staged(
                 jobs,
                 plan.mapper,
                 total_bytes=sum(i.thread.size for i in writes),
                 on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
             )
-            del jobs
             for i, r in zip(writes, results, strict=True):
                 if not damage_now(plan, i):  # damage left to the write: copied as is, named
                     i.damage = r.damage
-            report.bytes_written = sum(r.size for r in results)
+                report.bytes_written += r.size
+                hashes[i.target_rel] = r.sha256
+                staged[i.id] = _Staged(r.inode, r.size, r.facts.shared(), r.offsets or None)
+            del jobs
             kept = {
                 rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals
             }
-            sync_files([r.path for r in results] + [tx.staging / r for r in kept])
+            if writes or kept:
+                sync_files(
+                    chain((tx.staged_path(i.target_rel) for i in writes), kept), folder=tx.staging
+                )
             crash_point("staged")
             ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
-            tx.will_install(
-                {i.target_rel: r.sha256 for i, r in zip(writes, results, strict=True)} | kept | ours
-            )
-            staged = {i.id: _compact(r) for i, r in zip(writes, results, strict=True)}
-            del results  # only the few facts the rest needs are kept, per thread
+            tx.will_install(hashes | kept | ours)
+            del hashes
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
                 tx.install(item.target_rel, tx.staged_path(item.target_rel))

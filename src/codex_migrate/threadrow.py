@@ -52,19 +52,28 @@ class RowFacts(NamedTuple):
     tokens_used: int | None = None
     has_user_event: bool = False
 
+    def shared(self) -> RowFacts:
+        """These facts with their strings interned: one copy of each model and policy for
+        thousands of threads, also of facts that came back from a worker process."""
+        return self._replace(
+            model=_intern(self.model),
+            reasoning_effort=_intern(self.reasoning_effort),
+            approval_mode=_intern(self.approval_mode),
+            sandbox_policy=_intern(self.sandbox_policy),
+        )
+
 
 def row_facts(facts: RolloutFacts) -> RowFacts:
-    """The row's part of ``facts`` (resolved: call after :meth:`RolloutFacts.finish`). The
-    strings are interned: thousands of threads share a few models and policies."""
+    """The row's part of ``facts`` (resolved: call after :meth:`RolloutFacts.finish`)."""
     policy = None if facts.policy is None else json.dumps(facts.policy, separators=(",", ":"))
     return RowFacts(
-        _intern(facts.model),
-        _intern(facts.reasoning_effort),
-        _intern(facts.approval_mode),
-        _intern(policy),
+        facts.model,
+        facts.reasoning_effort,
+        facts.approval_mode,
+        policy,
         facts.tokens_used,
         facts.has_user_event,
-    )
+    ).shared()
 
 
 def _intern(value: str | None) -> str | None:
