@@ -38,7 +38,7 @@ class TargetChanged(CodexMigrateError):
         self.changes = changes
 
 
-def file_state(path: Path) -> FileState:
+def file_state(path: Path | str) -> FileState:
     """Size, mtime and hash of a regular file; None when there is none."""
     try:
         st = os.lstat(path)
@@ -89,7 +89,7 @@ class Fingerprint:
 
     def add_file(self, rel: str) -> None:
         if rel not in self.files:
-            self.files[rel] = file_state(self.root / rel)
+            self.files[rel] = file_state(os.path.join(self.root, rel))
 
     def add_row(self, thread_id: str, row: dict[str, Any] | None) -> None:
         key = str(row["id"]) if row and "id" in row else thread_id
@@ -99,7 +99,7 @@ class Fingerprint:
         """What differs now from what the plan read (empty: the plan still holds)."""
         out = []
         for rel, then in self.files.items():
-            now = file_state(self.root / rel)
+            now = file_state(os.path.join(self.root, rel))
             if now != then:
                 if then is None:
                     out.append(f"{rel} appeared")

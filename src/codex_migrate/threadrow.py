@@ -203,7 +203,9 @@ def _values(row: dict[str, Any], cols: dict[str, ColumnInfo]) -> tuple[tuple[str
     values: list[Any] = []
     for name, col in cols.items():
         value = row.get(name)
-        if value is not None:
+        if value is not None or (col.default is None and not col.notnull):
+            # NULL where the schema has no default is what leaving it out writes; naming it
+            # keeps the columns of most rows the same, so one statement writes them all
             names.append(name)
             values.append(value)
         elif col.notnull and col.default is None:

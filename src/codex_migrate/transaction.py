@@ -91,6 +91,7 @@ class Transaction:
         self.root = home.root
         self.dir = home.transactions_dir / new_id()
         self.journal = Journal(id=self.dir.name, kind=kind, home=str(home.root))
+        self._staging = self.dir / "staging"
         self._made: set[str] = set()
         self._looked: set[str] = set(self.journal.created_dirs)
         try:
@@ -103,7 +104,7 @@ class Transaction:
     # -- journal -----------------------------------------------------------------------
     @property
     def staging(self) -> Path:
-        return self.dir / "staging"
+        return self._staging
 
     def save(self) -> None:
         self.journal.save(self.dir)
