@@ -209,8 +209,13 @@ def build_import_plan(
             code="target-not-regular",
         )
     total = len(selected)
+    mapped: dict[str, str | None] = {}  # thousands of threads share a few folders: one each
     for thread in selected:
-        new_cwd = mapper.map(thread.cwd) if thread.cwd else None
+        new_cwd = None
+        if thread.cwd:
+            if thread.cwd not in mapped:
+                mapped[thread.cwd] = mapper.map(thread.cwd)
+            new_cwd = mapped[thread.cwd]
         if new_cwd is None:
             new_cwd = thread.cwd
         existing = target.thread(thread.id)
