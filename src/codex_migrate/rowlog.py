@@ -69,7 +69,13 @@ def _select(conn: statedb.Connection, table: str, keys: list[str], where: str) -
 
 def _rows(cur: statedb.Cursor) -> list[Row]:
     names = [d[0] for d in cur.description]
-    return [{n: _encode(v) for n, v in zip(names, r, strict=True)} for r in cur]
+    # SQLite gives a blob as bytes; a row without one (nearly all) needs no value encoded
+    return [
+        {n: _encode(v) for n, v in zip(names, r, strict=True)}
+        if bytes in map(type, r)
+        else dict(zip(names, r, strict=True))
+        for r in cur
+    ]
 
 
 @dataclass

@@ -55,11 +55,13 @@ class RowFacts(NamedTuple):
     def shared(self) -> RowFacts:
         """These facts with their strings interned: one copy of each model and policy for
         thousands of threads, also of facts that came back from a worker process."""
-        return self._replace(
-            model=_intern(self.model),
-            reasoning_effort=_intern(self.reasoning_effort),
-            approval_mode=_intern(self.approval_mode),
-            sandbox_policy=_intern(self.sandbox_policy),
+        return RowFacts(
+            _intern(self.model),
+            _intern(self.reasoning_effort),
+            _intern(self.approval_mode),
+            _intern(self.sandbox_policy),
+            self.tokens_used,
+            self.has_user_event,
         )
 
 
