@@ -119,3 +119,16 @@ def test_whole_file_in_memory_reads_as_streamed(
     assert _facts(path, tid(1)) == whole
     assert whole["first_user_message"] == "Fix it"
     assert whole["issues"].truncated == (0 if ending else 1)
+
+
+def test_scan_restores_the_cycle_collector(tmp_path: Path) -> None:
+    """scan pauses Python's cycle collector while it runs, and only while it runs."""
+    import gc
+
+    write_rollout(tmp_path, 1)
+    assert gc.isenabled()
+    for args in (["--json"], []):
+        assert CliRunner().invoke(cli, ["scan", str(tmp_path), *args]).exit_code == 0
+        assert gc.isenabled()
+    assert CliRunner().invoke(cli, ["scan", str(tmp_path / "missing")]).exit_code != 0
+    assert gc.isenabled()
