@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_scan
 	$(BIN)/python -m benchmarks.bench_import
 	$(BIN)/python benchmarks/bench_export.py
+	$(BIN)/python -m benchmarks.bench_ui_flow --sessions 3000
 
 # A release for this platform, built in a clean temp folder: sdist, wheel, single-file
 # executable and SHA256SUMS in dist/ (see README, "Releasing"). Same command on every OS.

@@ -57,3 +57,12 @@ def test_ui_preview_benchmark_smoke() -> None:
 
     got = bench_ui_preview.run(sessions=30)
     assert got["preview_kb"] and got["render_preview_s"] >= 0
+
+
+def test_ui_flow_benchmark_smoke() -> None:
+    """The UI's three migrate steps and the CLI's, on the same home: both write the same."""
+    from benchmarks import bench_ui_flow
+
+    got = bench_ui_flow.run(sessions=30)
+    assert got["same_sessions_written"] is True
+    assert set(got["ui_over_cli"]) == {"scan", "preview", "apply"}

@@ -1,0 +1,107 @@
+"""The web UI's migrate flow against the CLI doing the same work, in the same run.
+
+On a real-shaped home (:mod:`benchmarks.real_home`), every root mapped, into an empty home,
+without Codex: the UI's three steps through a real server on 127.0.0.1 (read the source, the
+preview, the confirmed write: each a job, timed from the POST until the job hands back), and
+the CLI's ``scan --json``, ``import --dry-run --json`` and ``import --yes --json``. The UI serves
+its pages while the job runs, so each of its times includes the polling a browser does.
+Never asserts on time.
+
+    python -m benchmarks.bench_ui_flow --sessions 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from benchmarks.bench_ui_preview import _Browser
+from benchmarks.measure import measure
+from benchmarks.real_home import ROOTS, make_home, map_args
+from codex_migrate.ui.server import make_config, running
+
+CLI = [sys.executable, "-m", "codex_migrate"]
+
+
+def _ui(source: Path, target: Path, projects: Path) -> dict[str, float]:
+    with running(lambda port: make_config(target, port, no_codex=True)) as (config, url):
+        b = _Browser(config.origin)
+        b.go("GET", urlsplit(url).path + "?" + urlsplit(url).query)
+        b.go("GET", "/")
+        started = time.monotonic()
+        _, loc, _ = b.go("POST", "/migrate/source", {"source": str(source)})
+        b.until_done(loc)
+        scan_s = time.monotonic() - started
+        for n, old in enumerate(ROOTS):
+            b.go(
+                "POST",
+                "/migrate/map",
+                {"rule_old": old.rstrip("/"), "rule_new": str(projects / f"root{n}")},
+            )
+        started = time.monotonic()
+        _, loc, _ = b.go("POST", "/migrate/map", {"action": "preview"})
+        _, loc, _ = b.go("GET", loc)
+        b.until_done(loc)
+        _, _, page = b.go("GET", "/migrate/preview")
+        preview_s = time.monotonic() - started
+        token = re.search(r'name="confirm" value="([^"]+)"', page)
+        assert token, page[:2000]
+        started = time.monotonic()
+        _, loc, _ = b.go("POST", "/migrate/apply", {"confirm": token.group(1)})
+        while True:  # the job's page turns into the result page when the write is done
+            status, _, page = b.go("GET", loc)
+            if status == 200 and "data-events=" not in page:
+                break
+            time.sleep(0.1)
+        apply_s = time.monotonic() - started
+        assert "Import finished" in page, page[:2000]
+    return {"scan": scan_s, "preview": preview_s, "apply": apply_s}
+
+
+def _cli(source: Path, target: Path, projects: Path) -> dict[str, float]:
+    base = [*CLI, "import", str(source), "--codex-home", str(target), *map_args(projects)]
+    base += ["--no-codex", "--json"]
+    return {
+        "scan": measure([*CLI, "scan", str(source), "--json"]).seconds,
+        "preview": measure([*base, "--dry-run"]).seconds,
+        "apply": measure([*base, "--yes"]).seconds,
+    }
+
+
+def run(sessions: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="bench-ui-flow-") as tmp:
+        root = Path(tmp)
+        shape = make_home(root / "source", sessions)
+        measure([*CLI, "scan", str(root / "source"), "--json"])  # warm the page cache
+        ui_home, cli_home = root / "ui" / ".codex", root / "cli" / ".codex"
+        ui_home.mkdir(parents=True)
+        cli_home.mkdir(parents=True)
+        ui = _ui(root / "source", ui_home, root / "ui-projects")
+        cli = _cli(root / "source", cli_home, root / "cli-projects")
+        same = sorted(p.name for p in (ui_home / "sessions").rglob("*.jsonl")) == sorted(
+            p.name for p in (cli_home / "sessions").rglob("*.jsonl")
+        )
+        return {
+            "home": shape.describe(),
+            "ui_s": {k: round(v, 2) for k, v in ui.items()},
+            "cli_s": {k: round(v, 2) for k, v in cli.items()},
+            "ui_over_cli": {k: round(ui[k] / cli[k], 2) for k in ui},
+            "same_sessions_written": same,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=3000)
+    args = parser.parse_args()
+    print(json.dumps(run(args.sessions), indent=2))
+
+
+if __name__ == "__main__":
+    main()
