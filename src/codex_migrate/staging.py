@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.damage import Damage, DamageCount, find_damage
@@ -24,6 +26,9 @@ from codex_migrate.rewrite import candidate_lines, rewrite_line, rewrite_record
 from codex_migrate.rollout import line_blocks, open_rollout, parse_line
 from codex_migrate.rolloutfacts import RolloutFacts
 from codex_migrate.threadrow import RowFacts, row_facts
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 @dataclass
@@ -262,28 +267,56 @@ def stage_many(
 ) -> list[StagedFile]:
     """Stage every job, on all cores when the work is large: the rewrite is CPU-bound
     (JSON parsing of the lines that carry paths). Results come back in job order."""
-    return list(iter_staged(jobs, mapper, total_bytes=total_bytes, on_done=on_done))
+    return list(
+        iter_staged(jobs, mapper, count=len(jobs), total_bytes=total_bytes, on_done=on_done)
+    )
+
+
+#: Chunks of jobs handed to each worker ahead of the one being read back.
+AHEAD_PER_WORKER = 4
 
 
 def iter_staged(
-    jobs: list[StageJob],
+    jobs: Iterable[StageJob],
     mapper: PathMapper,
     *,
+    count: int,
     total_bytes: int,
     on_done: Callable[[int], None] | None = None,
 ) -> Iterator[StagedFile]:
     """:func:`stage_many`, each result given as it comes (in job order), so a caller keeping
-    only a little of each never holds thousands of them."""
+    only a little of each never holds thousands of them; ``jobs`` (``count`` of them) may be
+    made as they are taken: on all cores only a few chunks are out at a time."""
     workers = worker_count()
-    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or len(jobs) < 2 * workers:
+    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or count < 2 * workers:
         for n, job in enumerate(jobs, 1):
             yield _run_job(mapper, job)
             if on_done:
                 on_done(n)
         return
-    chunk = max(1, min(64, len(jobs) // (workers * 8)))
+    size = max(1, min(64, count // (workers * 8)))
+    todo = iter(jobs)
+    run = partial(_run_chunk, mapper)
+    done = 0
     with process_pool(workers) as pool:
-        for n, staged in enumerate(pool.map(partial(_run_job, mapper), jobs, chunksize=chunk), 1):
-            yield staged
-            if on_done:
-                on_done(n)
+        out: deque[Future[list[StagedFile]]] = deque()
+
+        def submit() -> None:
+            chunk = list(islice(todo, size))
+            if chunk:
+                out.append(pool.submit(run, chunk))
+
+        for _ in range(workers * AHEAD_PER_WORKER):
+            submit()
+        while out:
+            results = out.popleft().result()
+            submit()
+            for staged in results:
+                done += 1
+                yield staged
+                if on_done:
+                    on_done(done)
+
+
+def _run_chunk(mapper: PathMapper, jobs: list[StageJob]) -> list[StagedFile]:
+    return [_run_job(mapper, job) for job in jobs]
