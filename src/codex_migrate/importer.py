@@ -202,7 +202,7 @@ def apply_import(
             tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
             tx.prepare()
 
-            jobs = [
+            jobs = (  # made as the workers take them
                 StageJob(
                     i.thread.rollout_path,
                     tx.staged_path(i.target_rel),
@@ -213,12 +213,13 @@ def apply_import(
                     check_damage=not damage_now(plan, i),
                 )
                 for i in writes
-            ]
+            )
             hashes: dict[str, str] = {}
             staged: dict[str, _Staged] = {}  # only the little the rest needs, per thread
             results = iter_staged(
                 jobs,
                 plan.mapper,
+                count=len(writes),
                 total_bytes=sum(i.thread.size for i in writes),
                 on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
             )
@@ -228,7 +229,6 @@ def apply_import(
                 report.bytes_written += r.size
                 hashes[i.target_rel] = r.sha256
                 staged[i.id] = _Staged(r.inode, r.size, r.facts.shared(), r.offsets or None)
-            del jobs
             kept = {
                 rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals
             }
