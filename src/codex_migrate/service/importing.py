@@ -6,6 +6,7 @@ The CLI's ``import`` and the web UI's Migrate call :func:`preview_import` and
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,11 +133,18 @@ def run_import(
     home = plan.target.home
     home.root.mkdir(parents=True, exist_ok=True)
     found = find_codex(codex_bin, no_codex)
-    with open_for_writing(home, "import", check_fresh=check_fresh) as writer:
-        report = apply_import(plan, progress, writer)
-        if progress and found is not None:
-            progress("register", 0, 1)
-        registration = register_import(writer, plan, report, found, progress)
+    # The plan's thousands of records live to the end: set aside from the cycle collector
+    # while the write runs, instead of re-walked by every full collection (3 % of its CPU
+    # at 30 000 threads). New objects are collected as ever.
+    gc.freeze()
+    try:
+        with open_for_writing(home, "import", check_fresh=check_fresh) as writer:
+            report = apply_import(plan, progress, writer)
+            if progress and found is not None:
+                progress("register", 0, 1)
+            registration = register_import(writer, plan, report, found, progress)
+    finally:
+        gc.unfreeze()
     outcome = ImportOutcome(plan, report, registration)
     if progress:
         progress("verify", 0, 1)
