@@ -189,7 +189,8 @@ def upsert_rows(
 ) -> None:
     """:func:`upsert_row` for many rows, in order: one prepared statement run over each run
     of rows that fill the same columns (usually all of them), instead of one per row."""
-    for names, group in groupby((_values(row, cols) for row in rows), key=lambda nv: nv[0]):
+    layout = _Layout(cols)
+    for names, group in groupby(map(layout.values, rows), key=lambda nv: nv[0]):
         quoted = ", ".join(f'"{n}"' for n in names)
         marks = ", ".join("?" for _ in names)
         conn.executemany(
@@ -198,22 +199,32 @@ def upsert_rows(
         )
 
 
-def _values(row: dict[str, Any], cols: dict[str, ColumnInfo]) -> tuple[tuple[str, ...], list[Any]]:
-    """The columns of this schema that ``row`` fills (NOT NULL ones we know nothing about get
-    a neutral value), and their values."""
-    names: list[str] = []
-    values: list[Any] = []
-    for name, col in cols.items():
-        value = row.get(name)
-        if value is not None or (col.default is None and not col.notnull):
-            # NULL where the schema has no default is what leaving it out writes; naming it
-            # keeps the columns of most rows the same, so one statement writes them all
-            names.append(name)
-            values.append(value)
-        elif col.notnull and col.default is None:
-            names.append(name)
-            values.append(_filler(col))
-    return tuple(names), values
+class _Layout:
+    """How a row's values go into this schema's columns, worked out once for all rows.
+
+    A value is written when it is not None. A None is written as NULL where the schema has
+    no default (what leaving the column out writes, and naming it keeps the columns of most
+    rows the same), as a neutral value where the column is NOT NULL without a default (newer
+    schemas), and left out where the schema has a default of its own."""
+
+    def __init__(self, cols: dict[str, ColumnInfo]) -> None:
+        self.names = tuple(cols)
+        self.fill = [
+            (n, _filler(c)) for n, c in enumerate(cols.values()) if c.notnull and c.default is None
+        ]
+        self.defaulted = [n for n, c in enumerate(cols.values()) if c.default is not None]
+
+    def values(self, row: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
+        """The columns ``row`` fills, and their values."""
+        values = [row.get(name) for name in self.names]
+        for n, filler in self.fill:
+            if values[n] is None:
+                values[n] = filler
+        gone = {n for n in self.defaulted if values[n] is None}
+        if not gone:
+            return self.names, values
+        keep = [n for n in range(len(values)) if n not in gone]
+        return tuple(self.names[n] for n in keep), [values[n] for n in keep]
 
 
 def history_tables(conn: statedb.Connection) -> list[str]:
