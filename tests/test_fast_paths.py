@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 from benchmarks.real_home import make_home, map_args
 from codex_migrate import rewrite as rewrite_mod
 from codex_migrate import rollout as rollout_mod
-from codex_migrate import staging
+from codex_migrate import safejson, staging
 from codex_migrate.damage import find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import PathMapper
@@ -340,3 +341,35 @@ def test_rewrite_of_a_parsed_record_on_escaped_spellings(line: bytes) -> None:
     record = json.loads(line)
     for mapper in (PathMapper(["/Users/alex=/home/alex"]), PROPERTY_MAPPER):
         assert rewrite_mod.rewrite_record(line, record, mapper) == rewrite_line(line, mapper)
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(_JSON_VALUES, st.booleans())
+def test_property_loads_gives_json_values_exactly(value: Any, as_bytes: bool) -> None:
+    """orjson makes an integer past 64 bits a float; safejson.loads must not (bare.py writes
+    parsed records back, export shows them)."""
+    text = json.dumps(value, ensure_ascii=False)
+    data: str | bytes = text.encode() if as_bytes else text
+    got = safejson.loads(data)
+    assert got == json.loads(text)
+    assert json.dumps(got) == json.dumps(json.loads(text))  # ints stay ints
+
+
+@pytest.mark.parametrize("number", [b"18446744073709551616", b"-9223372036854775809", b"1" * 40])
+def test_a_line_with_an_integer_past_64_bits_parses_exactly(number: bytes) -> None:
+    raw = b'{"type":"event_msg","payload":{"n":' + number + b"}}\n"
+    record, problem = rollout_mod.parse_line(raw, last=False)
+    assert problem is None and record["payload"]["n"] == int(number)

@@ -127,10 +127,10 @@ def _decode(raw: bytes, line: Line, last: bool) -> Line:
     return line
 
 
-def _parse(raw: bytes, last: bool) -> tuple[Any, str | None]:
+def _parse(raw: bytes, last: bool, exact_ints: bool = True) -> tuple[Any, str | None]:
     if len(raw) <= HUGE_LINE_BYTES:
         try:  # the common case, a readable line: one call (see safejson)
-            return safejson.loads_utf8(raw), None
+            return safejson.loads_utf8(raw, exact_ints=exact_ints), None
         except ValueError:
             pass  # the careful path gives the exact verdict
     return _parse_careful(raw, last)
@@ -153,9 +153,10 @@ def _parse_careful(raw: bytes, last: bool) -> tuple[Any, str | None]:
         return None, "truncated" if last and not raw.endswith(b"\n") else "not_json"
 
 
-def parse_line(raw: bytes, *, last: bool) -> tuple[Any, str | None]:
-    """``(record, problem)`` of one raw line, as :func:`decode_line` finds them."""
-    return _parse(raw, last)
+def parse_line(raw: bytes, *, last: bool, exact_ints: bool = True) -> tuple[Any, str | None]:
+    """``(record, problem)`` of one raw line, as :func:`decode_line` finds them.
+    ``exact_ints=False``: for a caller that reads only strings (see ``safejson.loads_utf8``)."""
+    return _parse(raw, last, exact_ints)
 
 
 def line_problem(raw: bytes, *, last: bool) -> str | None:

@@ -69,11 +69,12 @@ class RolloutFacts:
 
     def feed_line(self, raw: bytes, record: Any = _UNPARSED) -> None:
         """:meth:`feed` of the next line, deferred like :meth:`feed_block`. ``record``: the
-        caller's parse of exactly ``raw`` (None for a line that is not JSON), so a kept line
-        is not parsed again."""
+        caller's parse of exactly ``raw`` (None for a line that is not JSON), so a kept token
+        count is not parsed again (its integers may be orjson's, see ``safejson``)."""
         self.records += 1
         if raw.find(b"turn_context", 0, 160) >= 0:
             queue = self._contexts
+            record = _UNPARSED  # its policy is written to the row: parsed exactly, if it counts
         elif raw.find(b"token_count", 0, 400) >= 0 and b'"total_token_usage"' in raw:
             queue = self._tokens
         else:
@@ -179,7 +180,8 @@ def _total_tokens(payload: dict[str, Any] | None) -> int | None:
     info = payload.get("info") if payload is not None else None
     total = info.get("total_token_usage") if isinstance(info, dict) else None
     tokens = total.get("total_tokens") if isinstance(total, dict) else None
-    return tokens if isinstance(tokens, int) else None
+    # an INTEGER column holds 64 bits; a count past that (or a float) is no count
+    return tokens if isinstance(tokens, int) and -(2**63) <= tokens < 2**63 else None
 
 
 def _payload(raw: bytes, record: Any = _UNPARSED) -> dict[str, Any] | None:

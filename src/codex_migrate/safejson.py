@@ -7,9 +7,11 @@ overflow far sooner. :func:`loads` raises ``ValueError`` for both, so every call
 skips a line that is not JSON skips this one too.
 
 Speed: an import parses every line it copies. orjson parses about 3x faster than ``json``, and
-what it accepts ``json`` accepts too, with the same value; it refuses some text ``json`` takes
-(``NaN``, a lone ``\\ud800``, a number out of float range), so those go on to ``json``, whose
-verdict stays the one every caller has always had.
+what it accepts ``json`` accepts too, with the same value, with one exception: an integer past
+64 bits comes back as a float. It refuses some text ``json`` takes (``NaN``, a lone
+``\\ud800``, a number out of float range). So text orjson refuses, and text with a run of 19
+digits (the shortest an integer past 64 bits can be), go on to ``json``, whose value and
+verdict stay the ones every caller has always had.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def loads(data: str | bytes | bytearray) -> Any:
     """``json.loads`` that raises :class:`TooDeep` (a ValueError) for deep nesting."""
     try:
         obj = orjson.loads(data)
+        if may_hold_big_int(data):
+            raise orjson.JSONDecodeError("an integer orjson would make a float", "", 0)
     except orjson.JSONDecodeError:
         try:
             obj = json.loads(data)
@@ -41,14 +45,32 @@ def loads(data: str | bytes | bytearray) -> Any:
     return obj
 
 
-def loads_utf8(data: bytes) -> Any:
+def loads_utf8(data: bytes, *, exact_ints: bool = True) -> Any:
     """:func:`loads` of UTF-8 bytes where orjson alone accepts them; raises ``ValueError``
     for everything else, which a caller that must give the exact verdict (bad UTF-8, ``NaN``,
-    too deep) then hands to its careful path. The hot loop of a copy: no fallback here."""
+    too deep) then hands to its careful path. The hot loop of a copy: no fallback here.
+    ``exact_ints=False``: skip the search for long digit runs, for a caller that reads only
+    the record's strings (an integer past 64 bits may come back as a float)."""
     obj = orjson.loads(data)
+    if exact_ints and may_hold_big_int(data):
+        raise ValueError("an integer past 64 bits: json keeps it exact")
     if isinstance(obj, (dict, list)) and _may_be_deep(data) and depth(obj) > MAX_DEPTH:
         raise TooDeep(f"JSON nested deeper than {MAX_DEPTH} levels")
     return obj
+
+
+_DIGITS_TO_9 = bytes(0x39 if 0x30 <= b <= 0x39 else b for b in range(256))
+_DIGITS_TO_9_STR = {c: "9" for c in range(0x30, 0x3A)}
+_RUN_BYTES = b"9" * 19
+_RUN_STR = "9" * 19
+
+
+def may_hold_big_int(data: str | bytes | bytearray) -> bool:
+    """Whether ``data`` has a run of 19 digits (in a number or not): every integer past
+    64 bits has one. One ``translate`` and one search, both in C."""
+    if isinstance(data, str):
+        return _RUN_STR in data.translate(_DIGITS_TO_9_STR)
+    return _RUN_BYTES in data.translate(_DIGITS_TO_9)
 
 
 def _may_be_deep(data: str | bytes | bytearray) -> bool:

@@ -116,7 +116,8 @@ def _rewrite_checked(
         nl = block.find(b"\n", pos)
         end = size if nl < 0 else nl + 1
         line = block[pos:end]
-        record, problem = parse_line(line, last=nl < 0)
+        # the record is read for its path strings and a token count, never written back
+        record, problem = parse_line(line, last=nl < 0, exact_ints=False)
         check.add(problem)
         new = line
         if problem is None and record is not None:
