@@ -148,9 +148,11 @@ def _target_rel(thread: Thread, archived: bool) -> str:
     parts = tuple(text.split("/")) if clean else PurePosixPath(text).parts
     name = parts[-1].removesuffix(".zst") if parts else ""
     if archived:
-        return f"{ARCHIVED_DIR}/{name}"
+        rel = f"{ARCHIVED_DIR}/{name}"
+        return text if rel == text else rel
     if parts and parts[0] == SESSIONS_DIR:
-        return "/".join((*parts[:-1], name))
+        rel = "/".join((*parts[:-1], name))
+        return text if rel == text else rel  # the same layout: one string for both
     # An archived source thread has no date folder: derive it from the name's stamp.
     stamp = name[len("rollout-") : len("rollout-") + 10]
     y, m, d = stamp.split("-")
