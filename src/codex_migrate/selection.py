@@ -70,6 +70,13 @@ def resolve_id(given: str, known: Iterable[str], where: str = "this home") -> st
     )
 
 
+def _exact(given: str, known: set[str]) -> str | None:
+    """``given`` when it is a known id as it stands (what :func:`resolve_id` returns first),
+    found in a set: one lookup instead of a pass over every id."""
+    want = given.strip().lower()
+    return want if want in known else None
+
+
 def same_place(recorded: str, given: str) -> bool:
     """A recorded project folder and a folder the user typed name the same place."""
     a, b = try_parse(recorded), try_parse(given)
@@ -110,7 +117,8 @@ class Selection:
         ``extra_ids``: ids that are not threads but may be named (a DB row without a file)."""
         where = str(catalog.home.root)
         known = list(dict.fromkeys([*(t.id for t in catalog.threads), *extra_ids]))
-        ids = {resolve_id(g, known, where) for g in self.threads}
+        exact = set(known)  # the web UI names every selected thread: thousands of exact ids
+        ids = {_exact(g, exact) or resolve_id(g, known, where) for g in self.threads}
         for project in self.projects:
             hits = {t.id for t in catalog.threads if in_project(t, project)}
             if not hits:
@@ -122,7 +130,7 @@ class Selection:
                     params={"project": project},
                 )
             ids |= hits
-        excluded = {resolve_id(g, known, where) for g in self.exclude}
+        excluded = {_exact(g, exact) or resolve_id(g, known, where) for g in self.exclude}
         order = known
         if self.empty:
             return [i for i in order if i not in excluded and catalog.thread(i) is not None]

@@ -187,7 +187,9 @@ def stage_rewritten(
     old_pos = new_pos = 0
     changed = 0
     offset_map: dict[int, int] = {}
-    check = DamageCount() if check_damage and bare_cwd is None else None
+    # The parse-first pass (every line parsed once, its record reused by the rewrite and the
+    # facts) is the fast one: taken whether or not the verdicts are wanted.
+    check = DamageCount() if bare_cwd is None else None
     damage = find_damage(source) if check_damage and bare_cwd is not None else None
     with open_rollout(source) as stream, _create(dest) as out:
         blocks: Iterable[bytes] = line_blocks(stream, BLOCK_BYTES)
@@ -214,7 +216,7 @@ def stage_rewritten(
         for raw in raw_lines(dest):
             facts.feed(raw)
     os.utime(dest, (mtime, mtime))
-    if check is not None:
+    if check is not None and check_damage:
         damage = check.result()
     return StagedFile(
         dest, digest.hexdigest(), new_pos, row_facts(facts), changed, offset_map, inode, damage
