@@ -146,6 +146,14 @@ def empty_home_page(request: Request, exc: HomeNotFound, title: str) -> Response
     return render(request, "empty_home.html", {"title": title, "message": exc.message})
 
 
+def unreadable_home_page(request: Request, exc: BaseException, title: str) -> Response:
+    """What a page that reads this machine's home shows when it cannot: the empty-home page
+    for a home with no history yet, else the error (back to the start)."""
+    if isinstance(exc, HomeNotFound):
+        return empty_home_page(request, exc, title)
+    return error_page(request, exc, back="/", status=409)
+
+
 def busy_page(request: Request, exc: Busy) -> Response:
     return render(request, "busy.html", {"job": exc.job}, status=409)
 

@@ -21,11 +21,11 @@ from codex_migrate.service.tools import BackupPlan, BackupReport, plan_backup, r
 from codex_migrate.ui.common import (
     config_of,
     digest,
-    empty_home_page,
     error_page,
     field_str,
     form_of,
     see_other,
+    unreadable_home_page,
 )
 from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
 from codex_migrate.ui.loading import catalog_for
@@ -40,10 +40,8 @@ def backup_page(
 ) -> Response:
     try:
         catalog = catalog_for(request)
-    except HomeNotFound as exc:
-        return empty_home_page(request, exc, _t(request, "Backup"))
     except (CodexMigrateError, OSError) as exc:
-        return error_page(request, exc, back="/", status=409)
+        return unreadable_home_page(request, exc, _t(request, "Backup"))
     if isinstance(catalog, Response):
         return catalog
     q = request.query_params

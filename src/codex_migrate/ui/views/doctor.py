@@ -28,7 +28,7 @@ from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan
 from codex_migrate.service import home_catalog, preview_doctor_fixes, run_rebind
 from codex_migrate.service.tools import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
-from codex_migrate.ui.common import config_of, empty_home_page, error_page, see_other
+from codex_migrate.ui.common import config_of, error_page, see_other, unreadable_home_page
 from codex_migrate.ui.confirm import confirmed, offer, run_confirmed
 from codex_migrate.ui.forms import RepairResult, fingerprint
 from codex_migrate.ui.i18n import N_
@@ -310,10 +310,8 @@ def doctor_page(request: Request) -> Response:
         if isinstance(loaded_view, Response):
             return loaded_view  # a big home: its progress page
         view = loaded_view
-    except HomeNotFound as exc:
-        return empty_home_page(request, exc, _t(request, "Doctor"))
     except (CodexMigrateError, OSError) as exc:
-        return error_page(request, exc, back="/", status=409)
+        return unreadable_home_page(request, exc, _t(request, "Doctor"))
     return render(
         request,
         "doctor.html",

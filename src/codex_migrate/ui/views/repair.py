@@ -13,17 +13,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn, cwd_exists
-from codex_migrate.errors import CodexMigrateError, HomeNotFound
+from codex_migrate.errors import CodexMigrateError
 from codex_migrate.rebind import RebindPlan
 from codex_migrate.service import home_catalog, preview_rebind, run_rebind
 from codex_migrate.ui.common import (
     common_parent,
     config_of,
-    empty_home_page,
     error_page,
     field_str,
     form_of,
     see_other,
+    unreadable_home_page,
 )
 from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
 from codex_migrate.ui.forms import (
@@ -79,10 +79,8 @@ def repair_page(request: Request) -> Response:
         projects, total, include_all = _projects(request)
     except _Reading as reading:
         return reading.response
-    except HomeNotFound as exc:
-        return empty_home_page(request, exc, _t(request, "Repair"))
     except (CodexMigrateError, OSError) as exc:
-        return error_page(request, exc, back="/", status=409)
+        return unreadable_home_page(request, exc, _t(request, "Repair"))
     if focus and focus not in {cwd for cwd, _ in projects} and not session.repair_all:
         session.repair_all = True  # its folder exists: only "all projects" lists it
         try:

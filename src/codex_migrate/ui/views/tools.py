@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
-from codex_migrate.errors import CodexMigrateError, HomeNotFound
+from codex_migrate.errors import CodexMigrateError
 from codex_migrate.export.html import content_security_policy
 from codex_migrate.home import open_home
 from codex_migrate.service.tools import (
@@ -28,11 +28,11 @@ from codex_migrate.service.tools import (
 from codex_migrate.ui.common import (
     config_of,
     digest,
-    empty_home_page,
     error_page,
     field_str,
     form_of,
     see_other,
+    unreadable_home_page,
 )
 from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
 from codex_migrate.ui.jobs import DONE
@@ -50,10 +50,8 @@ EXPORT_FORMATS = ("html", "md")
 def export_page(request: Request, error: str | None = None, status: int = 200) -> Response:
     try:
         catalog = catalog_for(request)
-    except HomeNotFound as exc:
-        return empty_home_page(request, exc, _t(request, "Export"))
     except (CodexMigrateError, OSError) as exc:
-        return error_page(request, exc, back="/", status=409)
+        return unreadable_home_page(request, exc, _t(request, "Export"))
     if isinstance(catalog, Response):
         return catalog
     session = session_of(request)
