@@ -121,16 +121,20 @@ def export_start(request: Request) -> Response:
 PREVIEW_ROWS = 200
 
 
+def _choices(asked: dict[str, Any]) -> dict[str, Any]:
+    """The user's export choices as the service takes them: the preview and the write are
+    given the very same ones."""
+    return {
+        "selection": Selection(thread_ids=tuple(asked["ids"])),
+        "fmt": asked["format"],
+        "output_dir": Path(asked["dest"]),
+        "redact": asked["redact"],
+        "overwrite": asked["overwrite"],
+    }
+
+
 def _plan(catalog: Catalog, asked: dict[str, Any], progress: ProgressFn | None) -> ExportPlan:
-    return plan_export(
-        catalog,
-        Selection(thread_ids=tuple(asked["ids"])),
-        asked["format"],
-        Path(asked["dest"]),
-        redact=asked["redact"],
-        overwrite=asked["overwrite"],
-        progress=progress,
-    )
+    return plan_export(catalog, **_choices(asked), progress=progress)
 
 
 def _fingerprint(planned: tuple[Catalog, ExportPlan]) -> str:
@@ -177,16 +181,7 @@ def export_apply(request: Request) -> Response:
         return catalog, _plan(catalog, asked, progress)
 
     def write(planned: tuple[Catalog, ExportPlan], progress: ProgressFn) -> ExportReport:
-        return export_threads(
-            planned[0],
-            Selection(thread_ids=tuple(asked["ids"])),
-            asked["format"],
-            Path(asked["dest"]),
-            redact=asked["redact"],
-            overwrite=asked["overwrite"],
-            progress=progress,
-            lang=lang,
-        )
+        return export_threads(planned[0], **_choices(asked), progress=progress, lang=lang)
 
     return run_confirmed(request, "export", plan, _fingerprint, write, back="/export")
 
