@@ -45,9 +45,11 @@ class SelectionError(UsageError):
 
 
 def resolve_id(given: str, known: Iterable[str], where: str = "this home") -> str:
-    """The one id ``given`` names among ``known``: itself, or the only one it prefixes."""
+    """The one id ``given`` names among ``known``: itself, or the only one it prefixes.
+    ``known`` as a dict (``dict.fromkeys(ids)``), for a caller resolving many: an exact id is
+    then one lookup, not a pass over every id (the web UI names thousands)."""
     want = given.strip().lower()
-    ids = list(dict.fromkeys(known))
+    ids = known if isinstance(known, dict) else dict.fromkeys(known)
     if want in ids:
         return want
     matches = [k for k in ids if len(want) >= MIN_PREFIX and k.startswith(want)]
@@ -68,13 +70,6 @@ def resolve_id(given: str, known: Iterable[str], where: str = "this home") -> st
         code="thread-not-found",
         params={"id": given},
     )
-
-
-def _exact(given: str, known: set[str]) -> str | None:
-    """``given`` when it is a known id as it stands (what :func:`resolve_id` returns first),
-    found in a set: one lookup instead of a pass over every id."""
-    want = given.strip().lower()
-    return want if want in known else None
 
 
 def same_place(recorded: str, given: str) -> bool:
@@ -116,9 +111,8 @@ class Selection:
         """The ids selected in ``catalog``, newest first; every selector must name something.
         ``extra_ids``: ids that are not threads but may be named (a DB row without a file)."""
         where = str(catalog.home.root)
-        known = list(dict.fromkeys([*(t.id for t in catalog.threads), *extra_ids]))
-        exact = set(known)  # the web UI names every selected thread: thousands of exact ids
-        ids = {_exact(g, exact) or resolve_id(g, known, where) for g in self.threads}
+        known = dict.fromkeys([*(t.id for t in catalog.threads), *extra_ids])
+        ids = {resolve_id(g, known, where) for g in self.threads}
         for project in self.projects:
             hits = {t.id for t in catalog.threads if in_project(t, project)}
             if not hits:
@@ -130,7 +124,7 @@ class Selection:
                     params={"project": project},
                 )
             ids |= hits
-        excluded = {_exact(g, exact) or resolve_id(g, known, where) for g in self.exclude}
+        excluded = {resolve_id(g, known, where) for g in self.exclude}
         order = known
         if self.empty:
             return [i for i in order if i not in excluded and catalog.thread(i) is not None]

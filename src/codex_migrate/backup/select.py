@@ -165,7 +165,7 @@ def select_threads(
     chosen: set[str] = set()
     unknown: list[str] = []
     where = str(catalog.home.root)
-    known = [t.id for t in catalog.threads]
+    known = dict.fromkeys(t.id for t in catalog.threads)
     for given in thread_ids:
         try:
             chosen.add(resolve_id(given, known, where))

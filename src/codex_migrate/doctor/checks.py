@@ -364,7 +364,7 @@ def diagnose(
         ]
         report.rows = [_orphan_diagnosis(catalog, r.id) for r in catalog.orphan_rows]
         return report
-    known = [t.id for t in catalog.threads] + sorted(orphan_ids)
+    known = dict.fromkeys([*(t.id for t in catalog.threads), *sorted(orphan_ids)])
     for given in dict.fromkeys(wanted):
         tid = _resolve_id(given, known, str(home.root))
         thread = catalog.thread(tid)
@@ -387,7 +387,7 @@ def _home_relative(path: str, root: Path) -> str:
         return path
 
 
-def _resolve_id(given: str, known: list[str], where: str) -> str:
+def _resolve_id(given: str, known: dict[str, None], where: str) -> str:
     """The thread or row an id or unique prefix names (an ambiguous prefix is refused); an id
     that names nothing is diagnosed as ``not-found``."""
     from codex_migrate.selection import SelectionError, resolve_id  # only for given ids
