@@ -186,13 +186,13 @@ def _changes(
         except (UnicodeDecodeError, ValueError, RecursionError):
             return None
     changes: list[ValueChange] = []
-    targeted: set[KeyPath] = set()
-    for key_path, value in path_values(record):
-        targeted.add(key_path)
+    values = path_values(record)
+    for key_path, value in values:
         new = map_path_value(value, mapper)
         if new is not None:
             changes.append(ValueChange(key_path, value, new))
     if rewrite_text:
+        targeted = {key_path for key_path, _ in values}
         for key_path, value in all_strings(record):
             if key_path in targeted:
                 continue
@@ -256,11 +256,7 @@ def rewrite_record(line: bytes, record: Any, mapper: PathMapper) -> bytes:
     maps is searched at all. Most lines of a real rollout are left after a few dict lookups."""
     if not mapper.rules:
         return line
-    changes: list[ValueChange] = []
-    for key_path, value in path_values(record):
-        new = map_path_value(value, mapper)
-        if new is not None:
-            changes.append(ValueChange(key_path, value, new))
+    changes = _changes(line, mapper, False, record)  # the record is given: never None
     if not changes:
         return line
     body, terminator = _split_terminator(line)
