@@ -33,9 +33,10 @@ def loads(data: str | bytes | bytearray) -> Any:
     """``json.loads`` that raises :class:`TooDeep` (a ValueError) for deep nesting."""
     try:
         obj = orjson.loads(data)
-        if may_hold_big_int(data):
-            raise orjson.JSONDecodeError("an integer orjson would make a float", "", 0)
+        exact = not may_hold_big_int(data)  # else orjson may have made an int a float
     except orjson.JSONDecodeError:
+        exact = False
+    if not exact:
         try:
             obj = json.loads(data)
         except RecursionError:
