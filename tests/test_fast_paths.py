@@ -5,8 +5,8 @@
   line-by-line, and the offsets map it builds;
 * a line parsed by orjson first (``rollout._parse``) against the careful parse, and a parsed
   record's path fields mapped first (``rewrite.rewrite_record``) against ``rewrite_line``;
-* facts gathered from blocks (``feed_block`` + ``finish``) and from the staging pass's parsed
-  lines (``feed_line``) against ``feed`` line by line;
+* facts gathered from the staging pass's parsed lines (``feed_line`` + ``finish``) against
+  ``feed`` line by line;
 * all of it on benchmark-shaped rollouts (real Codex lines, many path-bearing, many folders),
   plus kill -9 at every step of an import of such a home.
 """
@@ -176,7 +176,7 @@ def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.mark.parametrize("check_damage", [False, True])  # facts: feed_block / feed_line
+@pytest.mark.parametrize("check_damage", [False, True])
 @pytest.mark.parametrize("block_bytes", [1 << 20, 4096, 97])
 def test_staging_equals_the_careful_path_on_benchmark_rollouts(
     bench_home: Path,

@@ -63,47 +63,12 @@ def rewrite_block(
     check: DamageCount | None = None,
     facts: RolloutFacts | None = None,
 ) -> tuple[bytes, list[Change]]:
-    """:func:`rewrite_line` over a buffer of whole lines, touching only the lines that one
-    search of the buffer says may change; every other byte is copied as a slice.
-    ``check``: also give it every line's verdict (:mod:`codex_migrate.damage`), and feed
-    ``facts`` each new line with its parse (otherwise the caller feeds the new block)."""
-    if check is not None:
-        return _rewrite_checked(block, mapper, rewrite_text, check, facts)
-    starts = candidate_lines(block, mapper)
-    if starts is None:
-        starts = [0, *(i + 1 for i in _newlines(block))]
-    pieces: list[bytes] = []
-    changes: list[Change] = []
-    last = 0
-    size = len(block)
-    for start in starts:
-        if start >= size:
-            break
-        end = block.find(b"\n", start)
-        end = size if end < 0 else end + 1
-        line = block[start:end]
-        new = rewrite_line(line, mapper, rewrite_text=rewrite_text)
-        if new is not line:
-            pieces.append(block[last:start])
-            pieces.append(new)
-            changes.append((start, end, len(new)))
-            last = end
-    if not changes:
-        return block, changes
-    pieces.append(block[last:])
-    return b"".join(pieces), changes
-
-
-def _rewrite_checked(
-    block: bytes,
-    mapper: PathMapper,
-    rewrite_text: bool,
-    check: DamageCount,
-    facts: RolloutFacts | None,
-) -> tuple[bytes, list[Change]]:
-    """:func:`rewrite_block` that parses every line once for the damage check and hands
-    that parse to the rewrite, so no line is parsed twice; then only the lines whose parsed
-    path fields map are searched at all (:func:`rewrite_record`)."""
+    """:func:`rewrite_line` over a buffer of whole lines; every byte it leaves is copied as a
+    slice. Each line is parsed once, and that parse serves the damage check (``check`` gets
+    every line's verdict), the rewrite (only a line whose parsed path fields map is searched
+    at all: :func:`rewrite_record`) and the row facts (``facts`` gets each new line)."""
+    if check is None:
+        check = DamageCount()
     wanted = None
     if rewrite_text:  # free text may hold a path in any line: search the bytes first
         starts = candidate_lines(block, mapper)
@@ -187,9 +152,8 @@ def stage_rewritten(
     old_pos = new_pos = 0
     changed = 0
     offset_map: dict[int, int] = {}
-    # The parse-first pass (every line parsed once, its record reused by the rewrite and the
-    # facts) is the fast one: taken whether or not the verdicts are wanted.
-    check = DamageCount() if bare_cwd is None else None
+    check = DamageCount()
+    # a converted 2025 rollout: the damage is the source's, not the converted lines'
     damage = find_damage(source) if check_damage and bare_cwd is not None else None
     with open_rollout(source) as stream, _create(dest) as out:
         blocks: Iterable[bytes] = line_blocks(stream, BLOCK_BYTES)
@@ -203,8 +167,6 @@ def stage_rewritten(
                 _add_offsets(offset_map, block, changes, old_pos, new_pos)
             out.write(new)
             digest.update(new)
-            if check is None:
-                facts.feed_block(new)
             changed += len(changes)
             old_pos += len(block)
             new_pos += len(new)
@@ -216,7 +178,7 @@ def stage_rewritten(
         for raw in raw_lines(dest):
             facts.feed(raw)
     os.utime(dest, (mtime, mtime))
-    if check is not None and check_damage:
+    if check_damage and bare_cwd is None:
         damage = check.result()
     return StagedFile(
         dest, digest.hexdigest(), new_pos, row_facts(facts), changed, offset_map, inode, damage
