@@ -1,12 +1,11 @@
 """Facts a ``threads`` row needs (model, effort, approval mode, policy, tokens, whether a user
 spoke), gathered from a rollout's lines while a copy streams them.
 
-Three ways in, one rule: :meth:`RolloutFacts.feed` looks at one line at a time;
-:meth:`~RolloutFacts.feed_block` at a buffer of whole lines, searching it for the few marks that
-matter; :meth:`~RolloutFacts.feed_line` at each line the import's staging pass has already parsed,
-so it parses nothing itself. All three use the same byte tests to pick the lines that can set a
-fact, and only the last such lines count, so they are parsed (when not already) in
-:meth:`~RolloutFacts.finish`, newest first.
+Two ways in, one rule: :meth:`RolloutFacts.feed` looks at one line at a time and parses what
+counts at once; :meth:`~RolloutFacts.feed_line` takes each line the import's staging pass has
+already parsed, keeps only the last lines that can set a fact, and resolves them in
+:meth:`~RolloutFacts.finish`, newest first (parsing a kept line only when its parse was not
+given). Both pick those lines with the same byte tests.
 """
 
 from __future__ import annotations
@@ -20,14 +19,6 @@ from codex_migrate.rollout import HEAD_MAX_RECORDS
 
 #: How many candidate lines of each kind are kept until :meth:`RolloutFacts.finish`.
 _KEEP = 64
-#: (mark, None: anywhere | "head": only in the first HEAD_MAX_RECORDS lines)
-_FACT_MARKS = (
-    (b"turn_context", None),
-    (b"token_count", None),
-    (b'"user_message"', "head"),
-    (b'"UserMessage"', "head"),
-)
-
 #: A kept line: its bytes, and its record when the caller parsed exactly these bytes.
 _Kept = tuple[bytes, Any]
 _UNPARSED: Any = object()
@@ -53,79 +44,40 @@ class RolloutFacts:
     def feed(self, raw: bytes) -> None:
         """Look only at the few record kinds that carry row facts; parse nothing else."""
         self.records += 1
-        head = raw[:160]
-        if b"turn_context" in head:
+        kind = _kind(raw)
+        if kind == _CONTEXT:
             self._set_context(_payload(raw))
-        elif b"token_count" in raw[:400] and b'"total_token_usage"' in raw:
+        elif kind == _TOKENS:
             tokens = _total_tokens(_payload(raw))
             if tokens is not None:
                 self.tokens_used = tokens
-        elif (
+        else:
+            self._note_user(raw)
+
+    def feed_line(self, raw: bytes, record: Any = _UNPARSED) -> None:
+        """:meth:`feed` of the next line, deferred to :meth:`finish`. ``record``: the
+        caller's parse of exactly ``raw`` (None for a line that is not JSON), so a kept token
+        count is not parsed again (its integers may be orjson's, see ``safejson``)."""
+        self.records += 1
+        kind = _kind(raw)
+        if kind == _CONTEXT:
+            queue = self._contexts
+            record = _UNPARSED  # its policy is written to the row: parsed exactly, if it counts
+        elif kind == _TOKENS:
+            queue = self._tokens
+        else:
+            self._note_user(raw)
+            return
+        self._dropped = self._dropped or len(queue) == _KEEP
+        queue.append((raw, record))
+
+    def _note_user(self, raw: bytes) -> None:
+        if (
             not self.has_user_event
             and self.records <= HEAD_MAX_RECORDS
             and (b'"user_message"' in raw or b'"UserMessage"' in raw)
         ):
             self.has_user_event = True
-
-    def feed_line(self, raw: bytes, record: Any = _UNPARSED) -> None:
-        """:meth:`feed` of the next line, deferred like :meth:`feed_block`. ``record``: the
-        caller's parse of exactly ``raw`` (None for a line that is not JSON), so a kept token
-        count is not parsed again (its integers may be orjson's, see ``safejson``)."""
-        self.records += 1
-        if raw.find(b"turn_context", 0, 160) >= 0:
-            queue = self._contexts
-            record = _UNPARSED  # its policy is written to the row: parsed exactly, if it counts
-        elif raw.find(b"token_count", 0, 400) >= 0 and b'"total_token_usage"' in raw:
-            queue = self._tokens
-        else:
-            if (
-                not self.has_user_event
-                and self.records <= HEAD_MAX_RECORDS
-                and (b'"user_message"' in raw or b'"UserMessage"' in raw)
-            ):
-                self.has_user_event = True
-            return
-        self._dropped = self._dropped or len(queue) == _KEEP
-        queue.append((raw, record))
-
-    def feed_block(self, block: bytes) -> None:
-        """:meth:`feed` for a buffer of whole lines (the last may lack its newline, at the end
-        of a file), without looking at every line: only lines marked ``turn_context``,
-        ``token_count`` or a user message can set a fact."""
-        size = len(block)
-        if not size:
-            return
-        head_end = 0  # lines before this offset are within the head (user events count)
-        if self.records < HEAD_MAX_RECORDS and not self.has_user_event:
-            for _ in range(HEAD_MAX_RECORDS - self.records):
-                head_end = block.find(b"\n", head_end) + 1
-                if not head_end:
-                    head_end = size
-                    break
-        self.records += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        starts: set[int] = set()
-        for mark, limit in _FACT_MARKS:
-            stop = size if limit is None else head_end
-            pos = block.find(mark, 0, stop)
-            while pos >= 0:
-                starts.add(block.rfind(b"\n", 0, pos) + 1)
-                end = block.find(b"\n", pos)
-                if end < 0:
-                    break
-                pos = block.find(mark, end + 1, stop)
-        for start in sorted(starts):
-            end = block.find(b"\n", start)
-            raw = block[start : size if end < 0 else end + 1]
-            if b"turn_context" in raw[:160]:
-                queue = self._contexts
-            elif b"token_count" in raw[:400] and b'"total_token_usage"' in raw:
-                queue = self._tokens
-            else:
-                if start < head_end and (b'"user_message"' in raw or b'"UserMessage"' in raw):
-                    self.has_user_event = True
-                continue
-            self._dropped = self._dropped or len(queue) == _KEEP
-            queue.append((raw, _UNPARSED))
 
     def finish(self) -> bool:
         """Resolve the kept lines; False when a fact may sit in a line that was dropped (more
@@ -165,6 +117,20 @@ class RolloutFacts:
         self.approval_mode = found["approval_mode"] or self.approval_mode
         if found["policy"] is not None:
             self.policy = found["policy"]
+
+
+_CONTEXT = "turn_context"
+_TOKENS = "token_count"
+
+
+def _kind(raw: bytes) -> str | None:
+    """Which of the lines that set a fact ``raw`` is, by a look at its first bytes (where
+    Codex writes the record's type), without parsing it."""
+    if raw.find(b"turn_context", 0, 160) >= 0:
+        return _CONTEXT
+    if raw.find(b"token_count", 0, 400) >= 0 and b'"total_token_usage"' in raw:
+        return _TOKENS
+    return None
 
 
 def _context_facts(payload: dict[str, Any]) -> dict[str, Any]:
