@@ -234,7 +234,11 @@ def apply_import(
             }
             if writes or kept:
                 sync_files(
-                    chain((tx.staged_path(i.target_rel) for i in writes), kept), folder=tx.staging
+                    chain(
+                        (tx.staged_name(i.target_rel) for i in writes),
+                        (tx.staging / rel for rel in kept),  # staged as staging/<rel>
+                    ),
+                    folder=tx.staging,
                 )
             crash_point("staged")
             ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
@@ -242,7 +246,7 @@ def apply_import(
             del hashes
             tx.set_state("applying")
             for n, item in enumerate(writes, 1):
-                tx.install(item.target_rel, tx.staged_path(item.target_rel))
+                tx.install(item.target_rel, tx.staged_name(item.target_rel))
                 if n == 1:
                     crash_point("installed-first")
                 old = item.target_thread

@@ -23,6 +23,7 @@ from typing import Any
 
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import fsync_dir
+from codex_migrate.jsontext import compact
 
 JOURNAL = "journal.json"
 VERSION = 2
@@ -125,7 +126,7 @@ def _pieces(data: dict[str, Any]) -> Iterator[str]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return compact(value)  # json.dumps(value, separators=(",", ":")), orjson's speed
 
 
 def _from_v1(data: dict[str, Any]) -> dict[str, Any]:

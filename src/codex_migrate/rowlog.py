@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate import statedb
+from codex_migrate.jsontext import sorted_utf8
 
 ROWID = "__rowid"
 
@@ -45,8 +46,7 @@ def digest(row: Row | None) -> dict[str, str] | None:
 
 
 def _sha(row: Row) -> str:
-    text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(sorted_utf8(row)).hexdigest()
 
 
 def _plain(text: str) -> bool:
@@ -136,7 +136,7 @@ class RowLog:
             "tables": [
                 {"table": table, "keys": keys, "rows": rows}
                 for table, keys, changed in self._changes()
-                if (rows := list(changed))
+                if (rows := [_change(*c) for c in changed])
             ]
         }
 
@@ -155,9 +155,9 @@ class RowLog:
                         continue
                     head = json.dumps({"table": table, "keys": keys}, separators=(",", ":"))
                     f.write(("" if first_table else ",") + head[:-1] + ',"rows":[')
-                    f.write(json.dumps(first, separators=(",", ":")))
+                    f.write(_change_text(len(keys), *first))
                     for change in changed:
-                        f.write("," + json.dumps(change, separators=(",", ":")))
+                        f.write("," + _change_text(len(keys), *change))
                     f.write("]}")
                     first_table = False
                 f.write("]}")
@@ -167,8 +167,9 @@ class RowLog:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _changes(self) -> Iterator[tuple[str, list[str], Iterator[dict[str, Any]]]]:
-        """Per table: its key columns and each changed row, in key order."""
+    def _changes(self) -> Iterator[tuple[str, list[str], Iterator[_Change]]]:
+        """Per table: its key columns and each changed row (its key as JSON, its image
+        before, the digest after), in key order."""
         for w in self.watches:
             keys = self.keys[w.table]
             got = self.after.setdefault(w.table, {})
@@ -180,17 +181,35 @@ class RowLog:
 
             def changed(
                 before: dict[str, Row] = before, after: dict[str, str | None] = after
-            ) -> Iterator[dict[str, Any]]:
+            ) -> Iterator[_Change]:
                 for k in sorted(before.keys() | after.keys()):
                     was, now = before.get(k), after.get(k)
                     if (None if was is None else _sha(was)) != now:
-                        yield {
-                            "key": json.loads(k),
-                            "before": was,
-                            "after": None if now is None else {"$sha256": now},
-                        }
+                        yield k, was, now
 
             yield table, keys, changed()
+
+
+#: A changed row: its key (the JSON text :meth:`RowLog._key` gives), its image before (None:
+#: we inserted it), the digest of it after (None: we deleted it).
+_Change = tuple[str, Row | None, str | None]
+
+
+def _change(key: str, was: Row | None, now: str | None) -> dict[str, Any]:
+    return {
+        "key": json.loads(key),
+        "before": was,
+        "after": None if now is None else {"$sha256": now},
+    }
+
+
+def _change_text(key_count: int, key: str, was: Row | None, now: str | None) -> str:
+    """``json.dumps(_change(...), separators=(",", ":"))``: a row we inserted (nearly every
+    row of an import) by format, with a one-column key, which :meth:`RowLog._key` wrote as
+    compact JSON already; the rest by the encoder."""
+    if was is None and now is not None and key_count == 1:
+        return f'{{"key":{key},"before":null,"after":{{"$sha256":"{now}"}}}}'
+    return json.dumps(_change(key, was, now), separators=(",", ":"))
 
 
 @dataclass

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from codex_migrate import statedb
@@ -213,18 +214,29 @@ class _Layout:
             (n, _filler(c)) for n, c in enumerate(cols.values()) if c.notnull and c.default is None
         ]
         self.defaulted = [n for n, c in enumerate(cols.values()) if c.default is not None]
+        #: the columns left out -> the columns written and how to pick their values
+        self._shapes: dict[tuple[int, ...], tuple[tuple[str, ...], Callable[[Any], Any]]] = {}
 
-    def values(self, row: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
+    def values(self, row: dict[str, Any]) -> tuple[tuple[str, ...], Sequence[Any]]:
         """The columns ``row`` fills, and their values."""
-        values = [row.get(name) for name in self.names]
+        values = list(map(row.get, self.names))
         for n, filler in self.fill:
             if values[n] is None:
                 values[n] = filler
-        gone = {n for n in self.defaulted if values[n] is None}
+        gone = tuple(n for n in self.defaulted if values[n] is None)
         if not gone:
             return self.names, values
-        keep = [n for n in range(len(values)) if n not in gone]
-        return tuple(self.names[n] for n in keep), [values[n] for n in keep]
+        shape = self._shapes.get(gone)
+        if shape is None:  # worked out once per set of columns left out (usually one)
+            keep = [n for n in range(len(values)) if n not in gone]
+            pick: Callable[[Any], Any] = itemgetter(*keep) if len(keep) > 1 else _one(keep[0])
+            shape = self._shapes[gone] = (tuple(self.names[n] for n in keep), pick)
+        names, pick = shape
+        return names, pick(values)
+
+
+def _one(n: int) -> Callable[[list[Any]], tuple[Any]]:
+    return lambda values: (values[n],)
 
 
 def history_tables(conn: statedb.Connection) -> list[str]:
