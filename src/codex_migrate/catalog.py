@@ -28,25 +28,15 @@ from codex_migrate.statedb import StateDBError, ThreadRows, read_thread_rows
 ProgressFn = Callable[[str, int, int], None]
 
 TITLE_MAX = 200
-#: The session_meta keys later stages need; the rest (e.g. 20 KB of base instructions) is
-#: not kept in memory for thousands of threads.
-META_KEYS = (
-    "id",
-    "timestamp",
-    "cwd",
-    "source",
-    "model_provider",
-    "cli_version",
-    "originator",
-    "thread_source",
-    "history_mode",
-    "git",
-)
-
-
-#: Values most threads of a home repeat (a project's cwd, the CLI version, the provider):
-#: kept once, not once per thread (at 30 000 threads that is megabytes).
-SHARED_KEYS = frozenset(META_KEYS) - {"id", "timestamp", "git"}
+#: The session_meta keys a DB row takes values from; the rest (e.g. 20 KB of base
+#: instructions, the id and cwd the record has already) is not kept for thousands of threads.
+META_KEYS: tuple[str, ...] = ("timestamp", "source", "model_provider", "cli_version")
+META_KEYS += ("originator", "thread_source", "git")
+#: Values most threads of a home repeat (CLI version, provider, git branch and remote): kept
+#: once, not once per thread (at 30 000 threads that is megabytes).
+SHARED_KEYS = frozenset(META_KEYS) - {"timestamp", "git"}
+SHARED_GIT_KEYS = frozenset({"branch", "repository_url"})
+NO_ISSUES = LineIssues()  #: shared by threads without unreadable lines (read only)
 
 
 def _shared(value: Any) -> Any:
@@ -55,10 +45,11 @@ def _shared(value: Any) -> Any:
 
 @dataclass(slots=True)
 class Thread:
-    """One conversation, with the rollout's and (when present) the DB row's view of it."""
+    """One conversation, with the rollout's and (when present) the DB row's view of it.
+    Small (30 000 of them in a long history): no Path, no empty records of its own."""
 
     id: str
-    rollout_path: Path
+    home_root: str  #: one string shared by all threads of the home; the file is root/rel
     rel_path: str
     archived_on_disk: bool
     compressed: bool
@@ -74,9 +65,22 @@ class Thread:
     cli_version: str | None = None
     index_name: str | None = None
     row: dict[str, Any] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    issues: LineIssues = field(default_factory=LineIssues)
+    kept_meta: dict[str, Any] | None = None  #: None: no value of META_KEYS
+    line_issues: LineIssues | None = None  #: None: no unreadable line
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def rollout_path(self) -> Path:
+        """The rollout file (made on demand: a path kept per thread costs ~0.5 KB)."""
+        return Path(self.home_root, self.rel_path)
+
+    @property
+    def meta(self) -> dict[str, Any]:  # read only
+        return self.kept_meta or {}
+
+    @property
+    def issues(self) -> LineIssues:  # read only
+        return self.line_issues or NO_ISSUES
 
     @property
     def row_cwd(self) -> str | None:
@@ -263,10 +267,12 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
             value = meta[k]
             if k in SHARED_KEYS and value.__class__ is str and len(value) < 4096:
                 value = sys.intern(value)  # see SHARED_KEYS
+            elif k == "git" and value.__class__ is dict:
+                value = {g: _shared(v) if g in SHARED_GIT_KEYS else v for g, v in value.items()}
             kept[k] = value
     thread = Thread(
         id=ref.thread_id,
-        rollout_path=ref.path,
+        home_root=sys.intern(str(home.root)),
         rel_path=_rel(ref.path, home.root),
         archived_on_disk=ref.archived,
         compressed=ref.compressed,
@@ -280,8 +286,8 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
         source=_source_of(meta.get("source")),
         model_provider=_str_or_none(kept.get("model_provider")),
         cli_version=_str_or_none(kept.get("cli_version")),
-        meta=kept,
-        issues=head.issues,
+        kept_meta=kept or None,
+        line_issues=head.issues if head.issues.total else None,
         problems=[],
     )
     if head.empty:

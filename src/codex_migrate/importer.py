@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
@@ -31,10 +31,10 @@ from codex_migrate.staging import StageJob, iter_staged
 from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RowFacts,
+    RowWriter,
     build_row,
     columns,
     delete_projection,
-    upsert_rows,
     watch_projection,
 )
 from codex_migrate.transaction import Transaction, abort, crash_point
@@ -70,15 +70,6 @@ class ImportReport:
         return dict(self.__dict__)
 
 
-class _Staged(NamedTuple):
-    """What the import needs of a staged file once it is synced and its hash journalled."""
-
-    inode: int
-    size: int
-    facts: RowFacts
-    offsets: dict[int, int] | None
-
-
 def _needs_row(item: PlanItem, root: Path) -> bool:
     """A skipped thread still gets its row repaired when the row is missing or stale."""
     if item.action in (IMPORT, REPLACE):
@@ -96,10 +87,13 @@ def _needs_row(item: PlanItem, root: Path) -> bool:
     )
 
 
-def _row_for(item: PlanItem, root: Path, facts: RowFacts | None) -> dict[str, Any]:
+def _row_for(
+    item: PlanItem, root: Path, facts: RowFacts | None, staged: str | None = None
+) -> dict[str, Any]:
+    """``staged``: where the file is until it is renamed into place (the same times)."""
     path = os.path.join(root, item.target_rel.replace("/", os.sep))  # as str(root / rel)
     try:
-        mtime = os.stat(path).st_mtime
+        mtime = os.stat(staged or path).st_mtime
     except OSError:
         mtime = item.thread.mtime
     source_row = item.thread.row
@@ -215,7 +209,8 @@ def apply_import(
                 for i in writes
             )
             hashes: dict[str, str] = {}
-            staged: dict[str, _Staged] = {}  # only the little the rest needs, per thread
+            identities: dict[str, tuple[int, int]] = {}  # rel -> inode, size as staged
+            offsets: dict[str, dict[int, int]] = {}  # for the turn indexes carried
             results = iter_staged(
                 jobs,
                 plan.mapper,
@@ -223,57 +218,71 @@ def apply_import(
                 total_bytes=sum(i.thread.size for i in writes),
                 on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
             )
-            for i, r in zip(writes, results, strict=True):
-                if not damage_now(plan, i):  # damage left to the write: copied as is, named
-                    i.damage = r.damage
-                report.bytes_written += r.size
-                hashes[i.target_rel] = r.sha256
-                staged[i.id] = _Staged(r.inode, r.size, r.facts.shared(), r.offsets or None)
-            kept = {
-                rel: keep_original(i.thread.rollout_path, tx.staging / rel) for i, rel in originals
-            }
-            if writes or kept:
-                sync_files(
-                    chain(
-                        (tx.staged_name(i.target_rel) for i in writes),
-                        (tx.staging / rel for rel in kept),  # staged as staging/<rel>
-                    ),
-                    folder=tx.staging,
-                )
-            crash_point("staged")
-            ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
-            tx.will_install(hashes | kept | ours)
-            del hashes
-            tx.set_state("applying")
-            for n, item in enumerate(writes, 1):
-                tx.install(item.target_rel, tx.staged_name(item.target_rel))
-                if n == 1:
-                    crash_point("installed-first")
-                old = item.target_thread
-                if old is not None and old.compressed:
-                    tx.remove(old.rel_path)
-            for rel in kept:
-                tx.install(rel)
-            for rel in files:
-                tx.install(rel)
-            report.home_files = sorted(files)
-            tx.sync_installed()
-            tx.save()
-            report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
-            crash_point("files")
-
-            if db_items and home.state_db is not None:
-                rows = (  # built one at a time: thousands of rows are never all in memory
-                    _row_for(i, root, staged[i.id].facts if i.id in staged else None)
-                    for i in db_items
-                )
-                _write_rows(tx, home.state_db, [i.id for i in db_items], rows)
-                report.rows_written = len(db_items)
+            with ExitStack() as db:
+                rows = None
+                if db_items and home.state_db is not None:
+                    # The state DB's one write transaction is open from the first staged file
+                    # to after the last rename: each row goes in as its rollout is staged
+                    # (while the workers stage the rest), and none is seen before the commit
+                    # (an error or a crash before it leaves the DB as it was).
+                    rows = RowWriter(db.enter_context(tx.db_write(home.state_db)))
+                    rows.watch([i.id for i in db_items])
+                    staging = {i.id for i in writes}
+                    for i in db_items:
+                        if i.id not in staging:  # a skipped thread's row repaired
+                            rows.add(_row_for(i, root, None))
+                    row_ids = {i.id for i in db_items} & staging
+                for i, r in zip(writes, results, strict=True):
+                    if not damage_now(plan, i):  # damage left to the write: copied as is, named
+                        i.damage = r.damage
+                    report.bytes_written += r.size
+                    hashes[i.target_rel] = r.sha256
+                    identities[i.target_rel] = (r.inode, r.size)
+                    if r.offsets:
+                        offsets[i.id] = r.offsets
+                    if rows is not None and i.id in row_ids:  # its mtime: the staged file's
+                        rows.add(_row_for(i, root, r.facts, tx.staged_name(i.target_rel)))
+                kept = {
+                    rel: keep_original(i.thread.rollout_path, tx.staging / rel)
+                    for i, rel in originals
+                }
+                if writes or kept:
+                    sync_files(
+                        chain(
+                            (tx.staged_name(i.target_rel) for i in writes),
+                            (tx.staging / rel for rel in kept),  # staged as staging/<rel>
+                        ),
+                        folder=tx.staging,
+                    )
+                crash_point("staged")
+                ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
+                tx.will_install(hashes | kept | ours)
+                del hashes
+                tx.set_state("applying")
+                for n, item in enumerate(writes, 1):
+                    tx.install(item.target_rel, tx.staged_name(item.target_rel))
+                    if n == 1:
+                        crash_point("installed-first")
+                    old = item.target_thread
+                    if old is not None and old.compressed:
+                        tx.remove(old.rel_path)
+                for rel in kept:
+                    tx.install(rel)
+                for rel in files:
+                    tx.install(rel)
+                report.home_files = sorted(files)
+                tx.sync_installed()
+                tx.save()
+                report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
+                crash_point("files")
+                if rows is not None:
+                    rows.flush()  # the row log is journalled and the rows committed next
+                    report.rows_written = len(db_items)
             carried = [
                 t
                 for i in writes
                 if i.id in indexes
-                and (t := translate(indexes[i.id], staged[i.id].offsets or {}, plan.mapper))
+                and (t := translate(indexes[i.id], offsets.get(i.id, {}), plan.mapper))
             ] + [
                 t
                 for i in skipped_indexed
@@ -307,7 +316,6 @@ def apply_import(
                 report.history_entries = len(history)
             crash_point("appended")
 
-            identities = {i.target_rel: (staged[i.id].inode, staged[i.id].size) for i in writes}
             problems = verify_written(home, tx.journal.written, db_items, root, identities)
             if problems:
                 raise CodexMigrateError(
@@ -357,14 +365,6 @@ def restore_times(writer: HomeWriter, plan: ImportPlan, thread_ids: list[str]) -
 
 #: The row times a Codex round trip rewrites and :func:`restore_times` puts back.
 TIME_COLUMNS = ("updated_at", "updated_at_ms", "recency_at", "recency_at_ms", "archived_at")
-
-
-def _write_rows(tx: Transaction, db: Path, ids: list[str], rows: Iterable[dict[str, Any]]) -> None:
-    """Write the rows of threads ``ids`` (journalled first, see :mod:`rowlog`)."""
-    with tx.db_write(db) as log:
-        cols = columns(log.conn, "threads")
-        log.watch_keys("threads", "id", ids)
-        upsert_rows(log.conn, rows, cols)
 
 
 def _offsets_of(plan: ImportPlan, item: PlanItem) -> dict[int, int]:

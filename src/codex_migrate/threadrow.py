@@ -200,6 +200,33 @@ def upsert_rows(
         )
 
 
+class RowWriter:
+    """``threads`` rows written into one open write (its rows journalled first, see
+    :mod:`rowlog`) a few hundred at a time, as they are made: the rows of thousands of
+    threads are never all in memory. Call :meth:`flush` before the write ends."""
+
+    BATCH = 256
+
+    def __init__(self, log: RowLog) -> None:
+        self.log = log
+        self.cols = columns(log.conn, "threads")
+        self.pending: list[dict[str, Any]] = []
+
+    def watch(self, ids: list[str]) -> None:
+        """Journal the rows of threads ``ids`` as they are, before any is written."""
+        self.log.watch_keys("threads", "id", ids)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            upsert_rows(self.log.conn, self.pending, self.cols)
+            self.pending = []
+
+
 class _Layout:
     """How a row's values go into this schema's columns, worked out once for all rows.
 
