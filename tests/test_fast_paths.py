@@ -307,6 +307,43 @@ def test_property_fast_line_parse_gives_the_careful_verdict(raw: bytes) -> None:
         assert json.dumps(fast[0], sort_keys=True) == json.dumps(careful[0], sort_keys=True)
 
 
+def _block_verdicts(lines: list[bytes]) -> list[tuple[str, str | None]]:
+    """Each line's (record as JSON, problem) by ``parse_block`` of the lines joined."""
+    parsed, bad = rollout_mod.parse_block(b"".join(lines))
+    assert [raw for raw, _, _ in parsed] == [x for x in lines if x]
+    assert bad == [(n, p) for n, (_, _, p) in enumerate(parsed) if p is not None]
+    return [(json.dumps(r, sort_keys=True), p) for _, r, p in parsed]
+
+
+def _line_verdicts(lines: list[bytes]) -> list[tuple[str, str | None]]:
+    lines = [x for x in lines if x]
+    out = []
+    for n, raw in enumerate(lines):
+        record, problem = rollout_mod._parse(raw, n == len(lines) - 1, exact_ints=False)
+        out.append((json.dumps(record, sort_keys=True), problem))
+    return out
+
+
+def test_block_parse_gives_each_lines_verdict() -> None:
+    """``parse_block`` (the staging pass's loop) against ``_parse`` line by line, on every
+    hand-made case: alone, and all of them in one block (each case but the last one ends
+    with its newline there, as a block's lines do)."""
+    for raw in _VERDICT_CASES:
+        assert _block_verdicts([raw]) == _line_verdicts([raw])
+    lines = [x if x.endswith(b"\n") else x + b"\n" for x in _VERDICT_CASES if x]
+    lines.append(b'{"a":')  # a cut last line
+    assert _block_verdicts(lines) == _line_verdicts(lines)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(_VERDICT_CASES)), max_size=8))
+def test_property_block_parse_gives_each_lines_verdict(parts: list[bytes]) -> None:
+    block = b"".join(parts)
+    lines = [x + b"\n" for x in block.split(b"\n")]
+    lines[-1] = lines[-1][:-1]  # the block's end, with or without its newline
+    assert _block_verdicts(lines) == _line_verdicts(lines)
+
+
 @settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_property_rewrite_of_a_parsed_record_equals_rewrite_line(data: st.DataObject) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.parallel import process_pool, worker_count
-from codex_migrate.rollout import LineIssues, line_blocks, line_problem, open_rollout
+from codex_migrate.rollout import LineIssues, line_blocks, open_rollout, parse_block
 
 #: How many line numbers a report lists (the count is always complete).
 MAX_LISTED = 20
@@ -74,6 +74,16 @@ class DamageCount:
             if len(self.lines) < MAX_LISTED:
                 self.lines.append(self.lineno)
 
+    def add_block(self, lines: int, bad: list[tuple[int, str]]) -> None:
+        """The verdicts of the next ``lines`` lines: ``bad`` holds the (index, problem) of
+        the unreadable ones (:func:`rollout.parse_block`), every other line is readable."""
+        for index, problem in bad:
+            lineno = self.lineno + index + 1
+            self.issues.add(problem, lineno)
+            if len(self.lines) < MAX_LISTED:
+                self.lines.append(lineno)
+        self.lineno += lines
+
     def result(self) -> Damage | None:
         if not self.issues.total:
             return None
@@ -85,18 +95,13 @@ def find_damage(path: Path) -> Damage | None:
     the file itself cannot be read.
 
     Reads blocks of whole lines and checks each line as :func:`rollout.decode_line` does
-    (same verdicts), without building a line object per line: this pass parses every line
-    of every imported rollout, so its overhead per line is the import's."""
+    (same verdicts, :func:`rollout.parse_block`), without a line object per line: this
+    pass parses every line of every rollout an import checks first."""
     count = DamageCount()
     with open_rollout(path) as stream:
         for block in line_blocks(stream):
-            pos = 0
-            size = len(block)
-            while pos < size:
-                nl = block.find(b"\n", pos)
-                end = size if nl < 0 else nl + 1
-                count.add(line_problem(block[pos:end], last=nl < 0))
-                pos = end
+            lines, bad = parse_block(block)
+            count.add_block(len(lines), bad)
     return count.result()
 
 

@@ -8,6 +8,10 @@ from typing import Any
 
 KeyPath = tuple[str | int, ...]
 
+#: The record types :func:`path_values` finds anything in: a record of another type has no
+#: path field, so a caller that has parsed it may skip it.
+PATH_RECORD_TYPES = frozenset({"session_meta", "turn_context", "world_state", "event_msg"})
+
 _ROOT_LISTS = frozenset({"writable_roots", "readable_roots", "workspace_roots"})
 _RUNTIME_ROOTS = "runtime_workspace_roots"
 

@@ -2,7 +2,7 @@
 spoke), gathered from a rollout's lines while a copy streams them.
 
 Two ways in, one rule: :meth:`RolloutFacts.feed` looks at one line at a time and parses what
-counts at once; :meth:`~RolloutFacts.feed_line` takes each line the import's staging pass has
+counts at once; :meth:`~RolloutFacts.feed_lines` takes the lines the import's staging pass has
 already parsed, keeps only the last lines that can set a fact, and resolves them in
 :meth:`~RolloutFacts.finish`, newest first (parsing a kept line only when its parse was not
 given). Both pick those lines with the same byte tests.
@@ -11,6 +11,7 @@ given). Both pick those lines with the same byte tests.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,8 @@ from codex_migrate.rollout import HEAD_MAX_RECORDS
 _KEEP = 64
 #: A kept line: its bytes, and its record when the caller parsed exactly these bytes.
 _Kept = tuple[bytes, Any]
-_UNPARSED: Any = object()
+#: A line's record when the caller did not parse it.
+UNPARSED: Any = object()
 
 
 @dataclass
@@ -54,22 +56,28 @@ class RolloutFacts:
         else:
             self._note_user(raw)
 
-    def feed_line(self, raw: bytes, record: Any = _UNPARSED) -> None:
-        """:meth:`feed` of the next line, deferred to :meth:`finish`. ``record``: the
-        caller's parse of exactly ``raw`` (None for a line that is not JSON), so a kept token
-        count is not parsed again (its integers may be orjson's, see ``safejson``)."""
-        self.records += 1
-        kind = _kind(raw)
-        if kind == _CONTEXT:
-            queue = self._contexts
-            record = _UNPARSED  # its policy is written to the row: parsed exactly, if it counts
-        elif kind == _TOKENS:
-            queue = self._tokens
-        else:
-            self._note_user(raw)
-            return
-        self._dropped = self._dropped or len(queue) == _KEEP
-        queue.append((raw, record))
+    def feed_lines(self, lines: Iterable[tuple[bytes, Any]]) -> None:
+        """:meth:`feed` of the next lines, deferred to :meth:`finish`. Each comes with the
+        caller's parse of exactly its bytes (None for a line that is not JSON, ``UNPARSED``
+        when not parsed), so a kept token count is not parsed again (its integers may be
+        orjson's, see ``safejson``). One call per block: the staging pass's hot loop."""
+        records = self.records
+        for raw, record in lines:
+            records += 1
+            kind = _kind(raw)
+            if kind is None:
+                if not self.has_user_event and records <= HEAD_MAX_RECORDS:
+                    self.records = records
+                    self._note_user(raw)
+                continue
+            if kind == _CONTEXT:
+                queue = self._contexts
+                record = UNPARSED  # its policy is written to the row: parsed exactly
+            else:
+                queue = self._tokens
+            self._dropped = self._dropped or len(queue) == _KEEP
+            queue.append((raw, record))
+        self.records = records
 
     def _note_user(self, raw: bytes) -> None:
         if (
@@ -150,8 +158,8 @@ def _total_tokens(payload: dict[str, Any] | None) -> int | None:
     return tokens if isinstance(tokens, int) and -(2**63) <= tokens < 2**63 else None
 
 
-def _payload(raw: bytes, record: Any = _UNPARSED) -> dict[str, Any] | None:
-    if record is _UNPARSED:
+def _payload(raw: bytes, record: Any = UNPARSED) -> dict[str, Any] | None:
+    if record is UNPARSED:
         try:
             record = safejson.loads(raw)
         except ValueError:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.damage import Damage, DamageCount, find_damage
@@ -23,8 +23,9 @@ from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import candidate_lines, rewrite_line, rewrite_record
-from codex_migrate.rollout import line_blocks, open_rollout, parse_line
-from codex_migrate.rolloutfacts import RolloutFacts
+from codex_migrate.rewrite_fields import PATH_RECORD_TYPES
+from codex_migrate.rollout import line_blocks, open_rollout, parse_block
+from codex_migrate.rolloutfacts import UNPARSED, RolloutFacts
 from codex_migrate.threadrow import RowFacts, row_facts
 
 if TYPE_CHECKING:
@@ -64,30 +65,29 @@ def rewrite_block(
     facts: RolloutFacts | None = None,
 ) -> tuple[bytes, list[Change]]:
     """:func:`rewrite_line` over a buffer of whole lines; every byte it leaves is copied as a
-    slice. Each line is parsed once, and that parse serves the damage check (``check`` gets
-    every line's verdict), the rewrite (only a line whose parsed path fields map is searched
-    at all: :func:`rewrite_record`) and the row facts (``facts`` gets each new line)."""
-    if check is None:
-        check = DamageCount()
+    slice. Each line is parsed once (:func:`parse_block`), and that parse serves the damage
+    check (``check`` gets every line's verdict), the rewrite (only a record of a kind that
+    has path fields is looked at, and only a line where one maps is searched:
+    :func:`rewrite_record`) and the row facts (``facts`` gets each new line)."""
+    lines, bad = parse_block(block)
+    if check is not None:
+        check.add_block(len(lines), bad)
     wanted = None
     if rewrite_text:  # free text may hold a path in any line: search the bytes first
         starts = candidate_lines(block, mapper)
         wanted = None if starts is None else set(starts)
+    fed: list[tuple[bytes, Any]] = []
+    feed = fed.append
     pieces: list[bytes] = []
     changes: list[Change] = []
     last = pos = 0
-    size = len(block)
-    while pos < size:
-        nl = block.find(b"\n", pos)
-        end = size if nl < 0 else nl + 1
-        line = block[pos:end]
-        # the record is read for its path strings and a token count, never written back
-        record, problem = parse_line(line, last=nl < 0, exact_ints=False)
-        check.add(problem)
+    for line, record, problem in lines:
+        end = pos + len(line)
         new = line
         if problem is None and record is not None:
             if not rewrite_text:
-                new = rewrite_record(line, record, mapper)
+                if type(record) is dict and record.get("type") in PATH_RECORD_TYPES:
+                    new = rewrite_record(line, record, mapper)
             elif wanted is None or pos in wanted:
                 new = rewrite_line(line, mapper, rewrite_text=True, record=record)
             if new is not line:
@@ -95,12 +95,11 @@ def rewrite_block(
                 pieces.append(new)
                 changes.append((pos, end, len(new)))
                 last = end
-        if facts is not None:
-            if new is line and problem is None:
-                facts.feed_line(line, record)
-            else:  # a changed line is parsed again only if it is one that counts
-                facts.feed_line(new)
+        # a changed line is parsed again by the facts only if it is one that counts
+        feed((line, record) if new is line and problem is None else (new, UNPARSED))
         pos = end
+    if facts is not None:
+        facts.feed_lines(fed)
     if not changes:
         return block, changes
     pieces.append(block[last:])
@@ -152,7 +151,7 @@ def stage_rewritten(
     old_pos = new_pos = 0
     changed = 0
     offset_map: dict[int, int] = {}
-    check = DamageCount()
+    check = DamageCount() if check_damage and bare_cwd is None else None
     # a converted 2025 rollout: the damage is the source's, not the converted lines'
     damage = find_damage(source) if check_damage and bare_cwd is not None else None
     with open_rollout(source) as stream, _create(dest) as out:
@@ -178,7 +177,7 @@ def stage_rewritten(
         for raw in raw_lines(dest):
             facts.feed(raw)
     os.utime(dest, (mtime, mtime))
-    if check_damage and bare_cwd is None:
+    if check is not None:
         damage = check.result()
     return StagedFile(
         dest, digest.hexdigest(), new_pos, row_facts(facts), changed, offset_map, inode, damage
