@@ -173,6 +173,7 @@ def parse_block(block: bytes) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
     loads = orjson.loads
     find = block.find
     deep = safejson.MAX_DEPTH
+    not_openers = safejson.NOT_OPENERS
     pos = 0
     size = len(block)
     while pos < size:
@@ -187,7 +188,7 @@ def parse_block(block: bytes) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
                 pass
             else:
                 # a value is no deeper than its count of opening brackets
-                if line.count(b"{") + line.count(b"[") <= deep or safejson.depth(record) <= deep:
+                if len(line.translate(None, not_openers)) <= deep or safejson.depth(record) <= deep:
                     append((line, record, None))
                     continue
         record, problem = _parse_careful(line, nl < 0)

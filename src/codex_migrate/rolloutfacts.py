@@ -58,9 +58,11 @@ class RolloutFacts:
 
     def feed_lines(self, lines: Iterable[tuple[bytes, Any]]) -> None:
         """:meth:`feed` of the next lines, deferred to :meth:`finish`. Each comes with the
-        caller's parse of exactly its bytes (None for a line that is not JSON, ``UNPARSED``
-        when not parsed), so a kept token count is not parsed again (its integers may be
-        orjson's, see ``safejson``). One call per block: the staging pass's hot loop."""
+        caller's parse of its bytes (``UNPARSED`` when not parsed), or of the line it was
+        made from by a path rewrite, which changes no fact but the policy's paths. So a kept
+        line is not parsed again, but for the policy, which :meth:`finish` reads from the
+        very bytes, exactly (a parse's integers may be orjson's, see ``safejson``). One call
+        per block: the staging pass's hot loop."""
         records = self.records
         for raw, record in lines:
             records += 1
@@ -70,11 +72,7 @@ class RolloutFacts:
                     self.records = records
                     self._note_user(raw)
                 continue
-            if kind == _CONTEXT:
-                queue = self._contexts
-                record = UNPARSED  # its policy is written to the row: parsed exactly
-            else:
-                queue = self._tokens
+            queue = self._contexts if kind == _CONTEXT else self._tokens
             self._dropped = self._dropped or len(queue) == _KEEP
             queue.append((raw, record))
         self.records = records
@@ -99,6 +97,9 @@ class RolloutFacts:
             if payload is None:
                 continue
             found = _context_facts(payload)
+            if record is not UNPARSED and found["policy"] is not None and "policy" in wanted:
+                exact = _payload(raw)  # the policy goes to the row as these bytes say
+                found["policy"] = None if exact is None else _context_facts(exact)["policy"]
             for key in list(wanted):
                 if found[key] is not None:
                     setattr(self, key, found[key])

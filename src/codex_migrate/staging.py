@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.damage import Damage, DamageCount, find_damage
+from codex_migrate.fsutil import start_writeback
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
@@ -95,8 +96,8 @@ def rewrite_block(
                 pieces.append(new)
                 changes.append((pos, end, len(new)))
                 last = end
-        # a changed line is parsed again by the facts only if it is one that counts
-        feed((line, record) if new is line and problem is None else (new, UNPARSED))
+        # the parse of the line before its paths changed serves the facts (see feed_lines)
+        feed((new, UNPARSED if problem is not None else record))
         pos = end
     if facts is not None:
         facts.feed_lines(fed)
@@ -169,6 +170,8 @@ def stage_rewritten(
             changed += len(changes)
             old_pos += len(block)
             new_pos += len(new)
+        out.flush()
+        start_writeback(out.fileno())
         inode = os.fstat(out.fileno()).st_ino
     if offsets:
         offset_map[old_pos] = new_pos
