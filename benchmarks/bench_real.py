@@ -7,9 +7,10 @@ and with a durable copy (``cp -r`` then ``sync -f``): the ratios are the medians
 pairs, so a busy machine slows both sides alike. Never asserts on time.
 
 Nothing is deleted until the end: on ext4 without a journal, the kernel avoids reusing an
-inode freed less than a minute ago (six while its inode-table block is unwritten), so each file made
-soon after thousands were deleted costs a search past them. Deleting the last pair's copies
-would slow the next pair's writes (the import's first) for reasons of the benchmark's own.
+inode freed less than a minute ago (six while its inode-table block is unwritten), so each
+file made soon after thousands were deleted costs a search past them. Deleting the last
+pair's copies would slow the next pair's writes (the import's first) for reasons of the
+benchmark's own.
 
     python -m benchmarks.bench_real --sessions 3000
 """
