@@ -174,12 +174,16 @@ def open_regular_stat(
         raise
 
 
+#: Read-only, and non-blocking so a FIFO does not block the open; computed once (a scan opens
+#: thousands of files, and ``getattr`` of a missing name raises and formats an error each time).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def open_regular_fd(path: Path | str) -> tuple[int, os.stat_result]:
     """:func:`open_regular_stat` as a bare descriptor (still non-blocking, which a regular
     file ignores) for a reader that takes a small file in one ``os.read``: no file object
     to build. The caller closes it."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+    fd = os.open(path, _READ_FLAGS)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

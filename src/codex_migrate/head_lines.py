@@ -30,7 +30,7 @@ def _slim(raw: bytes) -> bytes:
     payload's, where Codex writes it), never text inside a string; none of the metadata the
     listing keeps is under such a key.
     """
-    if b'"session_meta"' not in raw[:320] or len(raw) > HUGE_LINE_BYTES:
+    if raw.find(b'"session_meta"', 0, 320) < 0 or len(raw) > HUGE_LINE_BYTES:
         return raw
     for key in _INSTRUCTION_KEYS:
         at = raw.find(key)
@@ -47,17 +47,18 @@ def _slim(raw: bytes) -> bytes:
 
 def _string_end(raw: bytes, start: int) -> int:
     """The index of the quote that closes the JSON string whose text begins at ``start``
-    (a quote preceded by an even number of backslashes), or -1."""
+    (a quote preceded by an even number of backslashes), or -1. Only a quote with a
+    backslash before it costs a second look."""
     find = raw.find
-    pos = start
-    while (pos := find(b'"', pos)) >= 0:
-        back = pos
-        while back > start and raw[back - 1] == 0x5C:  # a backslash
+    pos = find(b'"', start)
+    while pos > start and raw[pos - 1] == 0x5C:  # a backslash
+        back = pos - 1
+        while back > start and raw[back - 1] == 0x5C:
             back -= 1
         if (pos - back) % 2 == 0:
             return pos
-        pos += 1
-    return -1
+        pos = find(b'"', pos + 1)
+    return pos
 
 
 def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:

@@ -253,9 +253,11 @@ def _read_records(
         read += len(raw)
         if lineno == 1 or _may_matter(raw, head, tail_settings, thread_id):
             slim = _slim(raw)
-            obj, problem = _parse(slim, not raw.endswith(b"\n"))
+            # a listing reads only strings: an int past 64 bits may stay a float (one search
+            # less per line; the verdict on the line is the same)
+            obj, problem = _parse(slim, not raw.endswith(b"\n"), False)
             if problem and slim is not raw:  # the verdict on a bad line is the whole line's
-                obj, problem = _parse(raw, not raw.endswith(b"\n"))
+                obj, problem = _parse(raw, not raw.endswith(b"\n"), False)
             if problem:
                 head.issues.add(problem, lineno)
         else:
