@@ -136,6 +136,8 @@ class Thread:
 
 @dataclass
 class Project:
+    """The threads Codex shows under one cwd."""
+
     cwd: str
     exists: bool
     thread_ids: list[str] = field(default_factory=list)
@@ -170,6 +172,8 @@ class OrphanRow:
 
 @dataclass
 class Catalog:
+    """Every thread of a home with its DB row, grouped into projects (see :func:`build_catalog`)."""
+
     home: CodexHome
     threads: list[Thread] = field(default_factory=list)
     projects: list[Project] = field(default_factory=list)

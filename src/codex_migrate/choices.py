@@ -22,6 +22,8 @@ VERSION = 1
 
 @dataclass
 class Choices:
+    """What the user chose for this home's threads (kept as history, mapped projects)."""
+
     #: thread id -> the recorded folder it was kept at
     history_only: dict[str, str] = field(default_factory=dict)
     #: project roots on this machine that an import or rebind mapped sessions to

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import stat
 import sys
 from collections.abc import Iterable
@@ -109,6 +108,8 @@ def sync_files(paths: Iterable[Path | str], *, folder: Path | None = None) -> No
 def copy_durable(src: Path, dst: Path) -> None:
     """Copy bytes, mode and times, then fsync the copy and its folder."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    import shutil  # here: reading a home (a scan) never copies
+
     shutil.copy2(src, dst)
     fsync_file(dst)
     fsync_dir(dst.parent)

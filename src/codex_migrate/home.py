@@ -114,9 +114,8 @@ def _rollouts_in(
         problems.append({"path": str(exc.filename), "reason": reason})
 
     match = ROLLOUT_NAME_RE.match
-    for dirpath, entries in _walk(str(base), recursive, failed):
+    for folder, entries in _walk(base, recursive, failed):
         by_name = {e.name: e for e in entries}
-        folder: Path | None = None
         for name in sorted(by_name):
             m = match(name)  # parse_rollout_name, inlined: once per file of the home
             if m is None:
@@ -125,7 +124,6 @@ def _rollouts_in(
             thread_id, compressed = thread_id.lower(), bool(zst)
             if compressed and name[: -len(".zst")] in by_name:
                 continue
-            folder = folder or Path(dirpath)
             # Anything named like a rollout is yielded, even a directory or a dangling link:
             # reading it then fails with a message the scan reports.
             path = _child(folder, name) if _child else folder / name
@@ -138,16 +136,17 @@ _child: Callable[[Path, str], Path] | None = getattr(Path, "_make_child_relpath"
 
 
 def _walk(
-    top: str, recursive: bool, failed: Callable[[OSError], None]
-) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    top: Path, recursive: bool, failed: Callable[[OSError], None]
+) -> Iterator[tuple[Path, list[os.DirEntry[str]]]]:
     """``os.walk`` top-down in sorted order, giving the entries themselves: whether a file
     is a link then costs no system call (the folder listing says). Iterative, so a hostile
-    depth of folders cannot exhaust the stack."""
-    stack = [top]
+    depth of folders cannot exhaust the stack. Each folder's Path is its parent's joined
+    with its name (parsing each folder's path anew cost more than listing it)."""
+    stack = [(str(top), top)]
     while stack:
-        folder = stack.pop()
+        text, folder = stack.pop()
         try:
-            with os.scandir(folder) as it:
+            with os.scandir(text) as it:
                 entries = list(it)
         except OSError as exc:
             failed(exc)
@@ -155,7 +154,10 @@ def _walk(
         yield folder, entries
         if recursive:
             subdirs = [e for e in entries if _is_dir(e) and not _is_link(e)]
-            stack.extend(e.path for e in sorted(subdirs, key=lambda e: e.name, reverse=True))
+            subdirs.sort(key=lambda e: e.name, reverse=True)
+            stack.extend(
+                (e.path, _child(folder, e.name) if _child else folder / e.name) for e in subdirs
+            )
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

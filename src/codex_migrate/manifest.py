@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import stat
 import sys
 from collections.abc import Callable
@@ -323,6 +322,8 @@ def remove_tree(path: Path) -> None:
             os.chmod(os.path.dirname(target) or ".", stat.S_IRWXU)
             os.chmod(target, stat.S_IRWXU)
             func(target)
+
+    import shutil  # here: opening a home (a scan) never removes one
 
     if sys.version_info >= (3, 12):
         shutil.rmtree(path, onexc=retry)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,7 +63,8 @@ def _signature(path: Path) -> tuple[int, int] | None:
 @contextlib.contextmanager
 def private_copy(db: Path, attempts: int = 5) -> Iterator[Path]:
     """A consistent copy of ``db`` (+ ``-wal``) in a temp folder, removed afterwards."""
-    import tempfile  # here: a home without a state DB (and a scan's start) does not load it
+    import shutil  # here, like tempfile: a home without a state DB does not load them
+    import tempfile
 
     wal = db.with_name(db.name + "-wal")
     with tempfile.TemporaryDirectory(prefix="codex-migrate-db-") as tmp:

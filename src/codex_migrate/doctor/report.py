@@ -98,6 +98,8 @@ class ProviderConfig:
 
 @dataclass
 class DoctorReport:
+    """Every diagnosis of a home: per thread, per DB row without a rollout, home-wide."""
+
     home: str
     state_db: str | None
     backfill_status: str | None

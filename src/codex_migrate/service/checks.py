@@ -28,6 +28,8 @@ def diagnose_home(catalog: Catalog, thread_ids: Iterable[str] | None = None) -> 
 
 @dataclass
 class HomeSummary:
+    """The counts a home page shows (see :func:`home_summary`)."""
+
     threads: int
     projects: int
     missing: int
