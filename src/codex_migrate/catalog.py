@@ -252,9 +252,10 @@ def _title_of(text: str | None) -> str | None:
     return line[:TITLE_MAX]
 
 
-def _rel(path: Path, root: Path) -> str:
-    """``path.relative_to(root).as_posix()``, by string where that is the same (POSIX)."""
-    text, prefix = str(path), str(root).rstrip("/") + "/"
+def _rel(path: Path, root: Path, text: str | None = None) -> str:
+    """``path.relative_to(root).as_posix()``, by string where that is the same (POSIX);
+    ``text``: ``str(path)``, when known."""
+    text, prefix = text or str(path), str(root).rstrip("/") + "/"
     if os.sep == "/" and text.startswith(prefix):
         return text[len(prefix) :]
     return path.relative_to(root).as_posix()
@@ -263,7 +264,8 @@ def _rel(path: Path, root: Path) -> str:
 def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised."""
     check_inside(home, ref.path, ref.link)
-    head = read_head(ref.path, ref.thread_id)
+    text = ref.text or str(ref.path)
+    head = read_head(text, ref.thread_id)
     meta = head.meta or {}
     kept = {}
     for k in META_KEYS:
@@ -277,7 +279,7 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     thread = Thread(
         id=ref.thread_id,
         home_root=sys.intern(str(home.root)),
-        rel_path=_rel(ref.path, home.root),
+        rel_path=_rel(ref.path, home.root, text),
         archived_on_disk=ref.archived,
         compressed=ref.compressed,
         size=head.size,

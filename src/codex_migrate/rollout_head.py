@@ -167,14 +167,15 @@ def _head_lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
 WHOLE_MAX = 256 * 1024
 
 
-def read_head(path: Path, thread_id: str | None = None) -> RolloutHead:
+def read_head(path: Path | str, thread_id: str | None = None) -> RolloutHead:
     """Summarise a rollout for listing without reading it whole; also its size and mtime
     (from the open file, so one path lookup serves both).
 
     Raises OSError only when the file cannot be opened or read at all.
     """
     head = RolloutHead()
-    if path.name.endswith(".zst"):
+    if os.fspath(path).endswith(".zst"):
+        path = Path(path)
         raw_file, st = open_regular_stat(path)
         head.size, head.mtime = st.st_size, st.st_mtime
         with open_zst(raw_file, path, _CHUNK) as stream:

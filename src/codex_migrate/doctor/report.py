@@ -136,15 +136,14 @@ class DoctorReport:
         """Counts and fixes per finding code, problems first, most frequent first."""
         groups: dict[str, dict[str, Any]] = {}
         for _, f in self.all_findings():
-            g = groups.setdefault(
-                f.code,
-                {
+            g = groups.get(f.code)
+            if g is None:  # not setdefault: its default would be built for every finding
+                g = groups[f.code] = {
                     "severity": f.severity,
                     "count": 0,
                     "summary": RULES[f.code].summary,
                     "fixes": [],
-                },
-            )
+                }
             g["count"] += 1
             if f.fix not in g["fixes"]:
                 g["fixes"].append(f.fix)
