@@ -65,7 +65,7 @@ class Thread:
     cli_version: str | None = None
     index_name: str | None = None
     row: dict[str, Any] | None = None
-    kept_meta: dict[str, Any] | None = None  #: None: no value of META_KEYS
+    kept_meta: tuple[Any, ...] | None = None  #: the values of META_KEYS (None: absent)
     line_issues: LineIssues | None = None  #: None: no unreadable line
     problems: list[Problem] = field(default_factory=list)
 
@@ -75,8 +75,10 @@ class Thread:
         return Path(self.home_root, self.rel_path)
 
     @property
-    def meta(self) -> dict[str, Any]:  # read only
-        return self.kept_meta or {}
+    def meta(self) -> dict[str, Any]:
+        """The session_meta values of :data:`META_KEYS` this rollout has (not null)."""
+        kept = self.kept_meta or ()
+        return {k: v for k, v in zip(META_KEYS, kept, strict=False) if v is not None}
 
     @property
     def issues(self) -> LineIssues:  # read only
@@ -267,15 +269,14 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     text = ref.text or str(ref.path)
     head = read_head(text, ref.thread_id)
     meta = head.meta or {}
-    kept = {}
+    kept = []  # a tuple, not a dict: a third of the memory
     for k in META_KEYS:
-        if k in meta:
-            value = meta[k]
-            if k in SHARED_KEYS and value.__class__ is str and len(value) < 4096:
-                value = sys.intern(value)  # see SHARED_KEYS
-            elif k == "git" and value.__class__ is dict:
-                value = {g: _shared(v) if g in SHARED_GIT_KEYS else v for g, v in value.items()}
-            kept[k] = value
+        value = meta.get(k)
+        if k in SHARED_KEYS and value.__class__ is str and len(value) < 4096:
+            value = sys.intern(value)  # see SHARED_KEYS
+        elif k == "git" and value.__class__ is dict:
+            value = {g: _shared(v) if g in SHARED_GIT_KEYS else v for g, v in value.items()}
+        kept.append(value)
     thread = Thread(
         id=ref.thread_id,
         home_root=sys.intern(str(home.root)),
@@ -290,9 +291,9 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
         title=_title_of(head.first_user_message),
         created_at=_str_or_none(meta.get("timestamp")) or head.first_timestamp,
         source=_source_of(meta.get("source")),
-        model_provider=_str_or_none(kept.get("model_provider")),
-        cli_version=_str_or_none(kept.get("cli_version")),
-        kept_meta=kept or None,
+        model_provider=_str_or_none(kept[2]),  # META_KEYS' order
+        cli_version=_str_or_none(kept[3]),
+        kept_meta=tuple(kept) if any(v is not None for v in kept) else None,
         line_issues=head.issues if head.issues.total else None,
         problems=[],
     )

@@ -87,6 +87,11 @@ def _needs_row(item: PlanItem, root: Path) -> bool:
     )
 
 
+def _gets_row(item: PlanItem, root: Path) -> bool:
+    """A converted 2025 rollout gets its row from Codex (measured, docs/STORAGE.md §8)."""
+    return item.bare_cwd is None and _needs_row(item, root)
+
+
 def _row_for(
     item: PlanItem, root: Path, facts: RowFacts | None, staged: str | None = None
 ) -> dict[str, Any]:
@@ -135,12 +140,7 @@ def apply_import(
     with open_for_writing(home, "import", writer=writer) as w:
         report.recovered = w.recovered
         writes = plan.writes
-        # A converted 2025 rollout gets its row from Codex (measured, docs/STORAGE.md §8).
-        db_items = (
-            [i for i in plan.items if _needs_row(i, root) and i.bare_cwd is None]
-            if home.state_db
-            else []
-        )
+        db_items = [i for i in plan.items if _gets_row(i, root)] if home.state_db else []
         originals = [
             (i, original_rel(i.target_rel))
             for i in writes
@@ -193,6 +193,7 @@ def apply_import(
             for rel in files:
                 declare(tx, rel)
             tx.journal.threads = sorted(imported_ids)
+            del imported_ids
             tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
             tx.prepare()
 
@@ -227,11 +228,9 @@ def apply_import(
                     # (an error or a crash before it leaves the DB as it was).
                     rows = RowWriter(db.enter_context(tx.db_write(home.state_db)))
                     rows.watch([i.id for i in db_items])
-                    staging = {i.id for i in writes}
                     for i in db_items:
-                        if i.id not in staging:  # a skipped thread's row repaired
+                        if i.action not in (IMPORT, REPLACE):  # a skipped thread's row repaired
                             rows.add(_row_for(i, root, None))
-                    row_ids = {i.id for i in db_items} & staging
                 for i, r in zip(writes, results, strict=True):
                     if not damage_now(plan, i):  # damage left to the write: copied as is, named
                         i.damage = r.damage
@@ -240,7 +239,7 @@ def apply_import(
                     identities[i.target_rel] = (r.inode, r.size)
                     if r.offsets:
                         offsets[i.id] = r.offsets
-                    if rows is not None and i.id in row_ids:  # its mtime: the staged file's
+                    if rows is not None and _gets_row(i, root):  # mtime: the staged file's
                         rows.add(_row_for(i, root, r.facts, tx.staged_name(i.target_rel)))
                 kept = {
                     rel: keep_original(i.thread.rollout_path, tx.staging / rel)
@@ -278,6 +277,7 @@ def apply_import(
                 if rows is not None:
                     rows.flush()  # the row log is journalled and the rows committed next
                     report.rows_written = len(db_items)
+            rows = None  # its log's digests: 0.2 KB a thread
             carried = [
                 t
                 for i in writes
