@@ -112,11 +112,12 @@ class Thread:
         return datetime.fromtimestamp(self.mtime, tz=UTC).isoformat()
 
     def to_dict(self) -> dict[str, Any]:
+        row_cwd = self.row_cwd  # each property once (a listing asks for thousands)
         return {
             "id": self.id,
-            "cwd": self.cwd,
+            "cwd": row_cwd or self.rollout_cwd,
             "rollout_cwd": self.rollout_cwd,
-            "row_cwd": self.row_cwd,
+            "row_cwd": row_cwd,
             "archived": self.archived,
             "name": self.name,
             "title": self.title,
@@ -131,7 +132,7 @@ class Thread:
             "cli_version": self.cli_version,
             "size": self.size,
             "has_db_row": self.row is not None,
-            "bad_lines": self.issues.to_dict(),
+            "bad_lines": self.line_issues.to_dict() if self.line_issues is not None else {},
             "problems": list(self.problems),
         }
 
@@ -255,8 +256,7 @@ def _title_of(text: str | None) -> str | None:
 
 
 def _rel(path: Path, root: Path, text: str | None = None) -> str:
-    """``path.relative_to(root).as_posix()``, by string where that is the same (POSIX);
-    ``text``: ``str(path)``, when known."""
+    """``path.relative_to(root).as_posix()``, by string (``text``, when known) on POSIX."""
     text, prefix = text or str(path), str(root).rstrip("/") + "/"
     if os.sep == "/" and text.startswith(prefix):
         return text[len(prefix) :]

@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate import safejson
-from codex_migrate.errors import CodexMigrateError, HomeNotFound
+from codex_migrate.backupmark import BACKUP_DIR_NAME as BACKUP_DIR_NAME
+from codex_migrate.backupmark import INCOMPLETE_TAG as INCOMPLETE_TAG
+from codex_migrate.backupmark import MANIFEST_NAME as MANIFEST_NAME
+from codex_migrate.backupmark import BackupIncomplete as BackupIncomplete
+from codex_migrate.backupmark import is_unfinished as is_unfinished
+from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import open_regular
 
-MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "codex-migrate-backup"
 FORMAT_VERSION = 1
-#: The folder name a backup gets inside ``--output-parent`` and inside an archive's temp copy.
-BACKUP_DIR_NAME = "Codex_backup"
-#: Part of the name of a backup that is still being written (or was interrupted).
-INCOMPLETE_TAG = ".incomplete-"
 #: Files an OS drops into folders a user opened; never counted as a mismatch.
 OS_JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "._.DS_Store"})
 #: A manifest larger than this is not one of ours (a million files is about 250 MB).
@@ -43,12 +43,6 @@ ARCHIVE_FORMATS = {"tar.zst": (".tar.zst", ".tzst"), "zip": (".zip",)}
 
 #: ``progress(stage, done, total)``; here always in bytes.
 ProgressFn = Callable[[str, int, int], None]
-
-
-class BackupIncomplete(HomeNotFound):
-    """A backup without a valid manifest: interrupted, damaged, or not ours."""
-
-    code = "backup-incomplete"
 
 
 class ManifestError(CodexMigrateError):
@@ -280,11 +274,6 @@ def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> tupl
             if progress:
                 progress(len(chunk))
     return size, digest.hexdigest()
-
-
-def is_unfinished(path: Path) -> bool:
-    """Whether ``path`` is (inside) a backup still under its temporary ``.incomplete-`` name."""
-    return INCOMPLETE_TAG in path.name or INCOMPLETE_TAG in path.parent.name
 
 
 def resolve_backup_folder(path: Path) -> Path:

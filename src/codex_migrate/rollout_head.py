@@ -31,7 +31,7 @@ from codex_migrate.settings_tail import settings_in, tail_settings_cwd
 from codex_migrate.zst import open_zst
 
 
-@dataclass
+@dataclass(slots=True)
 class RolloutHead:
     """What listing needs from a rollout, read from its head (and tail for paginated ones)."""
 

@@ -14,16 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_migrate.catalog import ProgressFn
-from codex_migrate.home import CodexHome, open_home
-from codex_migrate.manifest import (
+from codex_migrate.backupmark import (
     BACKUP_DIR_NAME,
     MANIFEST_NAME,
     BackupIncomplete,
-    archive_format,
     is_unfinished,
-    remove_tree,
 )
+from codex_migrate.catalog import ProgressFn
+from codex_migrate.home import CodexHome, open_home
 
 if TYPE_CHECKING:
     from codex_migrate.backup.verify import VerifyReport
@@ -93,6 +91,9 @@ def open_source(
             home.found.insert(0, f"backup folder ({report.files_checked} files verified)")
         yield home
         return
+    # here: a plain home (most scans) does not load the manifest code
+    from codex_migrate.manifest import archive_format, remove_tree
+
     fmt = archive_format(given)
     if fmt is None:
         raise BackupIncomplete(

@@ -16,7 +16,12 @@ from codex_migrate.choices import Choices, load_choices
 from codex_migrate.desktop import GLOBAL_STATE, missing_in
 from codex_migrate.doctor.config import read_provider_config
 from codex_migrate.doctor.report import Diagnosis, DoctorReport, Finding, ProviderConfig, finding
-from codex_migrate.doctor.rules import BACKFILL_LEASE_SECONDS, INTERACTIVE_SOURCES, RULES
+from codex_migrate.doctor.rules import (
+    BACKFILL_LEASE_SECONDS,
+    BUILT_IN_PROVIDERS,
+    INTERACTIVE_SOURCES,
+    RULES,
+)
 from codex_migrate.home import CodexHome
 from codex_migrate.rowcheck import names_backup_origin
 from codex_migrate.statedb import StateDBError, connect_readonly, is_inside, table_columns
@@ -183,7 +188,8 @@ def diagnose_thread(
         )
     provider = thread.model_provider
     if provider and providers.error is None:
-        if provider not in providers.known:
+        # providers.known, without making the union for every thread
+        if provider not in providers.configured and provider not in BUILT_IN_PROVIDERS:
             where = "config.toml" if providers.found else "config.toml (this home has none)"
             findings.append(
                 finding(
