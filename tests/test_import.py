@@ -9,7 +9,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -581,3 +583,34 @@ def test_free_text_is_rewritten_only_when_asked(tmp_path: Path) -> None:
         text = next(target.rglob(f"*{tid(1)}.jsonl")).read_text()
         assert text.count("<cwd>/n/app</cwd>") == expected
         assert text.count(f"<cwd>{OLD}/app</cwd>") == 1 - expected
+
+
+def test_a_failure_while_staging_leaves_the_db_and_files_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows go into the state DB's open write as their rollouts come back from staging: a
+    failure part way (a full disk after the first file) rolls them back with the files."""
+    import errno
+
+    from codex_migrate import importer, threadrow
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    before, rows_before = _tree(target), _db_rows(target)
+    staged = importer.iter_staged
+
+    def full_disk_after_one(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for n, result in enumerate(staged(*args, **kwargs)):
+            if n == 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            yield result
+
+    monkeypatch.setattr(importer, "iter_staged", full_disk_after_one)
+    monkeypatch.setattr(threadrow.RowWriter, "BATCH", 1)  # the first row is in the DB already
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code != 0 and "disk is full" in out, out
+    assert _db_rows(target) == rows_before
+    strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
+    assert strip(_tree(target)) == strip(before)

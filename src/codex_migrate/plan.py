@@ -213,18 +213,19 @@ def build_import_plan(
     total = len(selected)
     mapped: dict[str, str | None] = {}  # thousands of threads share a few folders: one each
     for thread in selected:
+        cwd = thread.cwd  # asked once: a property, looked at several times per thread
         new_cwd = None
-        if thread.cwd:
-            if thread.cwd not in mapped:
-                mapped[thread.cwd] = mapper.map(thread.cwd)
-            new_cwd = mapped[thread.cwd]
+        if cwd:
+            if cwd not in mapped:
+                mapped[cwd] = mapper.map(cwd)
+            new_cwd = mapped[cwd]
         if new_cwd is None:
-            new_cwd = thread.cwd
+            new_cwd = cwd
         existing = target.thread(thread.id)
         convert, note = (None, None)
         if upgrade_bare and thread.era == "bare" and (existing is None or existing.era != "bare"):
             convert, note = bare_choice(thread, bare_cwd)
-            if convert is not None and not thread.cwd:
+            if convert is not None and not cwd:
                 new_cwd = convert  # --bare-cwd, already a path on this machine
         elif upgrade_bare and thread.era == "bare" and existing is not None:
             note = "already in the target in the 2025 format: codex-migrate rebind --upgrade-bare"
