@@ -38,6 +38,11 @@ def _rebind_fix(old: str) -> str:
     return f"codex-migrate rebind --map {_q(old)}=NEW  (NEW: the folder it is in on this machine)"
 
 
+@functools.lru_cache(maxsize=1024)  # likewise: one text per project, not one per thread
+def _cwd_missing(cwd: str) -> str:
+    return f"project folder {cwd} does not exist here"
+
+
 #: Catalog problem codes that doctor recomputes itself, with more detail and a fix.
 _CATALOG_RECOMPUTED = frozenset(
     {
@@ -165,10 +170,11 @@ def diagnose_thread(
 ) -> Diagnosis:
     """Every finding for one thread, and whether Codex lists it."""
     cwds = cwds or _CwdCache()
-    findings = _from_catalog(thread)
-    has_user_message = not any(f.code == "no-user-message" for f in findings)
-    findings += _row_path_findings(thread, catalog.home)
-    findings += _row_content_findings(thread, has_user_message)
+    findings = _from_catalog(thread) if thread.problems else []
+    if thread.row is not None:
+        has_user_message = not any(f.code == "no-user-message" for f in findings)
+        findings += _row_path_findings(thread, catalog.home)
+        findings += _row_content_findings(thread, has_user_message)
     if thread.row is None and catalog.db is not None and catalog.db.backfill_status == "complete":
         findings.append(finding("file-without-row", "no DB row yet: Codex adds it when it lists"))
     cwd = thread.cwd
@@ -180,11 +186,7 @@ def diagnose_thread(
                 f"kept as history, folder {cwd} not on this machine",
             )
             if choices is not None and thread.id in choices.history_only
-            else finding(
-                "cwd-missing",
-                f"project folder {cwd} does not exist here",
-                _rebind_fix(cwd),
-            )
+            else finding("cwd-missing", _cwd_missing(cwd), _rebind_fix(cwd))
         )
     provider = thread.model_provider
     if provider and providers.error is None:
