@@ -254,11 +254,13 @@ def _read_records(
         read += len(raw)
         if lineno == 1 or _may_matter(raw, head, tail_settings, thread_id):
             slim = _slim(raw)
-            # a listing reads only strings: an int past 64 bits may stay a float (one search
-            # less per line; the verdict on the line is the same)
-            obj, problem = _parse(slim, not raw.endswith(b"\n"), False)
+            # Of other records a listing reads only strings, so an int past 64 bits may stay
+            # a float there (one search less per line; the verdict on the line is the same);
+            # a session_meta's id is shown as written.
+            exact = lineno == 1 or raw.find(b'"session_meta"', 0, 320) >= 0
+            obj, problem = _parse(slim, not raw.endswith(b"\n"), exact)
             if problem and slim is not raw:  # the verdict on a bad line is the whole line's
-                obj, problem = _parse(raw, not raw.endswith(b"\n"), False)
+                obj, problem = _parse(raw, not raw.endswith(b"\n"), exact)
             if problem:
                 head.issues.add(problem, lineno)
         else:
