@@ -5,6 +5,7 @@ as one streamed from disk."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,17 @@ def test_scan_restores_the_cycle_collector(tmp_path: Path) -> None:
         assert gc.isenabled()
     assert CliRunner().invoke(cli, ["scan", str(tmp_path / "missing")]).exit_code != 0
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("era", ["paginated", "legacy"])
+def test_a_session_meta_id_past_64_bits_is_shown_as_written(tmp_path: Path, era: str) -> None:
+    """The head's other records are parsed without the search for long integers (a listing
+    reads their strings); a session_meta's id is still shown exactly as written."""
+    path = write_rollout(tmp_path, 1, era=era)
+    first, rest = path.read_bytes().split(b"\n", 1)
+    big = 123456789012345678901234
+    changed = re.sub(rb'"id": ?"' + tid(1).encode() + b'"', f'"id":{big}'.encode(), first)
+    assert changed != first
+    path.write_bytes(changed + b"\n" + rest)
+    thread = build_catalog(open_home(tmp_path)).threads[0]
+    assert any(f"session_meta id {big} differs" in p for p in thread.problems), thread.problems

@@ -17,6 +17,8 @@ HEAVY = (
     "concurrent.futures",
     "codex_migrate.export",
     "codex_migrate.importer",
+    "codex_migrate.manifest",  # only a backup folder or archive needs it
+    "shutil",  # only what copies or removes files needs it
 )
 
 
