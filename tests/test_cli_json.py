@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from codex_migrate.cli import common
+from tests.homes import write_rollout
 
 
 def _emitted(data: Any, capsys: pytest.CaptureFixture[str]) -> str:
@@ -33,3 +38,33 @@ def test_streamed_json_is_the_same_text(
 def test_an_iterator_is_written_as_a_list(capsys: pytest.CaptureFixture[str]) -> None:
     out = _emitted({"threads": (dict(id=n) for n in range(3)), "x": iter([])}, capsys)
     assert json.loads(out) == {"threads": [{"id": 0}, {"id": 1}, {"id": 2}], "x": []}
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii", "cp1252"])
+def test_a_console_that_cannot_write_a_title_gets_valid_json_and_text(
+    tmp_path: Path, encoding: str
+) -> None:
+    """A title with a check mark, an emoji and a lone surrogate, scanned to a console whose
+    encoding has none of them: ``--json`` is valid JSON with the very values a UTF-8 console
+    gets, the plain listing prints with escapes; neither is a traceback."""
+    home = tmp_path / "home"
+    title = "done ✓ 😀 caf\u00e9 \\ud800"  # the \\ud800 escape decodes to a lone surrogate
+    write_rollout(home, 1, turns=[(title, "ok")])
+    env = {**os.environ, "CODEX_HOME": str(tmp_path / "none")}
+    run = [sys.executable, "-m", "codex_migrate", "scan", str(home), "--threads"]
+    want = subprocess.run(
+        [*run, "--json"], capture_output=True, env={**env, "PYTHONIOENCODING": "utf-8"}
+    )
+    assert want.returncode == 0, want.stderr
+    for args in ([*run, "--json"], run):
+        got = subprocess.run(args, capture_output=True, env={**env, "PYTHONIOENCODING": encoding})
+        assert got.returncode == 0, got.stderr
+        assert b"Traceback" not in got.stderr
+        try:
+            text = got.stdout.decode(encoding)
+        except UnicodeDecodeError:  # click writes UTF-8 where a stream says ASCII
+            text = got.stdout.decode("utf-8", "surrogatepass")
+        if "--json" in args:
+            assert json.loads(text) == json.loads(want.stdout.decode("utf-8", "surrogatepass"))
+        else:
+            assert "done" in text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -98,9 +99,15 @@ def _utf8_buffer(stream: Any) -> Any:
 
 
 def _write_text(data: Any) -> None:
+    """Compact JSON through ``click.echo``; for a stdout that is not UTF-8, with every
+    non-ASCII character escaped as ``\\uXXXX``: valid JSON, the same values, in any encoding."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
+    escape = encoding != "utf8"
     out: list[str] = []
     size = 0
     for piece in _encode(data):
+        if escape:
+            piece = _NON_ASCII.sub(_escaped, piece)
         out.append(piece)
         size += len(piece)
         if size >= _FLUSH_CHARS:
@@ -111,6 +118,13 @@ def _write_text(data: Any) -> None:
 
 
 _FLUSH_CHARS = 256 * 1024
+
+#: Outside its strings JSON text is ASCII, so escaping these anywhere escapes them in strings.
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return json.dumps(match.group())[1:-1]  # ensure_ascii: \uXXXX, surrogate pairs included
 
 
 def _listed(value: Any) -> list[Any]:

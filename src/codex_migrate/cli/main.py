@@ -136,6 +136,7 @@ def cli() -> None:
 
 
 def main() -> None:
+    _tolerant_streams()
     try:
         cli(args=command_line(sys.argv[1:]), prog_name="codex-migrate")
     finally:
@@ -144,3 +145,12 @@ def main() -> None:
         except BrokenPipeError:
             _silence_stdout()
             sys.exit(0)
+
+
+def _tolerant_streams() -> None:
+    """A title, path or message that the terminal's encoding cannot write (a "✓" on a
+    Latin-1 console, a lone surrogate from a rollout) is written as a backslash escape, not
+    raised from the middle of the output as a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
