@@ -87,7 +87,8 @@ def rewrite_block(
         new = line
         if problem is None and record is not None:
             if not rewrite_text:
-                if type(record) is dict and record.get("type") in PATH_RECORD_TYPES:
+                kind = record.get("type") if type(record) is dict else None
+                if type(kind) is str and kind in PATH_RECORD_TYPES:  # {"type": []} is JSON
                     new = rewrite_record(line, record, mapper)
             elif wanted is None or pos in wanted:
                 new = rewrite_line(line, mapper, rewrite_text=True, record=record)
@@ -96,8 +97,12 @@ def rewrite_block(
                 pieces.append(new)
                 changes.append((pos, end, len(new)))
                 last = end
-        # the parse of the line before its paths changed serves the facts (see feed_lines)
-        feed((new, UNPARSED if problem is not None else record))
+        # the parse of the line before its paths changed serves the facts (see feed_lines),
+        # but --rewrite-text may change any string (a model, an effort): parse those again
+        if problem is not None or (rewrite_text and new is not line):
+            feed((new, UNPARSED))
+        else:
+            feed((new, record))
         pos = end
     if facts is not None:
         facts.feed_lines(fed)
