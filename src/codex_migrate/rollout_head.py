@@ -261,6 +261,8 @@ def _read_records(
             obj, problem = _parse(slim, not raw.endswith(b"\n"), exact)
             if problem and slim is not raw:  # the verdict on a bad line is the whole line's
                 obj, problem = _parse(raw, not raw.endswith(b"\n"), exact)
+            if not exact and type(obj) is dict and obj.get("type") == "session_meta":
+                obj, problem = _parse(slim, not raw.endswith(b"\n"))  # laid out otherwise
             if problem:
                 head.issues.add(problem, lineno)
         else:
