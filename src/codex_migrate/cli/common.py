@@ -6,6 +6,7 @@ the main group can import it without importing each other.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -91,18 +92,24 @@ def emit_json(data: Any) -> None:
 def _utf8_buffer(stream: Any) -> Any:
     """The byte stream under a UTF-8 text stream that writes ``\\n`` as it is, else None
     (then :func:`emit_json` writes text, as ``click.echo`` encodes it)."""
-    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     buffer = getattr(stream, "buffer", None)
-    if encoding != "utf8" or buffer is None or os.linesep != "\n":
+    if not _is_utf8(getattr(stream, "encoding", None)) or buffer is None or os.linesep != "\n":
         return None
     return buffer
+
+
+def _is_utf8(encoding: str | None) -> bool:
+    """Whether ``encoding`` names UTF-8, however spelled (``utf_8``, ``U8``)."""
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _write_text(data: Any) -> None:
     """Compact JSON through ``click.echo``; for a stdout that is not UTF-8, with every
     non-ASCII character escaped as ``\\uXXXX``: valid JSON, the same values, in any encoding."""
-    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
-    escape = encoding != "utf8"
+    escape = not _is_utf8(getattr(sys.stdout, "encoding", None) or "utf-8")
     out: list[str] = []
     size = 0
     for piece in _encode(data):
