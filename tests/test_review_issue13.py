@@ -1,0 +1,123 @@
+"""Review of issue 13's fast paths: each test holds a fast path to the careful one it replaced."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codex_migrate import jsontext
+from codex_migrate.cli import common
+from codex_migrate.merge import raw_lines
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.rewrite import rewrite_lines
+from codex_migrate.rollout_head import read_head
+from codex_migrate.rolloutfacts import RolloutFacts
+from codex_migrate.staging import rewrite_block, stage_rewritten
+from codex_migrate.threadrow import row_facts
+
+MAPPER = PathMapper(["/Users/alex=/home/alex"])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":[],"payload":{"cwd":"/Users/alex/x"}}\n',
+        b'{"type":{"a":1},"payload":{"cwd":"/Users/alex/x"}}\n',
+        b'{"type":["turn_context"],"payload":{"cwd":"/Users/alex/x"}}\n',
+    ],
+)
+def test_a_record_whose_type_is_not_hashable_is_copied_not_a_crash(line: bytes) -> None:
+    """Hostile input: ``{"type": []}`` is JSON; the record-type gate must not raise on it."""
+    lines = [b'{"type":"turn_context","payload":{"cwd":"/Users/alex/p"}}\n', line]
+    out, _ = rewrite_block(b"".join(lines), MAPPER)
+    assert out == b"".join(rewrite_lines(lines, MAPPER))
+
+
+def _facts_of(path: Path) -> RolloutFacts:
+    facts = RolloutFacts()
+    for raw in raw_lines(path):
+        facts.feed(raw)
+    return facts
+
+
+@pytest.mark.parametrize("field", ["model", "effort", "approval_policy"])
+def test_rewrite_text_facts_are_the_new_lines_facts(tmp_path: Path, field: str) -> None:
+    """--rewrite-text maps paths in every string, so a turn_context's model, effort or
+    approval policy may change; the row takes them from the staged file's lines, as before."""
+    payload = {"cwd": "/Users/alex/p", "model": "m", "effort": "e", "approval_policy": "a"}
+    payload[field] = "<cwd>/Users/alex/notes</cwd>"
+    src = tmp_path / "src.jsonl"
+    src.write_bytes(json.dumps({"type": "turn_context", "payload": payload}).encode() + b"\n")
+    staged = stage_rewritten(src, tmp_path / "out.jsonl", MAPPER, mtime=1.0, rewrite_text=True)
+    assert b"/home/alex/notes" in (tmp_path / "out.jsonl").read_bytes()
+    assert staged.facts == row_facts(_facts_of(tmp_path / "out.jsonl"))
+
+
+_ATOM = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.text(),
+    st.text(st.characters(min_codepoint=0x0, max_codepoint=0x80)),
+    st.text(st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010, blacklist_categories=())),
+    st.floats(allow_nan=True),
+)
+_FLAT = st.one_of(
+    _ATOM,
+    st.lists(_ATOM, max_size=5),
+    st.dictionaries(st.text(max_size=5), _ATOM, max_size=5),
+    st.lists(st.lists(_ATOM, max_size=2), max_size=2),
+)
+
+
+@settings(deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(_FLAT)
+def test_property_compact_is_jsons_text(value: Any) -> None:
+    assert jsontext.compact(value) == json.dumps(value, separators=(",", ":"))
+
+
+@settings(deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.text(max_size=6), st.one_of(_ATOM, st.binary(max_size=3)), max_size=6))
+def test_property_sorted_utf8_is_jsons_bytes(row: dict[str, Any]) -> None:
+    try:
+        text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except TypeError:
+        with pytest.raises(TypeError):
+            jsontext.sorted_utf8(row)
+        return
+    assert jsontext.sorted_utf8(row) == text.encode("utf-8", "surrogatepass")
+
+
+def test_a_session_meta_past_the_first_line_keeps_its_integers_exact(tmp_path: Path) -> None:
+    """The head parses a session_meta exactly wherever it sits: here on line 2 (line 1 is
+    damaged) with its ``type`` written after a long payload, past the bytes the head looks at
+    (a word in its first bytes makes the head parse it)."""
+    big = 123456789012345678901234
+    payload = {"id": big, "note": "user_message", "cwd": "/w/" + "x" * 400}
+    meta = {"payload": payload, "type": "session_meta"}
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"not json\n" + json.dumps(meta).encode() + b"\n")
+    head = read_head(path)
+    assert head.meta_id == str(big)
+    assert head.meta is not None and head.meta["id"] == big
+
+
+@pytest.mark.parametrize("spelling", ["utf-8", "UTF8", "utf_8", "U8"])
+def test_json_to_a_utf8_stdout_is_the_same_bytes_however_utf8_is_spelled(
+    monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    """PYTHONIOENCODING=utf_8 names the same codec as utf-8: --json keeps its UTF-8 text."""
+    data = {"threads": common.PlainItems(iter([{"title": "café ✓"}])), "n": "é"}
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=spelling, errors="strict", newline="\n")
+    monkeypatch.setattr(sys, "stdout", stream)
+    common.emit_json(data)
+    stream.flush()
+    assert raw.getvalue().decode("utf-8") == '{"threads": [{"title":"café ✓"}], "n": "é"}\n'
