@@ -160,3 +160,67 @@ def test_new_rows_are_inserted_in_the_plans_order(tmp_path: Path) -> None:
     order = [r[0] for r in conn.execute("SELECT id FROM threads ORDER BY rowid")]
     conn.close()
     assert order == [tid(2), tid(1)]  # the plan's order (newest first), as before
+
+
+def _string_end_before(raw: bytes, start: int) -> int:
+    """head_lines._string_end as it was at 03edf30."""
+    find = raw.find
+    pos = start
+    while (pos := find(b'"', pos)) >= 0:
+        back = pos
+        while back > start and raw[back - 1] == 0x5C:
+            back -= 1
+        if (pos - back) % 2 == 0:
+            return pos
+        pos += 1
+    return -1
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.lists(st.sampled_from([b'"', b"\\", b"a", b"{"]), max_size=14), st.integers(0, 14))
+def test_property_string_end_is_as_before(parts: list[bytes], start: int) -> None:
+    from codex_migrate.head_lines import _string_end
+
+    raw = b"".join(parts)
+    start = min(start, len(raw))
+    assert _string_end(raw, start) == _string_end_before(raw, start)
+
+
+_WORDS = st.sampled_from(["gpt-5", "<cwd>/Users/alex/p</cwd>", "/Users/alex/q", "", "high"])
+_NUMS = st.sampled_from([1, 2**63 - 1, 2**63, 2**64 + 5, -(2**70), 1.5])
+
+
+@st.composite
+def _fact_lines(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        payload: dict[str, Any] = {
+            "cwd": draw(st.sampled_from(["/Users/alex/p", "/elsewhere"])),
+            "model": draw(_WORDS),
+            "effort": draw(_WORDS),
+            "approval_policy": draw(_WORDS),
+        }
+        if draw(st.booleans()):
+            payload["sandbox_policy"] = {
+                "type": "workspace-write",
+                "writable_roots": [draw(st.sampled_from(["/Users/alex/w", "/tmp"]))],
+                "n": draw(_NUMS),
+            }
+        record = {"timestamp": "t", "type": "turn_context", "payload": payload}
+    else:
+        info = {"total_token_usage": {"total_tokens": draw(_NUMS)}, "note": draw(_WORDS)}
+        record = {"type": "event_msg", "payload": {"type": "token_count", "info": info}}
+    return json.dumps(record).encode() + b"\n"
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_fact_lines(), max_size=8), st.booleans(), st.data())
+def test_property_staged_facts_are_the_staged_files_facts(
+    lines: list[bytes], rewrite_text: bool, data: st.DataObject
+) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp, "src.jsonl"), Path(tmp, "out.jsonl")
+        src.write_bytes(b"".join(lines))
+        staged = stage_rewritten(src, out, MAPPER, mtime=1.0, rewrite_text=rewrite_text)
+        assert staged.facts == row_facts(_facts_of(out))
