@@ -232,9 +232,18 @@ def apply_import(
                     # (an error or a crash before it leaves the DB as it was).
                     rows = RowWriter(db.enter_context(tx.db_write(home.state_db)))
                     rows.watch([i.id for i in db_items])
-                    for i in db_items:
-                        if i.action not in (IMPORT, REPLACE):  # a skipped thread's row repaired
-                            rows.add(_row_for(i, root, None))
+                # rows go in in the plan's order (a new row's rowid is its place in a SELECT
+                # without ORDER BY): a skipped thread's repaired row just before the next
+                # staged thread's
+                in_order = iter(db_items)
+
+                def rows_before(item: PlanItem | None) -> None:
+                    for j in in_order:
+                        if j is item:
+                            return
+                        if rows is not None and j.action not in (IMPORT, REPLACE):
+                            rows.add(_row_for(j, root, None))
+
                 for i, r in zip(writes, results, strict=True):
                     if not damage_now(plan, i):  # damage left to the write: copied as is, named
                         i.damage = r.damage
@@ -244,7 +253,9 @@ def apply_import(
                     if r.offsets:
                         offsets[i.id] = r.offsets
                     if rows is not None and _gets_row(i, root):  # mtime: the staged file's
+                        rows_before(i)
                         rows.add(_row_for(i, root, r.facts, tx.staged_name(i.target_rel)))
+                rows_before(None)
                 kept = {
                     rel: keep_original(i.thread.rollout_path, tx.staging / rel)
                     for i, rel in originals

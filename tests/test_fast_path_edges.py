@@ -1,4 +1,6 @@
-"""Review of issue 13's fast paths: each test holds a fast path to the careful one it replaced."""
+"""Edge cases of the fast paths (odd record types, --rewrite-text facts, JSON text of journals,
+session_meta integers, UTF-8 stdout spellings, row order): each held to the careful path it
+replaced."""
 
 from __future__ import annotations
 
@@ -123,12 +125,6 @@ def test_json_to_a_utf8_stdout_is_the_same_bytes_however_utf8_is_spelled(
     assert raw.getvalue().decode("utf-8") == '{"threads": [{"title":"café ✓"}], "n": "é"}\n'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="importer.apply_import adds a skipped thread's repaired row before every staged "
-    "thread's row, so new rows' rowids no longer follow the plan's order (it did before "
-    "6ef1138); importer.py is another engineer's file this session",
-)
 def test_new_rows_are_inserted_in_the_plans_order(tmp_path: Path) -> None:
     """A re-import that imports thread 2 again (file and row gone) and repairs thread 1's
     missing row inserts their rows as the plan lists them, as before the rows were written
