@@ -62,31 +62,6 @@ def syncfs(path: Path) -> bool:
         os.close(fd)
 
 
-_SYNC_FILE_RANGE_WRITE = 2
-_sync_file_range: Any = None
-
-
-def start_writeback(fd: int) -> None:
-    """Ask the kernel to start writing ``fd``'s dirty pages now, without waiting (Linux
-    ``sync_file_range``; elsewhere nothing). A staging pass that does this as it goes finds
-    most of its bytes on disk by the time its one ``syncfs`` waits for them."""
-    global _sync_file_range
-    if _sync_file_range is None:
-        _sync_file_range = False
-        if sys.platform.startswith("linux"):
-            import ctypes
-
-            try:
-                call = ctypes.CDLL(None, use_errno=True).sync_file_range
-            except (OSError, AttributeError):
-                pass
-            else:
-                call.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-                _sync_file_range = call
-    if _sync_file_range:
-        _sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # a failure only means later
-
-
 def sync_files(paths: Iterable[Path | str], *, folder: Path | None = None) -> None:
     """Make many new files durable at once: one ``syncfs`` of their file system on Linux
     (thousands of fsyncs cost more than the copy), else an fsync each. ``folder``: one on

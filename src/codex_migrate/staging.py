@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.damage import Damage, DamageCount, find_damage
-from codex_migrate.fsutil import start_writeback
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
@@ -175,8 +174,6 @@ def stage_rewritten(
             changed += len(changes)
             old_pos += len(block)
             new_pos += len(new)
-        out.flush()
-        start_writeback(out.fileno())
         inode = os.fstat(out.fileno()).st_ino
     if offsets:
         offset_map[old_pos] = new_pos
