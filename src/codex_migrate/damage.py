@@ -66,14 +66,6 @@ class DamageCount:
         self.lines: list[int] = []
         self.lineno = 0
 
-    def add(self, problem: str | None) -> None:
-        """The verdict of the next line (None: readable)."""
-        self.lineno += 1
-        if problem is not None:
-            self.issues.add(problem, self.lineno)
-            if len(self.lines) < MAX_LISTED:
-                self.lines.append(self.lineno)
-
     def add_block(self, lines: int, bad: list[tuple[int, str]]) -> None:
         """The verdicts of the next ``lines`` lines: ``bad`` holds the (index, problem) of
         the unreadable ones (:func:`rollout.parse_block`), every other line is readable."""

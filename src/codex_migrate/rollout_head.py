@@ -20,12 +20,12 @@ from codex_migrate.rollout import (
     HEAD_MAX_RECORDS,
     LineIssues,
     _last_line_cut,
-    _parse,
     _user_text,
     env_context_cwd,
     is_injected_text,
     iter_lines,
     last_settings_cwd,
+    parse_line,
 )
 from codex_migrate.settings_tail import settings_in, tail_settings_cwd
 from codex_migrate.zst import open_zst
@@ -258,11 +258,11 @@ def _read_records(
             # a float there (one search less per line; the verdict on the line is the same);
             # a session_meta's id is shown as written.
             exact = lineno == 1 or raw.find(b'"session_meta"', 0, 320) >= 0
-            obj, problem = _parse(slim, not raw.endswith(b"\n"), exact)
+            obj, problem = parse_line(slim, last=not raw.endswith(b"\n"), exact_ints=exact)
             if problem and slim is not raw:  # the verdict on a bad line is the whole line's
-                obj, problem = _parse(raw, not raw.endswith(b"\n"), exact)
+                obj, problem = parse_line(raw, last=not raw.endswith(b"\n"), exact_ints=exact)
             if not exact and type(obj) is dict and obj.get("type") == "session_meta":
-                obj, problem = _parse(slim, not raw.endswith(b"\n"))  # laid out otherwise
+                obj, problem = parse_line(slim, last=not raw.endswith(b"\n"))  # laid out otherwise
             if problem:
                 head.issues.add(problem, lineno)
         else:
