@@ -253,30 +253,18 @@ def _apply(
 def rewrite_record(line: bytes, record: Any, mapper: PathMapper) -> bytes:
     """:func:`rewrite_line` (without ``rewrite_text``) of a line the caller has parsed: the
     same result, but the record's path fields are mapped first, and only a line where one
-    maps is searched at all. Most lines of a real rollout are left after a few dict lookups;
-    this is the import's hot path, so it builds no :class:`ValueChange` unless it walks."""
+    maps is searched at all. Most lines of a real rollout are left after a few dict lookups."""
     if not mapper.rules:
         return line
-    values = path_values(record)
-    if not values:
-        return line
-    pairs = []
-    for _, value in values:
-        new = map_path_value(value, mapper)
-        if new is not None:
-            pairs.append((value, new))
-    if not pairs:
+    changes = _changes(line, mapper, False, record)  # the record is given: never None
+    if not changes:
         return line
     body, terminator = _split_terminator(line)
     escapes = has_escapes(body)
     # rewrite_line's own gate, so both change exactly the same lines
-    if not worth_rewriting(line, mapper, [old for old, _ in pairs], escapes):
+    if not worth_rewriting(line, mapper, [c.old for c in changes], escapes):
         return line
-    quick = replace_tokens(body, pairs, _encode_like, escapes)
-    if quick is not None:
-        return quick[0] + terminator
-    changes = _changes(line, mapper, False, record)
-    return _rewrite_walking(line, body, changes or [], terminator, None)
+    return _apply(line, body, terminator, changes, None, escapes)
 
 
 def _rewrite_walking(
