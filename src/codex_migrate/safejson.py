@@ -29,11 +29,13 @@ class TooDeep(ValueError):
     """A JSON value nested deeper than :data:`MAX_DEPTH`."""
 
 
-def loads(data: str | bytes | bytearray) -> Any:
-    """``json.loads`` that raises :class:`TooDeep` (a ValueError) for deep nesting."""
+def loads(data: str | bytes | bytearray, *, exact_ints: bool = True) -> Any:
+    """``json.loads`` that raises :class:`TooDeep` (a ValueError) for deep nesting.
+    ``exact_ints=False``: orjson's value even where an integer past 64 bits may have become a
+    float, for a caller that reads only strings (no search for long digit runs)."""
     try:
         obj = orjson.loads(data)
-        exact = not may_hold_big_int(data)  # else orjson may have made an int a float
+        exact = not exact_ints or not may_hold_big_int(data)  # else an int may be a float
     except orjson.JSONDecodeError:
         exact = False
     if not exact:

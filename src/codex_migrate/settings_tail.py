@@ -34,14 +34,9 @@ def settings_in(data: bytes) -> str | None:
 
 def settings_cwd_of(raw: bytes) -> str | None:
     try:
-        # only a string is read: orjson's value will do (no search for long ints); what
-        # orjson alone refuses gets safejson's full verdict
-        obj = safejson.loads_utf8(raw, exact_ints=False)
+        obj = safejson.loads(raw, exact_ints=False)  # only a string is read
     except ValueError:
-        try:
-            obj = safejson.loads(raw)
-        except ValueError:
-            return None
+        return None
     if not isinstance(obj, dict):
         return None
     payload = obj.get("payload")
