@@ -69,8 +69,7 @@ class RolloutFacts:
             kind = _kind(raw)
             if kind is None:
                 if not self.has_user_event and records <= HEAD_MAX_RECORDS:
-                    self.records = records
-                    self._note_user(raw)
+                    self.has_user_event = _is_user_message(raw)
                 continue
             queue = self._contexts if kind == _CONTEXT else self._tokens
             self._dropped = self._dropped or len(queue) == _KEEP
@@ -78,12 +77,8 @@ class RolloutFacts:
         self.records = records
 
     def _note_user(self, raw: bytes) -> None:
-        if (
-            not self.has_user_event
-            and self.records <= HEAD_MAX_RECORDS
-            and (b'"user_message"' in raw or b'"UserMessage"' in raw)
-        ):
-            self.has_user_event = True
+        if not self.has_user_event and self.records <= HEAD_MAX_RECORDS:
+            self.has_user_event = _is_user_message(raw)
 
     def finish(self) -> bool:
         """Resolve the kept lines; False when a fact may sit in a line that was dropped (more
@@ -140,6 +135,11 @@ def _kind(raw: bytes) -> str | None:
     if raw.find(b"token_count", 0, 400) >= 0 and b'"total_token_usage"' in raw:
         return _TOKENS
     return None
+
+
+def _is_user_message(raw: bytes) -> bool:
+    """Whether a line (near the head: Codex looks no further) is a user's message."""
+    return b'"user_message"' in raw or b'"UserMessage"' in raw
 
 
 def _context_facts(payload: dict[str, Any]) -> dict[str, Any]:
