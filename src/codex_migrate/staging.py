@@ -27,6 +27,7 @@ from codex_migrate.rewrite_fields import PATH_RECORD_TYPES
 from codex_migrate.rollout import line_blocks, open_rollout, parse_block
 from codex_migrate.rolloutfacts import UNPARSED, RolloutFacts
 from codex_migrate.threadrow import RowFacts, row_facts
+from codex_migrate.writeback import EarlyWriteback
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -255,7 +256,8 @@ def iter_staged(
 ) -> Iterator[StagedFile]:
     """:func:`stage_many`, each result given as it comes (in job order), so a caller keeping
     only a little of each never holds thousands of them; ``jobs`` (``count`` of them) may be
-    made as they are taken: on all cores only a few chunks are out at a time."""
+    made as they are taken: on all cores only a few chunks are out at a time. On all cores
+    the staged files also start going to disk as they come (:mod:`codex_migrate.writeback`)."""
     workers = worker_count()
     if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or count < 2 * workers:
         for n, job in enumerate(jobs, 1):
@@ -267,7 +269,7 @@ def iter_staged(
     todo = iter(jobs)
     run = partial(_run_chunk, mapper)
     done = 0
-    with process_pool(workers) as pool:
+    with process_pool(workers) as pool, EarlyWriteback() as early:
         out: deque[Future[list[StagedFile]]] = deque()
 
         def submit() -> None:
@@ -282,6 +284,7 @@ def iter_staged(
             submit()
             for staged in results:
                 done += 1
+                early.staged(staged.path, staged.size)
                 yield staged
                 if on_done:
                     on_done(done)
