@@ -202,9 +202,9 @@ def apply_import(
             tx.prepare()
 
             jobs = (  # made as the workers take them
-                StageJob(
-                    i.thread.rollout_path,
-                    tx.staged_path(i.target_rel),
+                StageJob(  # paths as strings: cheaper to make and to send (see StageJob)
+                    os.path.join(i.thread.home_root, i.thread.rel_path),
+                    tx.staged_name(i.target_rel),
                     i.thread.mtime,
                     offsets=i.id in indexes,
                     rewrite_text=plan.rewrite_text,
