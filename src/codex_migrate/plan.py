@@ -7,8 +7,10 @@ mapping or when any thread conflicts.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -65,7 +67,7 @@ class PlanItem:
             "old_cwd": self.thread.cwd,
             "new_cwd": self.new_cwd,
             "archived": self.archived,
-            "source_path": str(self.thread.rollout_path),
+            "source_path": source_path(self.thread),
             "target_path": self.target_rel,
             "source_size": self.thread.size,
             "target_size": target.size if target else None,
@@ -74,6 +76,23 @@ class PlanItem:
             "upgrade_bare": self.bare_cwd is not None,
             "bare_note": self.bare_note,
         }
+
+
+def source_path(thread: Thread) -> str:
+    """``str(thread.rollout_path)`` without making the Path (8 µs a thread, and a plan's JSON
+    names every thread's file): joined as a string where that gives the same text (a clean
+    relative path, as a catalog makes them, on a system whose separator is ``/``)."""
+    rel = thread.rel_path
+    clean = rel and "//" not in rel and "./" not in rel and rel[0] != "/" and rel[-1] not in "/."
+    if clean and os.sep == "/" and _clean_root(thread.home_root):
+        return os.path.join(thread.home_root, rel)
+    return str(thread.rollout_path)
+
+
+@lru_cache(maxsize=8)
+def _clean_root(root: str) -> bool:
+    """Whether ``root`` is spelled as a Path spells it (a home's threads share one root)."""
+    return root.startswith("/") and str(PurePosixPath(root)) == root
 
 
 @dataclass

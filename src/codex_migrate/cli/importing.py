@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
 from codex_migrate.catalog import Catalog
 from codex_migrate.cli.common import (
+    PlainItems,
     codex_home_option,
     confirm_write,
     emit_json,
@@ -194,7 +196,7 @@ def import_(
         emit_json(
             {
                 "dry_run": dry_run,
-                "plan": plan.to_dict(lazy=True),  # written thread by thread
+                "plan": _plain_threads(plan.to_dict(lazy=True)),
                 "home_files": sorted(for_import(plan)),
             }
         )
@@ -225,7 +227,9 @@ def import_(
             confirm_write(yes, "Apply this plan?")
     report, reg = outcome.report, outcome.registration
     if as_json:
-        emit_json(outcome.to_dict(lazy=True))  # written thread by thread
+        data = outcome.to_dict(lazy=True)
+        data["plan"] = _plain_threads(data["plan"])
+        emit_json(data)
         return
     for tx in report.recovered:
         click.echo(f"Recovered an interrupted transaction first: {tx} (rolled back).")
@@ -271,3 +275,10 @@ def import_(
         f"Transaction {report.transaction_id}: undo with "
         f"`codex-migrate transactions rollback {report.transaction_id}`."
     )
+
+
+def _plain_threads(plan: dict[str, Any]) -> dict[str, Any]:
+    """A plan's threads, written one by one as they are made and encoded by orjson (see
+    :class:`PlainItems`: a third of the stdlib encoder's time for thousands of threads)."""
+    plan["threads"] = PlainItems(plan["threads"])
+    return plan
