@@ -285,8 +285,7 @@ def apply_import(
                 for rel in files:
                     tx.install(rel)
                 report.home_files = sorted(files)
-                tx.sync_installed()
-                tx.save()
+                tx.sync_installed()  # the journal is as "applying" saved it: no save here
                 report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
                 crash_point("files")
                 if rows is not None:
