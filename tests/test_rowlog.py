@@ -135,3 +135,28 @@ def test_journal_and_digest_text_is_the_standard_encoders(value: object) -> None
     row = {"b": value, "a": "x", "é": 1, "__rowid": 3}
     want = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert sorted_utf8(row) == want.encode("utf-8", "surrogatepass")
+
+
+def test_rows_settled_as_they_are_written_give_the_same_log(tmp_path: Path) -> None:
+    """An import takes each batch's digests as it goes in (settle): the log is the one a
+    read of every row at the end gives, and a key never watched is not taken as ours."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain = _write(_db(tmp_path / "a"))
+    conn = _db(tmp_path / "b")
+    conn.execute("INSERT INTO threads VALUES ('other', '/o', NULL)")  # not ours
+    log = RowLog(conn)
+    log.watch_keys("threads", "id", ["old", "new1", "new2"])
+    conn.execute("UPDATE threads SET cwd = '/b' WHERE id = 'old'")
+    conn.execute("INSERT INTO threads VALUES ('new1', '/n', NULL)")
+    log.settle("threads", "id", ["old", "new1", "other"])
+    conn.execute("INSERT INTO threads VALUES ('new2', '/n', x'01')")
+    log.settle("threads", "id", ["new2"])
+    assert log.settled[("threads", "id")] == {"old", "new1", "new2"}
+    settled = json.loads(json.dumps(log.finish()))
+    assert settled == plain
+    conn.execute("UPDATE threads SET cwd = '/c' WHERE id = 'new2'")  # written again: settle again
+    log.settle("threads", "id", ["new2"])
+    again = json.loads(json.dumps(log.finish()))
+    assert again != plain
+    assert plan_row_undo(conn, again, "t.sqlite").changed_since == []

@@ -88,6 +88,8 @@ class _Watch:
     table: str
     where: str
     params: tuple[Any, ...]
+    #: a watch of keys (:meth:`RowLog.watch_keys`): its column, so its rows can be settled
+    column: str | None = None
 
 
 @dataclass
@@ -100,6 +102,9 @@ class RowLog:
     before: dict[str, dict[str, Row]] = field(default_factory=dict)
     #: digests of the rows as we leave them (bytes: half the memory of the hex we log)
     after: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    #: (table, column) -> the values watched by :meth:`watch_keys`, and those settled
+    watched: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
+    settled: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
 
     def _key(self, table: str, row: Row) -> str:
         keys = self.keys[table]
@@ -112,17 +117,35 @@ class RowLog:
     def watch_keys(self, table: str, column: str, values: list[Any]) -> None:
         """:meth:`watch` of the rows whose ``column`` is one of ``values``, a few hundred
         to a query."""
+        self.watched.setdefault((table, column), set()).update(values)
         for n in range(0, len(values), 500):
             chunk = values[n : n + 500]
             marks = ", ".join("?" for _ in chunk)
-            self.watch(table, f'"{column}" IN ({marks})', chunk)
+            self.watch(table, f'"{column}" IN ({marks})', chunk, column)
 
-    def watch(self, table: str, where: str, params: Iterable[Any] = ()) -> None:
+    def settle(self, table: str, column: str, values: list[Any]) -> None:
+        """Take now the digests of the watched rows whose ``column`` is one of ``values``,
+        which the caller has written for the last time in this transaction (an import does
+        it as each batch of rows goes in, while its workers stage): :meth:`finish` then
+        need not read every row again at the end, when nothing else is going on."""
+        wanted = [v for v in values if v in self.watched.get((table, column), ())]
+        if not wanted:
+            return
+        got = self.after.setdefault(table, {})
+        marks = ", ".join("?" for _ in wanted)
+        query = _select(self.conn, table, self.keys[table], f'"{column}" IN ({marks})')
+        for row in _rows(self.conn.execute(query, wanted)):
+            got[self._key(table, row)] = hashlib.sha256(sorted_utf8(row)).digest()
+        self.settled.setdefault((table, column), set()).update(wanted)
+
+    def watch(
+        self, table: str, where: str, params: Iterable[Any] = (), column: str | None = None
+    ) -> None:
         """Record the rows ``where`` selects, before this transaction changes them."""
         if table not in self.keys:
             self.keys[table] = key_columns(self.conn, table)
             self.before[table] = {}
-        w = _Watch(table, where, tuple(params))
+        w = _Watch(table, where, tuple(params), column)
         self.watches.append(w)
         seen = self.before[table]
         query = _select(self.conn, table, self.keys[table], where)
@@ -171,6 +194,10 @@ class RowLog:
         """Per table: its key columns and each changed row (its key as JSON, its image
         before, the digest after), in key order."""
         for w in self.watches:
+            if w.column is not None and self.settled.get((w.table, w.column), set()).issuperset(
+                w.params
+            ):
+                continue  # its rows' digests were taken when they were written last
             keys = self.keys[w.table]
             got = self.after.setdefault(w.table, {})
             query = _select(self.conn, w.table, keys, w.where)

@@ -224,6 +224,8 @@ class RowWriter:
     def flush(self) -> None:
         if self.pending:
             upsert_rows(self.log.conn, self.pending, self.cols)
+            # each thread's row is added once: its digest can be taken now (see settle)
+            self.log.settle("threads", "id", [row["id"] for row in self.pending])
             self.pending = []
 
 
