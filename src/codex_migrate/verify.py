@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,28 +56,8 @@ def verify_written(
     """Files hash as planned; each row points at its file in this home with the mapped cwd.
 
     ``identities`` (rel -> inode, size of the file as staged and hashed) stand in for reading
-    a file back: a rename keeps the inode, so the same inode and size is the same file.
-    The DB's integrity check runs in a thread meanwhile (SQLite works without the GIL)."""
-    problems: list[str] = []
-    items = list(rows)
-    check = _Integrity(home.state_db) if home.state_db is not None and items else None
-    try:
-        _check_written(problems, written, items, root, identities, home.state_db)
-    finally:  # no reader left behind when this raises (a rollback writes next)
-        if check is not None:
-            check.join()
-    return problems + (check.result() if check is not None else [])
-
-
-def _check_written(
-    problems: list[str],
-    written: dict[str, str],
-    items: list[_RowTarget],
-    root: Path,
-    identities: dict[str, tuple[int, int]] | None,
-    state_db: Path | None,
-) -> None:
-    """Each written file in place, each row pointing at it; what is wrong goes to ``problems``."""
+    a file back: a rename keeps the inode, so the same inode and size is the same file."""
+    problems = []
     files = set()  # written files found in place: their rows need no second look
     for rel, digest in written.items():
         p = os.path.join(root, rel.replace("/", os.sep))
@@ -97,8 +76,9 @@ def _check_written(
         elif sha256_file(p) != digest:
             problems.append(f"{rel} does not read back with the planned content")
         files.add(p)
-    if state_db is not None and items:
-        conn = statedb.connect(f"file:{state_db}?mode=ro", uri=True, timeout=5)
+    items = list(rows)
+    if home.state_db is not None and items:
+        conn = statedb.connect(f"file:{home.state_db}?mode=ro", uri=True, timeout=5)
         try:
             for item, got in _row_facts(conn, items):
                 if got is None:
@@ -112,29 +92,8 @@ def _check_written(
                     problems.append(f"{item.id}: row cwd {cwd!r}, expected {item.new_cwd!r}")
         finally:
             conn.close()
-
-
-class _Integrity(threading.Thread):
-    """:func:`integrity_problems` of ``db``, started at once; :meth:`result` waits for it."""
-
-    def __init__(self, db: Path) -> None:
-        super().__init__(name="codex-migrate-integrity", daemon=True)
-        self.db = db
-        self.problems: list[str] | None = None
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.problems = integrity_problems(self.db)
-        except BaseException as exc:  # raised in the caller's thread, as before
-            self.error = exc
-
-    def result(self) -> list[str]:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.problems or []
+        problems += integrity_problems(home.state_db)
+    return problems
 
 
 def _row_facts(
