@@ -155,6 +155,8 @@ def _parse_careful(raw: bytes, last: bool) -> tuple[Any, str | None]:
         return None, "truncated" if last and not raw.endswith(b"\n") else "not_json"
 
 
+_NOT_OPENERS_NOR_NEWLINES = safejson.NOT_OPENERS.replace(b"\n", b"")
+
 #: One line of a block: its bytes, its record (None when unreadable) and its problem.
 ParsedLine = tuple[bytes, Any, "str | None"]
 
@@ -174,6 +176,11 @@ def parse_block(block: bytes) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
     find = block.find
     deep = safejson.MAX_DEPTH
     not_openers = safejson.NOT_OPENERS
+    # A value is no deeper than its count of opening brackets: counted for every line of
+    # the block at once (the brackets and newlines a translate leaves, split at the
+    # newlines), a real rollout's lines need no count of their own.
+    kept = block.translate(None, _NOT_OPENERS_NOR_NEWLINES)
+    shallow = len(kept) <= deep or max(map(len, kept.split(b"\n"))) <= deep
     pos = 0
     size = len(block)
     while pos < size:
@@ -187,8 +194,11 @@ def parse_block(block: bytes) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
             except ValueError:
                 pass
             else:
-                # a value is no deeper than its count of opening brackets
-                if len(line.translate(None, not_openers)) <= deep or safejson.depth(record) <= deep:
+                if (
+                    shallow
+                    or len(line.translate(None, not_openers)) <= deep
+                    or safejson.depth(record) <= deep
+                ):
                     append((line, record, None))
                     continue
         record, problem = _parse_careful(line, nl < 0)
