@@ -37,16 +37,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from codex_migrate import safejson
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.rewrite_fields import KeyPath, all_strings, path_values
+from codex_migrate.rewrite_fields import KeyPath, all_strings, path_strings, path_values
 from codex_migrate.rewrite_search import candidate_lines, worth_parsing, worth_rewriting
 from codex_migrate.rewrite_tokens import has_escapes, replace_tokens
-from codex_migrate.rewrite_values import map_path_value, map_text
+from codex_migrate.rewrite_values import map_path_value, map_text, value_memo
 
 __all__ = [
     "NOT_PARSED",
@@ -54,6 +54,7 @@ __all__ = [
     "ValueChange",
     "candidate_lines",
     "line_changes",
+    "record_rewriter",
     "rewrite_line",
     "rewrite_lines",
     "rewrite_record",
@@ -254,17 +255,42 @@ def rewrite_record(line: bytes, record: Any, mapper: PathMapper) -> bytes:
     """:func:`rewrite_line` (without ``rewrite_text``) of a line the caller has parsed: the
     same result, but the record's path fields are mapped first, and only a line where one
     maps is searched at all. Most lines of a real rollout are left after a few dict lookups."""
+    return record_rewriter(mapper)(line, record)
+
+
+_MISSING: Any = object()
+
+
+def record_rewriter(mapper: PathMapper) -> Callable[[bytes, Any], bytes]:
+    """:func:`rewrite_record` with ``mapper`` bound, for a caller rewriting many lines: the
+    mapper's memo is looked up once, and a line's values are mapped before any key path is
+    built (only a line the token search cannot do is walked, with :func:`_changes`)."""
     if not mapper.rules:
-        return line
-    changes = _changes(line, mapper, False, record)  # the record is given: never None
-    if not changes:
-        return line
-    body, terminator = _split_terminator(line)
-    escapes = has_escapes(body)
-    # rewrite_line's own gate, so both change exactly the same lines
-    if not worth_rewriting(line, mapper, [c.old for c in changes], escapes):
-        return line
-    return _apply(line, body, terminator, changes, None, escapes)
+        return lambda line, record: line
+    memo = value_memo(mapper)
+
+    def rewrite(line: bytes, record: Any) -> bytes:
+        pairs: list[tuple[str, str]] = []
+        for old in path_strings(record):
+            new = memo.get(old, _MISSING)
+            if new is _MISSING:
+                new = map_path_value(old, mapper)
+            if new is not None:
+                pairs.append((old, new))
+        if not pairs:
+            return line
+        body, terminator = _split_terminator(line)
+        escapes = has_escapes(body)
+        # rewrite_line's own gate, so both change exactly the same lines
+        if not worth_rewriting(line, mapper, [old for old, _ in pairs], escapes):
+            return line
+        quick = replace_tokens(body, pairs, _encode_like, escapes)
+        if quick is not None:
+            return quick[0] + terminator
+        changes = _changes(body, mapper, False, record)  # the record is given: never None
+        return _rewrite_walking(line, body, changes or [], terminator, None)
+
+    return rewrite
 
 
 def _rewrite_walking(

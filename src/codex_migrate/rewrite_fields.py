@@ -105,6 +105,103 @@ def path_values(record: Any) -> list[tuple[KeyPath, str]]:
     return out
 
 
+def _policy_strings(node: Any, out: list[str]) -> None:
+    """:func:`_policy_paths` without the key paths."""
+    stack: list[Any] = [node]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        cur = pop()
+        if isinstance(cur, dict):
+            for k, v in cur.items():  # the tests of _policy_paths, cheapest first
+                if isinstance(v, str):
+                    if k == "path" and cur.get("type") == "path":
+                        out.append(v)
+                elif isinstance(v, list):
+                    if k in _ROOT_LISTS:
+                        out += [item for item in v if isinstance(item, str)]
+                    else:
+                        push(v)
+                elif isinstance(v, dict):
+                    push(v)
+        elif isinstance(cur, list):
+            for v in cur:
+                if isinstance(v, (dict, list)):
+                    push(v)
+
+
+def _settings_strings(obj: dict[str, Any], out: list[str]) -> None:
+    v = obj.get("cwd")
+    if isinstance(v, str):
+        out.append(v)
+    v = obj.get(_RUNTIME_ROOTS)
+    if isinstance(v, list):
+        out += [item for item in v if isinstance(item, str)]
+    for key in ("sandbox_policy", "permission_profile"):
+        v = obj.get(key)
+        if isinstance(v, (dict, list)):
+            _policy_strings(v, out)
+
+
+def _cwd_strings(node: Any, out: list[str]) -> None:
+    stack: list[Any] = [node]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        cur = pop()
+        if isinstance(cur, dict):
+            for k, v in cur.items():
+                if isinstance(v, str):
+                    if k == "cwd":
+                        out.append(v)
+                elif isinstance(v, (dict, list)):
+                    push(v)
+        elif isinstance(cur, list):
+            for v in cur:
+                if isinstance(v, (dict, list)):
+                    push(v)
+
+
+def path_strings(record: Any) -> list[str]:
+    """The values of :func:`path_values`, in its order, without their key paths: what the
+    staging pass maps first, building a key path only for the rare line it must walk."""
+    out: list[str] = []
+    if not isinstance(record, dict):
+        return out
+    rtype = record.get("type")
+    payload = record.get("payload")
+    if not isinstance(rtype, str) or not isinstance(payload, dict):
+        return out
+    if rtype == "event_msg":
+        ptype = payload.get("type")
+        if ptype == "thread_settings_applied":
+            ts = payload.get("thread_settings")
+            if isinstance(ts, dict):
+                _settings_strings(ts, out)
+        elif ptype in ("exec_command_begin", "exec_command_end"):
+            v = payload.get("cwd")
+            if isinstance(v, str):
+                out.append(v)
+        elif isinstance(ptype, str) and ptype.startswith("item_"):
+            item = payload.get("item")
+            if isinstance(item, dict) and item.get("type") == "CommandExecution":
+                v = item.get("cwd")
+                if isinstance(v, str):
+                    out.append(v)
+    elif rtype == "turn_context":
+        _settings_strings(payload, out)
+    elif rtype == "session_meta":
+        v = payload.get("cwd")
+        if isinstance(v, str):
+            out.append(v)
+        v = payload.get(_RUNTIME_ROOTS)
+        if isinstance(v, list):
+            out += [item for item in v if isinstance(item, str)]
+    elif rtype == "world_state":
+        _cwd_strings(payload, out)
+    return out
+
+
 def all_strings(record: Any) -> Iterator[tuple[KeyPath, str]]:
     stack: list[tuple[Any, KeyPath]] = [(record, ())]
     while stack:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from codex_migrate.pathmap import PathMapper
@@ -42,6 +42,8 @@ def _contains_any(needles: tuple[bytes, ...], *, ignore_case: bool) -> Callable[
 class _Finder:
     exact: Callable[[bytes], bool]
     lower: Callable[[bytes], bool]
+    #: whether a value holds a needle, by value (a rollout repeats its cwd on most lines)
+    in_value: dict[str, bool] = field(default_factory=dict)
 
 
 _FINDERS: weakref.WeakKeyDictionary[PathMapper, _Finder] = weakref.WeakKeyDictionary()
@@ -134,8 +136,18 @@ def worth_rewriting(line: bytes, mapper: PathMapper, olds: Iterable[str], escape
     characters JSON never escapes otherwise) in a value is a needle in the line."""
     if not escapes:
         finder = _finder(mapper)
+        known = finder.in_value
         for old in olds:
-            raw = old.encode("utf-8")
-            if finder.exact(raw) or finder.lower(raw):
+            hit = known.get(old)
+            if hit is None:
+                raw = old.encode("utf-8", "surrogatepass")
+                hit = finder.exact(raw) or finder.lower(raw)
+                if len(known) >= _KNOWN_MAX:
+                    known.clear()
+                known[old] = hit
+            if hit:
                 return True
     return worth_parsing(line, mapper, False)
+
+
+_KNOWN_MAX = 4096

@@ -50,7 +50,7 @@ def has_escapes(body: bytes) -> bool:
     """Whether ``body`` has a ``\\u`` or ``\\/`` escape: without one, every key and value
     of the line is spelled in it as parsed, apart from the escapes of ``"``, ``\\`` and
     control characters, which no path needle or path-bearing key contains."""
-    return _ESCAPES.search(body) is not None
+    return b"\\" in body and _ESCAPES.search(body) is not None  # most lines have no "\\"
 
 
 def replace_tokens(

@@ -23,12 +23,19 @@ _MEMO: weakref.WeakKeyDictionary[PathMapper, dict[str, str | None]] = weakref.We
 _MEMO_MAX = 4096
 
 
-def map_path_value(value: str, mapper: PathMapper) -> str | None:
-    """What ``value`` becomes (None: unchanged). Memoised per mapper: a rollout repeats its
-    cwd on most lines, and resolving a path is the costly part."""
+def value_memo(mapper: PathMapper) -> dict[str, str | None]:
+    """:func:`map_path_value`'s memo of ``mapper``: a caller mapping many values may look a
+    value up here first (a miss is no answer: call :func:`map_path_value`)."""
     memo = _MEMO.get(mapper)
     if memo is None:
         memo = _MEMO[mapper] = {}
+    return memo
+
+
+def map_path_value(value: str, mapper: PathMapper) -> str | None:
+    """What ``value`` becomes (None: unchanged). Memoised per mapper: a rollout repeats its
+    cwd on most lines, and resolving a path is the costly part."""
+    memo = value_memo(mapper)
     try:
         return memo[value]
     except KeyError:

@@ -22,7 +22,7 @@ from codex_migrate.damage import Damage, DamageCount, find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.rewrite import candidate_lines, rewrite_line, rewrite_record
+from codex_migrate.rewrite import candidate_lines, record_rewriter, rewrite_line
 from codex_migrate.rewrite_fields import PATH_RECORD_TYPES
 from codex_migrate.rollout import line_blocks, open_rollout, parse_block
 from codex_migrate.rolloutfacts import UNPARSED, RolloutFacts
@@ -77,6 +77,7 @@ def rewrite_block(
     if rewrite_text:  # free text may hold a path in any line: search the bytes first
         starts = candidate_lines(block, mapper)
         wanted = None if starts is None else set(starts)
+    rewrite = record_rewriter(mapper)
     fed: list[tuple[bytes, Any]] = []
     feed = fed.append
     pieces: list[bytes] = []
@@ -89,7 +90,7 @@ def rewrite_block(
             if not rewrite_text:
                 kind = record.get("type") if type(record) is dict else None
                 if type(kind) is str and kind in PATH_RECORD_TYPES:  # {"type": []} is JSON
-                    new = rewrite_record(line, record, mapper)
+                    new = rewrite(line, record)
             elif wanted is None or pos in wanted:
                 new = rewrite_line(line, mapper, rewrite_text=True, record=record)
             if new is not line:

@@ -1,0 +1,115 @@
+"""The staging pass's shortcuts agree with the careful code they stand in for, on any record:
+
+* ``rewrite_fields.path_strings`` (values only) gives the values of ``path_values``, in order;
+* ``rewrite.record_rewriter`` changes a parsed line exactly as ``rewrite_line`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codex_migrate import rewrite as rewrite_mod
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.rewrite import rewrite_line
+from codex_migrate.rewrite_fields import path_strings, path_values
+from tests.test_rewrite import PROPERTY_MAPPER, paths
+
+#: Keys and strings the path walk looks for, so random records hit every branch of it.
+_KEYS = st.sampled_from(
+    [
+        "cwd",
+        "path",
+        "type",
+        "writable_roots",
+        "readable_roots",
+        "workspace_roots",
+        "runtime_workspace_roots",
+        "sandbox_policy",
+        "permission_profile",
+        "thread_settings",
+        "item",
+        "entries",
+        "x",
+    ]
+)
+_WORDS = st.sampled_from(
+    ["path", "CommandExecution", "thread_settings_applied", "item_started", "exec_command_end"]
+)
+_LEAVES = st.one_of(st.none(), st.integers(), st.booleans(), _WORDS, paths(), st.text(max_size=4))
+_TREES = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=5)),
+    max_leaves=25,
+)
+_MOSTLY = st.sampled_from([True, True, True, True, False])
+_TYPES = st.sampled_from(["session_meta", "turn_context", "world_state", "event_msg", "x"])
+
+
+_POLICIES = st.recursive(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["path", "special", "managed"]),
+            "path": _LEAVES,
+            "writable_roots": st.lists(_LEAVES, max_size=3),
+            "readable_roots": _TREES,
+            "workspace_roots": st.lists(_LEAVES, max_size=2),
+            "cwd": _LEAVES,
+        },
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(_KEYS, inner, min_size=1, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def _settings(draw: st.DrawFn) -> dict[str, Any]:
+    """The fields a settings object (turn_context payload, thread_settings) may have, each
+    now and then, holding random trees over the walk's keys."""
+    out: dict[str, Any] = draw(st.dictionaries(_KEYS, _TREES, max_size=3))
+    for key in ("cwd", "runtime_workspace_roots", "sandbox_policy", "permission_profile"):
+        if draw(st.booleans()):
+            out[key] = draw(st.one_of(_POLICIES, _TREES, st.lists(_LEAVES, max_size=3)))
+    return out
+
+
+@st.composite
+def path_records(draw: st.DrawFn) -> Any:
+    """A record of a path-bearing type whose payload is a random tree over the walk's keys,
+    or now and then not a record at all."""
+    payload = draw(_settings())
+    if draw(st.booleans()):
+        payload["type"] = draw(_WORDS)
+    if draw(st.booleans()):
+        payload["thread_settings"] = draw(st.one_of(_settings(), _TREES))
+    if draw(st.booleans()):
+        payload["item"] = {"type": draw(st.one_of(_WORDS, _LEAVES)), "cwd": draw(_LEAVES)}
+    kind = draw(_TYPES) if draw(_MOSTLY) else draw(_LEAVES)
+    record: Any = {"type": kind, "payload": payload}
+    return record if draw(_MOSTLY) else draw(_TREES)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(path_records())
+def test_property_path_strings_are_the_values_of_path_values(record: Any) -> None:
+    assert path_strings(record) == [value for _, value in path_values(record)]
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(path_records(), st.booleans(), st.booleans())
+def test_property_record_rewriter_equals_rewrite_line(
+    record: Any, ascii_only: bool, slashes: bool
+) -> None:
+    text = json.dumps(record, ensure_ascii=ascii_only)
+    if slashes:
+        text = text.replace("/", "\\/")
+    line = text.encode() + b"\n"
+    for mapper in (PROPERTY_MAPPER, PathMapper(["/Users/alex=/home/alex"])):
+        rewrite = rewrite_mod.record_rewriter(mapper)
+        assert rewrite(line, json.loads(line)) == rewrite_line(line, mapper)
