@@ -4,6 +4,7 @@ change what it reports (see :func:`codex_migrate.rollout_head.read_head`)."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from codex_migrate.rollout import _INJECTED_PREFIXES, HUGE_LINE_BYTES
@@ -71,10 +72,38 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
     The record's kind is read from its first ``"type":"`` when that is the top level's (no
     ``{`` before it), as Codex writes every line; otherwise by the words in its first bytes.
     """
-    if not raw.startswith(b"{") or not raw.endswith(b"}\n"):
+    if raw[-2:] != b"}\n" or raw[:1] != b"{":
         body = raw.rstrip()  # rare: a line Codex did not write, or the last one
         if not body.startswith(b"{") or not body.endswith(b"}"):
             return bool(body)
+    m = _CODEX_LINE.match(raw)
+    if m is None:  # the kind is not where Codex writes it, or is cut short: look closer
+        return _may_matter_at(raw, head, tail_settings, thread_id)
+    kind, what = m.groups()
+    if kind == b"session_meta":
+        return True
+    if kind == b"turn_context":
+        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
+    if kind == b"message":  # a bare-era (2025) item
+        return _user_message_matters(raw, head, thread_id)
+    if kind != b"event_msg" and kind != b"response_item":
+        return False
+    if what is None:
+        return _may_matter_at(raw, head, tail_settings, thread_id)
+    if kind == b"response_item":
+        return what == b"message" and _user_message_matters(raw, head, thread_id)
+    if what == b"user_message":
+        return True
+    if what == b"item_completed":
+        return raw.find(b"UserMessage", m.start(2), _LOOK) >= 0
+    return what == b"thread_settings_applied" and not tail_settings
+
+
+def _may_matter_at(
+    raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None
+) -> bool:
+    """:func:`_may_matter` of a line shaped like one JSON object, step by step: for the lines
+    :data:`_CODEX_LINE` does not read (each of its steps is a call, which is what costs)."""
     at = raw.find(_TYPE, 0, _LOOK)
     if at < 0 or raw.find(b"{", 1, at) >= 0:
         return _may_matter_by_words(raw, head, tail_settings, thread_id)
@@ -105,6 +134,15 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
 _TYPE = b'"type":"'
 _PAYLOAD_TYPE = b',"payload":{"type":"'
 _LOOK = 320
+#: What :func:`_may_matter_at` reads of a line as Codex writes it (a timestamp, an ordinal in
+#: paginated files, then the type), in one match: the kind up to its quote within 40 bytes
+#: and, right after it, the payload's type likewise (None when the payload is not next or its
+#: type is cut short: then the steps decide). Nothing before this ``"type":"`` can hold
+#: another one or a ``{``, and it starts well within ``_LOOK``, as the steps require.
+_CODEX_LINE = re.compile(
+    rb'\{"timestamp":"[^"{]{0,100}",(?:"ordinal":[0-9]{1,20},)?"type":"([^"]{0,39})"'
+    rb'(?:,"payload":\{"type":"([^"]{0,39})")?'
+)
 
 
 def _may_matter_by_words(

@@ -18,6 +18,7 @@ from codex_migrate.rollout import (
     _HEAD_CHUNK,
     HEAD_MAX_BYTES,
     HEAD_MAX_RECORDS,
+    HUGE_LINE_BYTES,
     LineIssues,
     _last_line_cut,
     _user_text,
@@ -27,6 +28,7 @@ from codex_migrate.rollout import (
     last_settings_cwd,
     parse_line,
 )
+from codex_migrate.safejson import loads_utf8
 from codex_migrate.settings_tail import settings_in, tail_settings_cwd
 from codex_migrate.zst import open_zst
 
@@ -191,7 +193,7 @@ def read_head(path: Path | str, thread_id: str | None = None) -> RolloutHead:
         if st.st_size <= WHOLE_MAX:
             data = os.read(fd, st.st_size + 1)
             if len(data) <= st.st_size:  # the whole file: it did not grow since the stat
-                _summarise(head, data, _lines_in(data), thread_id)
+                _summarise(head, data, None, thread_id)
                 return head
             os.lseek(fd, 0, os.SEEK_SET)
         if hasattr(os, "set_blocking"):
@@ -218,29 +220,22 @@ def read_head(path: Path | str, thread_id: str | None = None) -> RolloutHead:
 
 
 def _summarise(
-    head: RolloutHead, data: bytes, lines: Iterator[bytes], thread_id: str | None
+    head: RolloutHead, data: bytes, lines: Iterator[bytes] | None, thread_id: str | None
 ) -> None:
-    """Fill ``head`` from a whole plain file in ``data``; the last thread_settings_applied
-    comes from its end, so the head need not decode those lines (they can only be
-    overridden)."""
-    if not _read_records(head, lines, True, thread_id):
+    """Fill ``head`` from a whole plain file in ``data`` (its ``lines``, or None to cut
+    them from ``data``); the last thread_settings_applied comes from its end, so the head
+    need not decode those lines (they can only be overridden)."""
+    if lines is None:
+        read = _read_data(head, data, thread_id)
+    else:
+        read = _read_records(head, lines, True, thread_id)
+    if not read:
         head.empty = True
         return
     if head.issues.truncated == 0 and not data.endswith(b"\n"):
         head.issues.add("truncated", None)
     if head.era == "paginated":
         head.settings_cwd = settings_in(data) or head.settings_cwd
-
-
-def _lines_in(data: bytes) -> Iterator[bytes]:
-    """The raw lines of a whole file, each with its newline (the last may have none)."""
-    pos = 0
-    find = data.find
-    while (nl := find(b"\n", pos)) >= 0:
-        yield data[pos : nl + 1]
-        pos = nl + 1
-    if pos < len(data):
-        yield data[pos:]
 
 
 def _read_records(
@@ -252,28 +247,11 @@ def _read_records(
     for raw in lines:
         lineno += 1
         read += len(raw)
-        if lineno == 1 or _may_matter(raw, head, tail_settings, thread_id):
-            slim = _slim(raw)
-            # Of other records a listing reads only strings, so an int past 64 bits may stay
-            # a float there (one search less per line; the verdict on the line is the same);
-            # a session_meta's id is shown as written.
-            exact = lineno == 1 or raw.find(b'"session_meta"', 0, 320) >= 0
-            obj, problem = parse_line(slim, last=not raw.endswith(b"\n"), exact_ints=exact)
-            if problem and slim is not raw:  # the verdict on a bad line is the whole line's
-                obj, problem = parse_line(raw, last=not raw.endswith(b"\n"), exact_ints=exact)
-            if not exact and type(obj) is dict and obj.get("type") == "session_meta":
-                obj, problem = parse_line(slim, last=not raw.endswith(b"\n"))  # laid out otherwise
-            if problem:
-                head.issues.add(problem, lineno)
-        else:
+        if lineno != 1 and not _may_matter(raw, head, tail_settings, thread_id):
             head.records_read += 1
             continue
-        if obj is None:
-            if problem is None:
-                continue
-        else:
-            head.records_read += 1
-            _absorb(head, obj, thread_id)
+        if not _take(head, raw, lineno, thread_id):
+            continue
         if (
             head.meta is not None
             and head.first_user_message is not None
@@ -283,3 +261,55 @@ def _read_records(
         if head.records_read >= HEAD_MAX_RECORDS or read >= HEAD_MAX_BYTES:
             break
     return read
+
+
+def _read_data(head: RolloutHead, data: bytes, thread_id: str | None) -> int:
+    """:func:`_read_records` of a whole file in memory (its last settings come from its end):
+    each line cut from ``data`` where it is needed, without a generator between."""
+    find = data.find
+    size = len(data)
+    pos = lineno = 0
+    while pos < size:
+        nl = find(b"\n", pos)
+        end = nl + 1 if nl >= 0 else size
+        raw = data[pos:end]
+        pos = end
+        lineno += 1
+        if lineno != 1 and not _may_matter(raw, head, True, thread_id):
+            head.records_read += 1
+            continue
+        if not _take(head, raw, lineno, thread_id):
+            continue
+        if head.meta is not None and head.first_user_message is not None:
+            break
+        if head.records_read >= HEAD_MAX_RECORDS or end >= HEAD_MAX_BYTES:
+            break
+    return pos
+
+
+def _take(head: RolloutHead, raw: bytes, lineno: int, thread_id: str | None) -> bool:
+    """Decode one head line that may matter and fold it into ``head``; False for a blank
+    line (neither a record nor a problem)."""
+    slim = _slim(raw)
+    # Of other records a listing reads only strings, so an int past 64 bits may stay a float
+    # there (one search less per line; the verdict on the line is the same); a session_meta's
+    # id is shown as written.
+    exact = lineno == 1 or raw.find(b'"session_meta"', 0, 320) >= 0
+    problem = None
+    try:  # parse_line's common case, a readable line, in one call
+        if len(slim) > HUGE_LINE_BYTES:
+            raise ValueError("huge")
+        obj = loads_utf8(slim, exact_ints=exact)
+    except ValueError:
+        obj, problem = parse_line(slim, last=raw[-1:] != b"\n", exact_ints=exact)
+        if problem and slim is not raw:  # the verdict on a bad line is the whole line's
+            obj, problem = parse_line(raw, last=raw[-1:] != b"\n", exact_ints=exact)
+    if not exact and type(obj) is dict and obj.get("type") == "session_meta":
+        obj, problem = parse_line(slim, last=raw[-1:] != b"\n")  # laid out otherwise
+    if problem:
+        head.issues.add(problem, lineno)
+    if obj is None:
+        return problem is not None
+    head.records_read += 1
+    _absorb(head, obj, thread_id)
+    return True
