@@ -242,12 +242,13 @@ def _apply(
     stats: RewriteStats | None,
     escapes: bool | None = None,
 ) -> bytes:
-    quick = replace_tokens(body, [(c.old, c.new) for c in changes], _encode_like, escapes)
+    pairs = [(c.old, c.new) for c in changes]
+    quick = replace_tokens(body, pairs, _encode_like, escapes, terminator)
     if quick is not None:
         if stats is not None:
             stats.lines_changed += 1
             stats.values_changed += quick[1]
-        return quick[0] + terminator
+        return quick[0]
     return _rewrite_walking(line, body, changes, terminator, stats)
 
 
@@ -284,9 +285,9 @@ def record_rewriter(mapper: PathMapper) -> Callable[[bytes, Any], bytes]:
         # rewrite_line's own gate, so both change exactly the same lines
         if not worth_rewriting(line, mapper, [old for old, _ in pairs], escapes):
             return line
-        quick = replace_tokens(body, pairs, _encode_like, escapes)
+        quick = replace_tokens(body, pairs, _encode_like, escapes, terminator)
         if quick is not None:
-            return quick[0] + terminator
+            return quick[0]
         changes = _changes(body, mapper, False, record)  # the record is given: never None
         return _rewrite_walking(line, body, changes or [], terminator, None)
 

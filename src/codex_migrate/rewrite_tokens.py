@@ -58,6 +58,7 @@ def replace_tokens(
     changes: list[tuple[str, str]],
     encode_like: Callable[[str, str, str], str],
     escapes: bool | None = None,
+    terminator: bytes = b"",
 ) -> tuple[bytes, int] | None:
     """The rewrite done with ``bytes.find`` instead of a walk; None when it cannot be sure.
 
@@ -67,9 +68,68 @@ def replace_tokens(
     parsed record has path-bearing places holding that value. Then those occurrences are
     precisely the tokens the walk would find. Only called on a line that parsed as JSON.
     ``escapes``: :func:`has_escapes` of ``body``, when the caller knows it already.
+    ``terminator``: appended to the new body (the line's own, so it is not copied twice).
     """
     if has_escapes(body) if escapes is None else escapes:
         return None
+    if not changes:
+        return body + terminator, 0
+    old, new = changes[0]
+    for other in changes:
+        if other[0] != old:
+            return _replace_many(body, changes, encode_like, terminator)
+        if other[1] != new:
+            return None
+    # one value (a rollout's cwd, often twice: cwd and workspace roots): the common case
+    tokens = _tokens(old, new, encode_like)
+    if tokens is None:
+        return None
+    raw, replacement = tokens
+    starts = _value_tokens(body, raw)
+    if starts is None or len(starts) != len(changes):
+        return None
+    pieces: list[bytes] = []
+    last = 0
+    for start in starts:
+        pieces.append(body[last:start])
+        pieces.append(replacement)
+        last = start + len(raw)
+    pieces.append(body[last:])
+    pieces.append(terminator)
+    return b"".join(pieces), len(starts)
+
+
+_WHITESPACE = frozenset(b" \t\r\n")
+
+
+def _value_tokens(body: bytes, raw: bytes) -> list[int] | None:
+    """Where ``raw`` (a string token) stands in ``body`` as a value; None when a token is
+    followed by whitespace (Codex never writes it: be careful)."""
+    starts: list[int] = []
+    size = len(body)
+    find = body.find
+    pos = find(raw)
+    while pos >= 0:
+        end = pos + len(raw)
+        if pos == 0 or body[pos - 1] == 0x5C:  # ``\"``: a quote inside a longer string
+            pass
+        elif end < size and body[end] in _WHITESPACE:
+            return None
+        elif end < size and body[end] == 0x3A:  # ':' - an object key, not a value
+            pass
+        else:
+            starts.append(pos)
+        pos = find(raw, end)
+    return starts
+
+
+def _replace_many(
+    body: bytes,
+    changes: list[tuple[str, str]],
+    encode_like: Callable[[str, str, str], str],
+    terminator: bytes,
+) -> tuple[bytes, int] | None:
+    """:func:`replace_tokens` of several values."""
     by_old: dict[str, tuple[str, int]] = {}
     for old, new in changes:
         seen = by_old.get(old)
@@ -82,22 +142,10 @@ def replace_tokens(
         if tokens is None:
             return None
         raw, replacement = tokens
-        found = 0
-        pos = body.find(raw)
-        while pos >= 0:
-            end = pos + len(raw)
-            if pos == 0 or body[pos - 1] == 0x5C:  # ``\"``: a quote inside a longer string
-                pass
-            elif end < len(body) and body[end] in b" \t\r\n":
-                return None  # whitespace after a token: Codex never writes it; be careful
-            elif end < len(body) and body[end] == 0x3A:  # ':' - an object key, not a value
-                pass
-            else:
-                spans.append((pos, end, replacement))
-                found += 1
-            pos = body.find(raw, end)
-        if found != count:
+        starts = _value_tokens(body, raw)
+        if starts is None or len(starts) != count:
             return None
+        spans += [(start, start + len(raw), replacement) for start in starts]
     spans.sort()
     pieces: list[bytes] = []
     last = 0
@@ -106,4 +154,5 @@ def replace_tokens(
         pieces.append(replacement)
         last = end
     pieces.append(body[last:])
+    pieces.append(terminator)
     return b"".join(pieces), len(spans)
