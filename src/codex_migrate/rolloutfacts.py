@@ -64,15 +64,21 @@ class RolloutFacts:
         very bytes, exactly (a parse's integers may be orjson's, see ``safejson``). One call
         per block: the staging pass's hot loop."""
         records = self.records
+        contexts = self._contexts
+        tokens = self._tokens
         for raw, record in lines:
             records += 1
-            kind = _kind(raw)
-            if kind is None:
+            # _kind, inlined: this loop sees every line an import copies
+            if raw.find(_CONTEXT_BYTES, 0, _CONTEXT_WITHIN) >= 0:
+                queue = contexts
+            elif raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and _TOKENS_TOTAL in raw:
+                queue = tokens
+            else:
                 if not self.has_user_event and records <= HEAD_MAX_RECORDS:
                     self.has_user_event = _is_user_message(raw)
                 continue
-            queue = self._contexts if kind == _CONTEXT else self._tokens
-            self._dropped = self._dropped or len(queue) == _KEEP
+            if len(queue) == _KEEP:
+                self._dropped = True
             queue.append((raw, record))
         self.records = records
 
@@ -127,12 +133,16 @@ _CONTEXT = "turn_context"
 _TOKENS = "token_count"
 
 
+_CONTEXT_BYTES, _CONTEXT_WITHIN = b"turn_context", 160
+_TOKENS_BYTES, _TOKENS_WITHIN, _TOKENS_TOTAL = b"token_count", 400, b'"total_token_usage"'
+
+
 def _kind(raw: bytes) -> str | None:
     """Which of the lines that set a fact ``raw`` is, by a look at its first bytes (where
     Codex writes the record's type), without parsing it."""
-    if raw.find(b"turn_context", 0, 160) >= 0:
+    if raw.find(_CONTEXT_BYTES, 0, _CONTEXT_WITHIN) >= 0:
         return _CONTEXT
-    if raw.find(b"token_count", 0, 400) >= 0 and b'"total_token_usage"' in raw:
+    if raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and _TOKENS_TOTAL in raw:
         return _TOKENS
     return None
 
