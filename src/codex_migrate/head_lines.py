@@ -53,11 +53,13 @@ def _string_end(raw: bytes, start: int) -> int:
     find = raw.find
     pos = find(b'"', start)
     while pos > start and raw[pos - 1] == 0x5C:  # a backslash
-        back = pos - 1
-        while back > start and raw[back - 1] == 0x5C:
-            back -= 1
-        if (pos - back) % 2 == 0:
-            return pos
+        # the common case, one backslash (an escaped quote), settled by one more look
+        if pos - 1 > start and raw[pos - 2] == 0x5C:
+            back = pos - 2
+            while back > start and raw[back - 1] == 0x5C:
+                back -= 1
+            if (pos - back) % 2 == 0:
+                return pos
         pos = find(b'"', pos + 1)
     return pos
 
