@@ -109,7 +109,7 @@ class Thread:
 
     @property
     def updated_at(self) -> str:
-        return datetime.fromtimestamp(self.mtime, tz=UTC).isoformat()
+        return datetime.fromtimestamp(self.mtime, UTC).isoformat()  # tz=: twice the cost
 
     def to_dict(self) -> dict[str, Any]:
         row_cwd = self.row_cwd  # each property once (a listing asks for thousands)
