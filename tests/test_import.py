@@ -614,3 +614,56 @@ def test_a_failure_while_staging_leaves_the_db_and_files_as_they_were(
     assert _db_rows(target) == rows_before
     strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
     assert strip(_tree(target)) == strip(before)
+
+
+def test_an_error_while_staging_on_all_cores_stops_the_workers_before_the_rollback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error in the main process while the workers stage (here: making a row) must stop
+    them, and the writeback thread, before the rollback starts: no worker may still be
+    writing into the transaction the rollback is undoing."""
+    import multiprocessing
+    import threading
+
+    import codex_migrate.staging as staging
+    import codex_migrate.writeback as writeback
+    from codex_migrate import importer
+    from codex_migrate.transaction import Transaction
+
+    src = _source(tmp_path)
+    for n in range(10, 40):
+        write_rollout(src, n, cwd=f"{OLD}/app")
+    target = _target_with_db(tmp_path)
+    before, rows_before = _tree(target), _db_rows(target)
+    monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(staging, "worker_count", lambda: 2)
+    monkeypatch.setattr(staging, "AHEAD_PER_WORKER", 8)  # chunks still queued at the error
+    monkeypatch.setattr(writeback, "FLUSH_EVERY_BYTES", 1)
+    monkeypatch.setattr(writeback.sys, "platform", "linux")
+    real_row, calls = importer._row_for, {"n": 0}
+
+    def failing_row(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(5, "Input/output error")
+        return real_row(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_row_for", failing_row)
+    seen: list[tuple[int, bool]] = []
+    real_rollback = Transaction.rollback
+
+    def rollback(self: Transaction, *args: Any, **kwargs: Any) -> Any:
+        workers = len(multiprocessing.active_children())
+        writing = any(t.name == "codex-migrate-writeback" for t in threading.enumerate())
+        seen.append((workers, writing))
+        return real_rollback(self, *args, **kwargs)
+
+    monkeypatch.setattr(Transaction, "rollback", rollback)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code != 0 and "rolled back" in out, out
+    assert seen == [(0, False)]  # no worker process, no writeback thread left running
+    assert _db_rows(target) == rows_before
+    strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
+    assert strip(_tree(target)) == strip(before)

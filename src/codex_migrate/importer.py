@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -224,6 +224,9 @@ def apply_import(
                 on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
             )
             with ExitStack() as db:
+                # an error here stops the workers (and their writeback thread) before the
+                # rollback: a generator left suspended would keep them staging meanwhile
+                db.enter_context(closing(results))
                 rows = None
                 if db_items and home.state_db is not None:
                     # The state DB's one write transaction is open from the first staged file

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -257,7 +257,7 @@ def iter_staged(
     count: int,
     total_bytes: int,
     on_done: Callable[[int], None] | None = None,
-) -> Iterator[StagedFile]:
+) -> Generator[StagedFile, None, None]:
     """:func:`stage_many`, each result given as it comes (in job order), so a caller keeping
     only a little of each never holds thousands of them; ``jobs`` (``count`` of them) may be
     made as they are taken: on all cores only a few chunks are out at a time. On all cores
