@@ -68,3 +68,25 @@ def test_a_console_that_cannot_write_a_title_gets_valid_json_and_text(
             assert json.loads(text) == json.loads(want.stdout.decode("utf-8", "surrogatepass"))
         else:
             assert "done" in text
+
+
+def test_a_lone_surrogate_in_a_path_gives_valid_json_not_a_traceback(tmp_path: Path) -> None:
+    """A cwd holding a ``\\ud800`` escape (valid JSON: a lone surrogate, which UTF-8 cannot
+    encode) reaches doctor's fixes and scan's findings. Under a C.UTF-8 locale Python's stdout
+    uses ``surrogateescape``, which encodes only U+DC80-U+DCFF: ``--json`` must still be
+    valid JSON with the value escaped, and the plain output text, never a traceback."""
+    home = tmp_path / "home"
+    text = write_rollout(home, 1, cwd="/Users/alex/caf\u00e9").read_text()
+    write_rollout(home, 1, text=text.replace("caf\u00e9", "caf\u00e9\\ud800"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONIOENCODING"}
+    env.update(CODEX_HOME=str(tmp_path / "none"), LC_ALL="C.UTF-8", PYTHONUTF8="0")
+    for args in (["scan", str(home)], ["doctor", "--codex-home", str(home)]):
+        for extra in (["--json"], []):
+            got = subprocess.run(
+                [sys.executable, "-m", "codex_migrate", *args, *extra], capture_output=True, env=env
+            )
+            assert b"Traceback" not in got.stderr, got.stderr.decode()
+            assert got.returncode in (0, 1), got.stderr.decode()
+            assert b"/Users/alex/caf\xc3\xa9\\ud800" in got.stdout
+            if extra:
+                assert json.loads(got.stdout.decode("utf-8"))  # strict UTF-8, valid JSON

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import json
 import os
@@ -150,7 +151,34 @@ def main() -> None:
 def _tolerant_streams() -> None:
     """A title, path or message that the terminal's encoding cannot write (a "✓" on a
     Latin-1 console, a lone surrogate from a rollout) is written as a backslash escape, not
-    raised from the middle of the output as a traceback."""
+    raised from the middle of the output as a traceback. A stream that escapes surrogates
+    (Python's choice under a C or C.UTF-8 locale) keeps writing an undecodable file name's
+    bytes as they were; only what that cannot write (a lone U+D800 from a ``\\ud800`` in a
+    rollout) is escaped."""
     for stream in (sys.stdout, sys.stderr):
-        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+        errors = getattr(stream, "errors", None)
+        if errors in ("strict", "surrogateescape") and hasattr(stream, "reconfigure"):
+            if errors == "surrogateescape":
+                codecs.register_error(_ESCAPE_OR_REPLACE, _escape_or_replace)
+            stream.reconfigure(errors=_TOLERANT[errors])
+
+
+_ESCAPE_OR_REPLACE = "codex-migrate-surrogateescape-or-backslashreplace"
+_TOLERANT = {"strict": "backslashreplace", "surrogateescape": _ESCAPE_OR_REPLACE}
+
+
+def _escape_or_replace(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """``surrogateescape`` where it applies (U+DC80-U+DCFF: a byte a name was decoded
+    from), else ``backslashreplace``, character by character."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for ch in exc.object[exc.start : exc.end]:
+        n = ord(ch)
+        if 0xDC80 <= n <= 0xDCFF:
+            out.append(n - 0xDC00)
+        else:
+            out += (
+                f"\\x{n:02x}" if n <= 0xFF else f"\\u{n:04x}" if n <= 0xFFFF else f"\\U{n:08x}"
+            ).encode()
+    return bytes(out), exc.end
