@@ -279,3 +279,29 @@ def test_locked_source_db_still_scans(world: World) -> None:
         out = invoke("scan", world.src, "--json")
     assert out.code == 0, out.text
     assert len(out.json()["threads"]) == 3
+
+
+@pytest.mark.timeout(BOUND)
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="a lone surrogate (a \\ud83d escape) in a thread's first user message becomes the "
+    "row's title, which sqlite3 cannot encode: the import rolls back with a traceback "
+    "(UnicodeEncodeError in threadrow.upsert_rows) instead of importing or naming the file",
+)
+def test_a_lone_surrogate_in_the_first_message_is_imported_into_a_db(world: World) -> None:
+    write = __import__("tests.homes", fromlist=["write_rollout"]).write_rollout
+    path = write(world.src, 4, cwd=f"{OLD}/app", turns=[("lone XSURR x", "ok")])
+    path.write_text(path.read_text().replace("XSURR", "\\ud83d"))
+    make_state_db(world.dst, [])
+    out = invoke(
+        "import",
+        world.src,
+        "--codex-home",
+        world.dst,
+        "--map",
+        f"{OLD}={world.tmp}",
+        "--yes",
+        "--json",
+    )
+    assert out.code == 0, out.text
