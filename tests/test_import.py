@@ -667,3 +667,40 @@ def test_an_error_while_staging_on_all_cores_stops_the_workers_before_the_rollba
     assert _db_rows(target) == rows_before
     strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
     assert strip(_tree(target)) == strip(before)
+
+
+def test_an_error_while_checking_damage_on_all_cores_stops_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's damage read on all cores: an error in its loop (here: judging a result)
+    stops the workers before the error leaves the plan, instead of leaving them reading
+    every queued rollout while the error is reported."""
+    import multiprocessing
+
+    import codex_migrate.damage as damage
+    from codex_migrate import plan as plan_module
+    from codex_migrate.service import importing
+
+    src = _source(tmp_path)
+    for n in range(10, 40):
+        write_rollout(src, n, cwd=f"{OLD}/app")
+    monkeypatch.setattr(damage, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(damage, "worker_count", lambda: 2)
+
+    def failing_check(*args: Any, **kwargs: Any) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(plan_module, "_check_damage", failing_check)
+    seen: list[int] = []
+    real_build = importing.build_import_plan
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return real_build(*args, **kwargs)
+        except OSError:
+            seen.append(len(multiprocessing.active_children()))
+            raise
+
+    monkeypatch.setattr(importing, "build_import_plan", build)
+    code, out = run("import", str(src), "--codex-home", str(tmp_path / "t"), "--map", f"{OLD}=/n")
+    assert code != 0 and seen == [0], (seen, out)

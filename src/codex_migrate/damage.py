@@ -9,7 +9,7 @@ copies such a file with its bytes as they are, after saying so, or leaves it out
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,9 @@ def find_damage(path: Path) -> Damage | None:
     return count.result()
 
 
-def find_damage_many(paths: list[Path], total_bytes: int) -> Iterator[Damage | OSError | None]:
+def find_damage_many(
+    paths: list[Path], total_bytes: int
+) -> Generator[Damage | OSError | None, None, None]:
     """:func:`find_damage` of each path in order (an OSError in place of a file that cannot
     be read), on all cores when the work is large enough to pay for starting them."""
     workers = worker_count()

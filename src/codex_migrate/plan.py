@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -276,10 +277,11 @@ def build_import_plan(
     found = find_damage_many(
         [i.thread.rollout_path for i in checks], sum(i.thread.size for i in checks)
     )
-    for n, (item, damage) in enumerate(zip(checks, found, strict=True), 1):
-        _check_damage(item, plan, skip_damaged, damage)
-        if progress and (n % 100 == 0 or n == len(checks)):
-            progress("plan", n, len(checks))
+    with closing(found):  # an error here stops the workers before it leaves (see parallel)
+        for n, (item, damage) in enumerate(zip(checks, found, strict=True), 1):
+            _check_damage(item, plan, skip_damaged, damage)
+            if progress and (n % 100 == 0 or n == len(checks)):
+                progress("plan", n, len(checks))
     if progress and not checks:
         progress("plan", total, total)
     return plan
