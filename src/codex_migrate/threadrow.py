@@ -9,6 +9,7 @@ name, history mode, times) are always ours.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -249,6 +250,9 @@ class _Layout:
     def values(self, row: dict[str, Any]) -> tuple[tuple[str, ...], Sequence[Any]]:
         """The columns ``row`` fills, and their values."""
         values = list(map(row.get, self.names))
+        for n, value in enumerate(values):
+            if type(value) is str and not value.isascii():
+                values[n] = _LONE_SURROGATE.sub("\ufffd", value)
         for n, filler in self.fill:
             if values[n] is None:
                 values[n] = filler
@@ -262,6 +266,11 @@ class _Layout:
             shape = self._shapes[gone] = (tuple(self.names[n] for n in keep), pick)
         names, pick = shape
         return names, pick(values)
+
+
+#: A lone surrogate (a ``\\ud83d`` escape without its pair, read by Python's JSON decoder)
+#: cannot be written as UTF-8, so SQLite cannot take it: a row gets U+FFFD in its place.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _one(n: int) -> Callable[[list[Any]], tuple[Any]]:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.homes import make_state_db, tid
+from tests.homes import make_state_db, tid, write_rollout
 from tests.hostile.conftest import BOUND, OLD, World, invoke
 
 # -- index files ---------------------------------------------------------------------------------
@@ -282,26 +284,29 @@ def test_locked_source_db_still_scans(world: World) -> None:
 
 
 @pytest.mark.timeout(BOUND)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a lone surrogate (a \\ud83d escape) in a thread's first user message becomes the "
-    "row's title, which sqlite3 cannot encode: the import rolls back with a traceback "
-    "(UnicodeEncodeError in threadrow.upsert_rows) instead of importing or naming the file",
-)
 def test_a_lone_surrogate_in_the_first_message_is_imported_into_a_db(world: World) -> None:
-    write = __import__("tests.homes", fromlist=["write_rollout"]).write_rollout
-    path = write(world.src, 4, cwd=f"{OLD}/app", turns=[("lone XSURR x", "ok")])
+    """A lone surrogate (a \\ud83d escape) in the first user message would be the row's
+    title, which SQLite cannot take (no UTF-8 for it): the row gets U+FFFD there, the
+    rollout is imported byte for byte."""
+    path = write_rollout(world.src, 4, cwd=f"{OLD}/app", turns=[("lone XSURR x", "ok")])
     path.write_text(path.read_text().replace("XSURR", "\\ud83d"))
     make_state_db(world.dst, [])
-    out = invoke(
-        "import",
-        world.src,
-        "--codex-home",
-        world.dst,
-        "--map",
-        f"{OLD}={world.tmp}",
-        "--yes",
-        "--json",
+    # the real command line: its streams escape what they cannot encode (CliRunner's do not)
+    command = [sys.executable, "-m", "codex_migrate", "import", str(world.src)]
+    command += ["--codex-home", str(world.dst), "--map", f"{OLD}={world.tmp}", "--yes", "--json"]
+    out = subprocess.run(
+        command,
+        capture_output=True,
+        timeout=BOUND,
     )
-    assert out.code == 0, out.text
+    assert out.returncode == 0, out.stderr
+    titles = [t["title"] for t in json.loads(out.stdout)["plan"]["threads"]]
+    assert "lone \ud83d x" in titles  # the JSON escape: the same string as in the rollout
+    conn = sqlite3.connect(world.dst / "state_5.sqlite")
+    try:
+        titles = [r[0] for r in conn.execute("SELECT title FROM threads")]
+    finally:
+        conn.close()
+    assert any("lone \ufffd x" in t for t in titles), titles
+    written = next(world.dst.glob("sessions/**/" + path.name))
+    assert b"lone \\ud83d x" in written.read_bytes()
