@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +182,25 @@ def test_the_ui_doctor_agrees_history_only_is_a_note(tmp_path: Path) -> None:
     assert view.repair_findings == 0 and view.manual_findings == 0
     routes = {(t.diagnosis.id, f.code): f.route for t in view.flagged for f in t.findings}
     assert routes[(tid(3), "history-only")] == NOTHING
+
+
+def test_a_lone_surrogate_in_a_path_or_name_is_written_as_its_json_escape(tmp_path: Path) -> None:
+    """A cwd or thread name holding a ``\\ud800`` escape (valid JSON: a lone surrogate, which
+    UTF-8 cannot encode) is written into choices.json and session_index.jsonl as that same
+    escape (the same value), instead of failing the import with a UnicodeEncodeError."""
+    src = tmp_path / "src"
+    path = write_rollout(src, 1, cwd="/Users/alex/Projects/appXSURR")
+    path.write_text(path.read_text().replace("XSURR", "\\ud800"))
+    (src / "session_index.jsonl").write_text(
+        f'{{"id":"{tid(1)}","thread_name":"name \\ud83d","updated_at":"2026-03-04T10:20:30Z"}}\n'
+    )
+    target = tmp_path / "target"
+    # the real command line: its streams escape what they cannot encode (CliRunner's do not)
+    command = [sys.executable, "-m", "codex_migrate", "import", str(src), "--codex-home"]
+    command += [str(target), "--map", "/Users/alex/Projects=/n", "--yes", "--no-codex", "--json"]
+    result = subprocess.run(command, capture_output=True, timeout=60)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    choices = (target / "codex-migrate" / "choices.json").read_bytes()
+    assert "/n/app\ud800" in json.loads(choices.decode("utf-8"))["mapped_projects"]
+    index = (target / "session_index.jsonl").read_bytes().decode("utf-8")
+    assert json.loads(index)["thread_name"] == "name \ud83d"

@@ -36,7 +36,10 @@ class Choices:
             "history_only": dict(sorted(self.history_only.items())),
             "mapped_projects": sorted(set(self.mapped_projects)),
         }
-        return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        # a lone surrogate (a path read from a "\\ud800" escape) has no UTF-8: outside its
+        # strings JSON is ASCII, so backslashreplace writes it as that very JSON escape
+        text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+        return text.encode("utf-8", "backslashreplace")
 
 
 def load_choices(home_root: Path) -> Choices:

@@ -323,7 +323,7 @@ def apply_import(
                             separators=(",", ":"),
                         )
                         + "\n"
-                    ).encode()
+                    ).encode("utf-8", "backslashreplace")  # a lone surrogate: its JSON escape
                     for i in names
                 ]
                 tx.append(SESSION_INDEX, lines)
