@@ -252,7 +252,7 @@ class _Layout:
         values = list(map(row.get, self.names))
         for n, value in enumerate(values):
             if type(value) is str and not value.isascii():
-                values[n] = _LONE_SURROGATE.sub("\ufffd", value)
+                values[n] = db_text(value)
         for n, filler in self.fill:
             if values[n] is None:
                 values[n] = filler
@@ -271,6 +271,12 @@ class _Layout:
 #: A lone surrogate (a ``\\ud83d`` escape without its pair, read by Python's JSON decoder)
 #: cannot be written as UTF-8, so SQLite cannot take it: a row gets U+FFFD in its place.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def db_text(value: str) -> str:
+    """``value`` as a row holds it: each lone surrogate as U+FFFD (see ``_LONE_SURROGATE``);
+    what a check of a written row must expect."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def _one(n: int) -> Callable[[list[Any]], tuple[Any]]:

@@ -19,6 +19,7 @@ from codex_migrate.doctor.rules import RULES
 from codex_migrate.fsutil import sha256_file
 from codex_migrate.home import CodexHome
 from codex_migrate.statedb import StateDBError, connect_readonly, is_inside
+from codex_migrate.threadrow import db_text
 
 
 class _RowTarget(Protocol):
@@ -88,7 +89,7 @@ def verify_written(
                 want = os.path.join(root, item.target_rel.replace("/", os.sep))
                 if path != want or (path not in files and not os.path.isfile(path)):
                     problems.append(f"{item.id}: row points at {path}")
-                if cwd != (item.new_cwd or ""):
+                if cwd != db_text(item.new_cwd or ""):  # as the row holds it
                     problems.append(f"{item.id}: row cwd {cwd!r}, expected {item.new_cwd!r}")
         finally:
             conn.close()

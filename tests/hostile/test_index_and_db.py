@@ -310,3 +310,25 @@ def test_a_lone_surrogate_in_the_first_message_is_imported_into_a_db(world: Worl
     assert any("lone \ufffd x" in t for t in titles), titles
     written = next(world.dst.glob("sessions/**/" + path.name))
     assert b"lone \\ud83d x" in written.read_bytes()
+
+
+@pytest.mark.timeout(BOUND)
+def test_a_lone_surrogate_in_a_cwd_is_imported_into_a_db(world: World) -> None:
+    """A cwd from a ``\\ud800`` escape: its row holds U+FFFD there (SQLite takes only UTF-8)
+    and the import's own check expects just that, instead of failing the whole import with
+    "row cwd ..., expected ..."; the rollout is imported byte for byte, mapped."""
+    path = write_rollout(world.src, 4, cwd=f"{OLD}/appXSURR")
+    path.write_text(path.read_text().replace("XSURR", "\\ud800"))
+    make_state_db(world.dst, [])
+    command = [sys.executable, "-m", "codex_migrate", "import", str(world.src)]
+    command += ["--codex-home", str(world.dst), "--map", f"{OLD}=/n", "--yes", "--json"]
+    out = subprocess.run(command, capture_output=True, timeout=BOUND)
+    assert out.returncode == 0, out.stderr
+    conn = sqlite3.connect(world.dst / "state_5.sqlite")
+    try:
+        cwds = [r[0] for r in conn.execute("SELECT cwd FROM threads")]
+    finally:
+        conn.close()
+    assert "/n/app\ufffd" in cwds, cwds
+    written = next(world.dst.glob("sessions/**/" + path.name))
+    assert b'"cwd":"/n/app\\ud800"' in written.read_bytes()
