@@ -82,6 +82,17 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
     if m is None:  # the kind is not where Codex writes it, or is cut short: look closer
         return _may_matter_at(raw, head, tail_settings, thread_id)
     kind, what = m.groups()
+    verdict = _by_kind(kind, raw, head, thread_id)
+    if verdict is not None:
+        return verdict
+    if what is None:
+        return _may_matter_at(raw, head, tail_settings, thread_id)
+    return _by_payload_type(kind, what, raw, m.start(2), head, tail_settings, thread_id)
+
+
+def _by_kind(kind: bytes, raw: bytes, head: RolloutHead, thread_id: str | None) -> bool | None:
+    """Whether a line of this kind matters; None for ``event_msg`` and ``response_item``,
+    where the payload's type decides (:func:`_by_payload_type`)."""
     if kind == b"session_meta":
         return True
     if kind == b"turn_context":
@@ -90,14 +101,26 @@ def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: s
         return _user_message_matters(raw, head, thread_id)
     if kind != b"event_msg" and kind != b"response_item":
         return False
-    if what is None:
-        return _may_matter_at(raw, head, tail_settings, thread_id)
+    return None
+
+
+def _by_payload_type(
+    kind: bytes,
+    what: bytes,
+    raw: bytes,
+    at: int,
+    head: RolloutHead,
+    tail_settings: bool,
+    thread_id: str | None,
+) -> bool:
+    """Whether an ``event_msg`` or ``response_item`` line matters, by its payload's type
+    ``what`` (which starts at ``at``)."""
     if kind == b"response_item":
         return what == b"message" and _user_message_matters(raw, head, thread_id)
     if what == b"user_message":
         return True
     if what == b"item_completed":
-        return raw.find(b"UserMessage", m.start(2), _LOOK) >= 0
+        return raw.find(b"UserMessage", at, _LOOK) >= 0
     return what == b"thread_settings_applied" and not tail_settings
 
 
@@ -111,26 +134,15 @@ def _may_matter_at(
         return _may_matter_by_words(raw, head, tail_settings, thread_id)
     at += len(_TYPE)
     kind = raw[at : raw.find(b'"', at, at + 40)]
-    if kind == b"session_meta":
-        return True
-    if kind == b"turn_context":
-        return head.turn_cwd is None and not _cwd_settled(head, thread_id)
-    if kind == b"message":  # a bare-era (2025) item
-        return _user_message_matters(raw, head, thread_id)
-    if kind != b"event_msg" and kind != b"response_item":
-        return False
+    verdict = _by_kind(kind, raw, head, thread_id)
+    if verdict is not None:
+        return verdict
     at += len(kind) + 1
     if not raw.startswith(_PAYLOAD_TYPE, at):
         return _may_matter_by_words(raw, head, tail_settings, thread_id)
     at += len(_PAYLOAD_TYPE)
     what = raw[at : raw.find(b'"', at, at + 40)]
-    if kind == b"response_item":
-        return what == b"message" and _user_message_matters(raw, head, thread_id)
-    if what == b"user_message":
-        return True
-    if what == b"item_completed":
-        return raw.find(b"UserMessage", at, _LOOK) >= 0
-    return what == b"thread_settings_applied" and not tail_settings
+    return _by_payload_type(kind, what, raw, at, head, tail_settings, thread_id)
 
 
 _TYPE = b'"type":"'
