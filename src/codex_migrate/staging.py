@@ -22,6 +22,7 @@ from codex_migrate.damage import Damage, DamageCount, find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
+from codex_migrate.readahead import will_need
 from codex_migrate.rewrite import candidate_lines, record_rewriter, rewrite_line
 from codex_migrate.rewrite_fields import PATH_RECORD_TYPES
 from codex_migrate.rollout import line_blocks, open_rollout, parse_block
@@ -295,4 +296,5 @@ def iter_staged(
 
 
 def _run_chunk(mapper: PathMapper, jobs: list[StageJob]) -> list[StagedFile]:
+    will_need(job.source for job in jobs)  # the disk reads the chunk while the first is staged
     return [_run_job(mapper, job) for job in jobs]

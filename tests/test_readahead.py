@@ -1,0 +1,64 @@
+"""Readahead: a hint that never reads, blocks on or changes anything it is given."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import codex_migrate.readahead as readahead
+import codex_migrate.staging as staging
+from codex_migrate.pathmap import PathMapper
+from codex_migrate.staging import StageJob
+from tests.homes import write_rollout
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_skips_what_is_not_a_regular_file_without_blocking(tmp_path: Path) -> None:
+    regular = tmp_path / "a.jsonl"
+    regular.write_bytes(b'{"type":"x"}\n')
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)  # an open for reading without O_NONBLOCK would wait for a writer
+    to_fifo = tmp_path / "link.jsonl"
+    to_fifo.symlink_to(fifo)
+    folder = tmp_path / "dir.jsonl"
+    folder.mkdir()
+    readahead.will_need([regular, fifo, to_fifo, folder, tmp_path / "missing.jsonl"])
+    assert regular.read_bytes() == b'{"type":"x"}\n'
+
+
+def test_asks_the_kernel_for_each_regular_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    monkeypatch.setattr(
+        readahead, "_advise", lambda fd, off, n, how: asked.append(os.fstat(fd).st_size)
+    )
+    files = []
+    for n in range(3):
+        f = tmp_path / f"{n}.jsonl"
+        f.write_bytes(b"x" * (n + 1))
+        files.append(str(f))
+    readahead.will_need(files)
+    assert asked == [1, 2, 3]
+
+
+def test_nothing_where_the_platform_has_no_fadvise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readahead, "_advise", None)
+    readahead.will_need([tmp_path / "missing"])  # nothing opened, nothing raised
+
+
+def test_a_worker_chunk_hints_its_sources_before_staging_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = [write_rollout(tmp_path / "src", n, cwd="/old/app") for n in range(3)]
+    hinted: list[list[str]] = []
+    monkeypatch.setattr(staging, "will_need", lambda paths: hinted.append([str(p) for p in paths]))
+    jobs = [StageJob(str(s), str(tmp_path / "out" / s.name), mtime=1e9) for s in sources]
+    staged = staging._run_chunk(PathMapper([]), jobs)
+    assert hinted == [[str(s) for s in sources]]
+    assert [s.path.read_bytes() for s in staged] == [s.read_bytes() for s in sources]
