@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -190,14 +190,15 @@ def upsert_rows(
     conn: statedb.Connection, rows: Iterable[dict[str, Any]], cols: dict[str, ColumnInfo]
 ) -> None:
     """:func:`upsert_row` for many rows, in order: one prepared statement run over each run
-    of rows that fill the same columns (usually all of them), instead of one per row."""
+    of rows that leave out the same columns (usually all of them), instead of one per row."""
     layout = _Layout(cols)
-    for names, group in groupby(map(layout.values, rows), key=lambda nv: nv[0]):
+    for gone, group in groupby(map(layout.values, rows), key=itemgetter(0)):
+        values = [v for _, v in group]
+        names, pick = layout.shape(gone, values)
         quoted = ", ".join(f'"{n}"' for n in names)
         marks = ", ".join("?" for _ in names)
         conn.executemany(
-            f"INSERT OR REPLACE INTO threads ({quoted}) VALUES ({marks})",
-            (values for _, values in group),
+            f"INSERT OR REPLACE INTO threads ({quoted}) VALUES ({marks})", map(pick, values)
         )
 
 
@@ -234,9 +235,11 @@ class _Layout:
     """How a row's values go into this schema's columns, worked out once for all rows.
 
     A value is written when it is not None. A None is written as NULL where the schema has
-    no default (what leaving the column out writes, and naming it keeps the columns of most
-    rows the same), as a neutral value where the column is NOT NULL without a default (newer
-    schemas), and left out where the schema has a default of its own."""
+    no default, as a neutral value where the column is NOT NULL without a default (newer
+    schemas), and left out where the schema has a default of its own. A column that is NULL
+    in every row of a statement's run is left out of it too: leaving it out writes the same
+    NULL, and each None bound costs the sqlite3 module a failed adapter look-up (about as
+    much as SQLite's own work for the value)."""
 
     def __init__(self, cols: dict[str, ColumnInfo]) -> None:
         self.names = tuple(cols)
@@ -244,11 +247,15 @@ class _Layout:
             (n, _filler(c)) for n, c in enumerate(cols.values()) if c.notnull and c.default is None
         ]
         self.defaulted = [n for n, c in enumerate(cols.values()) if c.default is not None]
+        #: the columns that may hold NULL: left out of a run of rows where all are NULL
+        self.nullable = [
+            n for n, c in enumerate(cols.values()) if not c.notnull and c.default is None
+        ]
         #: the columns left out -> the columns written and how to pick their values
         self._shapes: dict[tuple[int, ...], tuple[tuple[str, ...], Callable[[Any], Any]]] = {}
 
-    def values(self, row: dict[str, Any]) -> tuple[tuple[str, ...], Sequence[Any]]:
-        """The columns ``row`` fills, and their values."""
+    def values(self, row: dict[str, Any]) -> tuple[tuple[int, ...], list[Any]]:
+        """The columns ``row`` must leave out (defaulted and None), and every column's value."""
         values = list(map(row.get, self.names))
         for n, value in enumerate(values):
             if type(value) is str and not value.isascii():
@@ -256,16 +263,23 @@ class _Layout:
         for n, filler in self.fill:
             if values[n] is None:
                 values[n] = filler
-        gone = tuple(n for n in self.defaulted if values[n] is None)
-        if not gone:
-            return self.names, values
+        return tuple(n for n in self.defaulted if values[n] is None), values
+
+    def shape(
+        self, gone: tuple[int, ...], rows: list[list[Any]]
+    ) -> tuple[tuple[str, ...], Callable[[Any], Any]]:
+        """The columns written for ``rows`` (which all leave out ``gone``), and how to pick
+        their values from a row's."""
+        count = len(rows)
+        nulls = [n for n in self.nullable if [v[n] for v in rows].count(None) == count]
+        if nulls:
+            gone = tuple(sorted((*gone, *nulls)))
         shape = self._shapes.get(gone)
-        if shape is None:  # worked out once per set of columns left out (usually one)
-            keep = [n for n in range(len(values)) if n not in gone]
+        if shape is None:  # worked out once per set of columns left out (a few)
+            keep = [n for n in range(len(self.names)) if n not in gone]
             pick: Callable[[Any], Any] = itemgetter(*keep) if len(keep) > 1 else _one(keep[0])
             shape = self._shapes[gone] = (tuple(self.names[n] for n in keep), pick)
-        names, pick = shape
-        return names, pick(values)
+        return shape
 
 
 #: A lone surrogate (a ``\\ud83d`` escape without its pair, read by Python's JSON decoder)
