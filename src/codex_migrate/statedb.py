@@ -120,6 +120,11 @@ def write_transaction(db: Path, timeout: float = 5.0) -> Iterator[sqlite3.Connec
         conn.close()
 
 
+def variable_limit(conn: sqlite3.Connection) -> int:
+    """How many ``?`` parameters one statement may hold on this connection."""
+    return conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
