@@ -48,6 +48,16 @@ def file_state(path: Path | str) -> FileState:
     return (st.st_size, st.st_mtime_ns, digest)
 
 
+def _absent(root: Path, rel: str) -> bool:
+    """Whether nothing is at ``rel`` (so nothing is inside it either): what ``lstat`` of a
+    file in it would find, one look for all of them."""
+    try:
+        os.lstat(os.path.join(root, rel))
+    except FileNotFoundError:
+        return True
+    return False
+
+
 def _row(conn: statedb.Connection, thread_id: str) -> dict[str, Any] | None:
     cur = conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,))
     got = cur.fetchone()
@@ -98,7 +108,15 @@ class Fingerprint:
     def changes(self, db: Path | None) -> list[str]:
         """What differs now from what the plan read (empty: the plan still holds)."""
         out = []
+        absent: dict[str, bool] = {}  # folder -> whether it is absent (then so are its files)
         for rel, then in self.files.items():
+            if then is None:  # an import's thousands of new files share a few hundred folders
+                folder = rel.rpartition("/")[0]
+                gone = absent.get(folder)
+                if gone is None:
+                    gone = absent[folder] = bool(folder) and _absent(self.root, folder)
+                if gone:
+                    continue  # still absent, as the plan saw it
             now = file_state(os.path.join(self.root, rel))
             if now != then:
                 if then is None:

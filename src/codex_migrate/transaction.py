@@ -92,7 +92,8 @@ class Transaction:
         self.dir = home.transactions_dir / new_id()
         self.journal = Journal(id=self.dir.name, kind=kind, home=str(home.root))
         self._staging = self.dir / "staging"
-        self._staging_name = str(self._staging)
+        #: the staging folder's name ending in a separator, as ``os.path.join(name, "")``
+        self._staging_name = os.path.join(str(self._staging), "")
         self._root = str(self.root)
         self._made: set[str] = set()
         self._looked: set[str] = set(self.journal.created_dirs)
@@ -187,8 +188,10 @@ class Transaction:
         return Path(self.staged_name(rel))
 
     def staged_name(self, rel: str) -> str:
-        """:meth:`staged_path` as a string (thousands of them cost less than as paths)."""
-        return os.path.join(self._staging_name, rel.replace("/", "__"))
+        """:meth:`staged_path` as a string (thousands of them cost less than as paths): what
+        ``os.path.join`` makes of the folder and the flat name (which never starts with a
+        ``/``), without its checks (an import asks for each file's three times)."""
+        return self._staging_name + rel.replace("/", "__")
 
     def sync_installed(self) -> None:
         """Make the renames durable: one ``syncfs`` of the home's file system where the
