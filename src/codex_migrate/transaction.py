@@ -92,8 +92,7 @@ class Transaction:
         self.dir = home.transactions_dir / new_id()
         self.journal = Journal(id=self.dir.name, kind=kind, home=str(home.root))
         self._staging = self.dir / "staging"
-        #: the staging folder's name ending in a separator, as ``os.path.join(name, "")``
-        self._staging_name = os.path.join(str(self._staging), "")
+        self._staging_name = os.path.join(str(self._staging), "")  # ends in a separator
         self._root = str(self.root)
         self._made: set[str] = set()
         self._looked: set[str] = set(self.journal.created_dirs)
@@ -188,9 +187,8 @@ class Transaction:
         return Path(self.staged_name(rel))
 
     def staged_name(self, rel: str) -> str:
-        """:meth:`staged_path` as a string (thousands of them cost less than as paths): what
-        ``os.path.join`` makes of the folder and the flat name (which never starts with a
-        ``/``), without its checks (an import asks for each file's three times)."""
+        """:meth:`staged_path` as a string, joined as ``os.path.join`` would (the flat name
+        never starts with ``/``) without its checks: an import asks three times a file."""
         return self._staging_name + rel.replace("/", "__")
 
     def sync_installed(self) -> None:
