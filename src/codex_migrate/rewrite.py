@@ -44,7 +44,7 @@ from typing import Any
 from codex_migrate import safejson
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite_fields import KeyPath, all_strings, path_strings, path_values
-from codex_migrate.rewrite_search import candidate_lines, worth_parsing, worth_rewriting
+from codex_migrate.rewrite_search import candidate_lines, rewriting_gate, worth_parsing
 from codex_migrate.rewrite_tokens import has_escapes, replace_tokens
 from codex_migrate.rewrite_values import map_path_value, map_text, value_memo
 
@@ -269,6 +269,7 @@ def record_rewriter(mapper: PathMapper) -> Callable[[bytes, Any], bytes]:
     if not mapper.rules:
         return lambda line, record: line
     memo = value_memo(mapper)
+    worth_rewriting = rewriting_gate(mapper)
 
     def rewrite(line: bytes, record: Any) -> bytes:
         pairs: list[tuple[str, str]] = []
@@ -283,7 +284,7 @@ def record_rewriter(mapper: PathMapper) -> Callable[[bytes, Any], bytes]:
         body, terminator = _split_terminator(line)
         escapes = has_escapes(body)
         # rewrite_line's own gate, so both change exactly the same lines
-        if not worth_rewriting(line, mapper, [old for old, _ in pairs], escapes):
+        if not worth_rewriting(line, [old for old, _ in pairs], escapes):
             return line
         quick = replace_tokens(body, pairs, _encode_like, escapes, terminator)
         if quick is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 KeyPath = tuple[str | int, ...]
 
 #: The record types :func:`path_values` finds anything in: a record of another type has no
@@ -68,13 +70,43 @@ def _policy_paths(node: Any, at: KeyPath, out: list[str], keys: Keys) -> None:
                     push((v, where if keys is None else (*where, i)))
 
 
+#: :func:`_policy_paths`' values of a policy, by the policy's JSON text (orjson's): a rollout
+#: repeats one policy on nearly every turn_context and thread_settings_applied line.
+_POLICY_MEMO: dict[bytes, tuple[str, ...]] = {}
+_POLICY_MEMO_MAX = 512
+
+
+def _policy_values(node: Any, out: list[str]) -> None:
+    """:func:`_policy_paths` without key paths, memoised. Exact for a parsed JSON value: the
+    walk reads only the keys, the nesting and the strings of ``node``, each of which its
+    ``orjson.dumps`` text spells one way (numbers, booleans and nulls it never looks at)."""
+    try:
+        text = orjson.dumps(node)
+    except orjson.JSONEncodeError:  # a lone surrogate, an integer past 64 bits: just walk
+        _policy_paths(node, (), out, None)
+        return
+    found = _POLICY_MEMO.get(text)
+    if found is None:
+        start = len(out)
+        _policy_paths(node, (), out, None)
+        found = tuple(out[start:])
+        if len(_POLICY_MEMO) >= _POLICY_MEMO_MAX:
+            _POLICY_MEMO.clear()
+        _POLICY_MEMO[text] = found
+    elif found:
+        out.extend(found)
+
+
 def _settings_paths(obj: dict[str, Any], at: KeyPath, out: list[str], keys: Keys) -> None:
     _str_field(obj, "cwd", at, out, keys)
     _list_field(obj, _RUNTIME_ROOTS, at, out, keys)
     for key in ("sandbox_policy", "permission_profile"):
         v = obj.get(key)
         if isinstance(v, (dict, list)):
-            _policy_paths(v, (*at, key), out, keys)
+            if keys is None:
+                _policy_values(v, out)
+            else:
+                _policy_paths(v, (*at, key), out, keys)
 
 
 def _all_cwd_keys(node: Any, at: KeyPath, out: list[str], keys: Keys) -> None:
@@ -142,7 +174,8 @@ def path_values(record: Any) -> list[tuple[KeyPath, str]]:
 
 def path_strings(record: Any) -> list[str]:
     """The values of :func:`path_values`, in its order, without their key paths: what the
-    staging pass maps first, building a key path only for the rare line it must walk."""
+    staging pass maps first, building a key path only for the rare line it must walk.
+    ``record``: a parsed JSON value (dicts, lists, strings, numbers, booleans, None)."""
     out: list[str] = []
     _collect(record, out, None)
     return out

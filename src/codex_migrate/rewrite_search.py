@@ -12,7 +12,7 @@ from functools import partial
 
 from codex_migrate.pathmap import PathMapper
 
-__all__ = ["candidate_lines", "worth_parsing", "worth_rewriting"]
+__all__ = ["candidate_lines", "rewriting_gate", "worth_parsing"]
 
 _KEY_NEEDLES = (b'cwd"', b'_roots"', b'"path"')
 _TEXT_NEEDLES = (b"<cwd>", b"<root>", b"<image", b"AGENTS.md", b"\\u003c", b"\\u003C")
@@ -128,26 +128,33 @@ def worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
     return b"\\/" in line  # escaped slashes hide every needle that spans one
 
 
-def worth_rewriting(line: bytes, mapper: PathMapper, olds: Iterable[str], escapes: bool) -> bool:
-    """``worth_parsing(line, mapper, False)`` for a line whose parsed path values ``olds``
-    map: the same answer, found in the short values instead of the long line when the line
-    has no ``\\u`` or ``\\/`` escape (``escapes``, see ``rewrite_tokens.has_escapes``). Then
-    the keys the values came from are spelled in the line as parsed, and a needle (a run of
-    characters JSON never escapes otherwise) in a value is a needle in the line."""
-    if not escapes:
-        finder = _finder(mapper)
-        known = finder.in_value
-        for old in olds:
-            hit = known.get(old)
-            if hit is None:
-                raw = old.encode("utf-8", "surrogatepass")
-                hit = finder.exact(raw) or finder.lower(raw)
-                if len(known) >= _KNOWN_MAX:
-                    known.clear()
-                known[old] = hit
-            if hit:
-                return True
-    return worth_parsing(line, mapper, False)
+def rewriting_gate(mapper: PathMapper) -> Callable[[bytes, Iterable[str], bool], bool]:
+    """``gate(line, olds, escapes)``: ``worth_parsing(line, mapper, False)`` for a line whose
+    parsed path values ``olds`` map, with ``mapper`` bound for a caller asking of many lines.
+    The same answer, found in the short values instead of the long line when the line has no
+    ``\\u`` or ``\\/`` escape (``escapes``, see ``rewrite_tokens.has_escapes``). Then the keys
+    the values came from are spelled in the line as parsed, and a needle (a run of characters
+    JSON never escapes otherwise) in a value is a needle in the line."""
+    finder = _finder(mapper)
+    known = finder.in_value
+    exact = finder.exact
+    lower = finder.lower
+
+    def gate(line: bytes, olds: Iterable[str], escapes: bool) -> bool:
+        if not escapes:
+            for old in olds:
+                hit = known.get(old)
+                if hit is None:
+                    raw = old.encode("utf-8", "surrogatepass")
+                    hit = exact(raw) or lower(raw)
+                    if len(known) >= _KNOWN_MAX:
+                        known.clear()
+                    known[old] = hit
+                if hit:
+                    return True
+        return worth_parsing(line, mapper, False)
+
+    return gate
 
 
 _KNOWN_MAX = 4096
