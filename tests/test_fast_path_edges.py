@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codex_migrate import jsontext
+from codex_migrate import jsontext, rolloutfacts
 from codex_migrate.cli import common
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import PathMapper
@@ -220,3 +220,83 @@ def test_property_staged_facts_are_the_staged_files_facts(
         src.write_bytes(b"".join(lines))
         staged = stage_rewritten(src, out, MAPPER, mtime=1.0, rewrite_text=rewrite_text)
         assert staged.facts == row_facts(_facts_of(out))
+
+
+def _parsed(block: bytes) -> list[tuple[bytes, Any]]:
+    """What the staging pass feeds :meth:`RolloutFacts.feed_lines` for ``block``."""
+    from codex_migrate.rollout import parse_block
+    from codex_migrate.rolloutfacts import UNPARSED
+
+    return [(raw, UNPARSED if bad else record) for raw, record, bad in parse_block(block)[0]]
+
+
+_PIECES = st.sampled_from(
+    [
+        b"turn_context",
+        b"token_count",
+        b'"total_token_usage"',
+        b'"user_message"',
+        b'"UserMessage"',
+        b'"UserMessage"user_message"',
+        b"\r",
+        b"{",
+    ]
+)
+#: lengths that put a needle at the edge of the bytes looked in (160 and 400)
+_PADDING = st.one_of(st.sampled_from([0, 1, 147, 148, 149, 388, 389, 390]), st.integers(0, 420))
+_PADDING = _PADDING.map(lambda n: b"x" * n)
+_RAW_LINES = st.lists(st.one_of(_PIECES, _PADDING), max_size=4).map(lambda p: b"".join(p) + b"\n")
+
+
+@settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_fact_lines(), _RAW_LINES), max_size=90),
+    st.one_of(st.integers(0, 4), st.integers(60, 64)),
+    st.lists(st.integers(1, 90), max_size=3),
+    st.booleans(),
+)
+def test_property_facts_of_blocks_are_the_facts_of_lines(
+    lines: list[bytes], filler: int, cuts: list[int], cut_last: bool
+) -> None:
+    """:meth:`RolloutFacts.feed_lines` (kept lines resolved at the end) finds what
+    :meth:`feed` finds line by line: needles at the edges of the bytes looked in, past the
+    head's records, in lines of every kind, over several blocks, with a last line cut short."""
+    lines = [b'{"type":"response_item","payload":{}}\n'] * filler + lines
+    if cut_last and lines and len(lines[-1]) > 1:
+        lines[-1] = lines[-1][:-1]
+    by_line = RolloutFacts()
+    for raw in lines:
+        by_line.feed(raw)
+    by_block = RolloutFacts()
+    start = 0
+    for cut in [*sorted(cuts), len(lines)]:
+        block = b"".join(lines[start:cut])
+        if block:
+            by_block.feed_lines(_parsed(block))
+        start = max(start, cut)
+    kept = [[raw for raw, _ in q] for q in (by_block._contexts, by_block._tokens)]
+    assert kept == [
+        [raw for raw in lines if rolloutfacts._kind(raw) == kind][-64:]
+        for kind in (rolloutfacts._CONTEXT, rolloutfacts._TOKENS)
+    ]
+    if by_block.finish():  # else the staging pass reads the file again line by line
+        assert by_block == by_line
+
+
+@pytest.mark.parametrize("filler", [62, 63, 64])
+@pytest.mark.parametrize("cut", [0, 1, 50, 63, 64, 66])
+@pytest.mark.parametrize("user", [b'"user_message"', b'"UserMessage"'])
+@pytest.mark.parametrize("kind", [b"turn_context", b"token_count"])
+def test_a_user_message_counts_up_to_the_heads_last_record(
+    filler: int, cut: int, user: bytes, kind: bytes
+) -> None:
+    """The 64th record may be the user's message, the 65th not, wherever a block ends; a
+    line that may set a fact is no user's message."""
+    lines = [b'{"type":"response_item","payload":{}}\n'] * filler
+    lines += [b'{"type":"' + kind + b'","payload":{"x":' + user + b',"total_token_usage":1}}\n']
+    lines += [b'{"type":"event_msg","payload":{"type":' + user + b"}}\n"] * 2
+    by_block = RolloutFacts()
+    for block in (b"".join(lines[:cut]), b"".join(lines[cut:])):
+        if block:
+            by_block.feed_lines(_parsed(block))
+    assert by_block.has_user_event is (filler < 63)
