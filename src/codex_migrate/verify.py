@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,6 +59,50 @@ def verify_written(
 
     ``identities`` (rel -> inode, size of the file as staged and hashed) stand in for reading
     a file back: a rename keeps the inode, so the same inode and size is the same file."""
+    items = list(rows)
+    if home.state_db is None or not items:
+        return _files_and_rows(home, written, items, root, identities)
+    # SQLite checks the whole DB without holding the GIL: on another core, meanwhile
+    checked = _Background(integrity_problems, home.state_db)
+    try:
+        problems = _files_and_rows(home, written, items, root, identities)
+    finally:
+        integrity = checked.result()  # waited for even when the rest failed
+    return problems + integrity
+
+
+class _Background(threading.Thread):
+    """``fn(arg)`` run on a thread; :meth:`result` waits for it and returns its value or
+    raises its exception."""
+
+    def __init__(self, fn: Callable[[Path], list[str]], arg: Path) -> None:
+        super().__init__()
+        self._run = lambda: fn(arg)
+        self._value: list[str] = []
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._run()
+        except BaseException as exc:  # raised again by result(), in the caller's thread
+            self._error = exc
+
+    def result(self) -> list[str]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _files_and_rows(
+    home: CodexHome,
+    written: dict[str, str],
+    items: list[_RowTarget],
+    root: Path,
+    identities: dict[str, tuple[int, int]] | None,
+) -> list[str]:
+    """:func:`verify_written` but the DB's integrity."""
     problems = []
     files = set()  # written files found in place: their rows need no second look
     for rel, digest in written.items():
@@ -77,7 +122,6 @@ def verify_written(
         elif sha256_file(p) != digest:
             problems.append(f"{rel} does not read back with the planned content")
         files.add(p)
-    items = list(rows)
     if home.state_db is not None and items:
         conn = statedb.connect(f"file:{home.state_db}?mode=ro", uri=True, timeout=5)
         try:
@@ -93,7 +137,6 @@ def verify_written(
                     problems.append(f"{item.id}: row cwd {cwd!r}, expected {item.new_cwd!r}")
         finally:
             conn.close()
-        problems += integrity_problems(home.state_db)
     return problems
 
 
