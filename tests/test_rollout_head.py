@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from codex_migrate import rollout_head
+from codex_migrate import head_lines, rollout_head
 from codex_migrate.rollout_head import RolloutHead, read_head
 from tests.homes import tid, write_rollout
 
@@ -37,8 +37,8 @@ def _facts(head: RolloutHead) -> dict[str, Any]:
 def _reference(path: Path, thread_id: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The head as read with every line decoded whole (no shortcut)."""
     with monkeypatch.context() as m:
-        m.setattr(rollout_head, "_may_matter", lambda *a: True)
-        m.setattr(rollout_head, "_slim", lambda raw: raw)
+        m.setattr(rollout_head, "_may_matter_in", lambda *a: True)
+        m.setattr(rollout_head, "_slim_at", lambda *a: None)
         return _facts(read_head(path, thread_id))
 
 
@@ -50,7 +50,7 @@ def test_real_rollouts_read_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(REAL) >= 10
     for path in REAL:
         meta = path.read_bytes().splitlines()[0]
-        assert len(rollout_head._slim(meta)) < len(meta) // 2  # the instructions are cut
+        assert len(head_lines._slim(meta)) < len(meta) // 2  # the instructions are cut
         fast = _facts(read_head(path, _id_of(path)))
         assert fast == _reference(path, _id_of(path), monkeypatch), path
         assert fast["first_user_message"] and fast["cwd"]
@@ -104,7 +104,7 @@ def test_instructions_of_any_content_are_cut_exactly(
 ) -> None:
     path = tmp_path / f"rollout-x-{tid(1)}.jsonl"
     path.write_text(_meta_line(text, git={"branch": "main"}) + "\n" + _user_line("Hi") + "\n")
-    assert len(rollout_head._slim(path.read_bytes().splitlines()[0])) < 400  # it was cut
+    assert len(head_lines._slim(path.read_bytes().splitlines()[0])) < 400  # it was cut
     head = read_head(path, tid(1))
     assert head.meta is not None and head.meta["git"] == {"branch": "main"}
     assert head.meta_cwd == "/before" and head.first_user_message == "Hi"

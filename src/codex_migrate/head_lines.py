@@ -1,6 +1,11 @@
 """Which lines of a rollout's head can matter to a listing, judged from their first bytes, and
 the ``session_meta`` line with its instructions cut out: the head read decodes only what can
-change what it reports (see :func:`codex_migrate.rollout_head.read_head`)."""
+change what it reports (see :func:`codex_migrate.rollout_head.read_head`).
+
+Lines are judged where they lie, by their offsets in the buffer that holds them (``data``,
+``pos``, ``end``: the line is ``data[pos:end]``), so a whole file read in one call is never cut
+into a copy per line; :func:`_may_matter` and :func:`_slim` are the same rules for one line.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +23,24 @@ if TYPE_CHECKING:
 _INSTRUCTION_KEYS = (b',"base_instructions":{"text":"', b',"instructions":"')
 #: A string shorter than this is cheaper to decode than to cut out.
 _SLIM_MIN = 1024
+_META_MARK = b'"session_meta"'
+#: Instruction texts already cut (through their closing quote), by their first bytes: most
+#: sessions of a home carry one of a few texts (one per Codex version), and comparing with a
+#: known one costs a ``memcmp`` where finding its end costs a call per escaped quote in it.
+_KNOWN_TEXTS: dict[bytes, bytes] = {}
+_KNOWN_MAX = 32
+_PROBE = 64
 
 
 def _slim(raw: bytes) -> bytes:
+    """:func:`_slim_at` of one line: the line itself when nothing is cut."""
+    slim = _slim_at(raw, 0, len(raw))
+    return raw if slim is None else slim
+
+
+def _slim_at(data: bytes, pos: int, end: int) -> bytes | None:
     """A ``session_meta`` line with its instructions text cut to ``""``, so decoding it costs
-    the metadata, not 20 KB of text; any other line unchanged.
+    the metadata, not 20 KB of text; None for any other line (nothing to cut).
 
     Listing never reads that string, and, like the lines the head skips unparsed, it is not
     checked beyond its bounds: the rest of the line is decoded as usual (a slimmed line that
@@ -31,27 +49,37 @@ def _slim(raw: bytes) -> bytes:
     payload's, where Codex writes it), never text inside a string; none of the metadata the
     listing keeps is under such a key.
     """
-    if raw.find(b'"session_meta"', 0, 320) < 0 or len(raw) > HUGE_LINE_BYTES:
-        return raw
+    if end - pos > HUGE_LINE_BYTES or data.find(_META_MARK, pos, min(pos + 320, end)) < 0:
+        return None
     for key in _INSTRUCTION_KEYS:
-        at = raw.find(key)
+        at = data.find(key, pos, end)
         if at >= 0:
             break
     else:
-        return raw
+        return None
     start = at + len(key)
-    end = _string_end(raw, start)
-    if end - start < _SLIM_MIN:
-        return raw
-    return raw[:start] + raw[end:]
+    probe = data[start : start + _PROBE]
+    known = _KNOWN_TEXTS.get(probe)
+    if known is not None and start + len(known) <= end and data.startswith(known, start):
+        stop = start + len(known) - 1  # the same bytes through a quote: the same end
+    else:
+        stop = _string_end(data, start, end)
+        if stop - start >= _SLIM_MIN:
+            if len(_KNOWN_TEXTS) >= _KNOWN_MAX:
+                _KNOWN_TEXTS.clear()
+            _KNOWN_TEXTS[probe] = data[start : stop + 1]
+    if stop - start < _SLIM_MIN:
+        return None
+    return data[pos:start] + data[stop:end]
 
 
-def _string_end(raw: bytes, start: int) -> int:
+def _string_end(raw: bytes, start: int, end: int | None = None) -> int:
     """The index of the quote that closes the JSON string whose text begins at ``start``
-    (a quote preceded by an even number of backslashes), or -1. Only a quote with a
-    backslash before it costs a second look."""
+    (a quote preceded by an even number of backslashes) before ``end``, or -1. Only a quote
+    with a backslash before it costs a second look."""
     find = raw.find
-    pos = find(b'"', start)
+    stop = len(raw) if end is None else end
+    pos = find(b'"', start, stop)
     while pos > start and raw[pos - 1] == 0x5C:  # a backslash
         # the common case, one backslash (an escaped quote), settled by one more look
         if pos - 1 > start and raw[pos - 2] == 0x5C:
@@ -60,54 +88,66 @@ def _string_end(raw: bytes, start: int) -> int:
                 back -= 1
             if (pos - back) % 2 == 0:
                 return pos
-        pos = find(b'"', pos + 1)
+        pos = find(b'"', pos + 1, stop)
     return pos
 
 
 def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
-    """Whether a head line can change the listing facts; the rest (developer instructions,
-    world state, tool output, a ``turn_context`` once its cwd cannot count, settings found
-    from the tail anyway, context Codex injects as a user message once its cwd cannot count)
-    are skipped unparsed. Anything not shaped like one JSON object is parsed anyway, so a
-    bad line is still counted.
+    """:func:`_may_matter_in` of one line."""
+    return _may_matter_in(raw, 0, len(raw), head, tail_settings, thread_id)
+
+
+def _may_matter_in(
+    data: bytes, pos: int, end: int, head: RolloutHead, tail_settings: bool, thread_id: str | None
+) -> bool:
+    """Whether the head line ``data[pos:end]`` can change the listing facts; the rest
+    (developer instructions, world state, tool output, a ``turn_context`` once its cwd cannot
+    count, settings found from the tail anyway, context Codex injects as a user message once
+    its cwd cannot count) are skipped unparsed. Anything not shaped like one JSON object is
+    parsed anyway, so a bad line is still counted.
 
     The record's kind is read from its first ``"type":"`` when that is the top level's (no
     ``{`` before it), as Codex writes every line; otherwise by the words in its first bytes.
     """
-    if raw[-2:] != b"}\n" or raw[:1] != b"{":
-        body = raw.rstrip()  # rare: a line Codex did not write, or the last one
+    # shaped as Codex writes a line: ``{`` ... ``}`` and its newline (ints: no slice made)
+    if data[pos] != 0x7B or data[end - 1] != 0x0A or data[end - 2] != 0x7D:
+        body = data[pos:end].rstrip()  # rare: a line Codex did not write, or the last one
         if not body.startswith(b"{") or not body.endswith(b"}"):
             return bool(body)
-    m = _CODEX_LINE.match(raw)
+    m = _CODEX_LINE.match(data, pos, end)
     if m is None:  # the kind is not where Codex writes it, or is cut short: look closer
-        return _may_matter_at(raw, head, tail_settings, thread_id)
+        return _may_matter_at(data[pos:end], head, tail_settings, thread_id)
     kind, what = m.groups()
-    verdict = _by_kind(kind, raw, head, thread_id)
+    verdict = _by_kind(kind, data, pos, end, head, thread_id)
     if verdict is not None:
         return verdict
     if what is None:
-        return _may_matter_at(raw, head, tail_settings, thread_id)
-    return _by_payload_type(kind, what, raw, m.start(2), head, tail_settings, thread_id)
+        return _may_matter_at(data[pos:end], head, tail_settings, thread_id)
+    return _by_payload_type(kind, what, data, pos, end, m.start(2), head, tail_settings, thread_id)
 
 
-def _by_kind(kind: bytes, raw: bytes, head: RolloutHead, thread_id: str | None) -> bool | None:
+def _by_kind(
+    kind: bytes, data: bytes, pos: int, end: int, head: RolloutHead, thread_id: str | None
+) -> bool | None:
     """Whether a line of this kind matters; None for ``event_msg`` and ``response_item``,
     where the payload's type decides (:func:`_by_payload_type`)."""
+    if kind == b"event_msg" or kind == b"response_item":
+        return None
     if kind == b"session_meta":
         return True
     if kind == b"turn_context":
         return head.turn_cwd is None and not _cwd_settled(head, thread_id)
     if kind == b"message":  # a bare-era (2025) item
-        return _user_message_matters(raw, head, thread_id)
-    if kind != b"event_msg" and kind != b"response_item":
-        return False
-    return None
+        return _user_message_matters(data, pos, end, head, thread_id)
+    return False
 
 
 def _by_payload_type(
     kind: bytes,
     what: bytes,
-    raw: bytes,
+    data: bytes,
+    pos: int,
+    end: int,
     at: int,
     head: RolloutHead,
     tail_settings: bool,
@@ -116,11 +156,11 @@ def _by_payload_type(
     """Whether an ``event_msg`` or ``response_item`` line matters, by its payload's type
     ``what`` (which starts at ``at``)."""
     if kind == b"response_item":
-        return what == b"message" and _user_message_matters(raw, head, thread_id)
+        return what == b"message" and _user_message_matters(data, pos, end, head, thread_id)
     if what == b"user_message":
         return True
     if what == b"item_completed":
-        return raw.find(b"UserMessage", at, _LOOK) >= 0
+        return data.find(b"UserMessage", at, min(pos + _LOOK, end)) >= 0
     return what == b"thread_settings_applied" and not tail_settings
 
 
@@ -134,7 +174,8 @@ def _may_matter_at(
         return _may_matter_by_words(raw, head, tail_settings, thread_id)
     at += len(_TYPE)
     kind = raw[at : raw.find(b'"', at, at + 40)]
-    verdict = _by_kind(kind, raw, head, thread_id)
+    size = len(raw)
+    verdict = _by_kind(kind, raw, 0, size, head, thread_id)
     if verdict is not None:
         return verdict
     at += len(kind) + 1
@@ -142,7 +183,7 @@ def _may_matter_at(
         return _may_matter_by_words(raw, head, tail_settings, thread_id)
     at += len(_PAYLOAD_TYPE)
     what = raw[at : raw.find(b'"', at, at + 40)]
-    return _by_payload_type(kind, what, raw, at, head, tail_settings, thread_id)
+    return _by_payload_type(kind, what, raw, 0, size, at, head, tail_settings, thread_id)
 
 
 _TYPE = b'"type":"'
@@ -171,18 +212,20 @@ def _may_matter_by_words(
         return head.turn_cwd is None and not _cwd_settled(head, thread_id)
     if SETTINGS_MARK in start:
         return not tail_settings
-    return b"message" in start and _user_message_matters(raw, head, thread_id)
+    return b"message" in start and _user_message_matters(raw, 0, len(raw), head, thread_id)
 
 
-def _user_message_matters(raw: bytes, head: RolloutHead, thread_id: str | None) -> bool:
+def _user_message_matters(
+    data: bytes, pos: int, end: int, head: RolloutHead, thread_id: str | None
+) -> bool:
     """A message that may be the user's: what Codex injects (AGENTS.md,
     <environment_context>) is never the first user message, and its <cwd> counts only where
     no settled cwd exists."""
-    if raw.find(b'"user"', 0, _LOOK) < 0:
+    if data.find(b'"user"', pos, min(pos + _LOOK, end)) < 0:
         return False
     if head.era == "bare" or not (head.era == "paginated" or _cwd_settled(head, thread_id)):
         return True
-    return not _injected_context(raw)
+    return not _injected_context(data, pos, end)
 
 
 def _cwd_settled(head: RolloutHead, thread_id: str | None) -> bool:
@@ -193,8 +236,9 @@ _USER_TEXT = b'"role":"user","content":[{"type":"input_text","text":"'
 _INJECTED_TEXTS = tuple(_USER_TEXT + p.encode() for p in _INJECTED_PREFIXES)
 
 
-def _injected_context(raw: bytes) -> bool:
+def _injected_context(data: bytes, pos: int, end: int) -> bool:
     """A user message whose first text part is context Codex injects (as Codex writes it:
     anything else is decoded and judged by :func:`is_injected_text`)."""
-    at = raw.find(_USER_TEXT, 0, 640)
-    return at >= 0 and raw.startswith(_INJECTED_TEXTS, at)
+    at = data.find(_USER_TEXT, pos, min(pos + 640, end))
+    # (the texts hold no newline: a match that starts in the line ends in it)
+    return at >= 0 and data.startswith(_INJECTED_TEXTS, at)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from codex_migrate.fsutil import open_regular_fd, open_regular_stat
-from codex_migrate.head_lines import _may_matter, _slim
+from codex_migrate.head_lines import _META_MARK, _may_matter_in, _slim_at
 from codex_migrate.rollout import (
     _CHUNK,
     _HEAD_CHUNK,
@@ -246,11 +246,12 @@ def _read_records(
     lineno = 0
     for raw in lines:
         lineno += 1
-        read += len(raw)
-        if lineno != 1 and not _may_matter(raw, head, tail_settings, thread_id):
+        size = len(raw)
+        read += size
+        if lineno != 1 and not _may_matter_in(raw, 0, size, head, tail_settings, thread_id):
             head.records_read += 1
             continue
-        if not _take(head, raw, lineno, thread_id):
+        if not _take(head, raw, 0, size, lineno, thread_id):
             continue
         if (
             head.meta is not None
@@ -265,20 +266,22 @@ def _read_records(
 
 def _read_data(head: RolloutHead, data: bytes, thread_id: str | None) -> int:
     """:func:`_read_records` of a whole file in memory (its last settings come from its end):
-    each line cut from ``data`` where it is needed, without a generator between."""
+    each line judged where it lies in ``data`` (see :mod:`codex_migrate.head_lines`), and
+    cut out only when it is decoded."""
     find = data.find
     size = len(data)
     pos = lineno = 0
     while pos < size:
         nl = find(b"\n", pos)
         end = nl + 1 if nl >= 0 else size
-        raw = data[pos:end]
-        pos = end
         lineno += 1
-        if lineno != 1 and not _may_matter(raw, head, True, thread_id):
+        if lineno != 1 and not _may_matter_in(data, pos, end, head, True, thread_id):
             head.records_read += 1
+            pos = end
             continue
-        if not _take(head, raw, lineno, thread_id):
+        took = _take(head, data, pos, end, lineno, thread_id)
+        pos = end
+        if not took:
             continue
         if head.meta is not None and head.first_user_message is not None:
             break
@@ -287,25 +290,30 @@ def _read_data(head: RolloutHead, data: bytes, thread_id: str | None) -> int:
     return pos
 
 
-def _take(head: RolloutHead, raw: bytes, lineno: int, thread_id: str | None) -> bool:
-    """Decode one head line that may matter and fold it into ``head``; False for a blank
-    line (neither a record nor a problem)."""
-    slim = _slim(raw)
+def _take(
+    head: RolloutHead, data: bytes, pos: int, end: int, lineno: int, thread_id: str | None
+) -> bool:
+    """Decode the head line ``data[pos:end]`` (it may matter) and fold it into ``head``;
+    False for a blank line (neither a record nor a problem)."""
     # Of other records a listing reads only strings, so an int past 64 bits may stay a float
     # there (one search less per line; the verdict on the line is the same); a session_meta's
     # id is shown as written.
-    exact = lineno == 1 or raw.find(b'"session_meta"', 0, 320) >= 0
+    exact = data.find(_META_MARK, pos, min(pos + 320, end)) >= 0
+    slim = _slim_at(data, pos, end) if exact else None
+    exact = exact or lineno == 1
+    line = data[pos:end] if slim is None else slim
+    last = data[end - 1] != 0x0A  # no newline: the file's last line
     problem = None
     try:  # parse_line's common case, a readable line, in one call
-        if len(slim) > HUGE_LINE_BYTES:
+        if len(line) > HUGE_LINE_BYTES:
             raise ValueError("huge")
-        obj = loads_utf8(slim, exact_ints=exact)
+        obj = loads_utf8(line, exact_ints=exact)
     except ValueError:
-        obj, problem = parse_line(slim, last=raw[-1:] != b"\n", exact_ints=exact)
-        if problem and slim is not raw:  # the verdict on a bad line is the whole line's
-            obj, problem = parse_line(raw, last=raw[-1:] != b"\n", exact_ints=exact)
+        obj, problem = parse_line(line, last=last, exact_ints=exact)
+        if problem and slim is not None:  # the verdict on a bad line is the whole line's
+            obj, problem = parse_line(data[pos:end], last=last, exact_ints=exact)
     if not exact and type(obj) is dict and obj.get("type") == "session_meta":
-        obj, problem = parse_line(slim, last=raw[-1:] != b"\n")  # laid out otherwise
+        obj, problem = parse_line(line, last=last)  # laid out otherwise
     if problem:
         head.issues.add(problem, lineno)
     if obj is None:
