@@ -29,3 +29,52 @@ def test_rows_written_in_one_go_keep_defaults_fillers_and_order(tmp_path: Path) 
         (3, "c", "/c", "x", 0, "", "kept"),
         (4, "a", "/a2", "m2", 2, "A2", "kept"),  # replaced last, as in the order given
     ]
+
+
+def test_many_rows_a_few_hundred_to_a_statement_as_one_by_one(tmp_path: Path) -> None:
+    """Rows in statements of many rows each (the columns NULL in all of a run left out) are
+    the rows, rowids and trigger effects of one INSERT OR REPLACE a row naming every column,
+    also where the schema allows few parameters to a statement."""
+    import random
+    import sqlite3
+
+    schema = (
+        "CREATE TABLE threads (id TEXT PRIMARY KEY, cwd TEXT NOT NULL, git TEXT, n INTEGER,"
+        " at_ms INTEGER, name TEXT DEFAULT 'd');"
+        "CREATE INDEX i_cwd ON threads(cwd, at_ms);"
+        "CREATE TRIGGER t AFTER INSERT ON threads WHEN NEW.at_ms IS NULL"
+        " BEGIN UPDATE threads SET at_ms = NEW.n * 1000 WHERE id = NEW.id; END;"
+    )
+    rng = random.Random(13)
+    rows = []
+    for k in range(700):
+        rows.append(
+            {
+                "id": f"t{rng.randrange(650):04d}",  # some ids twice: replaced in order
+                "cwd": rng.choice(["/a", "/b", "/ü"]),
+                "git": rng.choice([None, "abc"]) if k > 300 else None,  # NULL in a whole run
+                "n": rng.choice([None, k]),
+                "at_ms": rng.choice([None, k * 7]),
+                "name": rng.choice([None, "x"]) if 100 < k < 400 else None,
+            }
+        )
+    dumps = []
+    for limit in (None, 20):
+        conn = statedb.connect(tmp_path / f"{limit}.sqlite")
+        conn.executescript(schema)
+        if limit:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        upsert_rows(conn, iter(rows), columns(conn, "threads"))
+        dumps.append(conn.execute("SELECT rowid, * FROM threads ORDER BY rowid").fetchall())
+    conn = statedb.connect(tmp_path / "one.sqlite")
+    conn.executescript(schema)
+    for row in rows:
+        names = [k for k in row if not (k == "name" and row[k] is None)]
+        conn.execute(
+            f"INSERT OR REPLACE INTO threads ({', '.join(names)})"
+            f" VALUES ({', '.join('?' for _ in names)})",
+            [row[k] for k in names],
+        )
+    one = conn.execute("SELECT rowid, * FROM threads ORDER BY rowid").fetchall()
+    assert len(one) > 400
+    assert dumps == [one, one]
