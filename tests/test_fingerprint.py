@@ -22,6 +22,17 @@ def test_files_seen_absent_are_found_when_they_appear(tmp_path: Path) -> None:
     for rel in rels:
         fp.add_file(rel)
     assert [fp.files[r] is None for r in rels] == [True] * 5 + [False]
+    noted = Fingerprint(tmp_path)
+    absent: dict[str, bool] = {}
+    for rel in rels:
+        noted.add_file(rel, absent)  # as a plan adds its new files: a folder looked at once
+    assert noted.files == fp.files
+    assert absent == {
+        "sessions/2026/01": False,
+        "sessions/2026/02": True,
+        "sessions/2027/01": True,
+        "": False,
+    }
     assert fp.changes(None) == []
 
     (tmp_path / "sessions" / "2026" / "02").mkdir()  # a folder alone changes nothing

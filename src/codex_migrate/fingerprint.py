@@ -97,9 +97,20 @@ class Fingerprint:
     #: other single values the plan relied on, e.g. the backfill status.
     values: dict[str, Any] = field(default_factory=dict)
 
-    def add_file(self, rel: str) -> None:
-        if rel not in self.files:
-            self.files[rel] = file_state(os.path.join(self.root, rel))
+    def add_file(self, rel: str, absent: dict[str, bool] | None = None) -> None:
+        """``absent``: the caller's note of which folders were found absent (then so is
+        ``rel``), for many files added at once (a plan's thousands of new files)."""
+        if rel in self.files:
+            return
+        if absent is not None:
+            folder = rel.rpartition("/")[0]
+            gone = absent.get(folder)
+            if gone is None:
+                gone = absent[folder] = bool(folder) and _absent(self.root, folder)
+            if gone:
+                self.files[rel] = None
+                return
+        self.files[rel] = file_state(os.path.join(self.root, rel))
 
     def add_row(self, thread_id: str, row: dict[str, Any] | None) -> None:
         key = str(row["id"]) if row and "id" in row else thread_id

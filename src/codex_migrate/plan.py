@@ -204,6 +204,7 @@ def build_import_plan(
     cwds = sorted({t.cwd for t in selected if t.cwd})
     mapping = mapper.plan(cwds, exists=cwd_exists)
     fingerprint = Fingerprint(target.home.root)
+    absent: dict[str, bool] = {}  # folders found absent while planning (their files too)
     plan = ImportPlan(
         source=source,
         target=target,
@@ -255,7 +256,7 @@ def build_import_plan(
         if existing is None:
             archived = thread.archived
             item = PlanItem(thread, IMPORT, _target_rel(thread, archived), new_cwd, archived)
-            fingerprint.add_file(item.target_rel)
+            fingerprint.add_file(item.target_rel, absent)  # a new day folder: one look
         else:
             archived = thread.archived or existing.archived
             rel = existing.rel_path.removesuffix(".zst")
