@@ -54,3 +54,44 @@ def test_proc_finds_what_psutil_finds(tmp_path: Path) -> None:
         for p in procs:
             p.kill()
             p.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_proc_counts_a_replaced_db_as_psutil_does(tmp_path: Path) -> None:
+    """A Codex still running on a home whose DB was replaced under it (its own file deleted,
+    a new one at the same name): psutil named it a holder (the kernel's `` (deleted)`` suffix
+    stripped when a file is at that name), so the check before a write still stops."""
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(home / "state_5.sqlite")], stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        (home / "state_5.sqlite").unlink()
+        (home / "state_5.sqlite").write_bytes(b"")  # a restored or rebuilt DB
+        found = [(p.pid, p.reason) for p in inuse.running_codex(home)]
+        assert found == [(proc.pid, str(home / "state_5.sqlite"))]
+        assert [(p[0], p[2]) for p in _psutil_view(home)] == found
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_proc_finds_a_home_named_through_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(link / "state_5.sqlite")], stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        for home in (link, real):
+            assert [p.pid for p in inuse.running_codex(home)] == [proc.pid]
+            assert [p[0] for p in _psutil_view(home)] == [proc.pid]
+    finally:
+        proc.kill()
+        proc.wait()

@@ -57,12 +57,16 @@ def _is_state_db(folder: Path, name: str, home: Path) -> bool:
     return folder == home and name.startswith("state_") and ".sqlite" in name
 
 
+_DELETED = " (deleted)"
+
+
 def _holders_from_proc(home: Path) -> list[CodexProcess]:
     """:func:`running_codex` on Linux, from ``/proc/<pid>/fd`` directly: the links' targets
     are all we compare, where psutil also reads each open file's position and flags and
     stats it (40 ms of a write's start-up, before anything else can begin). The same files
-    count: a regular file (so not one deleted since, which the kernel names with a
-    `` (deleted)`` suffix) named ``state_*.sqlite*`` right in ``home``."""
+    count: a regular file named ``state_*.sqlite*`` right in ``home``, a deleted one (the
+    kernel's `` (deleted)`` suffix) as psutil counts it, when a file is at its name again
+    (a DB replaced under a running Codex)."""
     want = str(home)
     found: list[CodexProcess] = []
     me = str(os.getpid())
@@ -79,6 +83,8 @@ def _holders_from_proc(home: Path) -> list[CodexProcess]:
                 target = os.readlink(f"{fd_dir}/{fd}")
             except OSError:
                 continue
+            if target.endswith(_DELETED) and not os.path.exists(target):
+                target = target[: -len(_DELETED)]
             folder, _, name = target.rpartition("/")
             if (
                 (folder or "/") == want
