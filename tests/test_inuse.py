@@ -95,3 +95,41 @@ def test_proc_finds_a_home_named_through_a_symlink(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+BIND = """
+import subprocess, sys
+from pathlib import Path
+from codex_migrate import inuse
+real, seen = Path(sys.argv[1]), Path(sys.argv[2])
+subprocess.run(["mount", "--bind", str(real), str(seen)], check=True)
+p = subprocess.Popen([sys.executable, "-c", sys.argv[3], str(seen / "state_5.sqlite")],
+                     stdout=subprocess.PIPE)
+assert p.stdout.readline() == b"ready\\n"
+try:
+    print(p.pid, [h.pid for h in inuse.running_codex(real)], flush=True)
+finally:
+    p.kill()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_proc_finds_a_holder_that_opened_the_db_through_a_bind_mount(tmp_path: Path) -> None:
+    """Codex run on the home through another path to the same folder (a bind mount, as in a
+    container or a mounted backup disk): the kernel names the file by that path, so only the
+    file's identity tells it is this home's DB."""
+    real, seen = tmp_path / "real", tmp_path / "seen"
+    real.mkdir()
+    seen.mkdir()
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("no mount namespace to bind in")
+    args = (str(real), str(seen), HOLD)
+    out = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", sys.executable, "-c", BIND, *args],
+        capture_output=True,
+        timeout=60,
+    )
+    if b"mount" in out.stderr and out.returncode != 0:
+        pytest.skip("bind mounts are not allowed here")
+    pid, found = out.stdout.decode().split(" ", 1)
+    assert found.strip() == f"[{pid}]"

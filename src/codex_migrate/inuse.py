@@ -66,8 +66,10 @@ def _holders_from_proc(home: Path) -> list[CodexProcess]:
     stats it (40 ms of a write's start-up, before anything else can begin). The same files
     count: a regular file named ``state_*.sqlite*`` right in ``home``, a deleted one (the
     kernel's `` (deleted)`` suffix) as psutil counts it, when a file is at its name again
-    (a DB replaced under a running Codex)."""
+    (a DB replaced under a running Codex), and one of the home's DB files opened by another
+    path (a bind mount; the name still ``state_*.sqlite*``)."""
     want = str(home)
+    ours = _state_db_ids(home)
     found: list[CodexProcess] = []
     me = str(os.getpid())
     for pid in os.listdir("/proc"):
@@ -86,14 +88,40 @@ def _holders_from_proc(home: Path) -> list[CodexProcess]:
             if target.endswith(_DELETED) and not os.path.exists(target):
                 target = target[: -len(_DELETED)]
             folder, _, name = target.rpartition("/")
-            if (
-                (folder or "/") == want
-                and _is_state_db(home, name, home)
-                and os.path.isfile(target)
+            if not _is_state_db(home, name, home):
+                continue
+            if ((folder or "/") == want and os.path.isfile(target)) or _same_file(
+                f"{fd_dir}/{fd}", ours
             ):
                 found.append(CodexProcess(int(pid), _process_name(int(pid)), target))
                 break
     return found
+
+
+def _state_db_ids(home: Path) -> set[tuple[int, int]]:
+    """The (device, inode) of each ``state_*.sqlite*`` file of ``home``: a process that
+    opened one through another path (a bind mount, a container's view) holds one of them."""
+    try:
+        with os.scandir(home) as entries:
+            return {
+                (st.st_dev, st.st_ino)
+                for e in entries
+                if _is_state_db(home, e.name, home) and e.is_file()
+                for st in (e.stat(),)
+            }
+    except OSError:
+        return set()
+
+
+def _same_file(fd_link: str, ids: set[tuple[int, int]]) -> bool:
+    """Whether the file open at ``/proc/<pid>/fd/<n>`` is one of ``ids``."""
+    if not ids:
+        return False
+    try:
+        st = os.stat(fd_link)  # the open file itself, whatever path it was opened by
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) in ids
 
 
 def _process_name(pid: int) -> str:
