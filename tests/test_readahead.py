@@ -62,3 +62,31 @@ def test_a_worker_chunk_hints_its_sources_before_staging_them(
     staged = staging._run_chunk(PathMapper([]), jobs)
     assert hinted == [[str(s) for s in sources]]
     assert [s.path.read_bytes() for s in staged] == [s.read_bytes() for s in sources]
+
+
+def test_reading_ahead_gives_every_item_in_order_hinting_a_window_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Ref:
+        def __init__(self, n: int) -> None:
+            self.path = Path(f"/nowhere/{n}")
+
+    refs = [Ref(n) for n in range(10)]
+    events: list[str] = []
+    monkeypatch.setattr(
+        readahead,
+        "will_need",
+        lambda paths: events.append("hint " + ",".join(p.name for p in paths)),
+    )
+    for ref in readahead.reading_ahead(refs, window=4):
+        events.append("read " + ref.path.name)
+    assert events == [
+        "hint 0,1,2,3",
+        "hint 4,5,6,7",
+        *(f"read {n}" for n in range(4)),
+        "hint 8,9",
+        *(f"read {n}" for n in range(4, 8)),
+        "hint ",
+        "read 8",
+        "read 9",
+    ]

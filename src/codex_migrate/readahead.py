@@ -13,10 +13,22 @@ nothing is done.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from codex_migrate.fsutil import open_regular_fd
+
+
+class _File(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+
+T = TypeVar("T", bound=_File)
+
+#: Files hinted at a time by :func:`reading_ahead`, one window ahead of the reader.
+WINDOW = 64
 
 _advise = getattr(os, "posix_fadvise", None)
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 0)
@@ -38,3 +50,16 @@ def will_need(paths: Iterable[Path | str]) -> None:
             pass
         finally:
             os.close(fd)
+
+
+def reading_ahead(items: Sequence[T], window: int = WINDOW) -> Iterator[T]:
+    """``items`` in order, their files (``.path`` of each) hinted a window ahead of the
+    caller reading them: the disk works on the next window while this one is read. When the
+    files are in memory already this costs a few system calls a file (about 10 ms per 1 000)."""
+    if _advise is None:
+        yield from items
+        return
+    will_need(item.path for item in items[:window])
+    for start in range(0, len(items), window):
+        will_need(item.path for item in items[start + window : start + 2 * window])
+        yield from items[start : start + window]
