@@ -64,29 +64,56 @@ def test_a_worker_chunk_hints_its_sources_before_staging_them(
     assert [s.path.read_bytes() for s in staged] == [s.read_bytes() for s in sources]
 
 
-def test_reading_ahead_gives_every_item_in_order_hinting_a_window_ahead(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    class Ref:
-        def __init__(self, n: int) -> None:
-            self.path = Path(f"/nowhere/{n}")
+class _Ref:
+    def __init__(self, n: int) -> None:
+        self.path = Path(f"/nowhere/{n}")
 
-    refs = [Ref(n) for n in range(10)]
+
+class _Disk:
+    """Blocks read so far: one more at each look while ``reading`` (the reader goes to disk)."""
+
+    def __init__(self) -> None:
+        self.blocks = 0
+        self.reading = False
+
+    def blocks_read(self) -> int:
+        self.blocks += self.reading
+        return self.blocks
+
+
+def _read(monkeypatch: pytest.MonkeyPatch, wait_from: int) -> list[str]:
+    disk = _Disk()
+    monkeypatch.setattr(readahead, "_blocks_read", disk.blocks_read)
     events: list[str] = []
     monkeypatch.setattr(
         readahead,
         "will_need",
         lambda paths: events.append("hint " + ",".join(p.name for p in paths)),
     )
-    for ref in readahead.reading_ahead(refs, window=4):
+    for ref in readahead.reading_ahead([_Ref(n) for n in range(10)], window=4):
+        disk.reading = int(ref.path.name) >= wait_from
         events.append("read " + ref.path.name)
-    assert events == [
-        "hint 0,1,2,3",
-        "hint 4,5,6,7",
+    return events
+
+
+def test_reading_ahead_hints_nothing_while_the_files_come_from_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _read(monkeypatch, wait_from=99) == [f"read {n}" for n in range(10)]
+
+
+def test_reading_ahead_hints_a_window_ahead_once_reading_goes_to_disk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _read(monkeypatch, wait_from=0) == [
         *(f"read {n}" for n in range(4)),
-        "hint 8,9",
+        "hint 4,5,6,7,8,9",  # the window about to be read and the next
         *(f"read {n}" for n in range(4, 8)),
-        "hint ",
-        "read 8",
-        "read 9",
+        *(f"read {n}" for n in range(8, 10)),  # hinted already
     ]
+
+
+def test_blocks_read_counts_what_comes_from_disk(tmp_path: Path) -> None:
+    before = readahead._blocks_read()
+    (tmp_path / "a").write_bytes(b"x")
+    assert readahead._blocks_read() >= before  # a real counter, never going back

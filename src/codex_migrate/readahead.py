@@ -1,9 +1,11 @@
 """Tell the kernel which files are read next, so their disk reads overlap the work.
 
-A first import reads its source from disk (a backup just copied off a drive, a home synced
-in, or pages the kernel dropped since the last read): each worker then waits for the disk at
-every file it opens, one file at a time. ``posix_fadvise(WILLNEED)`` on the files a worker is
-about to stage starts all their reads at once, and the worker finds them in memory.
+A first scan or import reads its source from disk (a backup just copied off a drive, a home
+synced in, sessions untouched since the last boot): the reader then waits for the disk at
+every file it opens, one file at a time. ``posix_fadvise(WILLNEED)`` on the files about to be
+read starts all their reads at once, and the reader finds them in memory: each staging worker
+hints its chunk, and the catalog's head reading hints a window ahead once it sees it is
+reading from disk.
 
 A hint only: it never changes what is read, a file that cannot be opened is skipped here and
 reported by the reader that needs it, and where ``posix_fadvise`` is missing (macOS, Windows)
@@ -31,6 +33,8 @@ T = TypeVar("T", bound=_File)
 WINDOW = 64
 
 _advise = getattr(os, "posix_fadvise", None)
+if _advise is not None:  # POSIX: the resource module is there too
+    import resource
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 0)
 
 
@@ -53,13 +57,26 @@ def will_need(paths: Iterable[Path | str]) -> None:
 
 
 def reading_ahead(items: Sequence[T], window: int = WINDOW) -> Iterator[T]:
-    """``items`` in order, their files (``.path`` of each) hinted a window ahead of the
-    caller reading them: the disk works on the next window while this one is read. When the
-    files are in memory already this costs a few system calls a file (about 10 ms per 1 000)."""
+    """``items`` in order; once reading them goes to the disk, their files (``.path`` of
+    each) are hinted a window ahead, so the disk reads the next window while this one is
+    summarised. While the files come from memory (the common case of a home in use: no block
+    read in the window) nothing is hinted: a hint costs an ``open`` a file, about 5 % of a
+    scan that waits for nothing."""
     if _advise is None:
         yield from items
         return
-    will_need(item.path for item in items[:window])
+    hinted = 0
+    cold = False
     for start in range(0, len(items), window):
-        will_need(item.path for item in items[start + window : start + 2 * window])
+        before = _blocks_read()  # a hint's own disk reads count: hinted windows stay cold
+        ahead = items[max(hinted, start) : start + 2 * window] if cold else ()
+        if ahead:
+            will_need(item.path for item in ahead)
+            hinted = start + 2 * window
         yield from items[start : start + window]
+        cold = _blocks_read() > before
+
+
+def _blocks_read() -> int:
+    """Blocks this process has read from a disk so far (a read served from memory adds none)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_inblock
