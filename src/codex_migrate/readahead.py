@@ -15,11 +15,10 @@ nothing is done.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
-
-from codex_migrate.fsutil import open_regular_fd
 
 
 class _File(Protocol):
@@ -36,20 +35,25 @@ _advise = getattr(os, "posix_fadvise", None)
 if _advise is not None:  # POSIX: the resource module is there too
     import resource
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 0)
+#: As a reader opens a file (never blocking on a FIFO), but never through a link: a hint
+#: comes before the reader's own checks, and a rollout linking out of the home is never
+#: opened (``home.check_inside``); a link inside it is left unhinted.
+_HINT_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 def will_need(paths: Iterable[Path | str]) -> None:
     """Start reading every regular file of ``paths`` into the page cache, without waiting;
-    anything else (a FIFO, a device) is left alone, as ``open_regular_fd`` leaves it."""
+    anything else (a FIFO, a device, a link) is left alone."""
     if _advise is None:
         return
     for path in paths:
         try:
-            fd, _ = open_regular_fd(path)
+            fd = os.open(path, _HINT_FLAGS)
         except OSError:
             continue
         try:
-            _advise(fd, 0, 0, _WILLNEED)
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                _advise(fd, 0, 0, _WILLNEED)
         except OSError:
             pass
         finally:

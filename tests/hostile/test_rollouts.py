@@ -260,3 +260,39 @@ def test_hostile_rollout(world: World, kind: str, command: str) -> None:
     before = world.snapshot()["src"]
     COMMANDS[command](world, bad)
     assert world.snapshot()["src"] == before
+
+
+@pytest.mark.timeout(BOUND)
+@pytest.mark.parametrize("command", ["scan", "import"])
+def test_readahead_never_opens_a_link_out_of_the_home(
+    world: World, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a home from disk hints the next files to the kernel; a rollout that links out
+    of the home is never followed (check_inside), so its hint must not open it either."""
+    import functools
+
+    import codex_migrate.catalog as catalog
+    import codex_migrate.readahead as readahead
+
+    secret = os.stat(link_out(world))
+    blocks = iter(range(1_000_000))  # every window reads from disk: hints are given
+    monkeypatch.setattr(readahead, "_blocks_read", lambda: next(blocks))
+    monkeypatch.setattr(
+        catalog, "reading_ahead", functools.partial(readahead.reading_ahead, window=1)
+    )
+    opened: list[tuple[int, int]] = []  # the files opened, whatever path led to them
+    real_open = os.open
+
+    def spy(path: str | Path, flags: int, *args: int, **kwargs: int) -> int:
+        fd = real_open(path, flags, *args, **kwargs)
+        st = os.fstat(fd)
+        opened.append((st.st_dev, st.st_ino))
+        return fd
+
+    monkeypatch.setattr(os, "open", spy)
+    if command == "scan":
+        invoke("scan", world.src, "--json")
+    else:
+        invoke("import", world.src, "--codex-home", world.dst, "--yes", "--no-codex", "--json")
+    assert len(opened) > 3  # the spy sees the readers' opens
+    assert (secret.st_dev, secret.st_ino) not in opened
