@@ -300,3 +300,13 @@ def test_a_user_message_counts_up_to_the_heads_last_record(
         if block:
             by_block.feed_lines(_parsed(block))
     assert by_block.has_user_event is (filler < 63)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 147, 148, 149, 388, 389, 390])
+def test_a_needle_at_the_edge_of_the_start_is_found_as_find_finds_it(pad: int) -> None:
+    """The staging pass's search for the type of a line is ``find`` within the first bytes."""
+    lines = RolloutFacts()
+    context, tokens = b"turn_context\n", b'token_count "total_token_usage"\n'
+    lines.feed_lines([(b"k" * pad + context, None), (b"x" * pad + tokens, None)])
+    assert bool(lines._contexts) is (pad <= 148)
+    assert bool(lines._tokens) is (pad <= 389)

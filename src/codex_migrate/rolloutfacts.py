@@ -68,12 +68,15 @@ class RolloutFacts:
         tokens = self._tokens
         for raw, record in lines:
             records += 1
-            # _kind, inlined: this loop sees every line an import copies
-            if raw.find(_CONTEXT_BYTES, 0, _CONTEXT_WITHIN) >= 0:
-                queue = contexts
-            elif raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and _TOKENS_TOTAL in raw:
-                queue = tokens
-            else:
+            # _kind, inlined: this loop sees every line an import copies. Most lines lack
+            # "n_co", which both needles hold, in their first 400 bytes: one search, not two
+            queue = None
+            if raw.find(b"n_co", 0, _TOKENS_WITHIN) >= 0:
+                if raw.find(_CONTEXT_BYTES, 0, _CONTEXT_WITHIN) >= 0:
+                    queue = contexts
+                elif raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and _TOKENS_TOTAL in raw:
+                    queue = tokens
+            if queue is None:
                 if not self.has_user_event and records <= HEAD_MAX_RECORDS:
                     self.has_user_event = _is_user_message(raw)
                 continue
