@@ -171,3 +171,26 @@ def test_lines_laid_out_otherwise_read_alike(
     fast = _facts(read_head(path, tid(1)))
     assert fast == _reference(path, tid(1), monkeypatch)
     assert fast["first_user_message"] == "Fix it"
+
+
+def test_instructions_cut_by_a_known_text_read_as_found_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts that begin alike (the memo of texts already cut is keyed by their first bytes):
+    the same text, one that ends later or earlier (an escaped or an unescaped quote near its
+    end), one cut short by the file's end, read in turn, each as decoding it whole does."""
+    head_lines._KNOWN_TEXTS.clear()
+    text = "You are Codex. " * 200
+    # (written into the line as is: \\" ends the string, so that line is a bad one)
+    variants = [text, text, text + 'a \\" quote', text[:-20] + '\\\\" ends early', text[:-40], text]
+    for n, variant in enumerate(variants):
+        line = _meta_line(text).replace(text, variant)
+        path = tmp_path / f"rollout-{n}-{tid(1)}.jsonl"
+        path.write_text(line + "\n" + _user_line("Hi") + "\n")
+        fast = _facts(read_head(path, tid(1)))
+        assert fast == _reference(path, tid(1), monkeypatch), variant[-30:]
+        assert fast["issues"] == ({"not_json": 1} if "early" in variant else {})
+    cut = tmp_path / f"rollout-cut-{tid(1)}.jsonl"
+    cut.write_text(_meta_line(text)[:2500])  # the known text runs past this line's end
+    assert _facts(read_head(cut, tid(1))) == _reference(cut, tid(1), monkeypatch)
+    assert head_lines._KNOWN_TEXTS  # the memo was used
