@@ -269,7 +269,7 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
     check_inside(home, ref.path, ref.link)
     text = ref.text or str(ref.path)
     head = read_head(text, ref.thread_id)
-    meta = head.meta or {}
+    meta, bad_lines = head.meta or {}, head.issues.total
     kept = []  # a tuple, not a dict: a third of the memory
     for k in META_KEYS:
         value = meta.get(k)
@@ -290,12 +290,12 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
         history_mode=head.history_mode,
         rollout_cwd=_shared(head.cwd),
         title=_title_of(head.first_user_message),
-        created_at=_str_or_none(meta.get("timestamp")) or head.first_timestamp,
-        source=_source_of(meta.get("source")),
-        model_provider=_str_or_none(kept[2]),  # META_KEYS' order
+        created_at=_str_or_none(kept[0]) or head.first_timestamp,  # META_KEYS' order
+        source=_source_of(kept[1]),
+        model_provider=_str_or_none(kept[2]),
         cli_version=_str_or_none(kept[3]),
-        kept_meta=tuple(kept) if any(v is not None for v in kept) else None,
-        line_issues=head.issues if head.issues.total else None,
+        kept_meta=tuple(kept) if kept.count(None) < len(kept) else None,
+        line_issues=head.issues if bad_lines else None,
         problems=[],
     )
     if head.empty:
@@ -323,9 +323,9 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
         thread.problems.append(
             Problem("no-user-message", "no user message near the head: Codex hides this thread")
         )
-    if head.issues.total:
+    if bad_lines:
         thread.problems.append(
-            Problem("unreadable-lines", f"{head.issues.total} unreadable line(s) near the head")
+            Problem("unreadable-lines", f"{bad_lines} unreadable line(s) near the head")
         )
     return thread
 
