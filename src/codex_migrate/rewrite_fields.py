@@ -123,11 +123,11 @@ def _all_cwd_keys(node: Any, at: KeyPath, out: list[str], keys: Keys) -> None:
                         if keys is not None:
                             keys.append((*where, k))
                 elif isinstance(v, (dict, list)):
-                    push((v, (*where, k)))
+                    push((v, where if keys is None else (*where, k)))
         elif isinstance(cur, list):
             for i, v in enumerate(cur):
                 if isinstance(v, (dict, list)):
-                    push((v, (*where, i)))
+                    push((v, where if keys is None else (*where, i)))
 
 
 _PAYLOAD: KeyPath = ("payload",)
