@@ -70,14 +70,15 @@ class _Ref:
 
 
 class _Disk:
-    """Blocks read so far: one more at each look while ``reading`` (the reader goes to disk)."""
+    """Blocks read so far: a window's worth more at each look while ``reading`` (the reader
+    goes to disk), a few otherwise (metadata)."""
 
     def __init__(self) -> None:
         self.blocks = 0
         self.reading = False
 
     def blocks_read(self) -> int:
-        self.blocks += self.reading
+        self.blocks += readahead.COLD_BLOCKS if self.reading else readahead.COLD_BLOCKS // 8
         return self.blocks
 
 
