@@ -275,8 +275,14 @@ def test_readahead_never_opens_a_link_out_of_the_home(
     import codex_migrate.readahead as readahead
 
     secret = os.stat(link_out(world))
-    blocks = iter(range(1_000_000))  # every window reads from disk: hints are given
+    # every window reads from disk: hints are given
+    blocks = iter(range(0, 10**9, readahead.COLD_BLOCKS))
     monkeypatch.setattr(readahead, "_blocks_read", lambda: next(blocks))
+    hinted: list[str] = []
+    will_need = readahead.will_need
+    monkeypatch.setattr(
+        readahead, "will_need", lambda paths: will_need(hinted.append(str(p)) or p for p in paths)
+    )
     monkeypatch.setattr(
         catalog, "reading_ahead", functools.partial(readahead.reading_ahead, window=1)
     )
@@ -294,5 +300,5 @@ def test_readahead_never_opens_a_link_out_of_the_home(
         invoke("scan", world.src, "--json")
     else:
         invoke("import", world.src, "--codex-home", world.dst, "--yes", "--no-codex", "--json")
-    assert len(opened) > 3  # the spy sees the readers' opens
+    assert len(opened) > 3 and hinted  # the spy sees the readers' opens; hints were given
     assert (secret.st_dev, secret.st_ino) not in opened
