@@ -147,3 +147,33 @@ def test_a_session_meta_id_past_64_bits_is_shown_as_written(tmp_path: Path, era:
     path.write_bytes(changed + b"\n" + rest)
     thread = build_catalog(open_home(tmp_path)).threads[0]
     assert any(f"session_meta id {big} differs" in p for p in thread.problems), thread.problems
+
+
+def test_read_thread_builds_its_record_positionally_in_the_fields_order() -> None:
+    """read_thread passes Thread's fields by position (keywords cost 2 µs a thread): a field
+    added or moved must change it too."""
+    from dataclasses import fields
+
+    from codex_migrate.catalog import Thread
+
+    assert [f.name for f in fields(Thread)] == [
+        "id", "home_root", "rel_path", "archived_on_disk", "compressed", "size", "mtime", "era",
+        "history_mode", "rollout_cwd", "title", "created_at", "source", "model_provider",
+        "cli_version", "index_name", "row", "kept_meta", "line_issues", "problems",
+    ]  # fmt: skip
+
+
+def test_listed_refs_are_the_dataclass_made_the_usual_way(tmp_path: Path) -> None:
+    """The folder listing sets a RolloutRef's slots directly: it is equal, hashed and frozen
+    as one made by its constructor."""
+    from dataclasses import FrozenInstanceError
+
+    from codex_migrate.home import RolloutRef
+
+    home = tmp_path / ".codex"
+    write_rollout(home, 1)
+    (ref,) = open_home(home).rollouts()
+    made = RolloutRef(ref.path, ref.thread_id, ref.stamp, False, False, False, str(ref.path))
+    assert (ref, hash(ref), repr(ref)) == (made, hash(made), repr(made))
+    with pytest.raises(FrozenInstanceError):
+        ref.path = tmp_path  # type: ignore[misc]
