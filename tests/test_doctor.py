@@ -575,3 +575,15 @@ def test_every_rule_is_documented() -> None:
     for code, rule in RULES.items():
         assert rule.severity in (PROBLEM, NOTE), code
         assert rule.summary and rule.fix, code
+
+
+def test_diagnose_thread_builds_its_record_positionally_in_the_fields_order() -> None:
+    """diagnose_thread passes Diagnosis's fields by position (one record per thread of a
+    home): a field added or moved must change it too."""
+    from dataclasses import fields
+
+    from codex_migrate.doctor.report import Diagnosis
+
+    assert [f.name for f in fields(Diagnosis)] == [
+        "id", "rel_path", "listed", "findings", "kind", "title", "cwd", "archived",
+    ]  # fmt: skip

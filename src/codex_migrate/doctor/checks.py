@@ -217,14 +217,15 @@ def diagnose_thread(
                 f"source {source!r}: listed only with `codex resume --all` or sourceKinds",
             )
         )
-    return Diagnosis(
-        id=thread.id,
-        rel_path=thread.rel_path,
-        listed=_listed(findings),
-        findings=findings,
-        title=thread.name or _str((thread.row or {}).get("title")) or thread.title,
-        cwd=cwd,
-        archived=thread.archived,
+    return Diagnosis(  # positional, in the fields' order (tests pin it): one per thread
+        thread.id,  # id
+        thread.rel_path,  # rel_path
+        _listed(findings),  # listed
+        findings,
+        "thread",  # kind
+        thread.name or _str((thread.row or {}).get("title")) or thread.title,  # title
+        cwd,
+        thread.archived,  # archived
     )
 
 
