@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,3 +59,25 @@ def test_the_real_check_passes_on_a_sound_db(tmp_path: Path) -> None:
     home = _home(tmp_path)
     assert home.state_db is not None
     assert verify.integrity_problems(home.state_db) == []
+
+
+def test_an_interrupt_while_checking_files_waits_for_the_db_check_and_stays_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _home(tmp_path)
+    finished: list[str] = []
+
+    def slow_and_failing(db: Path) -> list[str]:
+        time.sleep(0.3)
+        finished.append(db.name)
+        raise OSError("disk gone")
+
+    def interrupted(*args: object) -> list[str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verify, "integrity_problems", slow_and_failing)
+    monkeypatch.setattr(verify, "_files_and_rows", interrupted)
+    items = [Item("00000000-0000-0000-0000-000000000000", "sessions/x.jsonl", "/p")]
+    with pytest.raises(KeyboardInterrupt):  # the user's Ctrl-C, not the check's error
+        verify.verify_written(home, {}, items, home.root)
+    assert finished == ["state_5.sqlite"]  # the reader was done before the rollback could start

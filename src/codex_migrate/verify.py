@@ -66,9 +66,10 @@ def verify_written(
     checked = _Background(integrity_problems, home.state_db)
     try:
         problems = _files_and_rows(home, written, items, root, identities)
-    finally:
-        integrity = checked.result()  # waited for even when the rest failed
-    return problems + integrity
+    except BaseException:
+        checked.join()  # still waited for (the rollback next needs the DB), never raised over
+        raise
+    return problems + checked.result()
 
 
 class _Background(threading.Thread):
