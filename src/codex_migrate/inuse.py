@@ -2,7 +2,8 @@
 
 Measured (docs/STORAGE.md §4): an idle Codex holds no write lock on its DB, so a lock test alone
 cannot tell that Codex runs. A running Codex keeps ``state_5.sqlite`` open, so we look at the
-open files (and ``CODEX_HOME``) of running processes, and also try a short write lock.
+open files of running processes (a process's ``CODEX_HOME`` is not read), and also try a short
+write lock.
 """
 
 from __future__ import annotations
