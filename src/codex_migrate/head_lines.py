@@ -4,7 +4,7 @@ change what it reports (see :func:`codex_migrate.rollout_head.read_head`).
 
 Lines are judged where they lie, by their offsets in the buffer that holds them (``data``,
 ``pos``, ``end``: the line is ``data[pos:end]``), so a whole file read in one call is never cut
-into a copy per line; :func:`_may_matter` and :func:`_slim` are the same rules for one line.
+into a copy per line; :func:`_slim` is :func:`_slim_at` for one line.
 """
 
 from __future__ import annotations
@@ -92,11 +92,6 @@ def _string_end(raw: bytes, start: int, end: int | None = None) -> int:
     return pos
 
 
-def _may_matter(raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None) -> bool:
-    """:func:`_may_matter_in` of one line."""
-    return _may_matter_in(raw, 0, len(raw), head, tail_settings, thread_id)
-
-
 def _may_matter_in(
     data: bytes, pos: int, end: int, head: RolloutHead, tail_settings: bool, thread_id: str | None
 ) -> bool:
@@ -167,7 +162,7 @@ def _by_payload_type(
 def _may_matter_at(
     raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None
 ) -> bool:
-    """:func:`_may_matter` of a line shaped like one JSON object, step by step: for the lines
+    """:func:`_may_matter_in` of a line shaped like one JSON object, step by step: for the lines
     :data:`_CODEX_LINE` does not read (each of its steps is a call, which is what costs)."""
     at = raw.find(_TYPE, 0, _LOOK)
     if at < 0 or raw.find(b"{", 1, at) >= 0:
@@ -203,7 +198,7 @@ _CODEX_LINE = re.compile(
 def _may_matter_by_words(
     raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None
 ) -> bool:
-    """:func:`_may_matter` for a line not laid out as Codex writes: by the words in it."""
+    """:func:`_may_matter_in` for a line not laid out as Codex writes: by the words in it."""
     start = raw[:_LOOK]
     if b"session_meta" in start or b"user_message" in start or b"UserMessage" in start:
         return True
