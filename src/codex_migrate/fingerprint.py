@@ -48,14 +48,20 @@ def file_state(path: Path | str) -> FileState:
     return (st.st_size, st.st_mtime_ns, digest)
 
 
-def _absent(root: Path, rel: str) -> bool:
-    """Whether nothing is at ``rel`` (so nothing is inside it either): what ``lstat`` of a
-    file in it would find, one look for all of them."""
-    try:
-        os.lstat(os.path.join(root, rel))
-    except FileNotFoundError:
-        return True
-    return False
+def _in_absent_folder(root: Path, rel: str, absent: dict[str, bool]) -> bool:
+    """Whether ``rel``'s folder is absent (so ``rel`` is too): one ``lstat`` a folder for all
+    its files, noted in ``absent`` (folder -> absent) for the next file asked about."""
+    folder = rel.rpartition("/")[0]
+    gone = absent.get(folder)
+    if gone is None:
+        gone = False
+        if folder:
+            try:
+                os.lstat(os.path.join(root, folder))
+            except FileNotFoundError:
+                gone = True
+        absent[folder] = gone
+    return gone
 
 
 def _row(conn: statedb.Connection, thread_id: str) -> dict[str, Any] | None:
@@ -102,14 +108,9 @@ class Fingerprint:
         ``rel``), for many files added at once (a plan's thousands of new files)."""
         if rel in self.files:
             return
-        if absent is not None:
-            folder = rel.rpartition("/")[0]
-            gone = absent.get(folder)
-            if gone is None:
-                gone = absent[folder] = bool(folder) and _absent(self.root, folder)
-            if gone:
-                self.files[rel] = None
-                return
+        if absent is not None and _in_absent_folder(self.root, rel, absent):
+            self.files[rel] = None
+            return
         self.files[rel] = file_state(os.path.join(self.root, rel))
 
     def add_row(self, thread_id: str, row: dict[str, Any] | None) -> None:
@@ -121,13 +122,9 @@ class Fingerprint:
         out = []
         absent: dict[str, bool] = {}  # folder -> whether it is absent (then so are its files)
         for rel, then in self.files.items():
-            if then is None:  # an import's thousands of new files share a few hundred folders
-                folder = rel.rpartition("/")[0]
-                gone = absent.get(folder)
-                if gone is None:
-                    gone = absent[folder] = bool(folder) and _absent(self.root, folder)
-                if gone:
-                    continue  # still absent, as the plan saw it
+            # an import's thousands of new files share a few hundred folders
+            if then is None and _in_absent_folder(self.root, rel, absent):
+                continue  # still absent, as the plan saw it
             now = file_state(os.path.join(self.root, rel))
             if now != then:
                 if then is None:
