@@ -46,7 +46,7 @@ def running_codex(home: Path) -> list[CodexProcess]:
         try:
             for f in proc.open_files():
                 p = Path(f.path)
-                if _is_state_db(p.parent, p.name, home):
+                if p.parent == home and _is_state_db_name(p.name):
                     found.append(CodexProcess(proc.pid, proc.info["name"] or "?", str(p)))
                     break
         except (psutil.Error, OSError):
@@ -54,8 +54,9 @@ def running_codex(home: Path) -> list[CodexProcess]:
     return found
 
 
-def _is_state_db(folder: Path, name: str, home: Path) -> bool:
-    return folder == home and name.startswith("state_") and ".sqlite" in name
+def _is_state_db_name(name: str) -> bool:
+    """A state DB's file name (``state_5.sqlite`` and its ``-wal``/``-shm``)."""
+    return name.startswith("state_") and ".sqlite" in name
 
 
 _DELETED = " (deleted)"
@@ -89,7 +90,7 @@ def _holders_from_proc(home: Path) -> list[CodexProcess]:
             if target.endswith(_DELETED) and not os.path.exists(target):
                 target = target[: -len(_DELETED)]
             folder, _, name = target.rpartition("/")
-            if not _is_state_db(home, name, home):
+            if not _is_state_db_name(name):
                 continue
             if ((folder or "/") == want and os.path.isfile(target)) or _same_file(
                 f"{fd_dir}/{fd}", ours
@@ -107,7 +108,7 @@ def _state_db_ids(home: Path) -> set[tuple[int, int]]:
             return {
                 (st.st_dev, st.st_ino)
                 for e in entries
-                if _is_state_db(home, e.name, home) and e.is_file()
+                if _is_state_db_name(e.name) and e.is_file()
                 for st in (e.stat(),)
             }
     except OSError:
