@@ -102,15 +102,11 @@ class HomeScan:
 
 def findings_of(report: DoctorReport) -> list[HomeFinding]:
     """The report's findings, home-wide ones first, each naming its thread and file."""
-    # report.all_findings()'s order, walked here: a generator's pair per finding cost more
     out: list[HomeFinding] = []
-    add = out.append
-    for f in report.home_findings:
-        add(HomeFinding(f.code, f.severity, f.message, f.fix, None, f.file or None))
-    for d in report.diagnoses:
-        thread, rel = d.id, d.rel_path
-        for f in d.findings:
-            add(HomeFinding(f.code, f.severity, f.message, f.fix, thread, f.file or rel))
+    for d, f in report.all_findings():
+        file = f.file or (d.rel_path if d is not None else None)
+        thread = d.id if d is not None else None
+        out.append(HomeFinding(f.code, f.severity, f.message, f.fix, thread, file))
     return out
 
 
