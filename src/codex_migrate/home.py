@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codex_migrate.errors import HomeNotFound
@@ -131,35 +131,9 @@ def _rollouts_in(
             # reading it then fails with a message the scan reports.
             entry = by_name[name]
             path = _child(folder, name) if _child else folder / name
-            yield _new_ref(
+            yield RolloutRef(
                 path, thread_id, stamp, archived, compressed, _is_link(entry), entry.path
             )
-
-
-def _ref_maker() -> Callable[..., RolloutRef]:
-    """``RolloutRef(...)`` setting its slots directly: the frozen dataclass's ``__init__``
-    calls ``object.__setattr__`` per field (twice the cost, once per file of the home).
-    The object is the same: equal, hashed and frozen as one made the usual way."""
-    new = object.__new__
-    s_path, s_id, s_stamp, s_arch, s_comp, s_link, s_text = (
-        getattr(RolloutRef, f.name).__set__ for f in fields(RolloutRef)
-    )
-
-    def make(path, thread_id, stamp, archived, compressed, link, text):  # type: ignore[no-untyped-def]
-        ref = new(RolloutRef)
-        s_path(ref, path)
-        s_id(ref, thread_id)
-        s_stamp(ref, stamp)
-        s_arch(ref, archived)
-        s_comp(ref, compressed)
-        s_link(ref, link)
-        s_text(ref, text)
-        return ref
-
-    return make
-
-
-_new_ref = _ref_maker()
 
 
 #: ``folder / name`` without parsing ``name`` again (it is one component, from the folder's
