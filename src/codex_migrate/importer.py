@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import threading
 import time
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
@@ -291,10 +289,6 @@ def apply_import(
                     tx.install(rel)
                 report.home_files = sorted(files)
                 tx.sync_installed()  # the journal is as "applying" saved it: no save here
-                # staging is empty now; a folder that held thousands of names takes a while
-                # to remove: done on a thread meanwhile, waited for before the commit
-                emptied = threading.Thread(target=shutil.rmtree, args=(tx.staging, True))
-                emptied.start()
                 report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
                 crash_point("files")
                 if rows is not None:
@@ -347,7 +341,6 @@ def apply_import(
                     code="verify-failed",
                     params={"count": len(problems)},
                 )
-            emptied.join()
             tx.commit()
         except BaseException as exc:
             abort(tx, exc, "import")
