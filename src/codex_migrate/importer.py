@@ -97,14 +97,15 @@ def _gets_row(item: PlanItem, root: Path) -> bool:
 
 
 def _row_for(
-    item: PlanItem, root: Path, facts: RowFacts | None, staged: str | None = None
+    item: PlanItem, root: Path, facts: RowFacts | None, mtime: float | None = None
 ) -> dict[str, Any]:
-    """``staged``: where the file is until it is renamed into place (the same times)."""
+    """``mtime``: the file's as staged (a rename keeps it), else it is looked at in place."""
     path = os.path.join(root, item.target_rel.replace("/", os.sep))  # as str(root / rel)
-    try:
-        mtime = os.stat(staged or path).st_mtime
-    except OSError:
-        mtime = item.thread.mtime
+    if mtime is None:
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            mtime = item.thread.mtime
     source_row = item.thread.row
     archived_at = None
     if item.archived:
@@ -257,7 +258,7 @@ def apply_import(
                         offsets[i.id] = r.offsets
                     if rows is not None and _gets_row(i, root):  # mtime: the staged file's
                         rows_before(i)
-                        rows.add(_row_for(i, root, r.facts, tx.staged_name(i.target_rel)))
+                        rows.add(_row_for(i, root, r.facts, r.mtime))
                 rows_before(None)
                 kept = {
                     rel: keep_original(i.thread.rollout_path, tx.staging / rel)

@@ -42,14 +42,14 @@ class EarlyWriteback:
     def __enter__(self) -> EarlyWriteback:
         return self
 
-    def staged(self, path: Path, size: int) -> None:
+    def staged(self, path: Path | str, size: int) -> None:
         """Note one staged file (``path``, ``size`` bytes)."""
         self._pending += size
         if self._pending < self._every or not sys.platform.startswith("linux"):
             return
         self._pending = 0
         if self._thread is None:
-            self._folder = path.parent
+            self._folder = Path(path).parent
             self._thread = threading.Thread(
                 target=self._run, name="codex-migrate-writeback", daemon=True
             )
