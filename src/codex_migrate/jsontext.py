@@ -45,12 +45,13 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def sorted_utf8(row: dict[str, Any]) -> bytes:
+def sorted_utf8(row: dict[str, Any], *, keys_sorted: bool = False) -> bytes:
     """``json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` encoded
-    as UTF-8 (lone surrogates passed through), the same bytes: what a row digest hashes."""
+    as UTF-8 (lone surrogates passed through), the same bytes: what a row digest hashes.
+    ``keys_sorted``: ``row``'s keys are in sorted order already (no sort again)."""
     if _ATOMS.issuperset(map(type, row.values())):
         try:
-            return orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+            return orjson.dumps(row, option=0 if keys_sorted else orjson.OPT_SORT_KEYS)
         except TypeError:
             pass
     text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
