@@ -11,13 +11,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from codex_migrate import safejson
 from codex_migrate.fsutil import open_regular
 from codex_migrate.home import CodexHome, RolloutRef, check_inside
+from codex_migrate.isotime import utc_iso
 from codex_migrate.problem import Problem
 from codex_migrate.readahead import reading_ahead
 from codex_migrate.rollout import LineIssues
@@ -110,7 +110,7 @@ class Thread:
 
     @property
     def updated_at(self) -> str:
-        return datetime.fromtimestamp(self.mtime, UTC).isoformat()  # tz=: twice the cost
+        return utc_iso(self.mtime)
 
     def to_dict(self) -> dict[str, Any]:
         row_cwd = self.row_cwd  # each property once (a listing asks for thousands)
