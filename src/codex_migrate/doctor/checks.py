@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import shlex
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,31 +14,13 @@ from codex_migrate.choices import Choices, load_choices
 from codex_migrate.desktop import GLOBAL_STATE, missing_in
 from codex_migrate.doctor.config import read_provider_config
 from codex_migrate.doctor.report import Diagnosis, DoctorReport, Finding, ProviderConfig, finding
-from codex_migrate.doctor.rules import (
-    BACKFILL_LEASE_SECONDS,
-    BUILT_IN_PROVIDERS,
-    INTERACTIVE_SOURCES,
-    RULES,
-)
+from codex_migrate.doctor.rules import BACKFILL_LEASE_SECONDS, RULES
+from codex_migrate.doctor.shared import Shared
 from codex_migrate.home import CodexHome
 from codex_migrate.rowcheck import names_backup_origin
 from codex_migrate.statedb import StateDBError, connect_readonly, is_inside, table_columns
 
 # -- the checks --------------------------------------------------------------------------------
-
-
-def _q(path: str) -> str:
-    return shlex.quote(path)
-
-
-@functools.lru_cache(maxsize=1024)  # one per project, asked once per thread
-def _rebind_fix(old: str) -> str:
-    return f"codex-migrate rebind --map {_q(old)}=NEW  (NEW: the folder it is in on this machine)"
-
-
-@functools.lru_cache(maxsize=1024)  # likewise: one text per project, not one per thread
-def _cwd_missing(cwd: str) -> str:
-    return f"project folder {cwd} does not exist here"
 
 
 #: Catalog problem codes that doctor recomputes itself, with more detail and a fix.
@@ -151,25 +131,15 @@ def _row_content_findings(thread: Thread, has_user_message: bool) -> list[Findin
     return out
 
 
-class _CwdCache:
-    def __init__(self) -> None:
-        self._seen: dict[str, bool] = {}
-
-    def exists(self, cwd: str) -> bool:
-        if cwd not in self._seen:
-            self._seen[cwd] = cwd_exists(cwd)
-        return self._seen[cwd]
-
-
 def diagnose_thread(
     thread: Thread,
     catalog: Catalog,
     providers: ProviderConfig,
-    cwds: _CwdCache | None = None,
+    shared: Shared | None = None,
     choices: Choices | None = None,
 ) -> Diagnosis:
     """Every finding for one thread, and whether Codex lists it."""
-    cwds = cwds or _CwdCache()
+    shared = shared or Shared(providers)
     findings = _from_catalog(thread) if thread.problems else []
     if thread.row is not None:
         has_user_message = not any(f.code == "no-user-message" for f in findings)
@@ -179,44 +149,21 @@ def diagnose_thread(
         findings.append(finding("file-without-row", "no DB row yet: Codex adds it when it lists"))
     cwd = thread.cwd
     # A bare-era thread records its cwd only in free text: rebinding cannot move it.
-    if cwd and thread.era != "bare" and not cwds.exists(cwd):
+    if cwd and thread.era != "bare" and (missing := shared.cwd_missing(cwd)) is not None:
         findings.append(
             finding(
                 "history-only",
                 f"kept as history, folder {cwd} not on this machine",
             )
             if choices is not None and thread.id in choices.history_only
-            else finding("cwd-missing", _cwd_missing(cwd), _rebind_fix(cwd))
+            else missing
         )
     provider = thread.model_provider
-    if provider and providers.error is None:
-        # providers.known, without making the union for every thread
-        if provider not in providers.configured and provider not in BUILT_IN_PROVIDERS:
-            where = "config.toml" if providers.found else "config.toml (this home has none)"
-            findings.append(
-                finding(
-                    "unknown-provider",
-                    f"provider {provider!r} is not built in and not defined in {where}: "
-                    "Codex cannot resume the thread",
-                    f"Add a [model_providers.{provider}] table to config.toml.",
-                )
-            )
-        elif provider != providers.default:
-            findings.append(
-                finding(
-                    "other-provider",
-                    f"provider {provider!r} is not the default {providers.default!r}: hidden "
-                    "from `codex resume` and thread/list without modelProviders",
-                )
-            )
+    if provider and providers.error is None and (about := shared.provider(provider)) is not None:
+        findings.append(about)
     source = thread.source
-    if source and thread.era != "bare" and source not in INTERACTIVE_SOURCES:
-        findings.append(
-            finding(
-                "non-interactive-source",
-                f"source {source!r}: listed only with `codex resume --all` or sourceKinds",
-            )
-        )
+    if source and thread.era != "bare" and (about := shared.source(source)) is not None:
+        findings.append(about)
     return Diagnosis(  # positional, in the fields' order (tests pin it): one per thread
         thread.id,  # id
         thread.rel_path,  # rel_path
@@ -366,10 +313,10 @@ def diagnose(
 
     wanted = None if thread_ids is None else [t.strip().lower() for t in thread_ids if t.strip()]
     orphan_ids = {r.id for r in catalog.orphan_rows}
-    cwds = _CwdCache()
+    shared = Shared(providers)
     if wanted is None:
         report.threads = [
-            diagnose_thread(t, catalog, providers, cwds, choices) for t in catalog.threads
+            diagnose_thread(t, catalog, providers, shared, choices) for t in catalog.threads
         ]
         report.rows = [_orphan_diagnosis(catalog, r.id) for r in catalog.orphan_rows]
         return report
@@ -378,7 +325,7 @@ def diagnose(
         tid = _resolve_id(given, known, str(home.root))
         thread = catalog.thread(tid)
         if thread is not None:
-            report.threads.append(diagnose_thread(thread, catalog, providers, cwds, choices))
+            report.threads.append(diagnose_thread(thread, catalog, providers, shared, choices))
         elif tid in orphan_ids:
             report.rows.append(_orphan_diagnosis(catalog, tid))
         else:

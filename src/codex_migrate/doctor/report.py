@@ -13,7 +13,8 @@ from codex_migrate.errors import EXIT_FAILURE, EXIT_OK
 
 @dataclass
 class Finding:
-    """One thing wrong (problem) or worth knowing (note), with how to fix it."""
+    """One thing wrong (problem) or worth knowing (note), with how to fix it. Never changed
+    once made: threads with the same folder, provider or source share one (doctor.shared)."""
 
     code: str
     severity: str
