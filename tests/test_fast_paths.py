@@ -292,7 +292,7 @@ _VERDICT_CASES = [
 def test_fast_line_parse_gives_the_careful_verdict(raw: bytes, last: bool) -> None:
     """orjson first (rollout._parse) must give the record and verdict of the careful path."""
     fast = rollout_mod._parse(raw, last)
-    careful = rollout_mod._parse_careful(raw, last)
+    careful = rollout_mod.parse_careful(raw, last)
     assert fast[1] == careful[1]
     assert json.dumps(fast[0], sort_keys=True) == json.dumps(careful[0], sort_keys=True)
 
@@ -302,7 +302,7 @@ def test_fast_line_parse_gives_the_careful_verdict(raw: bytes, last: bool) -> No
 def test_property_fast_line_parse_gives_the_careful_verdict(raw: bytes) -> None:
     for candidate in (raw, b'{"k":' + raw + b"}", b'["' + raw + b'"]'):
         fast = rollout_mod._parse(candidate, True)
-        careful = rollout_mod._parse_careful(candidate, True)
+        careful = rollout_mod.parse_careful(candidate, True)
         assert fast[1] == careful[1]
         assert json.dumps(fast[0], sort_keys=True) == json.dumps(careful[0], sort_keys=True)
 

@@ -29,10 +29,10 @@ def _contains_any(needles: tuple[bytes, ...], *, ignore_case: bool) -> Callable[
 
             def lowered(line: bytes) -> bool:
                 low = line.lower()
-                return any(n in low for n in needles)
+                return any(low.find(n) >= 0 for n in needles)
 
             return lowered
-        return lambda line: any(n in line for n in needles)
+        return lambda line: any(line.find(n) >= 0 for n in needles)
     alternatives = b"|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True))
     search = re.compile(alternatives, re.IGNORECASE if ignore_case else 0).search
     return lambda line: search(line) is not None
@@ -119,13 +119,14 @@ def candidate_lines(data: bytes, mapper: PathMapper) -> list[int] | None:
 def worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
     """Whether one line may hold a value the rewrite changes: a path-bearing key (or, with
     ``rewrite_text``, a text marker) and one of the mapper's needles."""
-    structured = any(n in line for n in _KEY_NEEDLES)
-    if not structured and not (rewrite_text and any(n in line for n in _TEXT_NEEDLES)):
+    # (bytes.find, not ``in``: see rolloutfacts.is_user_message)
+    structured = any(line.find(n) >= 0 for n in _KEY_NEEDLES)
+    if not structured and not (rewrite_text and any(line.find(n) >= 0 for n in _TEXT_NEEDLES)):
         return False
     finder = _finder(mapper)
     if finder.exact(line) or finder.lower(line):
         return True
-    return b"\\/" in line  # escaped slashes hide every needle that spans one
+    return line.find(b"\\/") >= 0  # escaped slashes hide every needle that spans one
 
 
 def rewriting_gate(mapper: PathMapper) -> Callable[[bytes, Iterable[str], bool], bool]:

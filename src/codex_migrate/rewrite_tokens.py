@@ -50,7 +50,8 @@ def has_escapes(body: bytes) -> bool:
     """Whether ``body`` has a ``\\u`` or ``\\/`` escape: without one, every key and value
     of the line is spelled in it as parsed, apart from the escapes of ``"``, ``\\`` and
     control characters, which no path needle or path-bearing key contains."""
-    return b"\\" in body and _ESCAPES.search(body) is not None  # most lines have no "\\"
+    # most lines have no "\\"; bytes.find, not ``in``, which first tries the needle as an int
+    return body.find(b"\\") >= 0 and _ESCAPES.search(body) is not None
 
 
 def replace_tokens(

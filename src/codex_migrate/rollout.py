@@ -135,10 +135,12 @@ def _parse(raw: bytes, last: bool, exact_ints: bool = True) -> tuple[Any, str | 
             return safejson.loads_utf8(raw, exact_ints=exact_ints), None
         except ValueError:
             pass  # the careful path gives the exact verdict
-    return _parse_careful(raw, last)
+    return parse_careful(raw, last)
 
 
-def _parse_careful(raw: bytes, last: bool) -> tuple[Any, str | None]:
+def parse_careful(raw: bytes, last: bool) -> tuple[Any, str | None]:
+    """``(record, problem)`` of a line the exact, slow way: for a line orjson refused, or
+    one the fast check cannot vouch for (too long, too deep)."""
     body = raw.rstrip(b"\r\n")
     if not body.strip():
         return None, None
@@ -156,9 +158,39 @@ def _parse_careful(raw: bytes, last: bool) -> tuple[Any, str | None]:
 
 
 _NOT_OPENERS_NOR_NEWLINES = safejson.NOT_OPENERS.replace(b"\n", b"")
+#: A block's first line this long has its depth checked by its record, not its bytes.
+_WALK_BYTES = 8192
 
 #: One line of a block: its bytes, its record (None when unreadable) and its problem.
 ParsedLine = tuple[bytes, Any, "str | None"]
+
+
+def block_depths(block: bytes) -> tuple[int, bool]:
+    """For :func:`parse_block`'s depth check of a buffer of whole lines: where a long first
+    line ends (0 when it is short), and whether each of the other lines has at most
+    ``MAX_DEPTH`` opening brackets, so none is too deep (see :func:`line_fits`).
+
+    A value is no deeper than its count of opening brackets: counted for every line at once
+    (the brackets and newlines a translate leaves, split at the newlines), a real rollout's
+    lines need no count of their own. A long first line (a rollout's session_meta, 38 % of
+    its bytes, mostly text in a few containers) is left out: its record is cheaper to look at."""
+    head = block.find(b"\n") + 1 or len(block)
+    if head < _WALK_BYTES:
+        head = 0
+    kept = (block[head:] if head else block).translate(None, _NOT_OPENERS_NOR_NEWLINES)
+    deep = safejson.MAX_DEPTH
+    return head, len(kept) <= deep or max(map(len, kept.split(b"\n"))) <= deep
+
+
+def line_fits(line: bytes, record: Any, walk: bool) -> bool:
+    """Whether a line orjson parsed is no deeper than Codex reads, when :func:`block_depths`
+    did not settle it; ``walk``: look at the record first (the long first line)."""
+    deep = safejson.MAX_DEPTH
+    if walk:
+        fits = safejson.within_depth(record, len(line) >> 7)
+        if fits is not None:
+            return fits
+    return len(line.translate(None, safejson.NOT_OPENERS)) <= deep or safejson.depth(record) <= deep
 
 
 def parse_block(block: bytes) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
@@ -174,13 +206,7 @@ def parse_block(block: bytes) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
     append = lines.append
     loads = orjson.loads
     find = block.find
-    deep = safejson.MAX_DEPTH
-    not_openers = safejson.NOT_OPENERS
-    # A value is no deeper than its count of opening brackets: counted for every line of
-    # the block at once (the brackets and newlines a translate leaves, split at the
-    # newlines), a real rollout's lines need no count of their own.
-    kept = block.translate(None, _NOT_OPENERS_NOR_NEWLINES)
-    shallow = len(kept) <= deep or max(map(len, kept.split(b"\n"))) <= deep
+    head, shallow = block_depths(block)
     pos = 0
     size = len(block)
     while pos < size:
@@ -194,14 +220,10 @@ def parse_block(block: bytes) -> tuple[list[ParsedLine], list[tuple[int, str]]]:
             except ValueError:
                 pass
             else:
-                if (
-                    shallow
-                    or len(line.translate(None, not_openers)) <= deep
-                    or safejson.depth(record) <= deep
-                ):
+                if (shallow and end != head) or line_fits(line, record, end == head):
                     append((line, record, None))
                     continue
-        record, problem = _parse_careful(line, nl < 0)
+        record, problem = parse_careful(line, nl < 0)
         if problem is not None:
             bad.append((len(lines), problem))
         append((line, record, problem))

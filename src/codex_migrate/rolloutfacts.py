@@ -61,33 +61,47 @@ class RolloutFacts:
         caller's parse of its bytes (``UNPARSED`` when not parsed), or of the line it was
         made from by a path rewrite, which changes no fact but the policy's paths. So a kept
         line is not parsed again, but for the policy, which :meth:`finish` reads from the
-        very bytes, exactly (a parse's integers may be orjson's, see ``safejson``). One call
-        per block: the staging pass's hot loop."""
-        records = self.records
+        very bytes, exactly (a parse's integers may be orjson's, see ``safejson``)."""
+        marked: list[tuple[int, bytes, Any]] = []
+        user = self.has_user_event
+        head_left = HEAD_MAX_RECORDS - self.records
+        count = 0
+        for raw, record in lines:
+            if raw.find(FACT_MARK, 0, FACT_WITHIN) >= 0:
+                marked.append((count, raw, record))
+            elif not user and count < head_left:
+                user = is_user_message(raw)
+            count += 1
+        self.feed_marked(count, marked, user)
+
+    def feed_marked(self, count: int, marked: list[tuple[int, bytes, Any]], user: bool) -> None:
+        """:meth:`feed_lines` of ``count`` lines, done by a caller that looked at each line
+        itself (the staging pass, whose loop sees every line an import copies): ``marked``
+        holds the (index, bytes, record) of those with :data:`FACT_MARK` in their first
+        :data:`FACT_WITHIN` bytes, the only ones that may set a fact; ``user``: whether a
+        line before them in the file, or an unmarked one of these within the head
+        (:data:`HEAD_MAX_RECORDS`), is a user's message (:func:`is_user_message`)."""
+        base = self.records
         contexts = self._contexts
         tokens = self._tokens
-        for raw, record in lines:
-            records += 1
-            # _kind, inlined: this loop sees every line an import copies. Most lines lack
-            # "n_co", which both needles hold, in their first 400 bytes: one search, not two
-            queue = None
-            if raw.find(b"n_co", 0, _TOKENS_WITHIN) >= 0:
-                if raw.find(_CONTEXT_BYTES, 0, _CONTEXT_WITHIN) >= 0:
-                    queue = contexts
-                elif raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and _TOKENS_TOTAL in raw:
-                    queue = tokens
-            if queue is None:
-                if not self.has_user_event and records <= HEAD_MAX_RECORDS:
-                    self.has_user_event = _is_user_message(raw)
+        for index, raw, record in marked:
+            if raw.find(_CONTEXT_BYTES, 0, _CONTEXT_WITHIN) >= 0:
+                queue = contexts
+            elif raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and raw.find(_TOKENS_TOTAL) >= 0:
+                queue = tokens
+            else:
+                if not user and base + index < HEAD_MAX_RECORDS:
+                    user = is_user_message(raw)
                 continue
             if len(queue) == _KEEP:
                 self._dropped = True
             queue.append((raw, record))
-        self.records = records
+        self.has_user_event = user
+        self.records = base + count
 
     def _note_user(self, raw: bytes) -> None:
         if not self.has_user_event and self.records <= HEAD_MAX_RECORDS:
-            self.has_user_event = _is_user_message(raw)
+            self.has_user_event = is_user_message(raw)
 
     def finish(self) -> bool:
         """Resolve the kept lines; False when a fact may sit in a line that was dropped (more
@@ -138,6 +152,9 @@ _TOKENS = "token_count"
 
 _CONTEXT_BYTES, _CONTEXT_WITHIN = b"turn_context", 160
 _TOKENS_BYTES, _TOKENS_WITHIN, _TOKENS_TOTAL = b"token_count", 400, b'"total_token_usage"'
+#: Both kinds' needles hold this, in the first :data:`FACT_WITHIN` bytes of a line that may
+#: set a fact; most lines lack it there: one search, not two.
+FACT_MARK, FACT_WITHIN = b"n_co", _TOKENS_WITHIN
 
 
 def _kind(raw: bytes) -> str | None:
@@ -145,14 +162,16 @@ def _kind(raw: bytes) -> str | None:
     Codex writes the record's type), without parsing it."""
     if raw.find(_CONTEXT_BYTES, 0, _CONTEXT_WITHIN) >= 0:
         return _CONTEXT
-    if raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and _TOKENS_TOTAL in raw:
+    if raw.find(_TOKENS_BYTES, 0, _TOKENS_WITHIN) >= 0 and raw.find(_TOKENS_TOTAL) >= 0:
         return _TOKENS
     return None
 
 
-def _is_user_message(raw: bytes) -> bool:
+def is_user_message(raw: bytes) -> bool:
     """Whether a line (near the head: Codex looks no further) is a user's message."""
-    return b'"user_message"' in raw or b'"UserMessage"' in raw
+    # find, not ``in``: ``needle in raw`` first tries the needle as an integer, and the
+    # TypeError it makes and drops costs more than the search (bytes.find has no such step)
+    return raw.find(b'"user_message"') >= 0 or raw.find(b'"UserMessage"') >= 0
 
 
 def _context_facts(payload: dict[str, Any]) -> dict[str, Any]:

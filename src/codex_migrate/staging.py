@@ -23,10 +23,9 @@ from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.readahead import will_need
-from codex_migrate.rewrite import candidate_lines, record_rewriter, rewrite_line
-from codex_migrate.rewrite_fields import PATH_RECORD_TYPES
-from codex_migrate.rollout import line_blocks, open_rollout, parse_block
-from codex_migrate.rolloutfacts import UNPARSED, RolloutFacts
+from codex_migrate.rollout import line_blocks, open_rollout
+from codex_migrate.rolloutfacts import RolloutFacts
+from codex_migrate.stagepass import Change, rewrite_block
 from codex_migrate.threadrow import RowFacts, row_facts
 from codex_migrate.writeback import EarlyWriteback
 
@@ -83,65 +82,6 @@ class StagedFile:
 
 #: Rollouts are read and written in blocks of whole lines of about this size.
 BLOCK_BYTES = 1024 * 1024
-
-#: (old start, old end, new length) of each changed line in a block.
-Change = tuple[int, int, int]
-
-
-def rewrite_block(
-    block: bytes,
-    mapper: PathMapper,
-    *,
-    rewrite_text: bool = False,
-    check: DamageCount | None = None,
-    facts: RolloutFacts | None = None,
-) -> tuple[bytes, list[Change]]:
-    """:func:`rewrite_line` over a buffer of whole lines; every byte it leaves is copied as a
-    slice. Each line is parsed once (:func:`parse_block`), and that parse serves the damage
-    check (``check`` gets every line's verdict), the rewrite (only a record of a kind that
-    has path fields is looked at, and only a line where one maps is searched:
-    :func:`rewrite_record`) and the row facts (``facts`` gets each new line)."""
-    lines, bad = parse_block(block)
-    if check is not None:
-        check.add_block(len(lines), bad)
-    wanted = None
-    if rewrite_text:  # free text may hold a path in any line: search the bytes first
-        starts = candidate_lines(block, mapper)
-        wanted = None if starts is None else set(starts)
-    rewrite = record_rewriter(mapper)
-    fed: list[tuple[bytes, Any]] = []
-    feed = fed.append
-    pieces: list[bytes] = []
-    changes: list[Change] = []
-    last = pos = 0
-    for line, record, problem in lines:
-        end = pos + len(line)
-        new = line
-        if problem is None and record is not None:
-            if not rewrite_text:
-                kind = record.get("type") if type(record) is dict else None
-                if type(kind) is str and kind in PATH_RECORD_TYPES:  # {"type": []} is JSON
-                    new = rewrite(line, record)
-            elif wanted is None or pos in wanted:
-                new = rewrite_line(line, mapper, rewrite_text=True, record=record)
-            if new is not line:
-                pieces.append(block[last:pos])
-                pieces.append(new)
-                changes.append((pos, end, len(new)))
-                last = end
-        # the parse of the line before its paths changed serves the facts (see feed_lines),
-        # but --rewrite-text may change any string (a model, an effort): parse those again
-        if problem is not None or (rewrite_text and new is not line):
-            feed((new, UNPARSED))
-        else:
-            feed((new, record))
-        pos = end
-    if facts is not None:
-        facts.feed_lines(fed)
-    if not changes:
-        return block, changes
-    pieces.append(block[last:])
-    return b"".join(pieces), changes
 
 
 def _newlines(block: bytes) -> Iterator[int]:
