@@ -28,7 +28,7 @@ from benchmarks.real_home import make_home, map_args
 from codex_migrate import rewrite as rewrite_mod
 from codex_migrate import rollout as rollout_mod
 from codex_migrate import safejson, staging
-from codex_migrate.damage import find_damage
+from codex_migrate.damage import DamageCount, find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import rewrite_line, rewrite_lines
@@ -315,6 +315,17 @@ def _block_verdicts(lines: list[bytes]) -> list[tuple[str, str | None]]:
     return [(json.dumps(r, sort_keys=True), p) for _, r, p in parsed]
 
 
+def _same_damage_in_the_staging_pass(block: bytes) -> None:
+    """The staging pass's own loop (stagepass.rewrite_block) finds the unreadable lines
+    that ``parse_block`` finds, for the same reasons."""
+    lines, bad = rollout_mod.parse_block(block)
+    expected = DamageCount()
+    expected.add_block(len(lines), bad)
+    got = DamageCount()
+    rewrite_block(block, PathMapper(["/a=/b"]), check=got)
+    assert (got.lineno, got.result()) == (expected.lineno, expected.result())
+
+
 def _line_verdicts(lines: list[bytes]) -> list[tuple[str, str | None]]:
     lines = [x for x in lines if x]
     out = []
@@ -335,6 +346,35 @@ def test_block_parse_gives_each_lines_verdict() -> None:
     assert _block_verdicts(lines) == _line_verdicts(lines)
 
 
+_PAD = "x" * 20000  # a first line this long has its depth checked by its record
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        '{"type":"session_meta","payload":{"text":"' + _PAD + '"}}',
+        '{"text":"' + _PAD + '","deep":' + "[" * 127 + "1" + "]" * 127 + "}",  # 128: readable
+        '{"text":"' + _PAD + '","deep":' + "[" * 128 + "1" + "]" * 128 + "}",  # 129: too deep
+        '{"text":"' + _PAD + '","deep":' + '{"a":' * 128 + "1" + "}" * 129,
+        "[" + ",".join(["1"] * 4600) + "]",  # more values than the record look takes
+        "[" + ",".join(["1"] * 4600) + "," + "[" * 128 + "1" + "]" * 129,
+        '"' + _PAD + '"',
+        "[" * 5000 + "1" + "]" * 5000,
+    ],
+)
+@pytest.mark.parametrize("nl", ["\n", "\r\n", ""])
+def test_a_long_first_line_gets_the_careful_verdict(first: str, nl: str) -> None:
+    """A block's long first line (a session_meta) has its depth checked by its record
+    (safejson.within_depth), the other lines by their bracket counts: same verdicts."""
+    deep_rest = "[" * 129 + "]" * 129 + "\n"
+    for rest in (["{}\n"], [deep_rest, '{"a":1}\n'], []):
+        lines = [(first + nl).encode(), *(x.encode() for x in rest)]
+        if not nl and rest:
+            continue
+        assert _block_verdicts(lines) == _line_verdicts(lines)
+        _same_damage_in_the_staging_pass(b"".join(lines))
+
+
 @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(_VERDICT_CASES)), max_size=8))
 def test_property_block_parse_gives_each_lines_verdict(parts: list[bytes]) -> None:
@@ -342,6 +382,7 @@ def test_property_block_parse_gives_each_lines_verdict(parts: list[bytes]) -> No
     lines = [x + b"\n" for x in block.split(b"\n")]
     lines[-1] = lines[-1][:-1]  # the block's end, with or without its newline
     assert _block_verdicts(lines) == _line_verdicts(lines)
+    _same_damage_in_the_staging_pass(block)
 
 
 @settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
