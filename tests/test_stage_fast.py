@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from codex_migrate import rewrite as rewrite_mod
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import rewrite_line
-from codex_migrate.rewrite_fields import path_strings, path_values
+from codex_migrate.rewrite_fields import event_may_hold_paths, path_strings, path_values
 from tests.test_rewrite import PROPERTY_MAPPER, paths
 
 #: Keys and strings the path walk looks for, so random records hit every branch of it.
@@ -113,3 +113,31 @@ def test_property_record_rewriter_equals_rewrite_line(
     for mapper in (PROPERTY_MAPPER, PathMapper(["/Users/alex=/home/alex"])):
         rewrite = rewrite_mod.record_rewriter(mapper)
         assert rewrite(line, json.loads(line)) == rewrite_line(line, mapper)
+
+
+_EVENT_TYPES = [
+    "thread_settings_applied",
+    "exec_command_begin",
+    "exec_command_end",
+    "item_started",
+    "item_completed",
+    "item_",
+    "token_count",
+    "task_started",
+    "user_message",
+    "",
+    "Item_completed",
+]
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.one_of(st.sampled_from(_EVENT_TYPES), st.text(max_size=20)))
+def test_property_an_event_the_staging_pass_skips_has_no_path_field(event: str) -> None:
+    """stagepass skips an event_msg whose payload type ``event_may_hold_paths`` rules out:
+    such a record, with every field any event's paths sit in, has no path string."""
+    settings_ = {"cwd": "/p", "runtime_workspace_roots": ["/p"]}
+    item = {"type": "CommandExecution", "cwd": "/p"}
+    payload = {"type": event, "cwd": "/p", "thread_settings": settings_, "item": item}
+    record = {"type": "event_msg", "payload": payload}
+    if not event_may_hold_paths(event):
+        assert path_strings(record) == []

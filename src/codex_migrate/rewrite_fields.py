@@ -143,7 +143,7 @@ def _collect(record: Any, out: list[str], keys: Keys) -> None:
     payload = record.get("payload")
     if not isinstance(rtype, str) or not isinstance(payload, dict):
         return  # bare-era line or unknown shape
-    if rtype == "event_msg":  # the most common kind first
+    if rtype == "event_msg":  # the most common kind first (see event_may_hold_paths)
         ptype = payload.get("type")
         if ptype == "thread_settings_applied":
             ts = payload.get("thread_settings")
@@ -162,6 +162,17 @@ def _collect(record: Any, out: list[str], keys: Keys) -> None:
         _list_field(payload, _RUNTIME_ROOTS, _PAYLOAD, out, keys)
     elif rtype == "world_state":
         _all_cwd_keys(payload, _PAYLOAD, out, keys)
+
+
+def event_may_hold_paths(payload_type: str) -> bool:
+    """Whether an ``event_msg`` record whose payload has this type may hold a path field
+    (:func:`_collect`'s branches): a caller that has parsed most events of a rollout (token
+    counts, task starts and ends, messages) skips the rest of them."""
+    return (
+        payload_type == "thread_settings_applied"
+        or payload_type in ("exec_command_begin", "exec_command_end")
+        or payload_type.startswith("item_")
+    )
 
 
 def path_values(record: Any) -> list[tuple[KeyPath, str]]:

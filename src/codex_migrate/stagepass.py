@@ -17,7 +17,7 @@ import orjson
 from codex_migrate.damage import DamageCount
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import candidate_lines, record_rewriter, rewrite_line
-from codex_migrate.rewrite_fields import PATH_RECORD_TYPES
+from codex_migrate.rewrite_fields import PATH_RECORD_TYPES, event_may_hold_paths
 from codex_migrate.rollout import (
     HEAD_MAX_RECORDS,
     HUGE_LINE_BYTES,
@@ -36,6 +36,10 @@ from codex_migrate.rolloutfacts import (
 
 #: (old start, old end, new length) of each changed line in a block.
 Change = tuple[int, int, int]
+
+#: :func:`event_may_hold_paths` by an event's payload type (a rollout has a few dozen)
+_EVENTS: dict[str, bool] = {}
+_EVENTS_MAX = 1024
 
 _REWRITERS: weakref.WeakKeyDictionary[PathMapper, Callable[[bytes, Any], bytes]] = (
     weakref.WeakKeyDictionary()
@@ -74,6 +78,7 @@ def rewrite_block(
     size = len(block)
     head, shallow = block_depths(block)
     path_kinds = PATH_RECORD_TYPES
+    events = _EVENTS
     user = facts.has_user_event
     head_left = HEAD_MAX_RECORDS - facts.records
     marked: list[tuple[int, bytes, Any]] = []
@@ -101,13 +106,24 @@ def rewrite_block(
                 record = UNPARSED  # for the facts: a line to parse (it is not JSON)
         if type(record) is dict:
             kind = record.get("type")
-            if type(kind) is str and kind in path_kinds:  # {"type": []} is JSON
+            if kind == "event_msg":  # most events hold no path: known by the payload's type
+                payload = record.get("payload")
+                event = payload.get("type") if type(payload) is dict else None
+                if type(event) is str:
+                    may = events.get(event)
+                    if may is None:
+                        if len(events) >= _EVENTS_MAX:  # hostile input: bounded
+                            events.clear()
+                        may = events[event] = event_may_hold_paths(event)
+                    if may:
+                        new = rewrite(line, record)
+            elif type(kind) is str and kind in path_kinds:  # {"type": []} is JSON
                 new = rewrite(line, record)
-                if new is not line:
-                    pieces.append(block[last:pos])
-                    pieces.append(new)
-                    changes.append((pos, end, len(new)))
-                    last = end
+            if new is not line:
+                pieces.append(block[last:pos])
+                pieces.append(new)
+                changes.append((pos, end, len(new)))
+                last = end
         # the parse of the line before its paths changed serves the facts (see feed_lines)
         if new.find(FACT_MARK, 0, FACT_WITHIN) >= 0:
             marked.append((index, new, record))
