@@ -8,11 +8,10 @@ from datetime import UTC, date, datetime
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 #: Beyond this (the last second of 9999) the library decides, and raises as it does.
 _LAST = 253402300799
-#: The text of each day since the epoch ("YYYY-MM-DDT"; a home's files fall on a few thousand
-#: days at most) and of each minute of a day ("HH:MM:", at most 1 440), made when first asked.
+#: The text of each day since the epoch ("YYYY-MM-DDT", made when first asked: a home's files
+#: fall on a few thousand days at most), and "00" to "59".
 _DAYS: dict[int, str] = {}
-_MINUTES: dict[int, str] = {}
-_SECONDS = tuple(f"{s:02d}" for s in range(60))
+_TWO = tuple(f"{n:02d}" for n in range(60))
 
 
 def utc_iso(stamp: float) -> str:
@@ -26,14 +25,12 @@ def utc_iso(stamp: float) -> str:
     us = round((stamp - seconds) * 1e6)  # the fraction is exact: math.modf's
     if us >= 1_000_000:
         seconds, us = seconds + 1, us - 1_000_000
-    days = seconds // 86400
-    minute = seconds // 60 % 1440
-    day = _DAYS.get(days)
+    day = _DAYS.get(seconds // 86400)
     if day is None:
+        days = seconds // 86400
         day = _DAYS[days] = date.fromordinal(_EPOCH_DAY + days).isoformat() + "T"
-    hm = _MINUTES.get(minute)
-    if hm is None:
-        hm = _MINUTES[minute] = f"{minute // 60:02d}:{minute % 60:02d}:"
+    rest = seconds % 86400
+    hms = _TWO[rest // 3600] + ":" + _TWO[rest // 60 % 60] + ":" + _TWO[rest % 60]
     if us:
-        return day + hm + _SECONDS[seconds % 60] + "." + str(1_000_000 + us)[1:] + "+00:00"
-    return day + hm + _SECONDS[seconds % 60] + "+00:00"
+        return day + hms + "." + str(1_000_000 + us)[1:] + "+00:00"
+    return day + hms + "+00:00"
