@@ -4,6 +4,7 @@ give what decoding every line whole gives, on real Codex rollouts and on awkward
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ def _reference(path: Path, thread_id: str, monkeypatch: pytest.MonkeyPatch) -> d
     """The head as read with every line decoded whole (no shortcut)."""
     with monkeypatch.context() as m:
         m.setattr(rollout_head, "_may_matter_in", lambda *a: True)
+        m.setattr(rollout_head, "_CODEX_KIND", re.compile(rb"(?!)"))  # matches nothing
         m.setattr(rollout_head, "_slim_at", lambda *a: None)
         return _facts(read_head(path, thread_id))
 
@@ -194,3 +196,54 @@ def test_instructions_cut_by_a_known_text_read_as_found_anew(
     cut.write_text(_meta_line(text)[:2500])  # the known text runs past this line's end
     assert _facts(read_head(cut, tid(1))) == _reference(cut, tid(1), monkeypatch)
     assert head_lines._KNOWN_TEXTS  # the memo was used
+
+
+def _kind_verdict(raw: bytes, head: RolloutHead, thread_id: str) -> bool | None:
+    """What the whole-file read decides for a line from one ``_CODEX_KIND`` match (None: no
+    match, the steps judge it)."""
+    kind = head_lines._CODEX_KIND.match(raw, 0, len(raw)) if raw.endswith(b"}\n") else None
+    if kind is None:
+        return None
+    if kind.lastgroup == "skip":
+        return False
+    if kind.lastgroup == "turn":
+        return head.turn_cwd is None and not head_lines._cwd_settled(head, thread_id)
+    return head_lines._user_message_matters(raw, 0, len(raw), head, thread_id)
+
+
+def _awkward_lines() -> list[bytes]:
+    out = []
+    kinds = ["event_msg", "response_item", "session_meta", "turn_context", "message"]
+    kinds += ["world_state", "x" * 39, "x" * 40, "event_msgs", 'a\\"b', "compacted"]
+    whats = ["user_message", "item_completed", "thread_settings_applied", "message"]
+    whats += ["task_started", "user_messages", "y" * 39, "y" * 40, "messages", ""]
+    for ts in ["t", "2026-03-04T10:20:30.000Z", "a{b", "z" * 101]:
+        for ordinal in ['"ordinal":3,', "", '"ordinal":-1,']:
+            for kind in kinds:
+                for what in whats:
+                    for rest in ['"role":"user"', '"role":"developer"', '"item":"UserMessage"']:
+                        line = f'{{"timestamp":"{ts}",{ordinal}"type":"{kind}",'
+                        out.append(f'{line}"payload":{{"type":"{what}",{rest}}}}}\n'.encode())
+                    out.append(f'{line}"other":{{"type":"{what}"}}}}\n'.encode())
+    return out
+
+
+@pytest.mark.parametrize("settled", [False, True])
+def test_one_match_judges_lines_as_the_steps_do(settled: bool) -> None:
+    """The whole-file read's one-match verdict is the steps' verdict, for every line of the
+    real rollouts and for lines laid out awkwardly around what the match reads."""
+    real = [x for p in REAL for x in p.read_bytes().splitlines(keepends=True)]
+    real_set = set(real)
+    lines = real + _awkward_lines()
+    matched = 0
+    for era in ("paginated", "legacy"):
+        head = RolloutHead(era=era)
+        if settled:
+            head.meta, head.meta_id = {"cwd": "/c"}, tid(1)
+        for raw in lines:
+            verdict = _kind_verdict(raw, head, tid(1))
+            if verdict is not None:
+                matched += raw in real_set
+                assert verdict == head_lines._may_matter_in(raw, 0, len(raw), head, True, tid(1))
+                assert verdict == head_lines._may_matter_at(raw, head, True, tid(1)), raw
+    assert matched > len(real)  # most real lines are judged by the match (in both eras)

@@ -194,6 +194,22 @@ _CODEX_LINE = re.compile(
     rb'(?:,"payload":\{"type":"([^"]{0,39})")?'
 )
 
+#: One match judges most lines of a head as :func:`_may_matter_at`'s steps do, for a whole
+#: file (its settings come from its end): ``skip``, a line that cannot matter (an event other
+#: than a user message or a completed item, a response item other than a message, any kind
+#: that never matters); ``message``, a response item message (:func:`_user_message_matters`
+#: decides); ``turn``, a turn_context (the head decides). No match: :func:`_may_matter_in`
+#: judges the line. The kind and payload type are read as the steps read them: each up to a
+#: quote within 40 bytes, right where :data:`_CODEX_LINE` finds them.
+_CODEX_KIND = re.compile(
+    rb'\{"timestamp":"[^"{]{0,100}",(?:"ordinal":[0-9]{1,20},)?"type":"(?:'
+    rb'(?P<skip>event_msg","payload":\{"type":"(?!user_message"|item_completed")'
+    rb'|response_item","payload":\{"type":"(?!message")'
+    rb'|(?!event_msg"|response_item"|session_meta"|turn_context"|message")[^"]{0,39}")'
+    rb'|(?P<message>response_item","payload":\{"type":"message")'
+    rb'|(?P<turn>turn_context"))'
+)
+
 
 def _may_matter_by_words(
     raw: bytes, head: RolloutHead, tail_settings: bool, thread_id: str | None

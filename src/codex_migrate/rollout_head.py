@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from codex_migrate.fsutil import open_regular_fd, open_regular_stat
-from codex_migrate.head_lines import _META_MARK, _may_matter_in, _slim_at
+from codex_migrate.head_lines import (
+    _CODEX_KIND,
+    _META_MARK,
+    _cwd_settled,
+    _may_matter_in,
+    _slim_at,
+    _user_message_matters,
+)
 from codex_migrate.rollout import (
     _CHUNK,
     _HEAD_CHUNK,
@@ -269,16 +276,28 @@ def _read_data(head: RolloutHead, data: bytes, thread_id: str | None) -> int:
     each line judged where it lies in ``data`` (see :mod:`codex_migrate.head_lines`), and
     cut out only when it is decoded."""
     find = data.find
+    match = _CODEX_KIND.match
     size = len(data)
     pos = lineno = 0
     while pos < size:
         nl = find(b"\n", pos)
         end = nl + 1 if nl >= 0 else size
         lineno += 1
-        if lineno != 1 and not _may_matter_in(data, pos, end, head, True, thread_id):
-            head.records_read += 1
-            pos = end
-            continue
+        if lineno != 1:
+            # most lines are judged by one match (its ``{`` and ``}`` are Codex's shape)
+            kind = match(data, pos, end) if nl > pos and data[nl - 1] == 0x7D else None
+            if kind is None:
+                matters = _may_matter_in(data, pos, end, head, True, thread_id)
+            elif (group := kind.lastgroup) == "skip":
+                matters = False
+            elif group == "turn":
+                matters = head.turn_cwd is None and not _cwd_settled(head, thread_id)
+            else:
+                matters = _user_message_matters(data, pos, end, head, thread_id)
+            if not matters:
+                head.records_read += 1
+                pos = end
+                continue
         took = _take(head, data, pos, end, lineno, thread_id)
         pos = end
         if not took:
