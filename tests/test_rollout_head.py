@@ -40,7 +40,7 @@ def _reference(path: Path, thread_id: str, monkeypatch: pytest.MonkeyPatch) -> d
     with monkeypatch.context() as m:
         m.setattr(rollout_head, "_may_matter_in", lambda *a: True)
         m.setattr(rollout_head, "_CODEX_KIND", re.compile(rb"(?!)"))  # matches nothing
-        m.setattr(rollout_head, "_slim_at", lambda *a: None)
+        m.setattr(rollout_head, "_slim_meta", lambda *a: None)
         return _facts(read_head(path, thread_id))
 
 

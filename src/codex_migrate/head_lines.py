@@ -51,6 +51,11 @@ def _slim_at(data: bytes, pos: int, end: int) -> bytes | None:
     """
     if end - pos > HUGE_LINE_BYTES or data.find(_META_MARK, pos, min(pos + 320, end)) < 0:
         return None
+    return _slim_meta(data, pos, end)
+
+
+def _slim_meta(data: bytes, pos: int, end: int) -> bytes | None:
+    """:func:`_slim_at` of a line known to name ``session_meta`` in its first bytes."""
     for key in _INSTRUCTION_KEYS:
         at = data.find(key, pos, end)
         if at >= 0:
@@ -200,9 +205,10 @@ _CODEX_LINE = re.compile(
 #: that never matters); ``message``, a response item message (:func:`_user_message_matters`
 #: decides); ``turn``, a turn_context (the head decides). No match: :func:`_may_matter_in`
 #: judges the line. The kind and payload type are read as the steps read them: each up to a
-#: quote within 40 bytes, right where :data:`_CODEX_LINE` finds them.
+#: quote within 40 bytes, right where :data:`_CODEX_LINE` finds them (after a timestamp as
+#: Codex writes it, whose bytes a charset tests at one step each).
 _CODEX_KIND = re.compile(
-    rb'\{"timestamp":"[^"{]{0,100}",(?:"ordinal":[0-9]{1,20},)?"type":"(?:'
+    rb'\{"timestamp":"[-.:0-9TZ]{0,100}",(?:"ordinal":[0-9]{1,20},)?"type":"(?:'
     rb'(?P<skip>event_msg","payload":\{"type":"(?!user_message"|item_completed")'
     rb'|response_item","payload":\{"type":"(?!message")'
     rb'|(?!event_msg"|response_item"|session_meta"|turn_context"|message")[^"]{0,39}")'
@@ -232,7 +238,7 @@ def _user_message_matters(
     """A message that may be the user's: what Codex injects (AGENTS.md,
     <environment_context>) is never the first user message, and its <cwd> counts only where
     no settled cwd exists."""
-    if data.find(b'"user"', pos, min(pos + _LOOK, end)) < 0:
+    if data.find(b'"user"', pos, end if end < pos + _LOOK else pos + _LOOK) < 0:
         return False
     if head.era == "bare" or not (head.era == "paginated" or _cwd_settled(head, thread_id)):
         return True
@@ -250,6 +256,6 @@ _INJECTED_TEXTS = tuple(_USER_TEXT + p.encode() for p in _INJECTED_PREFIXES)
 def _injected_context(data: bytes, pos: int, end: int) -> bool:
     """A user message whose first text part is context Codex injects (as Codex writes it:
     anything else is decoded and judged by :func:`is_injected_text`)."""
-    at = data.find(_USER_TEXT, pos, min(pos + 640, end))
+    at = data.find(_USER_TEXT, pos, end if end < pos + 640 else pos + 640)
     # (the texts hold no newline: a match that starts in the line ends in it)
     return at >= 0 and data.startswith(_INJECTED_TEXTS, at)

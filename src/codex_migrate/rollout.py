@@ -306,7 +306,8 @@ def _user_text(content: Any) -> str:
         for part in content:
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 text = part["text"]
-                if _IMAGE_WRAPPER_RE.fullmatch(text.strip()):
+                bare = text.strip()  # (only an empty text or a tag can be a wrapper)
+                if not bare or (bare[0] == "<" and _IMAGE_WRAPPER_RE.fullmatch(bare)):
                     continue
                 parts.append(text)
     return "\n".join(parts)

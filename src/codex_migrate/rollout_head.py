@@ -17,7 +17,7 @@ from codex_migrate.head_lines import (
     _META_MARK,
     _cwd_settled,
     _may_matter_in,
-    _slim_at,
+    _slim_meta,
     _user_message_matters,
 )
 from codex_migrate.rollout import (
@@ -317,8 +317,8 @@ def _take(
     # Of other records a listing reads only strings, so an int past 64 bits may stay a float
     # there (one search less per line; the verdict on the line is the same); a session_meta's
     # id is shown as written.
-    exact = data.find(_META_MARK, pos, min(pos + 320, end)) >= 0
-    slim = _slim_at(data, pos, end) if exact else None
+    exact = data.find(_META_MARK, pos, end if end < pos + 320 else pos + 320) >= 0
+    slim = _slim_meta(data, pos, end) if exact and end - pos <= HUGE_LINE_BYTES else None
     exact = exact or lineno == 1
     line = data[pos:end] if slim is None else slim
     last = data[end - 1] != 0x0A  # no newline: the file's last line
