@@ -110,6 +110,9 @@ def _settings_paths(obj: dict[str, Any], at: KeyPath, out: list[str], keys: Keys
 
 
 def _all_cwd_keys(node: Any, at: KeyPath, out: list[str], keys: Keys) -> None:
+    if keys is None:
+        _all_cwd_values(node, out)
+        return
     stack: list[tuple[Any, KeyPath]] = [(node, at)]
     pop = stack.pop
     push = stack.append
@@ -128,6 +131,30 @@ def _all_cwd_keys(node: Any, at: KeyPath, out: list[str], keys: Keys) -> None:
             for i, v in enumerate(cur):
                 if isinstance(v, (dict, list)):
                     push((v, where if keys is None else (*where, i)))
+
+
+def _all_cwd_values(node: Any, out: list[str]) -> None:
+    """:func:`_all_cwd_keys` without key paths, in its order, for a parsed JSON value (exact
+    dicts, lists and strings): a world_state is large, and a failed ``isinstance`` costs
+    more than a type test (it looks for a ``__class__`` attribute)."""
+    stack: list[Any] = [node]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        cur = pop()
+        if type(cur) is dict:
+            for k, v in cur.items():
+                kind = type(v)
+                if kind is str:
+                    if k == "cwd":
+                        out.append(v)
+                elif kind is dict or kind is list:
+                    push(v)
+        elif type(cur) is list:
+            for v in cur:
+                kind = type(v)
+                if kind is dict or kind is list:
+                    push(v)
 
 
 _PAYLOAD: KeyPath = ("payload",)
