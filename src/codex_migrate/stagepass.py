@@ -9,7 +9,7 @@ the line and its record (:mod:`codex_migrate.staging` streams the blocks)."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -61,15 +61,21 @@ def rewrite_block(
     rewrite_text: bool = False,
     check: DamageCount | None = None,
     facts: RolloutFacts | None = None,
+    offsets: dict[int, int] | None = None,
+    at: tuple[int, int] = (0, 0),
 ) -> tuple[bytes, list[Change]]:
     """:func:`rewrite_line` over a buffer of whole lines; every byte it leaves is copied as a
     slice. Each line is parsed once, with :func:`rollout.parse_block`'s verdicts, and that
     parse serves the damage check (``check`` gets every line's verdict), the rewrite (only a
     record of a kind that has path fields is looked at, and only a line where one maps is
     searched: :func:`rewrite.rewrite_record`) and the row facts (``facts`` gets each new
-    line, as :meth:`RolloutFacts.feed_lines` would)."""
+    line, as :meth:`RolloutFacts.feed_lines` would). ``offsets`` gets each line's old start
+    -> its new start, both counted from ``at`` (the block's old and new place in its file)."""
     if rewrite_text:
-        return _rewrite_text_block(block, mapper, check, facts)
+        out = _rewrite_text_block(block, mapper, check, facts)
+        if offsets is not None:
+            _add_offsets(offsets, block, out[1], *at)
+        return out
     if facts is None:
         facts = RolloutFacts()
     rewrite = _rewriter(mapper)
@@ -86,7 +92,11 @@ def rewrite_block(
     pieces: list[bytes] = []
     changes: list[Change] = []
     last = pos = index = 0
+    old_at, new_at = at
+    shift = new_at - old_at  # new start - old start of the next line
     while pos < size:
+        if offsets is not None:
+            offsets[old_at + pos] = shift + old_at + pos
         nl = find(b"\n", pos)
         end = size if nl < 0 else nl + 1
         line = new = block[pos:end]
@@ -123,6 +133,7 @@ def rewrite_block(
                 pieces.append(block[last:pos])
                 pieces.append(new)
                 changes.append((pos, end, len(new)))
+                shift += len(new) - (end - pos)
                 last = end
         # the parse of the line before its paths changed serves the facts (see feed_lines)
         if new.find(FACT_MARK, 0, FACT_WITHIN) >= 0:
@@ -138,6 +149,31 @@ def rewrite_block(
         return block, changes
     pieces.append(block[last:])
     return b"".join(pieces), changes
+
+
+def _newlines(block: bytes) -> Iterator[int]:
+    pos = block.find(b"\n")
+    while pos >= 0:
+        yield pos
+        pos = block.find(b"\n", pos + 1)
+
+
+def _add_offsets(
+    offset_map: dict[int, int], block: bytes, changes: list[Change], old: int, new: int
+) -> None:
+    """Old line start -> new line start for every line of ``block``."""
+    delta = 0
+    todo = iter(changes)
+    change = next(todo, None)
+    start = 0
+    for nl in (*_newlines(block), len(block) - 1):
+        if start >= len(block):
+            break
+        offset_map[old + start] = new + start + delta
+        if change is not None and change[0] == start:
+            delta += change[2] - (change[1] - change[0])
+            change = next(todo, None)
+        start = nl + 1
 
 
 def _rewrite_text_block(

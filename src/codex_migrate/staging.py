@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -25,7 +25,7 @@ from codex_migrate.pathmap import PathMapper
 from codex_migrate.readahead import will_need
 from codex_migrate.rollout import line_blocks, open_rollout
 from codex_migrate.rolloutfacts import RolloutFacts
-from codex_migrate.stagepass import Change, rewrite_block
+from codex_migrate.stagepass import rewrite_block
 from codex_migrate.threadrow import RowFacts, row_facts
 from codex_migrate.writeback import EarlyWriteback
 
@@ -84,31 +84,6 @@ class StagedFile:
 BLOCK_BYTES = 1024 * 1024
 
 
-def _newlines(block: bytes) -> Iterator[int]:
-    pos = block.find(b"\n")
-    while pos >= 0:
-        yield pos
-        pos = block.find(b"\n", pos + 1)
-
-
-def _add_offsets(
-    offset_map: dict[int, int], block: bytes, changes: list[Change], old: int, new: int
-) -> None:
-    """Old line start -> new line start for every line of ``block``."""
-    delta = 0
-    todo = iter(changes)
-    change = next(todo, None)
-    start = 0
-    for nl in (*_newlines(block), len(block) - 1):
-        if start >= len(block):
-            break
-        offset_map[old + start] = new + start + delta
-        if change is not None and change[0] == start:
-            delta += change[2] - (change[1] - change[0])
-            change = next(todo, None)
-        start = nl + 1
-
-
 def stage_rewritten(
     source: Path,
     dest: Path,
@@ -138,10 +113,14 @@ def stage_rewritten(
             blocks = upgrade_lines(raw_lines(source), bare_cwd)
         for block in blocks:
             new, changes = rewrite_block(
-                block, mapper, rewrite_text=rewrite_text, check=check, facts=facts
+                block,
+                mapper,
+                rewrite_text=rewrite_text,
+                check=check,
+                facts=facts,
+                offsets=offset_map if offsets else None,
+                at=(old_pos, new_pos),
             )
-            if offsets:
-                _add_offsets(offset_map, block, changes, old_pos, new_pos)
             out.write(new)
             digest.update(new)
             changed += len(changes)
