@@ -3,6 +3,7 @@ give what decoding every line whole gives, on real Codex rollouts and on awkward
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -247,3 +248,47 @@ def test_one_match_judges_lines_as_the_steps_do(settled: bool) -> None:
                 assert verdict == head_lines._may_matter_in(raw, 0, len(raw), head, True, tid(1))
                 assert verdict == head_lines._may_matter_at(raw, head, True, tid(1)), raw
     assert matched > len(real)  # most real lines are judged by the match (in both eras)
+
+
+def _outcome(fn: Any, *args: Any) -> Any:
+    try:
+        value = fn(*args)
+    except ValueError as e:
+        return type(e).__name__ == "TooDeep"  # which refusal, not its text
+    return ("value", value, [type(v) for v in value.values()] if type(value) is dict else None)
+
+
+CHECKED = [
+    b'{"a":1,"b":[1,2,{"c":"d"}]}',
+    b'{"big":123456789012345678901234567890}',
+    b'{"id":"12345678901234567890"}',
+    b"[" * 128 + b"]" * 128,
+    b"[" * 129 + b"]" * 129,
+    b'{"a":' * 129 + b"1" + b"}" * 129,
+    b'{"x":"' + b"[" * 200 + b'"}',
+    b'{"a":NaN}',
+    b'{"a":"\\ud800"}',
+    b'{"a":"\xff"}',
+    b"not json",
+]
+
+
+@pytest.mark.parametrize("line", CHECKED)
+def test_head_lines_decode_as_loads_utf8_does(line: bytes) -> None:
+    from codex_migrate import safejson
+    from codex_migrate.settings_tail import settings_cwd_of
+
+    for exact in (True, False):
+        reference = functools.partial(safejson.loads_utf8, exact_ints=exact)
+        assert _outcome(rollout_head._loads, line, exact) == _outcome(reference, line)
+    settings = b'{"type":"event_msg","payload":{"type":"thread_settings_applied",'
+    settings += b'"thread_settings":{"cwd":"/c","x":' + line + b"}}}"
+
+    def settings_reference(raw: bytes) -> str | None:
+        try:
+            obj = safejson.loads(raw, exact_ints=False)
+        except ValueError:
+            return None
+        return obj["payload"]["thread_settings"]["cwd"]
+
+    assert settings_cwd_of(settings) == settings_reference(settings)
