@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -166,7 +167,7 @@ def _encode_plain(items: Iterator[dict[str, Any]], binary: bool = False) -> Iter
     colon). A batch orjson refuses (a lone surrogate, an int past 64 bits, a key that is no
     string) goes through ``json``. ``binary``: orjson's batches as its UTF-8 bytes."""
     first = True
-    while batch := [item for _, item in zip(range(_PLAIN_BATCH), items, strict=False)]:
+    while batch := list(islice(items, _PLAIN_BATCH)):
         body: str | bytes
         try:
             body = orjson.dumps(batch)[1:-1]
@@ -199,7 +200,8 @@ def _pieces(value: Any, binary: bool) -> Iterator[str | bytes]:
         yield "}"
     elif isinstance(value, PlainItems):
         yield "["
-        yield from _encode_plain(value, binary)
+        # the iterator under it: islice takes each item in C, not through PlainItems.__next__
+        yield from _encode_plain(value._items, binary)
         yield "]"
     elif isinstance(value, (list, tuple, Iterator)):
         yield "["
