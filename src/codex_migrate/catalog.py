@@ -256,18 +256,20 @@ def _title_of(text: str | None) -> str | None:
     return line[:TITLE_MAX]
 
 
-def _rel(path: Path, root: Path, text: str | None = None) -> str:
-    """``path.relative_to(root).as_posix()``, by string (``text``, when known) on POSIX."""
-    text, prefix = text or str(path), str(root).rstrip("/") + "/"
+def _rel(path: Path, root: Path, text: str, root_text: str) -> str:
+    """``path.relative_to(root).as_posix()``, by their texts on POSIX."""
+    prefix = root_text.rstrip("/") + "/"
     if os.sep == "/" and text.startswith(prefix):
         return text[len(prefix) :]
     return path.relative_to(root).as_posix()
 
 
-def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
-    """Build one thread record from its rollout; bad lines are counted, not raised."""
+def read_thread(home: CodexHome, ref: RolloutRef, root: str | None = None) -> Thread:
+    """Build one thread record from its rollout; bad lines are counted, not raised. ``root``:
+    ``str(home.root)`` interned, when known (a catalog makes it once, not per thread)."""
     check_inside(home, ref.path, ref.link)
     text = ref.text or str(ref.path)
+    root = root or sys.intern(str(home.root))
     head = read_head(text, ref.thread_id)
     meta, bad_lines = head.meta or {}, head.issues.total
     kept = []  # a tuple, not a dict: a third of the memory
@@ -280,8 +282,8 @@ def read_thread(home: CodexHome, ref: RolloutRef) -> Thread:
         kept.append(value)
     thread = Thread(  # positional, in the fields' order (tests pin it): keywords cost 2 µs
         ref.thread_id,  # id
-        sys.intern(str(home.root)),  # home_root
-        _rel(ref.path, home.root, text),  # rel_path
+        root,  # home_root
+        _rel(ref.path, home.root, text, root),  # rel_path
         ref.archived,  # archived_on_disk
         ref.compressed,
         head.size,
@@ -343,10 +345,10 @@ def cwd_exists(cwd: str) -> bool:
         return False
 
 
-def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
+def _read_one(home: CodexHome, ref: RolloutRef, root: str) -> Thread | str:
     """A thread, or the reason it could not be read (never raises for one file)."""
     try:
-        return read_thread(home, ref)
+        return read_thread(home, ref, root)
     except OSError as exc:
         return exc.strerror or str(exc)
 
@@ -354,7 +356,8 @@ def _read_one(home: CodexHome, ref: RolloutRef) -> Thread | str:
 def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
     """Heads are read in this one process: a process pool measured dearer (its results come
     back pickled: about what reading a head costs). The kernel reads the next files meanwhile."""
-    return (_read_one(home, ref) for ref in reading_ahead(refs))
+    root = sys.intern(str(home.root))
+    return (_read_one(home, ref, root) for ref in reading_ahead(refs))
 
 
 def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
