@@ -126,17 +126,17 @@ def stage_rewritten(
             changed += len(changes)
             old_pos += len(block)
             new_pos += len(new)
-        out.flush()
-        st = _set_mtime(out.fileno(), mtime)  # the last write is done
+        inode = os.fstat(out.fileno()).st_ino  # the very file hashed (see StagedFile.inode)
     if offsets:
         offset_map[old_pos] = new_pos
     if not facts.finish():
         facts = RolloutFacts()
         for raw in raw_lines(dest):
             facts.feed(raw)
-    if st is None:  # the platform cannot set a time through a file descriptor
-        os.utime(dest, (mtime, mtime))
-        st = os.stat(dest)
+    # the time is set once the file is closed (a network file system may stamp it at the
+    # close), then read back as the file system keeps it: the row's times come from it
+    os.utime(dest, (mtime, mtime))
+    kept_mtime = os.stat(dest, follow_symlinks=False).st_mtime
     if check is not None:
         damage = check.result()
     return StagedFile(
@@ -146,20 +146,10 @@ def stage_rewritten(
         row_facts(facts),
         changed,
         offset_map,
-        st.st_ino,
+        inode,
         damage,
-        st.st_mtime,
+        kept_mtime,
     )
-
-
-def _set_mtime(fd: int, mtime: float) -> os.stat_result | None:
-    """Give the open staged file ``mtime`` and return its ``stat`` (its inode, and the time
-    as its file system keeps it): one ``fstat`` serves both. None where the platform cannot
-    set a time through a file descriptor (then the caller does it by path)."""
-    if os.utime not in os.supports_fd:
-        return None
-    os.utime(fd, (mtime, mtime))
-    return os.fstat(fd)
 
 
 def _create(dest: Path) -> BinaryIO:
