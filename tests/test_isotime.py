@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from codex_migrate import isotime
 from codex_migrate.isotime import utc_iso
 
 
@@ -53,3 +54,13 @@ def test_edges_are_the_library_text(stamp: float) -> None:
 )
 def test_every_instant_is_the_library_text(stamp: float) -> None:
     assert _ours(stamp) == _library(stamp)
+
+
+def test_the_day_texts_kept_stay_bounded() -> None:
+    """A long-lived web UI scanning homes with hostile times keeps at most ``_DAYS_MAX`` day
+    texts, and every text stays the library's."""
+    start = 86400 * 3
+    for n in range(isotime._DAYS_MAX + 10):
+        stamp = start + n * 86400 + 0.5
+        assert utc_iso(stamp) == datetime.fromtimestamp(stamp, UTC).isoformat()
+    assert len(isotime._DAYS) <= isotime._DAYS_MAX

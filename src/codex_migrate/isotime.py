@@ -9,8 +9,9 @@ _EPOCH_DAY = date(1970, 1, 1).toordinal()
 #: Beyond this (the last second of 9999) the library decides, and raises as it does.
 _LAST = 253402300799
 #: The text of each day since the epoch ("YYYY-MM-DDT", made when first asked: a home's files
-#: fall on a few thousand days at most), and "00" to "59".
+#: fall on a few thousand days), bounded for a long-lived web UI and hostile times; "00"-"59".
 _DAYS: dict[int, str] = {}
+_DAYS_MAX = 8192
 _TWO = tuple(f"{n:02d}" for n in range(60))
 
 
@@ -28,6 +29,8 @@ def utc_iso(stamp: float) -> str:
     day = _DAYS.get(seconds // 86400)
     if day is None:
         days = seconds // 86400
+        if len(_DAYS) >= _DAYS_MAX:
+            _DAYS.clear()
         day = _DAYS[days] = date.fromordinal(_EPOCH_DAY + days).isoformat() + "T"
     rest = seconds % 86400
     hms = _TWO[rest // 3600] + ":" + _TWO[rest // 60 % 60] + ":" + _TWO[rest % 60]
