@@ -78,3 +78,39 @@ def test_many_rows_a_few_hundred_to_a_statement_as_one_by_one(tmp_path: Path) ->
     one = conn.execute("SELECT rowid, * FROM threads ORDER BY rowid").fetchall()
     assert len(one) > 400
     assert dumps == [one, one]
+
+
+def test_an_imported_rows_times_are_its_installed_files_mtime(tmp_path: Path) -> None:
+    """The row's times come from the staged file's time as the file system keeps it (the
+    staging worker's ``fstat``, not a ``stat`` of the installed file): the same values for
+    sub-second, half-millisecond, pre-1970 and far-future modification times (ext4 keeps
+    the year 3000 as 2446: the row has the time the file has)."""
+    import os
+    import shutil
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from codex_migrate.cli import cli
+    from tests.homes import tid, write_rollout
+
+    src = tmp_path / "src"
+    times = [1772600000.5, 1709164800.9995, -86400.25, 32503680000.123457, 0.0004, 951868799.0]
+    for n, mtime in enumerate(times, 1):
+        os.utime(write_rollout(src, n, archived=n == 3), (mtime, mtime))
+    target = tmp_path / "target"
+    home = Path(__file__).parent / "fixtures" / "codex-0.169.0" / "home"
+    shutil.copytree(home, target, ignore=shutil.ignore_patterns("migration_transactions"))
+    args = ["import", str(src), "--codex-home", str(target), "--history-only", "/Users/alex"]
+    result = CliRunner().invoke(cli, [*args, "--yes", "--no-codex", "--json"])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(target / "state_5.sqlite")
+    for n in range(1, len(times) + 1):
+        path, *got = conn.execute(
+            "SELECT rollout_path, updated_at, updated_at_ms, recency_at, recency_at_ms"
+            " FROM threads WHERE id = ?",
+            (tid(n),),
+        ).fetchone()
+        mtime = os.stat(path).st_mtime  # (a file system may clamp a far-future time)
+        assert got == [int(mtime), int(mtime * 1000), int(mtime), int(mtime * 1000)]
+    conn.close()
