@@ -81,8 +81,8 @@ def test_many_rows_a_few_hundred_to_a_statement_as_one_by_one(tmp_path: Path) ->
 
 
 def test_an_imported_rows_times_are_its_installed_files_mtime(tmp_path: Path) -> None:
-    """The row's times come from the staged file's time as the file system keeps it (the
-    staging worker's ``fstat``, not a ``stat`` of the installed file): the same values for
+    """The row's times come from the staged file's time as the file system keeps it (read
+    back by the staging worker, not by a ``stat`` of the installed file): the same values for
     sub-second, half-millisecond, pre-1970 and far-future modification times (ext4 keeps
     the year 3000 as 2446: the row has the time the file has)."""
     import os
