@@ -12,8 +12,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from codex_migrate.errors import EXIT_STALE
+from codex_migrate.cli import cli
+from codex_migrate.errors import EXIT_NO_HOME, EXIT_STALE
 from codex_migrate.transaction import CRASH_ENV
 from tests.homes import make_state_db, tid, tree_state, write_rollout
 from tests.test_import import (
@@ -584,3 +586,13 @@ def test_a_rollback_step_failing_on_a_full_disk_is_finished_by_recover(
     assert code == 0 and "Rolled back" in out, out
     assert _files(target) == files_before
     assert _dump(target / "state_5.sqlite") == dump_before
+
+
+def test_recover_of_a_home_that_does_not_exist_makes_nothing(tmp_path: Path) -> None:
+    """A mistyped ``--codex-home`` is named as missing (exit code and JSON code), and no
+    folder is made for it: recovery writes only into a home that is there."""
+    missing = tmp_path / "no-such-home"
+    result = CliRunner().invoke(cli, ["recover", "--codex-home", str(missing), "--json"])
+    assert result.exit_code == EXIT_NO_HOME
+    assert json.loads(result.stderr)["error"]["code"] == "home-missing"
+    assert not missing.exists()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codex_migrate.errors import CodexMigrateError
+from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome
 from codex_migrate.transaction import (
     Journal,
@@ -76,7 +76,15 @@ def find_transaction(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
 
 def recover_home(home: CodexHome) -> list[UndoPlan]:
     """Roll back what a crash or kill left unfinished: one plan per transaction (refused
-    ones say why and were left alone)."""
+    ones say why and were left alone). A home that does not exist is an error, not made to
+    say there was nothing to recover (a mistyped path would become a folder)."""
+    if not home.root.exists():
+        raise HomeNotFound(
+            f"{home.root} does not exist.",
+            hint="Pass the folder of the Codex home to recover (default ~/.codex).",
+            code="home-missing",
+            params={"path": str(home.root)},
+        )
     with open_for_writing(home, "recovery", check_codex=False) as writer:
         return writer.recovery
 
