@@ -274,13 +274,26 @@ CHECKED = [
 
 
 @pytest.mark.parametrize("line", CHECKED)
-def test_head_lines_decode_as_loads_utf8_does(line: bytes) -> None:
+def test_head_lines_decode_as_the_checks_one_by_one_say(line: bytes) -> None:
+    """``loads_utf8`` makes its two checks (a 19-digit run, too many opening brackets) from
+    one pass over the bytes, and the settings tail decodes through ``safejson.loads``: both
+    give what orjson and the checks made one by one give."""
+    import orjson
+
     from codex_migrate import safejson
     from codex_migrate.settings_tail import settings_cwd_of
 
+    def one_by_one(raw: bytes, exact: bool) -> Any:
+        obj = orjson.loads(raw)
+        if exact and safejson.may_hold_big_int(raw):
+            raise ValueError("big int")
+        if isinstance(obj, (dict, list)) and safejson.depth(obj) > safejson.MAX_DEPTH:
+            raise safejson.TooDeep("deep")
+        return obj
+
     for exact in (True, False):
-        reference = functools.partial(safejson.loads_utf8, exact_ints=exact)
-        assert _outcome(rollout_head._loads, line, exact) == _outcome(reference, line)
+        decode = functools.partial(safejson.loads_utf8, exact_ints=exact)
+        assert _outcome(decode, line) == _outcome(one_by_one, line, exact)
     settings = b'{"type":"event_msg","payload":{"type":"thread_settings_applied",'
     settings += b'"thread_settings":{"cwd":"/c","x":' + line + b"}}}"
 

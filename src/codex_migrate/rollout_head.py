@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-import orjson
-
 from codex_migrate.fsutil import open_regular_fd, open_regular_stat
 from codex_migrate.head_lines import (
     _CODEX_KIND,
@@ -37,7 +35,7 @@ from codex_migrate.rollout import (
     last_settings_cwd,
     parse_line,
 )
-from codex_migrate.safejson import MAX_DEPTH, loads_utf8
+from codex_migrate.safejson import loads_utf8
 from codex_migrate.settings_tail import settings_in, tail_settings_cwd
 from codex_migrate.zst import open_zst
 
@@ -328,7 +326,7 @@ def _take(
     try:  # parse_line's common case, a readable line, in one call
         if len(line) > HUGE_LINE_BYTES:
             raise ValueError("huge")
-        obj = _loads(line, exact)
+        obj = loads_utf8(line, exact_ints=exact)
     except ValueError:
         obj, problem = parse_line(line, last=last, exact_ints=exact)
         if problem and slim is not None:  # the verdict on a bad line is the whole line's
@@ -342,23 +340,3 @@ def _take(
     head.records_read += 1
     _absorb(head, obj, thread_id)
     return True
-
-
-#: Digits to ``9`` and ``[`` to ``{``: one pass over a line serves both checks of
-#: :func:`loads_utf8` (a run of 19 digits; more opening brackets than ``MAX_DEPTH``).
-_CHECKS = bytes(0x39 if 0x30 <= b <= 0x39 else 0x7B if b == 0x5B else b for b in range(256))
-_RUN = b"9" * 19
-
-
-def _loads(line: bytes, exact: bool) -> Any:
-    """:func:`loads_utf8` of a head line, with its checks in fewer passes over the bytes (a
-    translate that deletes costs twice a count); where a check finds something, loads_utf8
-    itself decides, so the value and the verdict are its own."""
-    obj = orjson.loads(line)
-    if exact:
-        seen = line.translate(_CHECKS)
-        if _RUN in seen or seen.count(b"{") > MAX_DEPTH:
-            return loads_utf8(line)
-    elif line.count(b"{") + line.count(b"[") > MAX_DEPTH:
-        return loads_utf8(line, exact_ints=False)
-    return obj

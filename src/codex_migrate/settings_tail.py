@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 from typing import IO
 
-import orjson
-
 from codex_migrate import safejson
 
 SETTINGS_MARK = b'"thread_settings_applied"'
@@ -35,15 +33,8 @@ def settings_in(data: bytes) -> str | None:
 
 
 def settings_cwd_of(raw: bytes) -> str | None:
-    try:  # only a string is read; orjson's value where it alone gives safejson.loads's
-        obj = orjson.loads(raw)
-        if raw.count(b"{") + raw.count(b"[") > safejson.MAX_DEPTH:  # maybe too deep: it decides
-            obj = safejson.loads(raw, exact_ints=False)
-    except orjson.JSONDecodeError:
-        try:
-            obj = safejson.loads(raw, exact_ints=False)
-        except ValueError:
-            return None
+    try:
+        obj = safejson.loads(raw, exact_ints=False)  # only a string is read
     except ValueError:
         return None
     if not isinstance(obj, dict):
