@@ -161,6 +161,12 @@ _PAYLOAD: KeyPath = ("payload",)
 _THREAD_SETTINGS: KeyPath = ("payload", "thread_settings")
 _ITEM: KeyPath = ("payload", "item")
 
+#: The event payload types :func:`_collect` looks into; :func:`event_may_hold_paths` names
+#: the same ones, so a caller that skips the others skips nothing with a path.
+_SETTINGS_EVENT = "thread_settings_applied"
+_EXEC_EVENTS = ("exec_command_begin", "exec_command_end")
+_ITEM_EVENTS = "item_"  # a prefix
+
 
 def _collect(record: Any, out: list[str], keys: Keys) -> None:
     """Every path-bearing string of one record, per docs/STORAGE.md §2."""
@@ -172,13 +178,13 @@ def _collect(record: Any, out: list[str], keys: Keys) -> None:
         return  # bare-era line or unknown shape
     if rtype == "event_msg":  # the most common kind first (see event_may_hold_paths)
         ptype = payload.get("type")
-        if ptype == "thread_settings_applied":
+        if ptype == _SETTINGS_EVENT:
             ts = payload.get("thread_settings")
             if isinstance(ts, dict):
                 _settings_paths(ts, _THREAD_SETTINGS, out, keys)
-        elif ptype in ("exec_command_begin", "exec_command_end"):
+        elif ptype in _EXEC_EVENTS:
             _str_field(payload, "cwd", _PAYLOAD, out, keys)
-        elif isinstance(ptype, str) and ptype.startswith("item_"):
+        elif isinstance(ptype, str) and ptype.startswith(_ITEM_EVENTS):
             item = payload.get("item")
             if isinstance(item, dict) and item.get("type") == "CommandExecution":
                 _str_field(item, "cwd", _ITEM, out, keys)
@@ -196,9 +202,9 @@ def event_may_hold_paths(payload_type: str) -> bool:
     (:func:`_collect`'s branches): a caller that has parsed most events of a rollout (token
     counts, task starts and ends, messages) skips the rest of them."""
     return (
-        payload_type == "thread_settings_applied"
-        or payload_type in ("exec_command_begin", "exec_command_end")
-        or payload_type.startswith("item_")
+        payload_type == _SETTINGS_EVENT
+        or payload_type in _EXEC_EVENTS
+        or payload_type.startswith(_ITEM_EVENTS)
     )
 
 
