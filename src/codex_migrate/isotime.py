@@ -26,9 +26,9 @@ def utc_iso(stamp: float) -> str:
     us = round((stamp - seconds) * 1e6)  # the fraction is exact: math.modf's
     if us >= 1_000_000:
         seconds, us = seconds + 1, us - 1_000_000
-    day = _DAYS.get(seconds // 86400)
+    days = seconds // 86400
+    day = _DAYS.get(days)
     if day is None:
-        days = seconds // 86400
         if len(_DAYS) >= _DAYS_MAX:
             _DAYS.clear()
         day = _DAYS[days] = date.fromordinal(_EPOCH_DAY + days).isoformat() + "T"
