@@ -197,14 +197,10 @@ class HomeLock:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             except FileExistsError:
-                owner = self._owner()
-                if owner is not None and owner != os.getpid() and _pid_alive(owner):
-                    raise HomeInUse(
-                        f"another codex-migrate command (pid {owner}) is working on this home.",
-                        reason=HomeInUse.OTHER_COMMAND,
-                        hint=f"Wait for it to finish. If it is gone, remove {self.path}.",
-                        params={"pid": owner, "lock": str(self.path)},
-                    ) from None
+                try:
+                    self.check_free()
+                except HomeInUse as exc:
+                    raise exc from None
                 self.path.unlink(missing_ok=True)  # stale: its process is dead
                 continue
             with os.fdopen(fd, "w") as f:
@@ -216,6 +212,18 @@ class HomeLock:
             reason=HomeInUse.OTHER_COMMAND,
             params={"lock": str(self.path)},
         )
+
+    def check_free(self) -> None:
+        """Raise what :meth:`acquire` raises while another live command holds the lock,
+        taking nothing and writing nothing: the check of a dry run."""
+        owner = self._owner()
+        if owner is not None and owner != os.getpid() and _pid_alive(owner):
+            raise HomeInUse(
+                f"another codex-migrate command (pid {owner}) is working on this home.",
+                reason=HomeInUse.OTHER_COMMAND,
+                hint=f"Wait for it to finish. If it is gone, remove {self.path}.",
+                params={"pid": owner, "lock": str(self.path)},
+            )
 
     def _owner(self) -> int | None:
         try:

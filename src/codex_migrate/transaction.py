@@ -9,7 +9,7 @@ then exact and idempotent, so it is safe to repeat after a crash during a rollba
 
 States: ``preparing`` (nothing in the home touched yet) → ``prepared`` → ``applying`` →
 ``committed``; or ``rolled_back``. Any state but the last two is unfinished and is rolled
-back by :func:`recover` before any other command touches the home.
+back by :func:`codex_migrate.recovery.recover` before any other command touches the home.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
@@ -39,7 +39,7 @@ from codex_migrate.home import CodexHome
 from codex_migrate.journal import JOURNAL, UNFINISHED, Journal
 from codex_migrate.rowlog import RowLog
 from codex_migrate.statedb import write_transaction
-from codex_migrate.undo import LEFT_HINT, TransactionError, UndoPlan, execute, plan_undo
+from codex_migrate.undo import TransactionError, UndoPlan, execute, plan_undo
 
 __all__ = ["JOURNAL", "UNFINISHED", "Journal", "Transaction", "TransactionError", "UndoPlan"]
 
@@ -277,95 +277,6 @@ def list_transactions(tx_root: Path) -> list[tuple[Path, Journal | None]]:
     return out
 
 
-def _never_started(tx_dir: Path) -> bool:
-    """A folder whose journal was never written (the disk filled up at once): nothing in
-    the home was touched, since the journal is always saved before the first change."""
-    names = {p.name for p in tx_dir.iterdir()}
-    return JOURNAL not in names and names <= {"staging", JOURNAL + ".part"}
-
-
-def recover(
-    home: CodexHome, on_recovered: Callable[[UndoPlan], None] | None = None
-) -> list[UndoPlan]:
-    """Roll back every unfinished transaction of ``home`` (the home given, never one named
-    inside a journal). The caller holds the lock."""
-    done: list[UndoPlan] = []
-    for tx_dir, journal in list_transactions(home.transactions_dir):
-        if journal is None:
-            if _never_started(tx_dir):
-                shutil.rmtree(tx_dir, ignore_errors=True)
-            continue
-        if journal.state not in UNFINISHED:
-            continue
-        plan = plan_undo(home, tx_dir, journal)
-        if plan.refused:
-            journal.state = "refused"
-            journal.error = plan.refused
-            journal.save(tx_dir)
-        else:
-            try:
-                execute(plan, tx_dir, journal, error="interrupted; rolled back by recovery")
-            except OSError as exc:
-                full = " (the disk is full)" if is_no_space(exc) else ""
-                raise TransactionError(
-                    f"recovering {journal.id} stopped part way{full}: {_reason(exc)}.",
-                    hint="Nothing was lost: free some space (or fix the cause) and run "
-                    "`codex-migrate recover` again; it continues where it stopped.",
-                    code="recovery-incomplete",
-                ) from exc
-        done.append(plan)
-        if on_recovered:
-            on_recovered(plan)
-    return done
-
-
-def plan_committed_undo(home: CodexHome, tx_dir: Path, journal: Journal) -> UndoPlan:
-    """What ``transactions rollback`` would do; raises when it would be refused, so the dry
-    run and the real rollback say the same."""
-    if journal.state != "committed":
-        raise TransactionError(
-            f"{journal.id} is {journal.state}, not committed.",
-            hint="Unfinished transactions are undone by `codex-migrate recover`.",
-            code="tx-not-committed",
-        )
-    if journal.version < 2:
-        raise TransactionError(
-            f"{journal.id} was written by an older codex-migrate that kept no record of its "
-            "DB rows and appended lines: it cannot be undone safely.",
-            hint=f"Its copies of the replaced files and databases are in {tx_dir}.",
-            code="tx-old-format",
-        )
-    plan = plan_undo(home, tx_dir, journal, live=False)
-    if plan.refused:
-        raise TransactionError(f"{journal.id}: {plan.refused}", hint="Nothing was changed.")
-    if plan.left:
-        listed = "\n  ".join(plan.left[:10])
-        more = f"\n  … and {len(plan.left) - 10} more" if len(plan.left) > 10 else ""
-        raise TransactionError(
-            f"{len(plan.left)} change(s) of {journal.id} were changed after it was committed; "
-            f"rolling back would lose that work:\n  {listed}{more}",
-            hint="Nothing was changed.",
-            code="tx-changed-after",
-            params={"count": len(plan.left)},
-        )
-    return plan
-
-
-def undo_committed(home: CodexHome, tx_dir: Path, journal: Journal) -> UndoPlan:
-    """Undo a committed transaction, all or nothing: refused when anything it wrote
-    changed since. The caller holds the lock."""
-    plan_committed_undo(home, tx_dir, journal)
-    live = plan_undo(home, tx_dir, journal)  # the same, read under the lock
-    if live.left:
-        raise TransactionError(f"{journal.id} changed while being checked.", hint="Run again.")
-    execute(live, tx_dir, journal)
-    return live
-
-
-def left_hint(tx_dir: Path) -> str:
-    return LEFT_HINT.format(dir=tx_dir)
-
-
 def is_no_space(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in NO_SPACE
 
@@ -377,7 +288,7 @@ class Interrupted(CodexMigrateError):
     code = "interrupted"
 
 
-def _reason(exc: BaseException) -> str:
+def error_reason(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     if isinstance(exc, OSError):
@@ -390,13 +301,13 @@ def abort(tx: Transaction, exc: BaseException, what: str) -> NoReturn:
     """Roll back after ``exc`` (inside an ``except`` block) and raise what the user should
     read. When the rollback itself fails (the disk is still full), the journal stays
     unfinished and the message says how ``recover`` finishes it."""
-    reason = _reason(exc)
+    reason = error_reason(exc)
     try:
         plan = tx.rollback(reason)
     except Exception as undo_exc:
         raise CodexMigrateError(
             f"the {what} failed ({reason}) and rolling it back stopped part way "
-            f"({_reason(undo_exc)}).",
+            f"({error_reason(undo_exc)}).",
             hint="Free some space if the disk is full, then run `codex-migrate recover`: "
             "it finishes the rollback.",
             code="rollback-incomplete",

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import CodexHome
 from codex_migrate.inuse import HomeLock, check_db_writable, ensure_not_running
-from codex_migrate.transaction import UNFINISHED, Transaction, recover
+from codex_migrate.recovery import recover
+from codex_migrate.transaction import UNFINISHED, Transaction
 from codex_migrate.undo import UndoPlan
 
 

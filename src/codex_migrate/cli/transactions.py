@@ -11,60 +11,79 @@ from codex_migrate.catalog import build_catalog
 from codex_migrate.cli.common import codex_home_option, confirm_write, emit_json, json_option
 from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.home import CodexHome, default_home, open_home, open_target
+from codex_migrate.recovery import left_hint
 from codex_migrate.service.transactions import (
     delete_transaction,
     find_transaction,
+    preview_delete,
     preview_rollback,
     recover_home,
     rollback_transaction,
     transactions_of,
 )
-from codex_migrate.transaction import left_hint
+from codex_migrate.undo import UndoPlan
 from codex_migrate.verify import verify_home
 
 
 @click.command()
 @codex_home_option("The home to recover")
+@click.option("--dry-run", is_flag=True, help="Say what would be undone and kept; change nothing.")
 @json_option
-def recover(codex_home: Path | None, as_json: bool) -> None:
+def recover(codex_home: Path | None, dry_run: bool, as_json: bool) -> None:
     """Roll back any transaction a crash or kill left unfinished in this home.
 
     Only what the transaction wrote, and only where it is still as it left it: anything
-    changed after it (new threads, renames, prompt history) is kept and listed.
+    changed after it (new threads, renames, prompt history) is kept and listed. --dry-run
+    makes the same checks and says the same, changing nothing (not even the lock file).
+
+    Exit status: 0 done (or nothing to recover), 1 a transaction was refused (its journal
+    names a path outside the home; nothing of it was undone) or recovery stopped part way,
+    3 the home does not exist, 4 another codex-migrate command is working on the home. A
+    dry run exits as the recovery would.
     """
     home = open_target((codex_home or default_home()).absolute())
-    plans = recover_home(home)
+    plans = recover_home(home, dry_run=dry_run)
     refused = [p for p in plans if p.refused]
     if as_json:
         emit_json(
             {
+                "dry_run": dry_run,
                 "rolled_back": [p.tx_id for p in plans if not p.refused],
                 "refused": [p.tx_id for p in refused],
                 "transactions": [p.to_dict() for p in plans],
             }
         )
     else:
-        for plan in plans:
-            if plan.refused:
-                click.secho(
-                    f"Refused transaction {plan.tx_id}: {plan.refused} Nothing of it was "
-                    "undone; it no longer blocks other commands.",
-                    fg="red",
-                    err=True,
-                )
-                continue
-            click.echo(f"Rolled back unfinished transaction {plan.tx_id}.")
-            for text in plan.descriptions:
-                click.echo(f"  {text}")
-            if plan.left:
-                click.secho("  Kept, as changed after the crash:", fg="yellow")
-                for text in plan.left:
-                    click.echo(f"    {text}")
-                click.echo(f"  {left_hint(home.transactions_dir / plan.tx_id)}")
-        if not plans:
-            click.echo("Nothing to recover.")
+        _print_recovery(home, plans, dry_run)
     if refused:
         sys.exit(EXIT_FAILURE)
+
+
+def _print_recovery(home: CodexHome, plans: list[UndoPlan], dry_run: bool) -> None:
+    would = "Would refuse" if dry_run else "Refused"
+    for plan in plans:
+        if plan.refused:
+            click.secho(
+                f"{would} transaction {plan.tx_id}: {plan.refused} Nothing of it "
+                f"{'would be' if dry_run else 'was'} undone; it no longer blocks other commands.",
+                fg="red",
+                err=True,
+            )
+            continue
+        verb = "Would roll back" if dry_run else "Rolled back"
+        click.echo(f"{verb} unfinished transaction {plan.tx_id}.")
+        for text in plan.descriptions:
+            click.echo(f"  {text}")
+        if plan.left:
+            kept = "Would keep" if dry_run else "Kept"
+            click.secho(f"  {kept}, as changed after the crash:", fg="yellow")
+            for text in plan.left:
+                click.echo(f"    {text}")
+            click.echo(f"  {left_hint(home.transactions_dir / plan.tx_id)}")
+    if not plans:
+        click.echo("Nothing to recover.")
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
 
 
 @click.group()
@@ -109,7 +128,12 @@ def tx_show(tx_id: str, codex_home: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be undone; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
 def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -> None:
-    """Undo a committed transaction (refused if anything it wrote changed since)."""
+    """Undo a committed transaction (refused if anything it wrote changed since).
+
+    Exit status: 0 rolled back, 1 refused (not committed, written by an older version, or
+    changed since) or no such transaction, 4 Codex or another codex-migrate command is
+    using the home. A dry run exits as the rollback would, but does not look for Codex.
+    """
     home = _tx_home(codex_home)
     plan = preview_rollback(home, tx_id)  # raises when it would be refused
     click.echo(f"Rolling back {tx_id} would:")
@@ -126,9 +150,22 @@ def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -
 @transactions.command("delete")
 @click.argument("tx_id")
 @codex_home_option("The home whose transactions to use")
-def tx_delete(tx_id: str, codex_home: Path | None) -> None:
-    """Delete a finished transaction's snapshot (it can no longer be rolled back)."""
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
+def tx_delete(tx_id: str, codex_home: Path | None, dry_run: bool) -> None:
+    """Delete a finished transaction's snapshot (it can no longer be rolled back).
+
+    Exit status: 0 deleted, 1 no such transaction or it is unfinished (run `recover`), 4
+    another codex-migrate command is working on the home. A dry run exits as the delete would.
+    """
     home = _tx_home(codex_home)
+    if dry_run:
+        info = preview_delete(home, tx_id)
+        click.echo(
+            f"Deleting {tx_id} would remove {info.path} ({info.snapshot_bytes / 1e6:.1f} MB); "
+            "it could no longer be rolled back."
+        )
+        click.echo("Dry run: nothing was changed.")
+        return
     delete_transaction(home, tx_id)
     click.echo(f"Deleted {tx_id}.")
 

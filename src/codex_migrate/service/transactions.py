@@ -9,12 +9,10 @@ from typing import Any
 
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
 from codex_migrate.home import CodexHome
-from codex_migrate.transaction import (
-    Journal,
-    list_transactions,
-    plan_committed_undo,
-    undo_committed,
-)
+from codex_migrate.inuse import HomeLock
+from codex_migrate.journal import Journal
+from codex_migrate.recovery import plan_committed_undo, recover, undo_committed
+from codex_migrate.transaction import list_transactions
 from codex_migrate.undo import UndoPlan
 from codex_migrate.writing import open_for_writing
 
@@ -74,10 +72,14 @@ def find_transaction(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
     )
 
 
-def recover_home(home: CodexHome) -> list[UndoPlan]:
+def recover_home(home: CodexHome, *, dry_run: bool = False) -> list[UndoPlan]:
     """Roll back what a crash or kill left unfinished: one plan per transaction (refused
     ones say why and were left alone). A home that does not exist is an error, not made to
-    say there was nothing to recover (a mistyped path would become a folder)."""
+    say there was nothing to recover (a mistyped path would become a folder).
+
+    ``dry_run``: the same checks and plans, nothing written: the lock is looked at, not
+    taken (another command holding it stops both alike), and each DB is read through a
+    private copy."""
     if not home.root.exists():
         raise HomeNotFound(
             f"{home.root} does not exist.",
@@ -85,13 +87,18 @@ def recover_home(home: CodexHome) -> list[UndoPlan]:
             code="home-missing",
             params={"path": str(home.root)},
         )
+    if dry_run:
+        HomeLock(home.transactions_dir).check_free()
+        return recover(home, dry_run=True)
     with open_for_writing(home, "recovery", check_codex=False) as writer:
         return writer.recovery
 
 
 def preview_rollback(home: CodexHome, tx_id: str) -> UndoPlan:
     """What rolling back ``tx_id`` would do, read-only; raises the refusal the rollback
-    itself would raise, so a dry run and a confirm page never promise more."""
+    itself would raise, so a dry run and a confirm page never promise more (another
+    command holding the lock included; only a running Codex is left to the rollback)."""
+    HomeLock(home.transactions_dir).check_free()
     tx_dir, journal = find_transaction(home, tx_id)
     return plan_committed_undo(home, tx_dir, journal)
 
@@ -104,8 +111,7 @@ def rollback_transaction(home: CodexHome, tx_id: str) -> Journal:
     return journal
 
 
-def delete_transaction(home: CodexHome, tx_id: str) -> Journal:
-    """Delete a finished transaction's snapshot: it can no longer be rolled back."""
+def _deletable(home: CodexHome, tx_id: str) -> tuple[Path, Journal]:
     tx_dir, journal = find_transaction(home, tx_id)
     if journal.state not in FINISHED:
         raise CodexMigrateError(
@@ -113,6 +119,20 @@ def delete_transaction(home: CodexHome, tx_id: str) -> Journal:
             code="tx-unfinished",
             params={"id": tx_id},
         )
+    return tx_dir, journal
+
+
+def preview_delete(home: CodexHome, tx_id: str) -> TransactionInfo:
+    """What deleting ``tx_id`` would remove, read-only; raises what the delete would raise
+    (unknown, unfinished, or another command holding the lock)."""
+    HomeLock(home.transactions_dir).check_free()
+    tx_dir, journal = _deletable(home, tx_id)
+    return TransactionInfo(tx_dir.name, tx_dir, journal, _size(tx_dir))
+
+
+def delete_transaction(home: CodexHome, tx_id: str) -> Journal:
+    """Delete a finished transaction's snapshot: it can no longer be rolled back."""
+    tx_dir, journal = _deletable(home, tx_id)
     with open_for_writing(home, "delete", check_codex=False):
         shutil.rmtree(tx_dir)
     return journal
