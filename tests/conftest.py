@@ -91,6 +91,10 @@ def _isolate_from_real_home(
     monkeypatch.setenv("CODEX_HOME", str(codex_home))
     monkeypatch.delenv("CODEX_SQLITE_HOME", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    # The listing cache stays on (every test is then also a test of it), in a folder of its
+    # own: no test touches the real user cache, none sees another's.
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE_DIR", str(isolated / "listing-cache"))
+    monkeypatch.delenv("CODEX_MIGRATE_CACHE", raising=False)
 
 
 def _binary_or_skip(version: str) -> Path:

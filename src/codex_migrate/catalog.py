@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_migrate import safejson
-from codex_migrate.fsutil import open_regular
 from codex_migrate.home import CodexHome, RolloutRef, check_inside
 from codex_migrate.isotime import utc_iso
 from codex_migrate.problem import Problem
@@ -23,10 +21,13 @@ from codex_migrate.readahead import reading_ahead
 from codex_migrate.rollout import LineIssues
 from codex_migrate.rollout_head import read_head
 from codex_migrate.rowcheck import check_row
+from codex_migrate.session_names import read_session_index
 from codex_migrate.statedb import StateDBError, ThreadRows, read_thread_rows
 
 #: ``progress(stage, done, total)``; the engine reports, the face (CLI, UI) draws.
 ProgressFn = Callable[[str, int, int], None]
+#: ``read_all(home, refs)``: one thread (or why not) per ref, in order; see catalog_cache.
+ReadAll = Callable[[CodexHome, list[RolloutRef]], Iterator["Thread | str"]]
 
 TITLE_MAX = 200
 #: The session_meta keys a DB row takes values from; the rest (e.g. 20 KB of base
@@ -229,26 +230,6 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def read_session_index(path: Path) -> dict[str, str]:
-    """Thread names from ``session_index.jsonl``: append-only, the last line per id wins."""
-    names: dict[str, str] = {}
-    try:
-        with open_regular(path) as f:
-            for raw in f:
-                try:
-                    obj = safejson.loads(raw)
-                except ValueError:
-                    continue
-                if not isinstance(obj, dict):
-                    continue
-                tid, name = obj.get("id"), obj.get("thread_name")
-                if isinstance(tid, str) and isinstance(name, str):
-                    names[tid.lower()] = name
-    except OSError:
-        return {}
-    return names
-
-
 def _title_of(text: str | None) -> str | None:
     if not text:
         return None
@@ -360,8 +341,11 @@ def _read_all(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]
     return (_read_one(home, ref, root) for ref in reading_ahead(refs))
 
 
-def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
-    """Read every rollout head, the DB rows and the name index into one catalog."""
+def build_catalog(
+    home: CodexHome, progress: ProgressFn | None = None, read_all: ReadAll | None = None
+) -> Catalog:
+    """Read every rollout head, the DB rows and the name index into one catalog;
+    ``read_all``: another reader of the heads (the listing cache), default read them all."""
     catalog = Catalog(home=home)
     refs = list(home.rollouts())
     names = read_session_index(home.session_index)
@@ -375,7 +359,8 @@ def build_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalo
     rows = catalog.db.rows if catalog.db else {}
     seen: set[str] = set()
     total = len(refs)
-    for done, (ref, result) in enumerate(zip(refs, _read_all(home, refs), strict=True), 1):
+    results = (read_all or _read_all)(home, refs)
+    for done, (ref, result) in enumerate(zip(refs, results, strict=True), 1):
         if ref.thread_id in seen:
             catalog.unreadable.append(
                 {"path": str(ref.path), "reason": "a second rollout with the same thread id"}

@@ -68,6 +68,8 @@ class CodexHome:
     unreadable_dirs: list[dict[str, str]] = field(default_factory=list)
     #: For a backup: the home it was taken from (its DB rows name files there).
     origin: Path | None = None
+    #: A temporary extraction (a backup archive opened for reading): never cached.
+    temporary: bool = False
 
     @property
     def sessions_dir(self) -> Path:

@@ -114,6 +114,7 @@ def open_source(
         report = verify_backup(given, progress, extract_to=root)
         _refuse_unless_ok(given, report)
         home = open_home(root)
+        home.temporary = True  # deleted when the block ends: not worth a listing cache
         home.found.insert(0, f"archive {given} ({report.files_checked} files verified)")
         yield home
     finally:

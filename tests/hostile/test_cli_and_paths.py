@@ -180,6 +180,7 @@ def test_permission_error_while_reading_is_plain(
     import codex_migrate.cli.scan as scan
 
     monkeypatch.setattr(scan, "build_catalog", lambda *a, **k: denied(None, None))
+    monkeypatch.setattr(scan, "cached_catalog", lambda *a, **k: denied(None, None))
     out = invoke("scan", world.src)
     assert out.code == EXIT_NO_HOME, out.text
     assert "Permission denied: /some/file" in out.text

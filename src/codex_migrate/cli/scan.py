@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
+from codex_migrate.catalog_cache import cached_catalog
 from codex_migrate.cli.common import PlainItems, emit_json, json_option, progress_bar
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
 from codex_migrate.home import open_home
@@ -49,7 +50,7 @@ def scan(
     ctx.with_resource(_cycle_collector_paused())
     home = ctx.with_resource(open_source(source))
     with progress_bar("Reading sessions") as progress:
-        catalog = build_catalog(home, progress)
+        catalog = cached_catalog(home, progress)
     mapping = None
     if mapper is not None:
         mapping = mapper.plan([p.cwd for p in catalog.projects if p.cwd], exists=cwd_exists)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.catalog_cache import cached_catalog
 from codex_migrate.codex_listing import CodexListing, list_in_codex
 from codex_migrate.codexbin import FoundCodex, locate_codex
 from codex_migrate.errors import CodexMigrateError
@@ -68,7 +69,7 @@ def preview_import(
     if isinstance(source, CodexHome):
         if source.root.resolve() == target.resolve():
             raise CodexMigrateError("SOURCE and the target are the same home.", code="same-home")
-        src_cat = build_catalog(source, progress)
+        src_cat = cached_catalog(source, progress)  # the target is always read anew
     else:
         src_cat = source
     tgt_cat = build_catalog(open_target(target), progress)

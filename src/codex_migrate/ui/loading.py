@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.catalog import Catalog, ProgressFn
+from codex_migrate.catalog_cache import cached_catalog
 from codex_migrate.home import open_home
 from codex_migrate.ui.common import config_of, see_other
 from codex_migrate.ui.jobs import DONE, RUNNING
@@ -102,7 +103,7 @@ def catalog_for(request: Request) -> Catalog | Response:
     if cached is not None and cached[0] == (str(home), stamp):
         catalog: Catalog = cached[1]
         return catalog
-    result = loaded(request, home, "catalog", lambda p: build_catalog(open_home(home), p))
+    result = loaded(request, home, "catalog", lambda p: cached_catalog(open_home(home), p))
     if isinstance(result, Response):
         return result
     with session.lock:

@@ -21,7 +21,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import ProgressFn, Thread, build_catalog, cwd_exists
+from codex_migrate.catalog import ProgressFn, Thread, cwd_exists
+from codex_migrate.catalog_cache import cached_catalog
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.service import scan_home
 from codex_migrate.source import open_source
@@ -117,7 +118,7 @@ def source_submit(request: Request) -> Response:
                     hint="Choose the copied folder or backup, not this machine's Codex home.",
                     code="same-home",
                 )
-            catalog = build_catalog(home, progress)
+            catalog = cached_catalog(home, progress)
             found = scan_home(catalog)  # what `codex-migrate scan` says of it
         except BaseException:
             stack.close()  # an extracted archive is deleted

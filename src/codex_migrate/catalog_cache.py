@@ -1,0 +1,386 @@
+"""A listing cache of rollout heads, so a home whose files did not change is not read again.
+
+borg's files cache and git's index, for the catalog: what :func:`catalog.read_thread` takes
+from one rollout (a pure function of its bytes, its path relative to the home, archived and
+compressed) is kept under a key of the file's stat: inode, size, mtime_ns and ctime_ns (the
+inode change time; on Windows, where ``st_ctime`` is the creation time, inode, size and
+mtime_ns). A hit costs one ``lstat``: no open, no read. Anything else is a miss, read as before.
+
+The rules:
+
+* **Listing and planning only**: ``scan``, the web UI's listings and the import's SOURCE
+  catalog (:func:`cached_catalog`). Whatever decides what to overwrite or checks a result (the
+  import's target, doctor, verify, rebind, backup, recovery) calls :func:`build_catalog`
+  without it and reads the real bytes: a safety check never trusts a cache.
+* **Racy files are not stored** (git's rule): a file whose mtime or ctime is less than
+  :data:`RACY_NS` before this read began (or later, or in the future) may still change within
+  the same timestamp tick, unseen by its stat; it is read again next time.
+* **Per-file facts only**: the DB row, the name index and what they cause are joined every time.
+* One cache file per home (named by the hash of its resolved path) in the user's cache folder,
+  ``CODEX_MIGRATE_CACHE_DIR`` overriding it; ``CODEX_MIGRATE_CACHE=off`` turns it off. Never
+  written into the home; temporary extractions (a backup archive) are not cached; the
+  :data:`KEEP` most recently used files are kept; entries of files that are gone are dropped.
+* JSON (a cache file is input: never pickle), mode 0600 in a 0700 folder, written atomically,
+  opened without following links. A cache file that is unreadable, not a regular file, over
+  :data:`MAX_BYTES`, malformed, or of another version or home is ignored (every file is a miss)
+  and rewritten; never a crash, never a wrong record. Two writers: the last one wins, and both
+  wrote correct records.
+
+It holds what a listing shows (first-message titles, cwd, git branch and remote: what Codex's
+own state DB holds too), never auth, tokens or configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from codex_migrate import __version__
+from codex_migrate.catalog import (
+    META_KEYS,
+    SHARED_GIT_KEYS,
+    SHARED_KEYS,
+    Catalog,
+    ProgressFn,
+    Thread,
+    _read_all,
+    _rel,
+    build_catalog,
+)
+from codex_migrate.home import CodexHome, RolloutRef
+from codex_migrate.problem import Problem
+from codex_migrate.rollout import LineIssues
+
+#: The record's layout and meaning. Bump it whenever :class:`Thread`'s fields or what
+#: ``read_thread``/``read_head`` make of a file change (tests/test_catalog_cache.py pins the
+#: fields): a cache of another version is ignored. The package version is part of the tag too.
+VERSION = 1
+TAG = f"{VERSION}/{__version__}"
+FORMAT = "codex-migrate listing cache"
+RACY_NS = 2_000_000_000  #: git's racy rule, with room for 2 s timestamps (FAT, some shares)
+MAX_BYTES = 256 << 20  #: a sane bound: about 500 000 threads
+KEEP = 16  #: cache files kept (one per home), the most recently used
+_OFF = ("off", "0", "no", "false")
+_NAME_RE = re.compile(r"^[0-9a-f]{32}\.json$")
+_TMP_RE = re.compile(r"^\.[0-9a-f]{32}\.json\.[0-9a-f]+\.tmp$")
+_POSIX = os.name != "nt"  # st_ctime is the inode change time
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | _NOFOLLOW
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | _NOFOLLOW
+#: A record: the stat key (4), then the thread's per-file fields.
+_FIELDS = 15
+
+
+def cached_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
+    """:func:`build_catalog` for a listing or a plan: unchanged rollouts come from the cache."""
+    cache = open_cache(home)
+    if cache is None:
+        return build_catalog(home, progress)
+    return build_catalog(home, progress, cache.read_all)
+
+
+def cache_dir() -> Path | None:
+    """Where cache files go; None when ``CODEX_MIGRATE_CACHE`` turns the cache off."""
+    if os.environ.get("CODEX_MIGRATE_CACHE", "").strip().lower() in _OFF:
+        return None
+    given = os.environ.get("CODEX_MIGRATE_CACHE_DIR")
+    if given:
+        return Path(given).expanduser()
+    return user_cache_dir()
+
+
+def user_cache_dir() -> Path:
+    """The user's cache folder for this tool, by platformdirs' rules (three rules: the
+    standard library is enough, and the single-file executable carries no new package)."""
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(local, "codex-migrate", "Cache")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "codex-migrate"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache", "codex-migrate")
+
+
+def open_cache(home: CodexHome) -> ListingCache | None:
+    """The cache of this home, loaded (an unusable file loads as empty); None when the cache
+    is off, the home is a temporary extraction, or the cache folder lies inside the home."""
+    folder = cache_dir()
+    if folder is None or home.temporary:
+        return None
+    try:
+        key = str(home.root.resolve())
+        key.encode("utf-8")  # a name that is not text (surrogates) cannot be a JSON key
+        if Path(os.path.abspath(folder)).resolve().is_relative_to(key):
+            return None  # scan writes nothing into the home
+    except (OSError, RuntimeError, UnicodeEncodeError):
+        return None
+    name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + ".json"
+    return ListingCache(folder, name, key)
+
+
+class ListingCache:
+    """One home's cache file: read when made, written (when it changed) after a full read."""
+
+    def __init__(self, folder: Path, name: str, home_key: str) -> None:
+        self.folder, self.name, self.home_key = folder, name, home_key
+        self.path = folder / name
+        loaded = _load(self.path, home_key)
+        self.valid = loaded is not None
+        self.entries: dict[str, Any] = loaded or {}
+
+    def read_all(self, home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
+        """The catalog's reader (see :data:`catalog.ReadAll`): hits from the cache, misses
+        read as before; the cache is saved once the last result has been taken."""
+        threshold = time.time_ns() - RACY_NS
+        root = sys.intern(str(home.root))
+        found: list[Thread | None] = []
+        keys: list[tuple[str, list[int] | None, float]] = []
+        misses: list[RolloutRef] = []
+        old, lstat, is_reg = self.entries, os.lstat, stat.S_ISREG
+        for ref in refs:
+            text = ref.text or str(ref.path)
+            rel = _rel(ref.path, home.root, text, root)
+            thread = key = None
+            mtime = 0.0
+            try:
+                st = lstat(text)
+            except (OSError, ValueError):
+                st = None
+            if st is not None and is_reg(st.st_mode):  # a link is read (and checked) anew
+                key = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns if _POSIX else 0]
+                mtime = st.st_mtime
+                rec = old.get(rel)
+                if type(rec) is list and len(rec) == _FIELDS and rec[:4] == key:
+                    thread = _thread(rec, ref, root, rel, st)
+            if thread is None:
+                misses.append(ref)
+            found.append(thread)
+            keys.append((rel, key, mtime))
+        entries: dict[str, Any] = {}
+        stored = 0
+        read = _read_all(home, misses)
+        for (rel, key, mtime), thread in zip(keys, found, strict=True):
+            if thread is not None:
+                entries[rel] = old[rel]
+                yield thread
+                continue
+            result = next(read)
+            if (
+                key is not None
+                and isinstance(result, Thread)
+                and _storable(result, key, mtime, threshold)
+            ):
+                # taken now: the catalog adds the DB row's problems after the yield
+                entries[rel] = _record(key, result)
+                stored += 1
+            yield result
+        if stored or not self.valid or entries.keys() != old.keys():
+            self.save(entries)
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(self.path)  # most recently used (see prune)
+
+    def save(self, entries: dict[str, Any]) -> None:
+        """Write the cache atomically; a cache that cannot be written is no error."""
+        doc = {"format": FORMAT, "version": TAG, "home": self.home_key, "entries": entries}
+        blob = _dumps(doc)
+        if blob is None:  # a value JSON cannot carry exactly: leave that file out
+            doc["entries"] = {r: e for r, e in entries.items() if _dumps([r, e]) is not None}
+            blob = _dumps(doc)
+        if blob is None:
+            return
+        tmp = self.folder / f".{self.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(tmp, _WRITE, 0o600)
+            try:
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            return
+        prune(self.folder)
+
+
+def _storable(result: Thread, key: list[int], mtime: float, threshold: int) -> bool:
+    """A thread read from the file stat-ed as ``key`` (same size and mtime), which is not
+    racy: last written (and its inode last changed) well before this read began."""
+    if result.size != key[1] or result.mtime != mtime:
+        return False
+    return key[2] < threshold and key[3] < threshold
+
+
+def _dumps(value: Any) -> bytes | None:
+    """``value`` as JSON when it comes back exactly (NaN, a huge int, a lone surrogate, a
+    deep nesting do not): a wrong record is never stored."""
+    try:
+        blob = orjson.dumps(value)
+        return blob if orjson.loads(blob) == value else None
+    except (orjson.JSONEncodeError, orjson.JSONDecodeError, TypeError):
+        return None
+
+
+def _record(key: list[int], t: Thread) -> list[Any]:
+    issues = t.line_issues
+    return [
+        *key,
+        t.era,
+        t.history_mode,
+        t.rollout_cwd,
+        t.title,
+        t.created_at,
+        t.source,
+        t.model_provider,
+        t.cli_version,
+        list(t.kept_meta) if t.kept_meta is not None else None,
+        None if issues is None else [*_counts(issues), issues.first_bad_line],
+        [[p.code, str(p)] for p in t.problems],
+    ]
+
+
+def _counts(issues: LineIssues) -> list[int]:
+    return [issues.truncated, issues.non_utf8, issues.not_json, issues.huge]
+
+
+_STR_OR_NONE = frozenset({str, type(None)})
+_SHARED_AT = tuple(i for i, k in enumerate(META_KEYS) if k in SHARED_KEYS)
+_GIT_AT = META_KEYS.index("git")
+
+
+def _thread(
+    rec: list[Any], ref: RolloutRef, root: str, rel: str, st: os.stat_result
+) -> Thread | None:
+    """The thread of a cached record; None when the record is malformed (then a miss).
+    Repeated values are kept once, as ``read_thread`` keeps them (see catalog.SHARED_KEYS)."""
+    era, mode, cwd, title, created, source, provider, version, kept, issues, problems = rec[4:]
+    if type(era) is not str or type(mode) is not str:
+        return None
+    types = {type(cwd), type(title), type(created), type(source), type(provider)}
+    if not types.union((type(version),)) <= _STR_OR_NONE:
+        return None
+    if kept is not None:
+        if type(kept) is not list or len(kept) != len(META_KEYS):
+            return None
+        kept = kept.copy()
+        for i in _SHARED_AT:
+            if type(value := kept[i]) is str and len(value) < 4096:
+                kept[i] = sys.intern(value)
+        if type(git := kept[_GIT_AT]) is dict:
+            kept[_GIT_AT] = git = git.copy()
+            for g in SHARED_GIT_KEYS:
+                if type(value := git.get(g)) is str and len(value) < 4096:
+                    git[g] = sys.intern(value)
+        kept = tuple(kept)
+    line_issues = None
+    if issues is not None:
+        if type(issues) is not list or len(issues) != 5:
+            return None
+        if not all(type(n) is int and n >= 0 for n in issues[:4]):
+            return None
+        if issues[4] is not None and type(issues[4]) is not int:
+            return None
+        line_issues = LineIssues(*issues)
+    if type(problems) is not list:
+        return None
+    made = []
+    for p in problems:
+        if type(p) is not list or len(p) != 2 or type(p[0]) is not str or type(p[1]) is not str:
+            return None
+        made.append(Problem(p[0], p[1]))
+    return Thread(  # positional, in the fields' order (see catalog.read_thread)
+        ref.thread_id,
+        root,
+        rel,
+        ref.archived,
+        ref.compressed,
+        st.st_size,  # as the key (the record's may be 5.0 == 5)
+        st.st_mtime,
+        era,
+        mode,
+        sys.intern(cwd) if cwd is not None and len(cwd) < 4096 else cwd,
+        title,
+        created,
+        source,
+        provider,
+        version,
+        None,  # index_name: joined by the catalog
+        None,  # row: joined by the catalog
+        kept,
+        line_issues,
+        made,
+    )
+
+
+def _load(path: Path, home_key: str) -> dict[str, Any] | None:
+    """The entries of a usable cache file for this home, else None (a miss for every file)."""
+    try:
+        fd = os.open(path, _READ)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+            return None
+        chunks, total = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_BYTES:
+                return None
+        doc = orjson.loads(b"".join(chunks))
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    finally:
+        os.close(fd)
+    if type(doc) is not dict or doc.get("format") != FORMAT or doc.get("version") != TAG:
+        return None
+    entries = doc.get("entries")
+    if doc.get("home") != home_key or type(entries) is not dict:
+        return None
+    return entries
+
+
+def prune(folder: Path) -> None:
+    """Keep the :data:`KEEP` most recently used cache files of ``folder`` (and no temp file
+    an interrupted writer left over an hour ago); only files named as ours are removed."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    ours: list[tuple[float, str]] = []
+    for name in names:
+        is_cache, is_tmp = _NAME_RE.match(name), _TMP_RE.match(name)
+        if not (is_cache or is_tmp):
+            continue
+        try:
+            st = os.lstat(folder / name)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if is_cache:
+            ours.append((st.st_mtime, name))
+        elif now - st.st_mtime > 3600:
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+    for _, name in sorted(ours, reverse=True)[KEEP:]:
+        with contextlib.suppress(OSError):
+            os.unlink(folder / name)
