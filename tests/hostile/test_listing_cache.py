@@ -1,0 +1,129 @@
+"""A hostile or broken listing-cache file (see catalog_cache): scan still lists the truth,
+exits 0, never follows a link or blocks on a FIFO, and puts a good cache file in its place."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+import codex_migrate.catalog_cache as cc
+from codex_migrate.catalog_cache import open_cache
+from codex_migrate.home import open_home
+from tests.hostile.conftest import BOUND, World, invoke
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if 10 s had passed since the files were written: the cache stores them."""
+    clock = time.time_ns
+    monkeypatch.setattr(cc.time, "time_ns", lambda: clock() + 10_000_000_000)
+
+
+def _truncated(p: Path) -> None:
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+
+
+def _garbage(p: Path) -> None:
+    p.write_bytes(b"\x00\xff not json at all \xfe" * 100)
+
+
+def _other_version(p: Path) -> None:
+    doc = orjson.loads(p.read_bytes())
+    p.write_bytes(orjson.dumps({**doc, "version": "0/0"}))
+
+
+def _not_a_dict(p: Path) -> None:
+    p.write_bytes(b"[1, 2, 3]")
+
+
+def _entries_not_lists(p: Path) -> None:
+    doc = orjson.loads(p.read_bytes())
+    doc["entries"] = {rel: {"x": 1} for rel in doc["entries"]}
+    p.write_bytes(orjson.dumps(doc))
+
+
+def _deep(p: Path) -> None:
+    p.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+
+
+def _huge(p: Path) -> None:
+    with open(p, "r+b") as f:  # sparse: no disk space used
+        f.truncate(cc.MAX_BYTES + 1)
+
+
+def _a_folder(p: Path) -> None:
+    p.unlink()
+    p.mkdir()
+
+
+def _a_fifo(p: Path) -> None:
+    p.unlink()
+    os.mkfifo(p)
+
+
+@pytest.mark.timeout(BOUND)
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        _truncated,
+        _garbage,
+        _other_version,
+        _not_a_dict,
+        _entries_not_lists,
+        _deep,
+        _huge,
+        _a_folder,
+        pytest.param(
+            _a_fifo, marks=pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+        ),
+    ],
+)
+def test_a_broken_cache_file_is_ignored_and_replaced(
+    world: World, later: None, spoil: Callable[[Path], None]
+) -> None:
+    truth = invoke("scan", world.src, "--json")
+    assert truth.code == 0
+    cache = open_cache(open_home(world.src))
+    assert cache is not None and cache.valid
+    spoil(cache.path)
+    out = invoke("scan", world.src, "--json")
+    assert out.code == 0, out.text
+    assert out.stdout == truth.stdout
+    again = open_cache(open_home(world.src))
+    if spoil is not _a_folder:  # a folder in its place stays (nothing of ours to remove)
+        assert again is not None and again.valid and again.path.is_file()
+    if cache.path.is_fifo():
+        cache.path.unlink()
+
+
+@pytest.mark.timeout(BOUND)
+def test_a_cache_file_that_is_a_link_is_not_followed(world: World, later: None) -> None:
+    truth = invoke("scan", world.src, "--json")
+    cache = open_cache(open_home(world.src))
+    assert cache is not None
+    victim = world.tmp / "victim.json"
+    victim.write_bytes(cache.path.read_bytes())
+    before = victim.read_bytes()
+    cache.path.unlink()
+    cache.path.symlink_to(victim)
+    out = invoke("scan", world.src, "--json")
+    assert out.code == 0 and out.stdout == truth.stdout
+    assert victim.read_bytes() == before  # neither read as ours nor written through
+    assert not cache.path.is_symlink()
+
+
+@pytest.mark.timeout(BOUND)
+def test_a_cache_folder_that_cannot_be_made_is_no_error(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = world.tmp / "plain-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE_DIR", str(blocker / "sub"))
+    out = invoke("scan", world.src, "--json")
+    assert out.code == 0, out.text
+    assert blocker.read_text() == "x"

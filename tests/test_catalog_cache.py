@@ -1,0 +1,351 @@
+"""The listing cache (catalog_cache): a hit opens no file, every change is a miss, racy files
+are never stored, and a listing with the cache cold, warm or off is the same, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+import codex_migrate.catalog as catalog_mod
+import codex_migrate.catalog_cache as cc
+from codex_migrate.catalog import Catalog, Thread, build_catalog
+from codex_migrate.catalog_cache import cached_catalog, open_cache
+from codex_migrate.cli import cli
+from codex_migrate.home import open_home
+from codex_migrate.rollout import LineIssues
+from codex_migrate.rollout_head import RolloutHead
+from tests.homes import tid, write_rollout
+
+FIXTURES = Path(__file__).parent / "fixtures"
+H3000 = Path("/work/tmp/h3000")
+
+
+def listing(cat: Catalog) -> list[dict[str, Any]]:
+    return [t.to_dict() for t in cat.threads] + [{"unreadable": cat.unreadable}]
+
+
+def real(home: Path) -> list[dict[str, Any]]:
+    """What the catalog is without the cache: the truth every cached listing must equal."""
+    return listing(build_catalog(open_home(home)))
+
+
+def cached(home: Path) -> list[dict[str, Any]]:
+    return listing(cached_catalog(open_home(home)))
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache reads as if 10 s had passed since the files were written: none is racy."""
+    clock = time.time_ns
+    monkeypatch.setattr(cc.time, "time_ns", lambda: clock() + 10_000_000_000)
+
+
+def tick() -> None:
+    """Let the file system's clock move on, so a change gets a new ctime."""
+    time.sleep(0.03)
+
+
+def home_of(tmp_path: Path, n: int = 4) -> Path:
+    home = tmp_path / ".codex"
+    for i in range(1, n + 1):
+        write_rollout(home, i, era="paginated" if i % 2 else "legacy", cwd=f"/p/{i % 2}")
+    write_rollout(home, 99, archived=True)
+    return home
+
+
+def cache_entries() -> dict[str, Any]:
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    (path,) = [p for p in folder.iterdir() if p.suffix == ".json"]
+    doc = orjson.loads(path.read_bytes())
+    assert doc["version"] == cc.TAG
+    entries: dict[str, Any] = doc["entries"]
+    return entries
+
+
+def no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*a: object, **k: object) -> object:
+        raise AssertionError("a rollout was opened on a cache hit")
+
+    monkeypatch.setattr(catalog_mod, "read_head", refuse)
+
+
+def test_a_warm_listing_opens_no_rollout(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = home_of(tmp_path)
+    truth = real(home)
+    assert cached(home) == truth  # cold: fills the cache
+    assert len(cache_entries()) == 5
+    no_reads(monkeypatch)
+    assert cached(home) == truth  # warm: every thread from the cache
+
+
+def test_the_cache_lives_outside_the_home_private(tmp_path: Path, later: None) -> None:
+    home = home_of(tmp_path)
+    before = sorted(p.name for p in home.rglob("*"))
+    cached(home)
+    assert sorted(p.name for p in home.rglob("*")) == before
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    (path,) = folder.iterdir()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_joined_facts_are_not_cached(tmp_path: Path, later: None) -> None:
+    """Names (session_index.jsonl) are joined every time: a rename shows at once."""
+    home = home_of(tmp_path)
+    cached(home)
+    (home / "session_index.jsonl").write_text(
+        json.dumps({"id": tid(1), "thread_name": "Renamed"}) + "\n"
+    )
+    assert cached(home) == real(home)
+    assert any(t["name"] == "Renamed" for t in cached(home)[:-1])
+
+
+def _append(p: Path) -> None:
+    with open(p, "a") as f:
+        f.write('{"timestamp":"2026-03-04T10:30:00Z","type":"event_msg","payload":{}}\n')
+
+
+def _truncate(p: Path) -> None:
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+
+
+def _same_size(p: Path) -> None:
+    data = p.read_bytes()
+    p.write_bytes(data.replace(b"Hello", b"Howdy"))
+    assert len(p.read_bytes()) == len(data)
+
+
+def _touch(p: Path) -> None:
+    os.utime(p)
+
+
+def _rename(p: Path) -> None:
+    p.rename(p.with_name(p.name.replace(tid(1), tid(7))))
+
+
+def _archive(p: Path) -> None:
+    dest = p.parents[4] / "archived_sessions"
+    dest.mkdir(exist_ok=True)
+    p.rename(dest / p.name)
+
+
+def _delete(p: Path) -> None:
+    p.unlink()
+
+
+def _new_file(p: Path) -> None:
+    write_rollout(p.parents[4], 8, cwd="/p/new")
+
+
+def _replace(p: Path) -> None:
+    """Another file (another inode) of the same size and mtime put in its place."""
+    st = p.stat()
+    other = p.with_suffix(".tmp")
+    other.write_bytes(p.read_bytes().replace(b"Hello", b"Howdy"))
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, p)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_append, _truncate, _same_size, _touch, _rename, _archive, _delete, _new_file, _replace],
+)
+def test_every_change_is_seen(tmp_path: Path, later: None, change: Any) -> None:
+    home = home_of(tmp_path)
+    cached(home)
+    tick()
+    change(home / "sessions/2026/03/04" / f"rollout-2026-03-04T10-20-30-{tid(1)}.jsonl")
+    truth = real(home)
+    assert cached(home) == truth
+    assert cached(home) == truth  # and once more, from the cache written just now
+
+
+def test_a_file_written_just_now_is_never_stored(tmp_path: Path) -> None:
+    """git's racy rule: with the real clock, what was written a moment ago is read every
+    time; an append within the same tick can never be hidden."""
+    home = home_of(tmp_path)
+    assert cached(home) == real(home)
+    assert cache_entries() == {}
+    path = home / "sessions/2026/03/04" / f"rollout-2026-03-04T10-20-30-{tid(1)}.jsonl"
+    for _ in range(2):
+        _same_size(path)  # no tick: the same mtime as likely as not
+        assert cached(home) == real(home)
+        _append(path)
+        assert cached(home) == real(home)
+
+
+def test_a_file_with_a_future_time_is_not_stored(tmp_path: Path, later: None) -> None:
+    home = home_of(tmp_path, 1)
+    path = next(home.rglob(f"*{tid(1)}.jsonl"))
+    future = time.time_ns() + 3600 * 10**9
+    os.utime(path, ns=(future, future))
+    assert cached(home) == real(home)
+    assert [tid(99) in rel for rel in cache_entries()] == [True]
+
+
+def test_the_cache_off(tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE", "off")
+    home = home_of(tmp_path)
+    assert cached(home) == real(home)
+    assert not Path(os.environ["CODEX_MIGRATE_CACHE_DIR"]).exists()
+
+
+def test_an_unwritable_cache_folder_is_no_error(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE_DIR", str(blocker / "cache"))
+    home = home_of(tmp_path)
+    assert cached(home) == real(home)
+    out = CliRunner().invoke(cli, ["scan", str(home), "--json"])
+    assert out.exit_code == 0, out.output
+    assert blocker.read_text() == "not a folder"
+
+
+def test_no_cache_for_a_temporary_extraction_or_a_cache_inside_the_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = open_home(home_of(tmp_path))
+    assert open_cache(home) is not None
+    home.temporary = True
+    assert open_cache(home) is None
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE_DIR", str(tmp_path / ".codex" / "cache"))
+    assert open_cache(open_home(tmp_path / ".codex")) is None
+
+
+def test_each_home_has_its_own_file_and_old_ones_are_pruned(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cc, "KEEP", 3)
+    homes = [home_of(tmp_path / f"h{i}", 1) for i in range(5)]
+    for i, home in enumerate(homes):
+        cached(home)
+        folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+        for p in folder.iterdir():  # older and older: the last home is the newest
+            os.utime(p, (time.time() - 100 + i, time.time() - 100 + i))
+    names = {p.name for p in Path(os.environ["CODEX_MIGRATE_CACHE_DIR"]).iterdir()}
+    assert len(names) == 3
+    assert open_cache(open_home(homes[-1])).path.name in names  # type: ignore[union-attr]
+
+
+def test_another_homes_cache_file_is_ignored(tmp_path: Path, later: None) -> None:
+    a, b = home_of(tmp_path / "a"), home_of(tmp_path / "b", 2)
+    cached(a)
+    cache_a = open_cache(open_home(a))
+    cache_b = open_cache(open_home(b))
+    assert cache_a is not None and cache_b is not None
+    shutil.copy(cache_a.path, cache_b.path)  # a's records under b's name
+    assert cached(b) == real(b)
+
+
+def test_a_value_json_cannot_carry_exactly_is_not_stored(tmp_path: Path, later: None) -> None:
+    """A session_meta with an integer past 64 bits: read right every time, never cached."""
+    home = home_of(tmp_path, 2)
+    path = next(home.rglob(f"*{tid(1)}.jsonl"))
+    lines = path.read_bytes().split(b"\n")
+    meta = json.loads(lines[0])
+    meta["payload"]["git"] = {"branch": "main", "commit_hash": 2**80}
+    lines[0] = json.dumps(meta).encode()
+    path.write_bytes(b"\n".join(lines))
+    truth = real(home)
+    assert cached(home) == truth
+    assert not any(tid(1) in rel for rel in cache_entries())
+    assert len(cache_entries()) == 2
+    thread = cached_catalog(open_home(home)).thread(tid(1))
+    assert thread is not None and thread.meta["git"]["commit_hash"] == 2**80
+
+
+def test_malformed_records_are_misses(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = home_of(tmp_path, 2)
+    truth = real(home)
+    cached(home)
+    cache = open_cache(open_home(home))
+    assert cache is not None
+    doc = orjson.loads(cache.path.read_bytes())
+    bad = [
+        lambda r: r.__setitem__(1, float(r[1])),  # size 5.0 == 5: must not be shown as 5.0
+        lambda r: r.__setitem__(7, 42),  # title not text
+        lambda r: r.__setitem__(12, ["too", "short"]),  # kept_meta
+        lambda r: r.__setitem__(13, [1, 2, 3]),  # line issues
+        lambda r: r.__setitem__(14, [["code-only"]]),  # problems
+        lambda r: r.pop(),  # a field missing
+    ]
+    for spoil in bad:
+        entries = {rel: list(rec) for rel, rec in doc["entries"].items()}
+        for rec in entries.values():
+            spoil(rec)
+        cache.path.write_bytes(orjson.dumps({**doc, "entries": entries}))
+        assert cached(home) == truth
+        assert json.dumps(cached(home)) == json.dumps(truth)  # 5 and 5.0 differ here
+
+
+def test_the_record_format_is_pinned_to_its_version() -> None:
+    """Changed the fields of Thread, RolloutHead or LineIssues (or what read_thread makes of
+    a file)? Bump catalog_cache.VERSION, then update this test: old caches are then ignored."""
+    assert cc.VERSION == 1
+    assert [f.name for f in fields(Thread)] == [
+        "id", "home_root", "rel_path", "archived_on_disk", "compressed", "size", "mtime", "era",
+        "history_mode", "rollout_cwd", "title", "created_at", "source", "model_provider",
+        "cli_version", "index_name", "row", "kept_meta", "line_issues", "problems",
+    ]  # fmt: skip
+    assert [f.name for f in fields(RolloutHead)] == [
+        "era", "meta", "meta_id", "history_mode", "first_user_message", "env_cwd",
+        "settings_cwd", "turn_cwd", "first_timestamp", "records_read", "size", "mtime",
+        "issues", "empty",
+    ]  # fmt: skip
+    assert [f.name for f in fields(LineIssues)] == [
+        "truncated",
+        "non_utf8",
+        "not_json",
+        "huge",
+        "first_bad_line",
+    ]
+    assert catalog_mod.META_KEYS == (
+        "timestamp", "source", "model_provider", "cli_version", "originator", "thread_source",
+        "git",
+    )  # fmt: skip
+
+
+def _scan_json(home: Path) -> bytes:
+    out = CliRunner().invoke(cli, ["scan", str(home), "--json"])
+    assert out.exit_code == 0, out.output
+    return out.stdout_bytes
+
+
+@pytest.mark.parametrize("fixture", ["codex-0.169.0", "codex-0.80.0"])
+def test_scan_json_is_the_same_cold_warm_and_off(
+    fixture: str, tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(FIXTURES / fixture / "home", home)
+    cold = _scan_json(home)
+    assert cache_entries()  # stored
+    warm = _scan_json(home)
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE", "off")
+    assert cold == warm == _scan_json(home)
+
+
+@pytest.mark.skipif(not H3000.is_dir(), reason="the shared 3 000-session home is not built here")
+def test_scan_json_of_the_real_shaped_home_is_the_same_cold_warm_and_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """/work/tmp/h3000 is read only: the cache goes to this test's own folder."""
+    cold = _scan_json(H3000)
+    warm = _scan_json(H3000)
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE", "off")
+    assert cold == warm == _scan_json(H3000)
