@@ -42,6 +42,10 @@ def test_real_shaped_benchmark_smoke() -> None:
     assert r["sessions"] == 30 and r["day_folders"] > 20
     assert r["import"]["wall_s"] > 0 and r["import_over_durable_copy"] > 0
     assert "import / durable copy" in bench_real.table(r)
+    # the listing cache: cold and warm figures, the warm ones from a filled cache
+    assert r["scan_warm"]["cpu_s"] > 0 and r["preview_warm"]["cpu_s"] > 0
+    assert r["import_warm_over_durable_copy"] > 0 and r["warm_cache_files"] == 1
+    assert "scan --json, cache warm" in bench_real.table(r)
 
 
 @pytest.mark.slow
