@@ -349,3 +349,15 @@ def test_scan_json_of_the_real_shaped_home_is_the_same_cold_warm_and_off(
     warm = _scan_json(H3000)
     monkeypatch.setenv("CODEX_MIGRATE_CACHE", "off")
     assert cold == warm == _scan_json(H3000)
+
+
+def test_the_no_cache_option_reads_every_file_and_writes_no_cache(
+    tmp_path: Path, later: None
+) -> None:
+    home = home_of(tmp_path)
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    out = CliRunner().invoke(cli, ["--no-cache", "scan", str(home), "--json"])
+    assert out.exit_code == 0, out.output
+    assert not folder.exists()
+    assert out.stdout_bytes == _scan_json(home)  # and the next command has it on again
+    assert cache_entries()

@@ -36,7 +36,6 @@ import contextlib
 import hashlib
 import os
 import re
-import secrets
 import stat
 import sys
 import time
@@ -90,9 +89,24 @@ def cached_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catal
     return build_catalog(home, progress, cache.read_all)
 
 
+_off = False  #: set by :func:`cache_off` (``codex-migrate --no-cache``)
+
+
+@contextlib.contextmanager
+def cache_off() -> Iterator[None]:
+    """No cache while the block runs (the CLI's ``--no-cache``: one command's lifetime)."""
+    global _off
+    was, _off = _off, True
+    try:
+        yield
+    finally:
+        _off = was
+
+
 def cache_dir() -> Path | None:
-    """Where cache files go; None when ``CODEX_MIGRATE_CACHE`` turns the cache off."""
-    if os.environ.get("CODEX_MIGRATE_CACHE", "").strip().lower() in _OFF:
+    """Where cache files go; None when ``CODEX_MIGRATE_CACHE`` (or ``--no-cache``) turns
+    the cache off."""
+    if _off or os.environ.get("CODEX_MIGRATE_CACHE", "").strip().lower() in _OFF:
         return None
     given = os.environ.get("CODEX_MIGRATE_CACHE_DIR")
     if given:
@@ -200,7 +214,7 @@ class ListingCache:
             blob = _dumps(doc)
         if blob is None:
             return
-        tmp = self.folder / f".{self.name}.{secrets.token_hex(6)}.tmp"
+        tmp = self.folder / f".{self.name}.{os.urandom(6).hex()}.tmp"
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(tmp, _WRITE, 0o600)

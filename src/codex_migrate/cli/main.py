@@ -129,11 +129,20 @@ def _silence_stdout() -> None:
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="codex-migrate", message=version_message())
-def cli() -> None:
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read every session file, not the listing cache (also: CODEX_MIGRATE_CACHE=off).",
+)
+def cli(no_cache: bool) -> None:
     """Move OpenAI Codex conversation history between machines, and keep it usable there.
 
     Every command reads or writes a Codex home (default: $CODEX_HOME, else ~/.codex).
     """
+    if no_cache:
+        from codex_migrate.catalog_cache import cache_off
+
+        click.get_current_context().with_resource(cache_off())
 
 
 def main() -> None:
