@@ -160,3 +160,35 @@ def test_rows_settled_as_they_are_written_give_the_same_log(tmp_path: Path) -> N
     again = json.loads(json.dumps(log.finish()))
     assert again != plain
     assert plan_row_undo(conn, again, "t.sqlite").changed_since == []
+
+
+def test_rowids_are_logged_only_where_no_column_holds_them(tmp_path: Path) -> None:
+    """A text key's table logs each row's rowid and puts it back there; a table keyed by its
+    rowid (an INTEGER PRIMARY KEY) or without one (WITHOUT ROWID) needs no rowid logged."""
+    conn = statedb.connect(tmp_path / "r.sqlite")
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, v)")
+    conn.execute("CREATE TABLE n (id INTEGER PRIMARY KEY, v)")
+    conn.execute("CREATE TABLE w (id TEXT PRIMARY KEY, v) WITHOUT ROWID")
+    conn.execute("INSERT INTO t (rowid, id, v) VALUES (7, 'a', 1), (3, 'b', 2.5)")
+    conn.execute("INSERT INTO n VALUES (4, 'x')")
+    conn.execute("INSERT INTO w VALUES ('a', x'00')")
+    conn.commit()
+    log = RowLog(conn)
+    for table in ("t", "n", "w"):
+        log.watch(table, "1")
+    conn.execute("INSERT OR REPLACE INTO t VALUES ('a', 'new')")  # a new rowid for 'a'
+    conn.execute("DELETE FROM t WHERE id = 'b'")
+    conn.execute("UPDATE n SET v = 'y'")
+    conn.execute("DELETE FROM w")
+    images = json.loads(json.dumps(log.finish()))
+    conn.commit()
+    rowids = {e["table"]: [r.get("rowid") for r in e["rows"]] for e in images["tables"]}
+    assert rowids == {"t": [7, 3], "n": [None], "w": [None]}
+    apply_row_undo(conn, plan_row_undo(conn, images, "r.sqlite"))
+    conn.commit()
+    assert conn.execute("SELECT rowid, id, v FROM t ORDER BY rowid").fetchall() == [
+        (3, "b", 2.5),
+        (7, "a", 1),
+    ]
+    assert conn.execute("SELECT * FROM n").fetchall() == [(4, "x")]
+    assert conn.execute("SELECT * FROM w").fetchall() == [("a", b"\x00")]

@@ -7,6 +7,10 @@ rollback then looks at each row: still as we left it → put back what was there
 we inserted); as it was before → nothing to do (the write never committed); anything else →
 someone changed it since, and it is kept. Whole-file snapshots are never restored: they would
 throw away every row written after us.
+
+A row put back keeps its rowid too (a table whose key is not its rowid logs the rowid of each
+row it had, beside the image: an upsert or a delete gave that rowid up), unless another row
+holds it by then: then it comes back under a new one, and the plan says so.
 """
 
 from __future__ import annotations
@@ -68,8 +72,29 @@ def key_columns(conn: statedb.Connection, table: str) -> list[str]:
     return [name for _, name in pk] or [ROWID]
 
 
-def _select(conn: statedb.Connection, table: str, keys: list[str], where: str) -> str:
-    cols = f'rowid AS "{ROWID}", *' if keys == [ROWID] else "*"
+def own_rowid(conn: statedb.Connection, table: str, keys: list[str]) -> bool:
+    """Whether ``table`` has a rowid that none of its columns holds (a key that is not the
+    rowid, no ``INTEGER PRIMARY KEY`` alias, not ``WITHOUT ROWID``): a row deleted and
+    put back by its values alone would come back under a new one."""
+    if keys == [ROWID]:
+        return False  # the rowid is the key, in the image already
+    info = list(conn.execute(f'PRAGMA table_info("{table}")'))
+    if any(r[1].lower() in ("rowid", "oid", "_rowid_") for r in info):
+        return False  # a column shadows the name
+    pk = [r for r in info if r[5]]
+    if len(pk) == 1 and str(pk[0][2]).upper() == "INTEGER":
+        return False  # the key column is the rowid
+    try:
+        conn.execute(f'SELECT rowid FROM "{table}" LIMIT 0')
+    except statedb.OperationalError:
+        return False  # WITHOUT ROWID
+    return True
+
+
+def _select(
+    conn: statedb.Connection, table: str, keys: list[str], where: str, rowid: bool = False
+) -> str:
+    cols = f'rowid AS "{ROWID}", *' if keys == [ROWID] or rowid else "*"
     return f'SELECT {cols} FROM "{table}" WHERE {where}'
 
 
@@ -123,6 +148,8 @@ class RowLog:
     #: (table, column) -> the values watched by :meth:`watch_keys`, and those settled
     watched: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
     settled: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
+    #: table -> key -> the rowid of the row before (tables where :func:`own_rowid`)
+    rowids: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def _key(self, table: str, row: Row) -> str:
         keys = self.keys[table]
@@ -163,12 +190,22 @@ class RowLog:
         if table not in self.keys:
             self.keys[table] = key_columns(self.conn, table)
             self.before[table] = {}
+            if own_rowid(self.conn, table, self.keys[table]):
+                self.rowids[table] = {}
         w = _Watch(table, where, tuple(params), column)
         self.watches.append(w)
         seen = self.before[table]
-        query = _select(self.conn, table, self.keys[table], where)
+        rowids = self.rowids.get(table)
+        query = _select(self.conn, table, self.keys[table], where, rowids is not None)
         for row in _rows(self.conn.execute(query, w.params)):
-            seen.setdefault(self._key(table, row), row)
+            if rowids is None:
+                seen.setdefault(self._key(table, row), row)
+                continue
+            rowid = row.pop(ROWID)
+            key = self._key(table, row)
+            if key not in seen:
+                seen[key] = row
+                rowids[key] = rowid
 
     def finish(self) -> dict[str, Any]:
         """Read the watched rows as we leave them; the JSON the journal keeps: each changed
@@ -210,7 +247,7 @@ class RowLog:
 
     def _changes(self) -> Iterator[tuple[str, list[str], Iterator[_Change]]]:
         """Per table: its key columns and each changed row (its key as JSON, its image
-        before, the digest after), in key order."""
+        before, the digest after, its rowid before where logged), in key order."""
         for w in self.watches:
             if w.column is not None and self.settled.get((w.table, w.column), set()).issuperset(
                 w.params
@@ -223,48 +260,65 @@ class RowLog:
                 got[self._key(w.table, row)] = sha
         for table, keys in self.keys.items():
             before, after = self.before[table], self.after.get(table, {})
+            rowids = self.rowids.get(table, {})
 
             def changed(
-                before: dict[str, Row] = before, after: dict[str, bytes] = after
+                before: dict[str, Row] = before,
+                after: dict[str, bytes] = after,
+                rowids: dict[str, int] = rowids,
             ) -> Iterator[_Change]:
                 for k in sorted(before.keys() | after.keys()):
                     was, now = before.get(k), after.get(k)
                     hex_now = None if now is None else now.hex()
                     if (None if was is None else _sha(was)) != hex_now:
-                        yield k, was, hex_now
+                        yield k, was, hex_now, rowids.get(k)
 
             yield table, keys, changed()
 
 
 #: A changed row: its key (the JSON text :meth:`RowLog._key` gives), its image before (None:
-#: we inserted it), the digest of it after (None: we deleted it).
-_Change = tuple[str, Row | None, str | None]
+#: we inserted it), the digest of it after (None: we deleted it), its rowid before (None:
+#: not logged, see :func:`own_rowid`).
+_Change = tuple[str, Row | None, str | None, int | None]
 
 
-def _change(key: str, was: Row | None, now: str | None) -> dict[str, Any]:
-    return {
+def _change(key: str, was: Row | None, now: str | None, rowid: int | None) -> dict[str, Any]:
+    change = {
         "key": json.loads(key),
         "before": was,
         "after": None if now is None else {"$sha256": now},
     }
+    if rowid is not None:
+        change["rowid"] = rowid
+    return change
 
 
-def _change_text(key_count: int, key: str, was: Row | None, now: str | None) -> str:
+def _change_text(
+    key_count: int, key: str, was: Row | None, now: str | None, rowid: int | None
+) -> str:
     """``json.dumps(_change(...), separators=(",", ":"))``: a row we inserted (nearly every
     row of an import) by format, with a one-column key, which :meth:`RowLog._key` wrote as
     compact JSON already; the rest by the encoder."""
     if was is None and now is not None and key_count == 1:
         return f'{{"key":{key},"before":null,"after":{{"$sha256":"{now}"}}}}'
-    return json.dumps(_change(key, was, now), separators=(",", ":"))
+    return json.dumps(_change(key, was, now, rowid), separators=(",", ":"))
 
 
 @dataclass
 class RowUndo:
-    """What undoing one DB's row log would do: rows to put back, rows left alone."""
+    """What undoing one DB's row log would do: rows to put back (table, key columns, key,
+    image before, rowid before), rows left alone, rows whose rowid another row holds now."""
 
-    restore: list[tuple[str, list[str], list[Any], Row | None]] = field(default_factory=list)
+    restore: list[tuple[str, list[str], list[Any], Row | None, int | None]] = field(
+        default_factory=list
+    )
     changed_since: list[str] = field(default_factory=list)
     already: int = 0
+    new_rowid: list[str] = field(default_factory=list)
+
+
+def _where(keys: list[str]) -> str:
+    return " AND ".join(("rowid" if k == ROWID else f'"{k}"') + " IS ?" for k in keys)
 
 
 def plan_row_undo(conn: statedb.Connection, log: dict[str, Any], db_name: str) -> RowUndo:
@@ -277,35 +331,52 @@ def plan_row_undo(conn: statedb.Connection, log: dict[str, Any], db_name: str) -
             key, before, after = change["key"], change["before"], change["after"]
             current = None
             if table in tables:
-                where = " AND ".join(("rowid" if k == ROWID else f'"{k}"') + " IS ?" for k in keys)
-                got = _rows(conn.execute(_select(conn, table, keys, where), key))
+                got = _rows(conn.execute(_select(conn, table, keys, _where(keys)), key))
                 current = got[0] if got else None
             if current == before:
                 out.already += 1
             elif _same(current, after):
-                out.restore.append((table, keys, key, before))
+                out.restore.append((table, keys, key, before, change.get("rowid")))
             else:
-                label = ", ".join(str(k) for k in key)
-                out.changed_since.append(f"{db_name}: {table} row {label} changed since")
+                out.changed_since.append(f"{db_name}: {table} row {_label(key)} changed since")
+    freed: dict[str, set[tuple[Any, ...]]] = {}
+    for table, _, key, _, _ in out.restore:
+        freed.setdefault(table, set()).add(tuple(key))
+    for table, keys, key, before, rowid in out.restore:
+        if before is not None and rowid is not None:
+            cols = ", ".join(f'"{k}"' for k in keys)
+            holder = conn.execute(f'SELECT {cols} FROM "{table}" WHERE rowid = ?', (rowid,))
+            held = holder.fetchone()
+            if held is not None and tuple(held) not in freed[table]:
+                out.new_rowid.append(
+                    f"{db_name}: {table} row {_label(key)} comes back under a new rowid "
+                    f"(another row holds its rowid {rowid} now)"
+                )
     return out
+
+
+def _label(key: list[Any]) -> str:
+    return ", ".join(str(k) for k in key)
 
 
 def apply_row_undo(conn: statedb.Connection, undo: RowUndo) -> int:
     """Put the rows back, inside the caller's write transaction: every delete first, in the
     reverse of the order the tables were written (a projection's state row first, as Codex's
-    cleanup trigger expects), then every insert in that order (the state row last)."""
-
-    def where(keys: list[str]) -> str:
-        return " AND ".join(("rowid" if k == ROWID else f'"{k}"') + " IS ?" for k in keys)
-
-    for table, keys, key, _ in reversed(undo.restore):
-        conn.execute(f'DELETE FROM "{table}" WHERE {where(keys)}', key)
-    for table, _, _, before in undo.restore:
+    cleanup trigger expects), then every insert in that order (the state row last), each
+    under its old rowid where that is free."""
+    for table, keys, key, _, _ in reversed(undo.restore):
+        conn.execute(f'DELETE FROM "{table}" WHERE {_where(keys)}', key)
+    for table, _, _, before, rowid in undo.restore:
         if before is not None:
             names = [("rowid" if n == ROWID else f'"{n}"') for n in before]
-            marks = ", ".join("?" for _ in before)
-            conn.execute(
-                f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({marks})',
-                [_decode(v) for v in before.values()],
-            )
+            values = [_decode(v) for v in before.values()]
+            if rowid is not None and not _held(conn, table, rowid):
+                names.insert(0, "rowid")
+                values.insert(0, rowid)
+            marks = ", ".join("?" for _ in values)
+            conn.execute(f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({marks})', values)
     return len(undo.restore)
+
+
+def _held(conn: statedb.Connection, table: str, rowid: int) -> bool:
+    return conn.execute(f'SELECT 1 FROM "{table}" WHERE rowid = ?', (rowid,)).fetchone() is not None

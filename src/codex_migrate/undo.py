@@ -73,6 +73,10 @@ def _hash_or_none(p: Path) -> str | None:
     return sha256_file(p)
 
 
+def _nothing() -> None:
+    """The action of a step that only says something (done by the step before it)."""
+
+
 def _unlink(p: Path) -> Callable[[], None]:
     return lambda: p.unlink(missing_ok=True)
 
@@ -244,6 +248,8 @@ def _db_steps(home: CodexHome, tx_dir: Path, j: Journal, plan: UndoPlan, live: b
                     apply_row_undo(conn, plan_row_undo(conn, log, name))
 
             plan.add(f"put back {len(undo.restore)} row(s) of {name}", run)
+            for note in undo.new_rowid:  # said, not done: the put-back above does it
+                plan.add(note, _nothing)
     if j.version == 1 and j.db_touched:
         plan.left.append(
             "database rows written by this transaction (an older journal without row "
