@@ -152,8 +152,9 @@ def table(r: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"home: {r['home']}",
-            f"{'work (cache: cold = empty, warm = filled)':<34} {'wall s':>7} {'CPU s':>7}"
-            f" {'peak RSS MB':>12}",
+            "listing cache: cold = a new empty cache folder per run (as in earlier rounds),"
+            " warm = filled by one scan before",
+            f"{'work':<34} {'wall s':>7} {'CPU s':>7} {'peak RSS MB':>12}",
             _row("scan --json, cache cold", r["scan"]),
             _row("scan --json, cache warm", r["scan_warm"]),
             _row("import --dry-run, cache cold", r["preview"]),
