@@ -34,6 +34,30 @@ LAZY_COMMANDS = {
     "sync": "codex_migrate.cli.sync:sync_command",
 }
 
+#: Each lazy command's short help as ``--help`` lists it (the first sentence of its help,
+#: before click shortens it to the width), so listing the commands imports none of them.
+#: tests/test_cli_help.py checks it against each command's own help, and that ``--help``
+#: is the same byte for byte either way.
+LAZY_HELP = {
+    "scan": "Show every session in a Codex home, copy or backup, grouped by project.",
+    "demo": "Build a demo Codex home with sessions from a Mac, and scan it.",
+    "import": "Merge sessions from SOURCE (a home, copy or backup) into a Codex home.",
+    "rebind": "Repair a home that was copied or synced, in place.",
+    "recover": "Roll back any transaction a crash or kill left unfinished in this home.",
+    "transactions": "Inspect, undo or delete past transactions of a home.",
+    "verify": "Check a home's rollouts against its state DB (read-only).",
+    "backup": "Back up Codex conversation history into a folder or one archive file.",
+    "verify-backup": "Check a backup folder or archive against its manifest.json.",
+    "doctor": "Say for every thread and DB row whether the real Codex lists it, and if not, why.",
+    "export-html": "Export conversations as self-contained HTML files, one per thread.",
+    "export-md": "Export conversations as Markdown files, one per thread.",
+    "ui": "Open the web UI: migrate, repair, back up, export and roll back, in your browser.",
+    "sync": "Keep Codex history in step across machines through FOLDER, a folder that a sync "
+    "engine (Syncthing, Dropbox, iCloud Drive, OneDrive, a network share) carries.",
+}
+
+_LISTING = "codex_migrate.listing"
+
 
 class Group(click.Group):
     """Turns engine errors into a message and an exit status instead of a traceback, and
@@ -42,7 +66,17 @@ class Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's own listing, of :data:`LAZY_HELP` for the commands not loaded yet."""
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            ctx.meta.pop(_LISTING, None)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if ctx.meta.get(_LISTING) and cmd_name in LAZY_HELP and cmd_name not in self.commands:
+            return click.Command(cmd_name, help=LAZY_HELP[cmd_name])  # listed, not loaded
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
             module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
             command = getattr(importlib.import_module(module), attr)
