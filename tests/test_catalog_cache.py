@@ -15,6 +15,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+import codex_migrate.cachefiles as cachefiles
 import codex_migrate.catalog as catalog_mod
 import codex_migrate.catalog_cache as cc
 from codex_migrate.catalog import Catalog, Thread, build_catalog
@@ -229,7 +230,7 @@ def test_no_cache_for_a_temporary_extraction_or_a_cache_inside_the_home(
 def test_each_home_has_its_own_file_and_old_ones_are_pruned(
     tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cc, "KEEP", 3)
+    monkeypatch.setattr(cachefiles, "KEEP", 3)
     homes = [home_of(tmp_path / f"h{i}", 1) for i in range(5)]
     for i, home in enumerate(homes):
         cached(home)
@@ -361,3 +362,46 @@ def test_the_no_cache_option_reads_every_file_and_writes_no_cache(
     assert not folder.exists()
     assert out.stdout_bytes == _scan_json(home)  # and the next command has it on again
     assert cache_entries()
+
+
+def test_a_meta_value_json_would_change_is_not_stored(tmp_path: Path, later: None) -> None:
+    """NaN in a session_meta (json reads it, orjson would write it back as null)."""
+    home = home_of(tmp_path, 2)
+    path = next(home.rglob(f"*{tid(1)}.jsonl"))
+    lines = path.read_bytes().split(b"\n")
+    meta = json.loads(lines[0])
+    meta["payload"]["git"] = {"branch": "main", "weight": float("nan")}
+    lines[0] = json.dumps(meta).encode()
+    path.write_bytes(b"\n".join(lines))
+    truth = json.dumps(real(home))
+    assert json.dumps(cached(home)) == truth
+    assert json.dumps(cached(home)) == truth
+    for rec in cache_entries().values():
+        assert "weight" not in json.dumps(rec)
+
+
+def test_two_writers_leave_one_whole_cache(tmp_path: Path, later: None) -> None:
+    """Each writes a whole file and renames it over the name: the last wins, nothing mixed."""
+    home = home_of(tmp_path, 3)
+    first, second = open_cache(open_home(home)), open_cache(open_home(home))
+    assert first is not None and second is not None
+    listed = list(open_home(home).rollouts())
+    threads_a = list(first.read_all(open_home(home), listed))  # saves all four
+    threads_b = list(second.read_all(open_home(home), listed[:2]))  # saves two, last
+    assert len(threads_a) == 4 and len(threads_b) == 2
+    assert len(cache_entries()) == 2
+    assert cached(home) == real(home)
+    assert len(cache_entries()) == 4
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_removed_later(tmp_path: Path, later: None) -> None:
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    folder.mkdir(parents=True)
+    stale = folder / f".{'0' * 32}.json.abcdef.tmp"
+    fresh = folder / f".{'1' * 32}.json.abcdef.tmp"
+    mine = folder / "notes.txt"  # not named as ours: never removed
+    for p in (stale, fresh, mine):
+        p.write_text("x")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    cached(home_of(tmp_path))
+    assert not stale.exists() and fresh.exists() and mine.exists()

@@ -17,14 +17,13 @@ The rules:
   the same timestamp tick, unseen by its stat; it is read again next time.
 * **Per-file facts only**: the DB row, the name index and what they cause are joined every time.
 * One cache file per home (named by the hash of its resolved path) in the user's cache folder,
-  ``CODEX_MIGRATE_CACHE_DIR`` overriding it; ``CODEX_MIGRATE_CACHE=off`` turns it off. Never
-  written into the home; temporary extractions (a backup archive) are not cached; the
-  :data:`KEEP` most recently used files are kept; entries of files that are gone are dropped.
-* JSON (a cache file is input: never pickle), mode 0600 in a 0700 folder, written atomically,
-  opened without following links. A cache file that is unreadable, not a regular file, over
-  :data:`MAX_BYTES`, malformed, or of another version or home is ignored (every file is a miss)
-  and rewritten; never a crash, never a wrong record. Two writers: the last one wins, and both
-  wrote correct records.
+  ``CODEX_MIGRATE_CACHE_DIR`` overriding it; ``CODEX_MIGRATE_CACHE=off`` (or ``--no-cache``)
+  turns it off. Never written into the home; temporary extractions (a backup archive) are not
+  cached; entries of files that are gone are dropped. The files themselves: :mod:`cachefiles`.
+* JSON (a cache file is input: never pickle). A cache file that is unreadable, not a regular
+  file, too big, malformed, or of another version or home is ignored (every file is a miss)
+  and rewritten; a malformed record is a miss: never a crash, never a wrong record. Two
+  writers: the last one wins, and both wrote correct records.
 
 It holds what a listing shows (first-message titles, cwd, git branch and remote: what Codex's
 own state DB holds too), never auth, tokens or configuration.
@@ -32,10 +31,9 @@ own state DB holds too), never auth, tokens or configuration.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import math
 import os
-import re
 import stat
 import sys
 import time
@@ -46,6 +44,7 @@ from typing import Any
 import orjson
 
 from codex_migrate import __version__
+from codex_migrate.cachefiles import cache_dir, read_json, touch, write_atomic
 from codex_migrate.catalog import (
     META_KEYS,
     SHARED_GIT_KEYS,
@@ -68,15 +67,7 @@ VERSION = 1
 TAG = f"{VERSION}/{__version__}"
 FORMAT = "codex-migrate listing cache"
 RACY_NS = 2_000_000_000  #: git's racy rule, with room for 2 s timestamps (FAT, some shares)
-MAX_BYTES = 256 << 20  #: a sane bound: about 500 000 threads
-KEEP = 16  #: cache files kept (one per home), the most recently used
-_OFF = ("off", "0", "no", "false")
-_NAME_RE = re.compile(r"^[0-9a-f]{32}\.json$")
-_TMP_RE = re.compile(r"^\.[0-9a-f]{32}\.json\.[0-9a-f]+\.tmp$")
 _POSIX = os.name != "nt"  # st_ctime is the inode change time
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | _NOFOLLOW
-_WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | _NOFOLLOW
 #: A record: the stat key (4), then the thread's per-file fields.
 _FIELDS = 15
 
@@ -87,43 +78,6 @@ def cached_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catal
     if cache is None:
         return build_catalog(home, progress)
     return build_catalog(home, progress, cache.read_all)
-
-
-_off = False  #: set by :func:`cache_off` (``codex-migrate --no-cache``)
-
-
-@contextlib.contextmanager
-def cache_off() -> Iterator[None]:
-    """No cache while the block runs (the CLI's ``--no-cache``: one command's lifetime)."""
-    global _off
-    was, _off = _off, True
-    try:
-        yield
-    finally:
-        _off = was
-
-
-def cache_dir() -> Path | None:
-    """Where cache files go; None when ``CODEX_MIGRATE_CACHE`` (or ``--no-cache``) turns
-    the cache off."""
-    if _off or os.environ.get("CODEX_MIGRATE_CACHE", "").strip().lower() in _OFF:
-        return None
-    given = os.environ.get("CODEX_MIGRATE_CACHE_DIR")
-    if given:
-        return Path(given).expanduser()
-    return user_cache_dir()
-
-
-def user_cache_dir() -> Path:
-    """The user's cache folder for this tool, by platformdirs' rules (three rules: the
-    standard library is enough, and the single-file executable carries no new package)."""
-    if sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(local, "codex-migrate", "Cache")
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "codex-migrate"
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache", "codex-migrate")
 
 
 def open_cache(home: CodexHome) -> ListingCache | None:
@@ -202,8 +156,7 @@ class ListingCache:
         if stored or not self.valid or entries.keys() != old.keys():
             self.save(entries)
         else:
-            with contextlib.suppress(OSError):
-                os.utime(self.path)  # most recently used (see prune)
+            touch(self.path)  # most recently used (see cachefiles.prune)
 
     def save(self, entries: dict[str, Any]) -> None:
         """Write the cache atomically; a cache that cannot be written is no error."""
@@ -214,23 +167,7 @@ class ListingCache:
             blob = _dumps(doc)
         if blob is None:
             return
-        tmp = self.folder / f".{self.name}.{os.urandom(6).hex()}.tmp"
-        try:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(tmp, _WRITE, 0o600)
-            try:
-                view = memoryview(blob)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            return
-        prune(self.folder)
+        write_atomic(self.folder, self.name, blob)
 
 
 def _storable(result: Thread, key: list[int], mtime: float, threshold: int) -> bool:
@@ -238,17 +175,31 @@ def _storable(result: Thread, key: list[int], mtime: float, threshold: int) -> b
     racy: last written (and its inode last changed) well before this read began."""
     if result.size != key[1] or result.mtime != mtime:
         return False
+    if result.kept_meta is not None and not all(_finite(v) for v in result.kept_meta):
+        return False  # JSON would carry NaN back as null: never a wrong record
     return key[2] < threshold and key[3] < threshold
 
 
 def _dumps(value: Any) -> bytes | None:
-    """``value`` as JSON when it comes back exactly (NaN, a huge int, a lone surrogate, a
-    deep nesting do not): a wrong record is never stored."""
+    """``value`` as JSON, or None where orjson refuses it (an int past 64 bits, a lone
+    surrogate, a deep nesting); the one value it would change silently, a float that is not
+    finite (written as null), never reaches a record (see :func:`_finite`)."""
     try:
-        blob = orjson.dumps(value)
-        return blob if orjson.loads(blob) == value else None
-    except (orjson.JSONEncodeError, orjson.JSONDecodeError, TypeError):
+        return orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
         return None
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinity in ``value`` (a session_meta value: at most 128 levels deep)."""
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(_finite(v) for v in value.values())
+    if kind is list:
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _record(key: list[int], t: Thread) -> list[Any]:
@@ -344,57 +295,10 @@ def _thread(
 
 def _load(path: Path, home_key: str) -> dict[str, Any] | None:
     """The entries of a usable cache file for this home, else None (a miss for every file)."""
-    try:
-        fd = os.open(path, _READ)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
-            return None
-        chunks, total = [], 0
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > MAX_BYTES:
-                return None
-        doc = orjson.loads(b"".join(chunks))
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    finally:
-        os.close(fd)
+    doc = read_json(path)
     if type(doc) is not dict or doc.get("format") != FORMAT or doc.get("version") != TAG:
         return None
     entries = doc.get("entries")
     if doc.get("home") != home_key or type(entries) is not dict:
         return None
     return entries
-
-
-def prune(folder: Path) -> None:
-    """Keep the :data:`KEEP` most recently used cache files of ``folder`` (and no temp file
-    an interrupted writer left over an hour ago); only files named as ours are removed."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    now = time.time()
-    ours: list[tuple[float, str]] = []
-    for name in names:
-        is_cache, is_tmp = _NAME_RE.match(name), _TMP_RE.match(name)
-        if not (is_cache or is_tmp):
-            continue
-        try:
-            st = os.lstat(folder / name)
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        if is_cache:
-            ours.append((st.st_mtime, name))
-        elif now - st.st_mtime > 3600:
-            with contextlib.suppress(OSError):
-                os.unlink(folder / name)
-    for _, name in sorted(ours, reverse=True)[KEEP:]:
-        with contextlib.suppress(OSError):
-            os.unlink(folder / name)

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+import codex_migrate.cachefiles as cachefiles
 import codex_migrate.catalog_cache as cc
 from codex_migrate.catalog_cache import open_cache
 from codex_migrate.home import open_home
@@ -53,7 +54,7 @@ def _deep(p: Path) -> None:
 
 def _huge(p: Path) -> None:
     with open(p, "r+b") as f:  # sparse: no disk space used
-        f.truncate(cc.MAX_BYTES + 1)
+        f.truncate(cachefiles.MAX_BYTES + 1)
 
 
 def _a_folder(p: Path) -> None:

@@ -174,7 +174,7 @@ def cli(no_cache: bool) -> None:
     Every command reads or writes a Codex home (default: $CODEX_HOME, else ~/.codex).
     """
     if no_cache:
-        from codex_migrate.catalog_cache import cache_off
+        from codex_migrate.cachefiles import cache_off
 
         click.get_current_context().with_resource(cache_off())
 
