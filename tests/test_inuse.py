@@ -133,3 +133,59 @@ def test_proc_finds_a_holder_that_opened_the_db_through_a_bind_mount(tmp_path: P
         pytest.skip("bind mounts are not allowed here")
     pid, found = out.stdout.decode().split(" ", 1)
     assert found.strip() == f"[{pid}]"
+
+
+class _FakeProc:
+    def __init__(self, pid: int, name: str, paths: list[str] | Exception) -> None:
+        self.pid, self.info, self._paths = pid, {"pid": pid, "name": name}, paths
+
+    def open_files(self) -> list[object]:
+        if isinstance(self._paths, Exception):
+            raise self._paths
+        return [type("popenfile", (), {"path": p})() for p in self._paths]
+
+
+def test_the_psutil_path_knows_the_homes_db_by_its_identity_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS (simulated: psutil's view, on any OS): a file counts by (device, inode) as on
+    Linux, so a Codex that names the DB by another path to it (a firmlink, a link to the
+    home's folder, another mount) is found; the same name in another home is not."""
+    import os
+    import types
+
+    home, other = tmp_path / "home", tmp_path / "other"
+    home.mkdir()
+    other.mkdir()
+    (home / "state_5.sqlite").write_bytes(b"db")
+    (other / "state_5.sqlite").write_bytes(b"db")
+    (tmp_path / "alias").symlink_to(home)  # what /System/Volumes/Data/Users/... is to /Users
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    os.link(home / "state_5.sqlite", mounted / "state_5.sqlite")  # the same file elsewhere
+
+    class Error(Exception):
+        pass
+
+    procs = [
+        _FakeProc(os.getpid(), "us", [str(home / "state_5.sqlite")]),  # never ourselves
+        _FakeProc(101, "codex", [str(tmp_path / "alias" / "state_5.sqlite-wal")]),
+        _FakeProc(102, "codex", [str(tmp_path / "alias" / "state_5.sqlite")]),
+        _FakeProc(103, "codex", [str(mounted / "state_5.sqlite")]),
+        _FakeProc(104, "codex", [str(other / "state_5.sqlite")]),  # another home's
+        _FakeProc(105, "codex", Error("access denied")),
+        _FakeProc(106, "codex", ["/nowhere/state_5.sqlite", str(home / "state_5.sqlite")]),
+        _FakeProc(107, "editor", [str(home / "notes.txt")]),
+    ]
+    fake = types.ModuleType("psutil")
+    fake.Error = Error  # type: ignore[attr-defined]
+    fake.process_iter = lambda attrs: iter(procs)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "psutil", fake)
+    found = [(p[0], p[2]) for p in _psutil_view(home)]
+    assert found == [
+        (102, str(tmp_path / "alias" / "state_5.sqlite")),
+        (103, str(mounted / "state_5.sqlite")),
+        (106, str(home / "state_5.sqlite")),
+    ]
+    # by path alone (before), 102 and 103 were missed: only 106 was found
+    assert [p[0] for p in _psutil_view(other)] == [104]

@@ -34,10 +34,20 @@ def running_codex(home: Path) -> list[CodexProcess]:
     home = home.resolve()
     if sys.platform.startswith("linux") and os.path.isdir("/proc/self/fd"):
         return _holders_from_proc(home)
+    return _holders_from_psutil(home)
+
+
+def _holders_from_psutil(home: Path) -> list[CodexProcess]:
+    """:func:`running_codex` elsewhere (macOS, Windows): each process's open files as psutil
+    names them. A ``state_*.sqlite*`` file counts when it is right in ``home`` or, as on
+    Linux, when it is one of the home's DB files by (device, inode) whatever the path says
+    (macOS names a file by its firmlinked path, /System/Volumes/Data/Users/..., or through
+    a link to the home's folder)."""
     try:
         import psutil
     except ImportError:  # pragma: no cover - psutil is a dependency
         return []
+    ours = _state_db_ids(home)
     found: list[CodexProcess] = []
     me = os.getpid()
     for proc in psutil.process_iter(["pid", "name"]):
@@ -46,7 +56,7 @@ def running_codex(home: Path) -> list[CodexProcess]:
         try:
             for f in proc.open_files():
                 p = Path(f.path)
-                if p.parent == home and _is_state_db_name(p.name):
+                if _is_state_db_name(p.name) and (p.parent == home or _same_file(f.path, ours)):
                     found.append(CodexProcess(proc.pid, proc.info["name"] or "?", str(p)))
                     break
         except (psutil.Error, OSError):
@@ -116,7 +126,7 @@ def _state_db_ids(home: Path) -> set[tuple[int, int]]:
 
 
 def _same_file(fd_link: str, ids: set[tuple[int, int]]) -> bool:
-    """Whether the file open at ``/proc/<pid>/fd/<n>`` is one of ``ids``."""
+    """Whether the file open at ``/proc/<pid>/fd/<n>`` (or found at a path) is one of ``ids``."""
     if not ids:
         return False
     try:
