@@ -329,6 +329,27 @@ def test_migrate_from_a_backup_archive_keeps_it_extracted_until_the_end(ui: Any)
         assert not Path(extracted.group(1)).exists()
 
 
+def test_a_backup_archive_is_never_in_the_listing_cache(ui: Any) -> None:
+    """An archive's temporary extraction is read without the listing cache: at the source
+    step and again when Apply re-reads the source under the lock (no cache file of it stays
+    in the user's cache folder after the extraction is deleted)."""
+    from codex_migrate.backup import run_backup
+    from codex_migrate.home import open_home
+
+    _config, client, demo = ui
+    archive = demo.root / "Codex_backup.tar.zst"
+    run_backup(open_home(demo.source), archive=archive)
+    client.post("/migrate/source", {"source": str(archive)})
+    page = client.post(
+        "/migrate/map",
+        {"rule_old": MAC, "rule_new": str(demo.projects), "action": "preview"},
+    )
+    assert "Import finished" in _apply(client, page).text
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    homes = [json.loads(p.read_bytes())["home"] for p in folder.glob("*.json")]
+    assert [h for h in homes if "codex-migrate-source-" in h] == []
+
+
 def _extracted_sources() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("codex-migrate-source-*"))
 

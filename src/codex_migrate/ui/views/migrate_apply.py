@@ -55,6 +55,7 @@ def _build_plan(
     assert src_home is not None
     if fresh:
         source: Any = open_home(src_home.root)
+        source.temporary = src_home.temporary  # an extracted archive: never cached
     else:
         assert state.source_catalog is not None
         source = state.source_catalog
