@@ -142,3 +142,25 @@ def test_transactions_delete_dry_run_refuses_an_unfinished_one(tmp_path: Path) -
     conn = sqlite3.connect(tmp_path / "d1" / "state_5.sqlite")
     assert conn.execute("SELECT count(*) FROM threads").fetchone()[0] > 1  # still crashed
     conn.close()
+
+
+def test_rollback_and_delete_say_it_in_json_too(tmp_path: Path) -> None:
+    target = _target_with_db(tmp_path)
+    code, out = run("import", str(_source(tmp_path)), "--codex-home", str(target),
+                    "--map", f"{OLD}=/new", "--yes", "--json")  # fmt: skip
+    tx = json.loads(out)["report"]["transaction_id"]
+    before = _state(target, tmp_path / "d0")
+    home = ("--codex-home", str(target))
+    code, out = run("transactions", "rollback", tx, *home, "--dry-run", "--json")
+    dry = json.loads(out)
+    assert code == 0 and dry["dry_run"] is True and dry["done"] is False
+    assert any(u.startswith("remove sessions/") for u in dry["undone"]), dry
+    code, out = run("transactions", "delete", tx, *home, "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["path"] == str(target / "migration_transactions" / tx)
+    assert _state(target, tmp_path / "d1") == before
+    code, out = run("transactions", "rollback", tx, *home, "--yes", "--json")
+    real = json.loads(out)
+    assert code == 0 and real["done"] is True and real["undone"] == dry["undone"]
+    code, out = run("transactions", "delete", tx, *home, "--json")
+    assert code == 0 and json.loads(out)["done"] is True
+    assert not (target / "migration_transactions" / tx).exists()

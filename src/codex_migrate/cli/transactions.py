@@ -127,47 +127,69 @@ def tx_show(tx_id: str, codex_home: Path | None) -> None:
 @codex_home_option("The home whose transactions to use")
 @click.option("--dry-run", is_flag=True, help="Say what would be undone; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
-def tx_rollback(tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool) -> None:
+@json_option
+def tx_rollback(
+    tx_id: str, codex_home: Path | None, dry_run: bool, yes: bool, as_json: bool
+) -> None:
     """Undo a committed transaction (refused if anything it wrote changed since).
 
     Exit status: 0 rolled back, 1 refused (not committed, written by an older version, or
-    changed since) or no such transaction, 4 Codex or another codex-migrate command is
-    using the home. A dry run exits as the rollback would, but does not look for Codex.
+    changed since), no such transaction, or not confirmed (no terminal to ask and no
+    --yes), 4 Codex or another codex-migrate command is using the home. A dry run exits as
+    the rollback would, but does not look for Codex.
     """
     home = _tx_home(codex_home)
     plan = preview_rollback(home, tx_id)  # raises when it would be refused
-    click.echo(f"Rolling back {tx_id} would:")
-    for text in plan.descriptions or ["change nothing (it is already undone)"]:
-        click.echo(f"  {text}")
-    if dry_run:
+    if not as_json:
+        click.echo(f"Rolling back {tx_id} would:")
+        for text in plan.descriptions or ["change nothing (it is already undone)"]:
+            click.echo(f"  {text}")
+    if not dry_run:
+        confirm_write(yes, "Roll back?")
+        rollback_transaction(home, tx_id)
+    if as_json:
+        emit_json(
+            {"dry_run": dry_run, "id": tx_id, "undone": plan.descriptions, "done": not dry_run}
+        )
+    elif dry_run:
         click.echo("Dry run: nothing was changed.")
-        return
-    confirm_write(yes, "Roll back?")
-    rollback_transaction(home, tx_id)
-    click.echo(f"Rolled back {tx_id}.")
+    else:
+        click.echo(f"Rolled back {tx_id}.")
 
 
 @transactions.command("delete")
 @click.argument("tx_id")
 @codex_home_option("The home whose transactions to use")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
-def tx_delete(tx_id: str, codex_home: Path | None, dry_run: bool) -> None:
+@json_option
+def tx_delete(tx_id: str, codex_home: Path | None, dry_run: bool, as_json: bool) -> None:
     """Delete a finished transaction's snapshot (it can no longer be rolled back).
 
     Exit status: 0 deleted, 1 no such transaction or it is unfinished (run `recover`), 4
     another codex-migrate command is working on the home. A dry run exits as the delete would.
     """
     home = _tx_home(codex_home)
-    if dry_run:
-        info = preview_delete(home, tx_id)
+    info = preview_delete(home, tx_id)  # raises what the delete would raise
+    if not dry_run:
+        delete_transaction(home, tx_id)
+    if as_json:
+        emit_json(
+            {
+                "dry_run": dry_run,
+                "id": tx_id,
+                "path": str(info.path),
+                "snapshot_bytes": info.snapshot_bytes,
+                "done": not dry_run,
+            }
+        )
+    elif dry_run:
         click.echo(
             f"Deleting {tx_id} would remove {info.path} ({info.snapshot_bytes / 1e6:.1f} MB); "
             "it could no longer be rolled back."
         )
         click.echo("Dry run: nothing was changed.")
-        return
-    delete_transaction(home, tx_id)
-    click.echo(f"Deleted {tx_id}.")
+    else:
+        click.echo(f"Deleted {tx_id}.")
 
 
 @click.command()
