@@ -405,3 +405,46 @@ def test_a_temp_file_left_by_a_killed_writer_is_removed_later(tmp_path: Path, la
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
     cached(home_of(tmp_path))
     assert not stale.exists() and fresh.exists() and mine.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://alice:ghp_s3cr3tT0ken@github.com/alice/app.git",
+        "https://ghp_s3cr3tT0ken@github.com/alice/app.git",
+        "http://x-access-token:ghp_s3cr3tT0ken@git.example/app",
+        "ssh://alice:ghp_s3cr3tT0ken@git.example/app",
+    ],
+)
+def test_a_remote_url_with_a_credential_is_never_written_to_the_cache(
+    tmp_path: Path, later: None, url: str
+) -> None:
+    """Codex keeps ``git remote get-url origin`` as it is, a token in it included: the cache
+    (outside the home, in the user's cache folder) never holds it; that thread is read anew."""
+    home = home_of(tmp_path, 2)
+    path = next(home.rglob(f"*{tid(1)}.jsonl"))
+    lines = path.read_bytes().split(b"\n")
+    meta = json.loads(lines[0])
+    meta["payload"]["git"] = {"branch": "main", "repository_url": url}
+    lines[0] = json.dumps(meta).encode()
+    path.write_bytes(b"\n".join(lines))
+    truth = real(home)
+    assert cached(home) == truth and cached(home) == truth
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    assert all(b"s3cr3t" not in p.read_bytes() for p in folder.iterdir())
+    assert len(cache_entries()) == 2  # the others are cached as ever
+    thread = cached_catalog(open_home(home)).thread(tid(1))
+    assert thread is not None and thread.meta["git"]["repository_url"] == url
+
+
+def test_a_plain_remote_url_is_cached(tmp_path: Path, later: None) -> None:
+    home = home_of(tmp_path, 1)
+    path = next(home.rglob(f"*{tid(1)}.jsonl"))
+    lines = path.read_bytes().split(b"\n")
+    meta = json.loads(lines[0])
+    url = "ssh://git@github.com/alice/app.git"
+    meta["payload"]["git"] = {"branch": "main", "repository_url": url}
+    lines[0] = json.dumps(meta).encode()
+    path.write_bytes(b"\n".join(lines))
+    cached(home)
+    assert any(tid(1) in rel and url in json.dumps(rec) for rel, rec in cache_entries().items())
