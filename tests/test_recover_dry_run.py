@@ -164,3 +164,43 @@ def test_rollback_and_delete_say_it_in_json_too(tmp_path: Path) -> None:
     code, out = run("transactions", "delete", tx, *home, "--json")
     assert code == 0 and json.loads(out)["done"] is True
     assert not (target / "migration_transactions" / tx).exists()
+
+
+HALF_WRITE = """
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA cache_size = 5")  # spill changed pages into the DB file before commit
+c.execute("BEGIN IMMEDIATE")
+c.execute("UPDATE threads SET title = 'half written ' || hex(randomblob(64))")
+c.execute("INSERT INTO threads (id, rollout_path, cwd) VALUES ('torn', '', '')")
+os._exit(9)
+"""
+
+
+def test_a_read_through_a_private_copy_sees_a_killed_writers_db_as_sqlite_does(
+    tmp_path: Path,
+) -> None:
+    """A DB not in WAL mode whose writer was killed mid-transaction: its rollback journal
+    is hot, and the file holds half-written pages. What every dry run reads (a private
+    copy) is the committed DB, as SQLite shows the home itself, and the home is untouched."""
+    import subprocess
+    import sys
+
+    from codex_migrate.statedb import connect_readonly
+
+    db = tmp_path / "state_5.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT, cwd TEXT, title)")
+    conn.executemany(
+        "INSERT INTO threads VALUES (?, '', '', ?)", [(f"t{n}", "x" * 200) for n in range(3000)]
+    )
+    conn.commit()
+    conn.close()
+    subprocess.run([sys.executable, "-c", HALF_WRITE, str(db)], timeout=60)
+    assert Path(f"{db}-journal").exists()  # hot: the writer is gone
+    before = tree_state(tmp_path)
+    with connect_readonly(db) as ro:
+        got = ro.execute("SELECT count(*), count(DISTINCT title) FROM threads").fetchone()
+    assert tuple(got) == (3000, 1)  # the committed rows, none half written
+    assert tree_state(tmp_path) == before

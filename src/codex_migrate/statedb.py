@@ -62,19 +62,26 @@ def _signature(path: Path) -> tuple[int, int] | None:
 
 @contextlib.contextmanager
 def private_copy(db: Path, attempts: int = 5) -> Iterator[Path]:
-    """A consistent copy of ``db`` (+ ``-wal``) in a temp folder, removed afterwards."""
+    """A consistent copy of ``db`` (+ ``-wal``, + ``-journal``) in a temp folder, removed
+    afterwards. The rollback journal goes too: a DB not in WAL mode whose writer was killed
+    mid-transaction holds half-written pages until SQLite rolls that journal back, which it
+    does in the copy as it would in the home (without it, the copy reads a torn DB)."""
     import shutil  # here, like tempfile: a home without a state DB does not load them
     import tempfile
 
-    wal = db.with_name(db.name + "-wal")
+    sidecars = [db.with_name(db.name + suffix) for suffix in ("-wal", "-journal")]
     with tempfile.TemporaryDirectory(prefix="codex-migrate-db-") as tmp:
         target = Path(tmp) / db.name
         for _ in range(attempts):
-            before = (_signature(db), _signature(wal))
+            before = [_signature(p) for p in (db, *sidecars)]
             shutil.copyfile(db, target)
-            if before[1] is not None:
-                shutil.copyfile(wal, Path(tmp) / wal.name)
-            if (_signature(db), _signature(wal)) == before:
+            for side, sig in zip(sidecars, before[1:], strict=True):
+                copy = Path(tmp) / side.name
+                copy.unlink(missing_ok=True)  # a try before may have copied one since gone
+                if sig is not None:
+                    with contextlib.suppress(FileNotFoundError):  # gone: the check repeats
+                        shutil.copyfile(side, copy)
+            if [_signature(p) for p in (db, *sidecars)] == before:
                 break
         else:
             raise StateDBError(
