@@ -162,3 +162,25 @@ def test_a_rowid_taken_since_is_left_to_its_row_and_said(tmp_path: Path) -> None
     conn.close()
     assert got == ("blob", b"\x00\xff", "real", 2.5, "42")  # ours back, values and types
     assert _rowid_of(db, tid(1)) not in (None, 10)
+
+
+def test_rebind_rolled_back_puts_its_rows_back_under_their_rowids(tmp_path: Path) -> None:
+    """rebind upserts rows, drops one without a file and resets the backfill: the rollback
+    brings each back where it was."""
+    from tests.test_rebind import _home
+
+    home, _ = _home(tmp_path)
+    conn = sqlite3.connect(home / "state_5.sqlite")
+    conn.execute("UPDATE threads SET rowid = 20 WHERE id = ?", (tid(1),))
+    conn.execute("UPDATE threads SET rowid = 7 WHERE id = ?", (tid(8),))
+    conn.commit()
+    conn.close()
+    before = _dump(home / "state_5.sqlite", tmp_path / "d0")
+    code, out = run("rebind", "--codex-home", str(home), "--map",
+                    f"/Users/alex/Projects={tmp_path}/new", "--yes", "--json")  # fmt: skip
+    assert code == 0, out
+    assert _rowid_of(home / "state_5.sqlite", tid(8)) is None  # dropped: no file
+    tx = json.loads(out)["report"]["transaction_id"]
+    code, out = run("transactions", "rollback", tx, "--codex-home", str(home), "--yes")
+    assert code == 0, out
+    assert _dump(home / "state_5.sqlite", tmp_path / "d1") == before
