@@ -448,3 +448,13 @@ def test_a_plain_remote_url_is_cached(tmp_path: Path, later: None) -> None:
     path.write_bytes(b"\n".join(lines))
     cached(home)
     assert any(tid(1) in rel and url in json.dumps(rec) for rel, rec in cache_entries().items())
+
+
+def test_a_backup_archive_unpacked_for_a_scan_is_not_cached(tmp_path: Path, later: None) -> None:
+    home = home_of(tmp_path)
+    archive = tmp_path / "b.tar.zst"
+    made = CliRunner().invoke(cli, ["backup", "--codex-home", str(home), "--archive", str(archive)])
+    assert made.exit_code == 0, made.output
+    assert json.loads(_scan_json(archive))["threads"]
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    assert not folder.exists() or not list(folder.iterdir())
