@@ -12,11 +12,14 @@ result, and the page's size (collapsed, and with the first project opened). Neve
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
+import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -65,13 +68,30 @@ class _Browser:
         return time.monotonic() - started
 
 
+@contextlib.contextmanager
+def _listing_cache(folder: Path) -> Iterator[None]:
+    """The UI runs in this process: a listing cache of the benchmark's own (empty, as in
+    earlier rounds), never the user's cache folder."""
+    saved = os.environ.get("CODEX_MIGRATE_CACHE_DIR")
+    os.environ["CODEX_MIGRATE_CACHE_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        os.environ.pop("CODEX_MIGRATE_CACHE_DIR", None)
+        if saved is not None:
+            os.environ["CODEX_MIGRATE_CACHE_DIR"] = saved
+
+
 def run(sessions: int) -> dict[str, float | int | str]:
     with tempfile.TemporaryDirectory(prefix="bench-ui-preview-") as tmp:
         root = Path(tmp)
         shape = make_home(root / "source", sessions)
         target = root / "target" / ".codex"
         target.mkdir(parents=True)
-        with running(lambda port: make_config(target, port, no_codex=True)) as (config, url):
+        with (
+            _listing_cache(root / "listing-cache"),
+            running(lambda port: make_config(target, port, no_codex=True)) as (config, url),
+        ):
             b = _Browser(config.origin)
             b.go("GET", urlsplit(url).path + "?" + urlsplit(url).query)
             b.go("GET", "/")

@@ -8,8 +8,10 @@ read from the launcher's RUSAGE_CHILDREN: only the command itself counts.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +35,19 @@ class Measurement:
 
 
 def measure(cmd: list[str], **kwargs: object) -> Measurement:
-    """Time ``cmd`` (from inside the launcher, so start-up of the launcher does not count)."""
-    out = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, *cmd],
-        capture_output=True,
-        text=True,
-        check=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    """Time ``cmd`` (from inside the launcher, so start-up of the launcher does not count).
+    Without an ``env`` of the caller's, the command gets a new, empty listing-cache folder of
+    its own: a cold run, as before the cache, and never the user's cache folder."""
+    with tempfile.TemporaryDirectory(prefix="cm-bench-cache-") as cache:
+        if "env" not in kwargs:
+            kwargs["env"] = {**os.environ, "CODEX_MIGRATE_CACHE_DIR": cache}
+        out = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, *cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
         raise subprocess.CalledProcessError(result["rc"], cmd)

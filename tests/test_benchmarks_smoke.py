@@ -26,6 +26,22 @@ def test_scan_benchmark_smoke() -> None:
     assert [r["sessions"] for r in rows] == [20, 20]
 
 
+def test_benchmarks_never_use_the_users_listing_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make bench`` runs outside pytest (no per-test cache folder): a benchmark that does
+    not choose a cache folder itself measures cold, as before the cache, and never writes
+    into the user's cache folder (here: a temp HOME's)."""
+    monkeypatch.delenv("CODEX_MIGRATE_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user" / ".cache"))
+    from benchmarks import bench_ui_preview
+
+    bench_scan.run(sessions=20, scales=[1], repeat=1)
+    bench_ui_preview.run(sessions=10)  # the web UI in this process
+    assert not (tmp_path / "user" / ".cache" / "codex-migrate").exists()
+
+
 @pytest.mark.slow
 def test_scan_benchmark_full() -> None:
     rows = bench_scan.run(sessions=3000, scales=[1, 4, 16], repeat=3)
