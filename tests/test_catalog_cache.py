@@ -458,3 +458,13 @@ def test_a_backup_archive_unpacked_for_a_scan_is_not_cached(tmp_path: Path, late
     assert json.loads(_scan_json(archive))["threads"]
     folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
     assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_a_cache_over_the_bound_is_not_written(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cachefiles, "MAX_BYTES", 100)
+    home = home_of(tmp_path)
+    assert cached(home) == real(home)
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    assert not folder.exists() or not list(folder.iterdir())

@@ -16,7 +16,9 @@ from typing import Any
 
 import orjson
 
-MAX_BYTES = 256 << 20  #: a sane bound for one cache file: about 500 000 threads
+#: A sane bound for one cache file (about 150 000 threads; 3 000 take 1.3 MB): a bigger one
+#: is neither read (its parse alone would cost hundreds of MB) nor written.
+MAX_BYTES = 64 << 20
 KEEP = 16  #: cache files kept (one per home), the most recently used
 _OFF = ("off", "0", "no", "false")
 _NAME_RE = re.compile(r"^[0-9a-f]{32}\.json$")
@@ -91,6 +93,8 @@ def write_atomic(folder: Path, name: str, blob: bytes) -> bool:
     """``folder/name`` replaced by ``blob`` as a whole (temp file, fsync, rename: a reader
     sees the old file or the new one; of two writers the last wins); False when it cannot be
     written, which is no error (the next read is a miss). Then :func:`prune`."""
+    if len(blob) > MAX_BYTES:
+        return False
     tmp = folder / f".{name}.{os.urandom(6).hex()}.tmp"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
