@@ -63,12 +63,29 @@ def home_of(tmp_path: Path, n: int = 4) -> Path:
     return home
 
 
+def parse_cache(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A cache file's header, records by path and trailer (see catalog_cache.ListingCache)."""
+    head, *lines, tail = data.split(b"\n")[:-1]
+    entries = {}
+    for line in lines:
+        rel, _, rec = line.partition(b"\t")
+        entries[orjson.loads(rel)] = orjson.loads(rec)
+    return orjson.loads(head), entries, orjson.loads(tail)
+
+
+def dump_cache(head: dict[str, Any], entries: dict[str, Any], count: int | None = None) -> bytes:
+    """A cache file of these parts (``count``: the trailer's, default the true one)."""
+    lines = [orjson.dumps(head)]
+    lines += [orjson.dumps(rel) + b"\t" + orjson.dumps(rec) for rel, rec in entries.items()]
+    lines.append(orjson.dumps({"entries": len(entries) if count is None else count}))
+    return b"\n".join(lines) + b"\n"
+
+
 def cache_entries() -> dict[str, Any]:
     folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
     (path,) = [p for p in folder.iterdir() if p.suffix == ".json"]
-    doc = orjson.loads(path.read_bytes())
-    assert doc["version"] == cc.TAG
-    entries: dict[str, Any] = doc["entries"]
+    head, entries, tail = parse_cache(path.read_bytes())
+    assert head["version"] == cc.TAG and tail == {"entries": len(entries)}
     return entries
 
 
@@ -277,7 +294,7 @@ def test_malformed_records_are_misses(
     cached(home)
     cache = open_cache(open_home(home))
     assert cache is not None
-    doc = orjson.loads(cache.path.read_bytes())
+    head, good, _ = parse_cache(cache.path.read_bytes())
     bad = [
         lambda r: r.__setitem__(1, float(r[1])),  # size 5.0 == 5: must not be shown as 5.0
         lambda r: r.__setitem__(7, 42),  # title not text
@@ -287,10 +304,10 @@ def test_malformed_records_are_misses(
         lambda r: r.pop(),  # a field missing
     ]
     for spoil in bad:
-        entries = {rel: list(rec) for rel, rec in doc["entries"].items()}
+        entries = {rel: list(rec) for rel, rec in good.items()}
         for rec in entries.values():
             spoil(rec)
-        cache.path.write_bytes(orjson.dumps({**doc, "entries": entries}))
+        cache.path.write_bytes(dump_cache(head, entries))
         assert cached(home) == truth
         assert json.dumps(cached(home)) == json.dumps(truth)  # 5 and 5.0 differ here
 
@@ -298,7 +315,7 @@ def test_malformed_records_are_misses(
 def test_the_record_format_is_pinned_to_its_version() -> None:
     """Changed the fields of Thread, RolloutHead or LineIssues (or what read_thread makes of
     a file)? Bump catalog_cache.VERSION, then update this test: old caches are then ignored."""
-    assert cc.VERSION == 1
+    assert cc.VERSION == 2
     assert [f.name for f in fields(Thread)] == [
         "id", "home_root", "rel_path", "archived_on_disk", "compressed", "size", "mtime", "era",
         "history_mode", "rollout_cwd", "title", "created_at", "source", "model_provider",
@@ -468,3 +485,30 @@ def test_a_cache_over_the_bound_is_not_written(
     assert cached(home) == real(home)
     folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
     assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_a_cache_cut_short_or_miscounted_is_ignored_whole(tmp_path: Path, later: None) -> None:
+    home = home_of(tmp_path)
+    truth = real(home)
+    cached(home)
+    cache = open_cache(open_home(home))
+    assert cache is not None and cache.valid
+    head, entries, _ = parse_cache(cache.path.read_bytes())
+    whole = cache.path.read_bytes()
+    for spoilt in (
+        whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 1],
+        dump_cache(head, entries, 9),
+    ):
+        cache.path.write_bytes(spoilt)
+        reopened = open_cache(open_home(home))
+        assert reopened is not None and not reopened.valid
+        assert cached(home) == truth  # read anew, and the cache written whole again
+        assert open_cache(open_home(home)).valid  # type: ignore[union-attr]
+
+
+def test_the_lines_of_files_that_are_gone_are_dropped(tmp_path: Path, later: None) -> None:
+    home = home_of(tmp_path)
+    cached(home)
+    next(home.rglob(f"*{tid(2)}.jsonl")).unlink()
+    assert cached(home) == real(home)
+    assert len(cache_entries()) == 4

@@ -5,16 +5,15 @@ without following a link or blocking on a FIFO and within a size bound, written 
 from __future__ import annotations
 
 import contextlib
+import errno
+import itertools
 import os
 import re
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 #: A sane bound for one cache file (about 150 000 threads; 3 000 take 1.3 MB): a bigger one
 #: is neither read (its parse alone would cost hundreds of MB) nor written.
@@ -65,12 +64,12 @@ def user_cache_dir() -> Path:
     return Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache", "codex-migrate")
 
 
-def read_json(path: Path) -> Any:
-    """The JSON in ``path`` when it is a regular file (not a link) within :data:`MAX_BYTES`
-    that parses, else None: a cache file is input, and a bad one is only a miss."""
+def read_bytes(path: Path) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file (not a link, not a FIFO) within
+    :data:`MAX_BYTES`, else None: a cache file is input, and a bad one is only a miss."""
     try:
         fd = os.open(path, _READ)
-    except OSError:
+    except (OSError, ValueError):
         return None
     try:
         st = os.fstat(fd)
@@ -82,27 +81,37 @@ def read_json(path: Path) -> Any:
             total += len(chunk)
             if total > MAX_BYTES:
                 return None
-        return orjson.loads(b"".join(chunks))
-    except (OSError, orjson.JSONDecodeError):
+        return b"".join(chunks)
+    except OSError:
         return None
     finally:
         os.close(fd)
 
 
-def write_atomic(folder: Path, name: str, blob: bytes) -> bool:
-    """``folder/name`` replaced by ``blob`` as a whole (temp file, fsync, rename: a reader
-    sees the old file or the new one; of two writers the last wins); False when it cannot be
-    written, which is no error (the next read is a miss). Then :func:`prune`."""
-    if len(blob) > MAX_BYTES:
-        return False
+def write_atomic(folder: Path, name: str, pieces: Iterable[bytes]) -> bool:
+    """``folder/name`` replaced by the joined ``pieces`` as a whole (temp file, fsync,
+    rename: a reader sees the old file or the new one; of two writers the last wins),
+    written a megabyte at a time (the whole is never held joined); False when it cannot be
+    written or would pass :data:`MAX_BYTES`, which is no error (the next read is a miss).
+    Then :func:`prune`."""
     tmp = folder / f".{name}.{os.urandom(6).hex()}.tmp"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(tmp, _WRITE, 0o600)
         try:
-            view = memoryview(blob)
-            while view:
-                view = view[os.write(fd, view) :]
+            batch: list[bytes] = []
+            size = total = 0
+            for piece in itertools.chain(pieces, [b""]):
+                batch.append(piece)
+                size += len(piece)
+                if size >= 1 << 20 or not piece:
+                    total += size
+                    if total > MAX_BYTES:
+                        raise OSError(errno.EFBIG, "the cache would be too big")
+                    view = memoryview(b"".join(batch))
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    batch, size = [], 0
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -46,7 +46,7 @@ from typing import Any
 import orjson
 
 from codex_migrate import __version__
-from codex_migrate.cachefiles import cache_dir, read_json, touch, write_atomic
+from codex_migrate.cachefiles import cache_dir, read_bytes, touch, write_atomic
 from codex_migrate.catalog import (
     META_KEYS,
     SHARED_GIT_KEYS,
@@ -65,7 +65,7 @@ from codex_migrate.rollout import LineIssues
 #: The record's layout and meaning. Bump it whenever :class:`Thread`'s fields or what
 #: ``read_thread``/``read_head`` make of a file change (tests/test_catalog_cache.py pins the
 #: fields): a cache of another version is ignored. The package version is part of the tag too.
-VERSION = 1
+VERSION = 2
 TAG = f"{VERSION}/{__version__}"
 FORMAT = "codex-migrate listing cache"
 RACY_NS = 2_000_000_000  #: git's racy rule, with room for 2 s timestamps (FAT, some shares)
@@ -100,29 +100,35 @@ def open_cache(home: CodexHome) -> ListingCache | None:
 
 
 class ListingCache:
-    """One home's cache file: read when made, written (when it changed) after a full read."""
+    """One home's cache file: read when made, written (when it changed) after a full read.
+
+    The file is JSON lines: a header (format, version, home), one line per rollout (its
+    path relative to the home as a JSON string, a tab, its record as a JSON array), and a
+    trailer with the count of those lines (a file cut short has none). Lines are parsed
+    only when their file is listed: a 30 000-thread cache is never held as objects whole."""
 
     def __init__(self, folder: Path, name: str, home_key: str) -> None:
         self.folder, self.name, self.home_key = folder, name, home_key
         self.path = folder / name
-        loaded = _load(self.path, home_key)
-        self.valid = loaded is not None
-        self.entries: dict[str, Any] = loaded or {}
+        self.data = read_bytes(self.path) or b""
+        index = _index(self.data, home_key)
+        self.valid = index is not None
+        self.index: dict[str, int] = index or {}  #: rel -> where its line starts in data
 
     def read_all(self, home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
         """The catalog's reader (see :data:`catalog.ReadAll`): hits from the cache, misses
         read as before; the cache is saved once the last result has been taken."""
         threshold = time.time_ns() - RACY_NS
         root = sys.intern(str(home.root))
-        found: list[Thread | None] = []
-        keys: list[tuple[str, list[int] | None, float]] = []
+        #: per ref, its thread (a hit) or what storing it needs (a miss); hits' lines
+        items: list[Thread | tuple[str, list[int] | None, float]] = []
+        hit_lines: list[int] = []
         misses: list[RolloutRef] = []
-        old, lstat, is_reg = self.entries, os.lstat, stat.S_ISREG
+        index, lstat, is_reg = self.index, os.lstat, stat.S_ISREG
         for ref in refs:
             text = ref.text or str(ref.path)
             rel = _rel(ref.path, home.root, text, root)
-            thread = key = None
-            mtime = 0.0
+            key, mtime = None, 0.0
             try:
                 st = lstat(text)
             except (OSError, ValueError):
@@ -130,48 +136,103 @@ class ListingCache:
             if st is not None and is_reg(st.st_mode):  # a link is read (and checked) anew
                 key = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns if _POSIX else 0]
                 mtime = st.st_mtime
-                rec = old.get(rel)
+                pos = index.get(rel, -1)
+                rec = self._record_at(pos) if pos >= 0 else None
                 if type(rec) is list and len(rec) == _FIELDS and rec[:4] == key:
                     thread = _thread(rec, ref, root, rel, st)
-            if thread is None:
-                misses.append(ref)
-            found.append(thread)
-            keys.append((rel, key, mtime))
-        entries: dict[str, Any] = {}
+                    if thread is not None:
+                        items.append(thread)
+                        hit_lines.append(pos)
+                        continue
+            misses.append(ref)
+            items.append((rel, key, mtime))
+        lines: list[int | bytes] = []  # a hit's line (where it starts), or a new one
         stored = 0
-        read = _read_all(home, misses)
-        for (rel, key, mtime), thread in zip(keys, found, strict=True):
-            if thread is not None:
-                entries[rel] = old[rel]
-                yield thread
+        read, hits = _read_all(home, misses), iter(hit_lines)
+        for item in items:
+            if isinstance(item, Thread):
+                lines.append(next(hits))
+                yield item
                 continue
+            rel, key, mtime = item
             result = next(read)
-            if (
-                key is not None
-                and isinstance(result, Thread)
-                and _storable(result, key, mtime, threshold)
-            ):
+            if key is not None and isinstance(result, Thread):
                 # taken now: the catalog adds the DB row's problems after the yield
-                entries[rel] = _record(key, result)
-                stored += 1
+                line = _line(rel, key, mtime, threshold, result)
+                if line is not None:
+                    lines.append(line)
+                    stored += 1
             yield result
-        if stored or not self.valid or entries.keys() != old.keys():
-            self.save(entries)
+        if stored or not self.valid or len(lines) != len(index):
+            self.save(lines)
         else:
             touch(self.path)  # most recently used (see cachefiles.prune)
 
-    def save(self, entries: dict[str, Any]) -> None:
+    def _record_at(self, pos: int) -> Any:
+        data = self.data
+        tab = data.find(b"\t", pos)
+        try:
+            return orjson.loads(memoryview(data)[tab + 1 : data.find(b"\n", tab)])
+        except orjson.JSONDecodeError:
+            return None
+
+    def save(self, lines: list[int | bytes]) -> None:
         """Write the cache atomically; a cache that cannot be written is no error."""
-        doc = {"format": FORMAT, "version": TAG, "home": self.home_key, "entries": entries}
-        blob = _dumps(doc)
-        if blob is None or _has_credential(blob):
-            # a value JSON cannot carry, or a URL with a password or token in it (Codex keeps
-            # the git remote as given): leave that file out, it is read anew each time
-            doc["entries"] = {r: e for r, e in entries.items() if _private([r, e])}
-            blob = _dumps(doc)
-        if blob is None:
-            return
-        write_atomic(self.folder, self.name, blob)
+        data = self.data
+        head = {"format": FORMAT, "version": TAG, "home": self.home_key}
+
+        def pieces() -> Iterator[bytes]:
+            yield orjson.dumps(head) + b"\n"
+            for line in lines:
+                yield line if isinstance(line, bytes) else data[line : data.find(b"\n", line) + 1]
+            yield orjson.dumps({"entries": len(lines)}) + b"\n"
+
+        write_atomic(self.folder, self.name, pieces())
+
+
+def _index(data: bytes, home_key: str) -> dict[str, int] | None:
+    """Where each rollout's line starts, when ``data`` is a whole cache file of this version
+    for this home; else None (then every file is a miss and the cache is rewritten)."""
+    first, last = data.find(b"\n"), data.rfind(b"\n", 0, len(data) - 1)
+    if first < 0 or last < first or not data.endswith(b"\n"):
+        return None
+    try:
+        head, tail = orjson.loads(data[:first]), orjson.loads(data[last + 1 :])
+    except orjson.JSONDecodeError:
+        return None
+    if type(head) is not dict or head.get("format") != FORMAT or head.get("version") != TAG:
+        return None
+    if head.get("home") != home_key or type(tail) is not dict:
+        return None
+    index: dict[str, int] = {}
+    find, loads = data.find, orjson.loads
+    pos, count = first + 1, 0
+    while pos <= last:
+        end = find(b"\n", pos)
+        tab = find(b"\t", pos, end)
+        count += 1
+        if tab > pos:
+            try:
+                rel = loads(data[pos:tab])
+            except orjson.JSONDecodeError:
+                rel = None
+            if type(rel) is str:
+                index[rel] = pos
+        pos = end + 1
+    return index if tail.get("entries") == count else None
+
+
+def _line(rel: str, key: list[int], mtime: float, threshold: int, t: Thread) -> bytes | None:
+    """The cache line of a thread just read, or None when it must not be stored: racy, read
+    from another file than the one stat-ed, or holding what JSON cannot carry exactly or a
+    credential."""
+    if not _storable(t, key, mtime, threshold):
+        return None
+    try:
+        line = orjson.dumps(rel) + b"\t" + orjson.dumps(_record(key, t)) + b"\n"
+    except (orjson.JSONEncodeError, TypeError):  # an int past 64 bits, a lone surrogate
+        return None
+    return None if _has_credential(line) else line
 
 
 def _storable(result: Thread, key: list[int], mtime: float, threshold: int) -> bool:
@@ -182,16 +243,6 @@ def _storable(result: Thread, key: list[int], mtime: float, threshold: int) -> b
     if result.kept_meta is not None and not all(_finite(v) for v in result.kept_meta):
         return False  # JSON would carry NaN back as null: never a wrong record
     return key[2] < threshold and key[3] < threshold
-
-
-def _dumps(value: Any) -> bytes | None:
-    """``value`` as JSON, or None where orjson refuses it (an int past 64 bits, a lone
-    surrogate, a deep nesting); the one value it would change silently, a float that is not
-    finite (written as null), never reaches a record (see :func:`_finite`)."""
-    try:
-        return orjson.dumps(value)
-    except (orjson.JSONEncodeError, TypeError):
-        return None
 
 
 #: A URL's user part (``scheme://user@``); one with a password (``user:pass@``), or any user
@@ -206,12 +257,6 @@ def _has_credential(blob: bytes) -> bool:
         if b":" in m[1] or scheme.endswith((b"http", b"https")):
             return True
     return False
-
-
-def _private(value: Any) -> bool:
-    """Whether ``value`` can be stored: JSON takes it, and no credential is in it."""
-    blob = _dumps(value)
-    return blob is not None and not _has_credential(blob)
 
 
 def _finite(value: Any) -> bool:
@@ -315,14 +360,3 @@ def _thread(
         line_issues,
         made,
     )
-
-
-def _load(path: Path, home_key: str) -> dict[str, Any] | None:
-    """The entries of a usable cache file for this home, else None (a miss for every file)."""
-    doc = read_json(path)
-    if type(doc) is not dict or doc.get("format") != FORMAT or doc.get("version") != TAG:
-        return None
-    entries = doc.get("entries")
-    if doc.get("home") != home_key or type(entries) is not dict:
-        return None
-    return entries

@@ -16,6 +16,7 @@ import codex_migrate.catalog_cache as cc
 from codex_migrate.catalog_cache import open_cache
 from codex_migrate.home import open_home
 from tests.hostile.conftest import BOUND, World, invoke
+from tests.test_catalog_cache import dump_cache, parse_cache
 
 
 @pytest.fixture
@@ -34,18 +35,26 @@ def _garbage(p: Path) -> None:
 
 
 def _other_version(p: Path) -> None:
-    doc = orjson.loads(p.read_bytes())
-    p.write_bytes(orjson.dumps({**doc, "version": "0/0"}))
+    head, entries, _ = parse_cache(p.read_bytes())
+    p.write_bytes(dump_cache({**head, "version": "0/0"}, entries))
 
 
 def _not_a_dict(p: Path) -> None:
-    p.write_bytes(b"[1, 2, 3]")
+    p.write_bytes(b"[1, 2, 3]\n[]\n")
 
 
-def _entries_not_lists(p: Path) -> None:
-    doc = orjson.loads(p.read_bytes())
-    doc["entries"] = {rel: {"x": 1} for rel in doc["entries"]}
-    p.write_bytes(orjson.dumps(doc))
+def _records_not_lists(p: Path) -> None:
+    head, entries, _ = parse_cache(p.read_bytes())
+    p.write_bytes(dump_cache(head, {rel: {"x": 1} for rel in entries}))
+
+
+def _lines_without_tabs(p: Path) -> None:
+    p.write_bytes(p.read_bytes().replace(b"\t", b" "))
+
+
+def _the_old_whole_json_format(p: Path) -> None:
+    head, entries, _ = parse_cache(p.read_bytes())
+    p.write_bytes(orjson.dumps({**head, "entries": entries}))
 
 
 def _deep(p: Path) -> None:
@@ -75,7 +84,9 @@ def _a_fifo(p: Path) -> None:
         _garbage,
         _other_version,
         _not_a_dict,
-        _entries_not_lists,
+        _records_not_lists,
+        _lines_without_tabs,
+        _the_old_whole_json_format,
         _deep,
         _huge,
         _a_folder,
