@@ -512,3 +512,52 @@ def test_the_lines_of_files_that_are_gone_are_dropped(tmp_path: Path, later: Non
     next(home.rglob(f"*{tid(2)}.jsonl")).unlink()
     assert cached(home) == real(home)
     assert len(cache_entries()) == 4
+
+
+def _import_closure(module: str) -> set[str]:
+    """codex_migrate modules ``module`` imports at its top, and theirs, by their source."""
+    import ast
+
+    src = Path(cc.__file__).parent
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse((src / f"{name}.py").read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("codex_"):
+                sub = (node.module or "").removeprefix("codex_migrate").lstrip(".")
+                todo += [sub] if sub else [a.name for a in node.names]
+    return seen
+
+
+def test_the_record_format_follows_the_code_that_makes_it(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One version number, other code (an install from git between two releases, a
+    checkout): what read_head makes of a file may differ, so another code's cache file is
+    ignored, with no VERSION bump to forget."""
+    import codex_migrate.rollout_head as rollout_head
+
+    assert f"{cc.VERSION}/{cc.__version__}/{cc._code_tag()}" == cc.TAG
+    assert cc._code_tag() == cc._code_tag()
+    # every module whose code makes a record is in the digest
+    makers = _import_closure("rollout_head") | {"catalog", "catalog_cache", "problem"}
+    assert makers <= set(cc._MAKERS)
+    home = home_of(tmp_path)
+    cached(home)
+    cache = open_cache(open_home(home))
+    assert cache is not None and cache.valid
+    edited = tmp_path / "rollout_head.py"
+    edited.write_text(Path(rollout_head.__file__).read_text() + "\nTITLE_MAX = 100\n")
+    monkeypatch.setattr(rollout_head, "__file__", str(edited))
+    other = cc._code_tag()
+    assert other != cc.TAG.rsplit("/", 1)[1]
+    monkeypatch.setattr(cc, "TAG", f"{cc.VERSION}/{cc.__version__}/{other}")
+    again = open_cache(open_home(home))
+    assert again is not None and not again.valid  # every file a miss, then rewritten
+    assert cached(home) == real(home)
+    assert cache_entries()

@@ -64,9 +64,31 @@ from codex_migrate.rollout import LineIssues
 
 #: The record's layout and meaning. Bump it whenever :class:`Thread`'s fields or what
 #: ``read_thread``/``read_head`` make of a file change (tests/test_catalog_cache.py pins the
-#: fields): a cache of another version is ignored. The package version is part of the tag too.
+#: fields): a cache of another version is ignored. The package version is part of the tag too,
+#: and a digest of the code that makes a record (see :func:`_code_tag`).
 VERSION = 2
-TAG = f"{VERSION}/{__version__}"
+#: The modules whose code makes a record: ``read_thread`` and ``read_head`` with everything
+#: it imports (tests/test_catalog_cache.py checks this against read_head's imports).
+_MAKERS = ("catalog", "catalog_cache", "fsutil", "head_lines", "problem", "rollout")
+_MAKERS += ("rollout_head", "safejson", "settings_tail", "zst")
+
+
+def _code_tag() -> str:
+    """A digest of the makers' source: one version number with other code (an install from
+    git between two releases, a checkout) never reads another code's records, whether or not
+    VERSION was bumped. A frozen executable, with no source beside it, has its version only."""
+    digest = hashlib.sha256()
+    for name in _MAKERS:
+        path = getattr(sys.modules.get(f"codex_migrate.{name}"), "__file__", None)
+        try:
+            with open(path or "", "rb") as f:
+                digest.update(f.read())
+        except OSError:
+            digest.update(name.encode())
+    return digest.hexdigest()[:16]
+
+
+TAG = f"{VERSION}/{__version__}/{_code_tag()}"
 FORMAT = "codex-migrate listing cache"
 RACY_NS = 2_000_000_000  #: git's racy rule, with room for 2 s timestamps (FAT, some shares)
 _POSIX = os.name != "nt"  # st_ctime is the inode change time
