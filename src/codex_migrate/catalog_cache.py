@@ -69,8 +69,8 @@ from codex_migrate.rollout import LineIssues
 VERSION = 2
 #: The modules whose code makes a record: ``read_thread`` and ``read_head`` with everything
 #: it imports (tests/test_catalog_cache.py checks this against read_head's imports).
-_MAKERS = ("catalog", "catalog_cache", "fsutil", "head_lines", "problem", "rollout")
-_MAKERS += ("rollout_head", "safejson", "settings_tail", "zst")
+_MAKERS: tuple[str, ...] = ("catalog", "catalog_cache", "fsutil", "head_lines", "problem")
+_MAKERS += ("rollout", "rollout_head", "safejson", "settings_tail", "zst")
 
 
 def _code_tag() -> str:
