@@ -74,27 +74,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _isolate_from_real_home(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def _isolate_from_real_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Point ``CODEX_HOME`` and ``HOME`` at empty temp folders for every test.
 
     A test (or code under test) that forgets to pass a home then works on a throwaway folder
-    instead of the developer's real ``~/.codex``.
+    instead of the developer's real ``~/.codex``. A MonkeyPatch of its own, not the test's:
+    a test that calls ``monkeypatch.undo()`` half way keeps it (tests/test_isolation.py).
     """
     isolated = tmp_path_factory.mktemp("isolated-env")
     user_home = isolated / "user-home"
     codex_home = user_home / ".codex"
     codex_home.mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(user_home))
-    monkeypatch.setenv("USERPROFILE", str(user_home))
-    monkeypatch.setenv("CODEX_HOME", str(codex_home))
-    monkeypatch.delenv("CODEX_SQLITE_HOME", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    # The listing cache stays on (every test is then also a test of it), in a folder of its
-    # own: no test touches the real user cache, none sees another's.
-    monkeypatch.setenv("CODEX_MIGRATE_CACHE_DIR", str(isolated / "listing-cache"))
-    monkeypatch.delenv("CODEX_MIGRATE_CACHE", raising=False)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("HOME", str(user_home))
+        monkeypatch.setenv("USERPROFILE", str(user_home))
+        monkeypatch.setenv("CODEX_HOME", str(codex_home))
+        monkeypatch.delenv("CODEX_SQLITE_HOME", raising=False)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        # The listing cache stays on (every test is then also a test of it), in a folder of
+        # its own: no test touches the real user cache, none sees another's.
+        monkeypatch.setenv("CODEX_MIGRATE_CACHE_DIR", str(isolated / "listing-cache"))
+        monkeypatch.delenv("CODEX_MIGRATE_CACHE", raising=False)
+        yield
 
 
 def _binary_or_skip(version: str) -> Path:
