@@ -176,9 +176,37 @@ def _replace(p: Path) -> None:
     os.replace(other, p)
 
 
+def _rewrite_in_place_time_kept(p: Path) -> None:
+    """The same inode, the same size and mtime (set back, as ``touch -r`` or a restore
+    does): only the inode change time tells."""
+    st = p.stat()
+    with open(p, "r+b") as f:
+        data = f.read().replace(b"Hello", b"Howdy")
+        f.seek(0)
+        f.write(data)
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = p.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+    )
+
+
+def _recreate_time_kept(p: Path) -> None:
+    """Deleted and made again (the inode may be reused) with the same size and mtime."""
+    st, data = p.stat(), p.read_bytes()
+    p.unlink()
+    p.write_bytes(data.replace(b"Hello", b"Howdy"))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 @pytest.mark.parametrize(
     "change",
-    [_append, _truncate, _same_size, _touch, _rename, _archive, _delete, _new_file, _replace],
+    [
+        *(_append, _truncate, _same_size, _touch, _rename, _archive, _delete, _new_file),
+        *(_replace, _rewrite_in_place_time_kept, _recreate_time_kept),
+    ],
 )
 def test_every_change_is_seen(tmp_path: Path, later: None, change: Any) -> None:
     home = home_of(tmp_path)
