@@ -56,6 +56,10 @@ def ui_command(
     )
 
     demo_homes = build_demo() if demo else None
+    if demo_homes:  # throwaway homes: no listing cache of them in the user's cache folder
+        from codex_migrate.cachefiles import cache_off
+
+        click.get_current_context().with_resource(cache_off())
     home = demo_homes.codex_home if demo_homes else (codex_home or default_home())
     try:
         sock = bind(port)
