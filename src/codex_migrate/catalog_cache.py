@@ -316,7 +316,6 @@ def _counts(issues: LineIssues) -> list[int]:
     return [issues.truncated, issues.non_utf8, issues.not_json, issues.huge]
 
 
-_STR_OR_NONE = frozenset({str, type(None)})
 _SHARED_AT = tuple(i for i, k in enumerate(META_KEYS) if k in SHARED_KEYS)
 _GIT_AT = META_KEYS.index("git")
 
@@ -329,9 +328,9 @@ def _thread(
     era, mode, cwd, title, created, source, provider, version, kept, issues, problems = rec[4:]
     if type(era) is not str or type(mode) is not str:
         return None
-    types = {type(cwd), type(title), type(created), type(source), type(provider)}
-    if not types.union((type(version),)) <= _STR_OR_NONE:
-        return None
+    for text in (cwd, title, created, source, provider, version):
+        if text is not None and type(text) is not str:
+            return None
     if kept is not None:
         if type(kept) is not list or len(kept) != len(META_KEYS):
             return None
