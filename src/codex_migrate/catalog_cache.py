@@ -95,6 +95,7 @@ RACY_NS = 2_000_000_000  #: git's racy rule, with room for 2 s timestamps (FAT, 
 _POSIX = os.name != "nt"  # st_ctime is the inode change time
 #: A record: the stat key (4), then the thread's per-file fields.
 _FIELDS = 15
+_MIN_LINE = 64  #: bytes: no cache line of a rollout is shorter (its path alone is ~80)
 
 
 def cached_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
@@ -226,6 +227,11 @@ def _index(data: bytes, home_key: str) -> dict[str, int] | None:
     if type(head) is not dict or head.get("format") != FORMAT or head.get("version") != TAG:
         return None
     if head.get("home") != home_key or type(tail) is not dict:
+        return None
+    # Counted at C speed first: a line per rollout is over 100 bytes, so a file of far more,
+    # shorter lines (damaged, or made to stall) is refused before a Python loop walks them.
+    lines = data.count(b"\n", first + 1, last + 1)
+    if tail.get("entries") != lines or lines > len(data) // _MIN_LINE:
         return None
     index: dict[str, int] = {}
     find, loads = data.find, orjson.loads

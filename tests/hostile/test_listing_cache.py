@@ -66,6 +66,15 @@ def _huge(p: Path) -> None:
         f.truncate(cachefiles.MAX_BYTES + 1)
 
 
+def _millions_of_tiny_lines(p: Path) -> None:
+    """A whole file by its header and count, of lines that cost more to index than to read
+    every rollout: near the size bound, millions of them."""
+    data = p.read_bytes()
+    head = data[: data.find(b"\n") + 1]
+    count = (cachefiles.MAX_BYTES - 4096) // 2
+    p.write_bytes(head + b"\t\n" * count + orjson.dumps({"entries": count}) + b"\n")
+
+
 def _a_folder(p: Path) -> None:
     p.unlink()
     p.mkdir()
@@ -89,6 +98,7 @@ def _a_fifo(p: Path) -> None:
         _the_old_whole_json_format,
         _deep,
         _huge,
+        _millions_of_tiny_lines,
         _a_folder,
         pytest.param(
             _a_fifo, marks=pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
