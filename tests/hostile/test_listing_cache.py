@@ -16,6 +16,7 @@ import codex_migrate.catalog_cache as cc
 from codex_migrate.catalog_cache import open_cache
 from codex_migrate.home import open_home
 from tests.hostile.conftest import BOUND, World, invoke
+from tests.hostile.test_rollouts import KINDS
 from tests.test_catalog_cache import dump_cache, parse_cache
 
 
@@ -149,3 +150,21 @@ def test_a_cache_folder_that_cannot_be_made_is_no_error(
     out = invoke("scan", world.src, "--json")
     assert out.code == 0, out.text
     assert blocker.read_text() == "x"
+
+
+@pytest.mark.timeout(BOUND)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_hostile_rollout_lists_the_same_cold_warm_and_off(
+    world: World, later: None, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every hostile rollout of tests/hostile/test_rollouts.py with the cache warm (the other
+    tests write their files just now: racy, never stored, so they see only a cold cache)."""
+    KINDS[kind](world)
+    cold = invoke("scan", world.src, "--json")
+    cache = open_cache(open_home(world.src))
+    assert cache is not None and cache.valid and cache.index  # the good threads stored
+    warm = invoke("scan", world.src, "--json")
+    monkeypatch.setenv("CODEX_MIGRATE_CACHE", "off")
+    off = invoke("scan", world.src, "--json")
+    assert cold.code == warm.code == off.code
+    assert cold.stdout == warm.stdout == off.stdout
