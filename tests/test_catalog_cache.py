@@ -24,7 +24,7 @@ from codex_migrate.cli import cli
 from codex_migrate.home import open_home
 from codex_migrate.rollout import LineIssues
 from codex_migrate.rollout_head import RolloutHead
-from tests.homes import tid, write_rollout
+from tests.homes import tid, tree_state, write_rollout
 
 FIXTURES = Path(__file__).parent / "fixtures"
 H3000 = Path("/work/tmp/h3000")
@@ -589,3 +589,56 @@ def test_the_record_format_follows_the_code_that_makes_it(
     assert again is not None and not again.valid  # every file a miss, then rewritten
     assert cached(home) == real(home)
     assert cache_entries()
+
+
+def _home_state(home: Path) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """Every file (hash, mode, a rollout's mtime; ours and the DB files left out) and every table of
+    every DB in rowid order, with the home's path written as <HOME>."""
+    import sqlite3
+
+    files = {  # a rollout keeps its source's mtime; the rest are written at the time of the run
+        k: (digest, mode, mtime if "rollout-" in k else None)
+        for k, (digest, mode, mtime) in tree_state(home).items()
+        if "sqlite" not in k and not k.startswith(("migration_transactions", "codex-migrate"))
+    }
+    tables: dict[str, list[Any]] = {}
+    for db in sorted(home.glob("*.sqlite")):
+        copy = home.parent / f"copy-{db.name}"
+        shutil.copyfile(db, copy)
+        if Path(f"{db}-wal").exists():
+            shutil.copyfile(f"{db}-wal", f"{copy}-wal")
+        conn = sqlite3.connect(copy)
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for name in sorted(names):
+            try:
+                rows = conn.execute(f'SELECT rowid, * FROM "{name}" ORDER BY rowid').fetchall()
+            except sqlite3.OperationalError:  # WITHOUT ROWID
+                rows = conn.execute(f'SELECT * FROM "{name}"').fetchall()
+            text = repr(rows).replace(str(home), "<HOME>")
+            tables[f"{db.name}:{name}"] = [text]
+        conn.close()
+    return files, tables
+
+
+def test_an_import_is_the_same_with_the_source_cache_warm_or_off(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's source catalog from the cache: every file and every DB row (rowid order)
+    of the target as with the cache off."""
+    source = tmp_path / "source"
+    shutil.copytree(FIXTURES / "codex-0.80.0" / "home", source)
+    _scan_json(source)  # fills the cache
+    assert cache_entries()
+    states = []
+    for mode in ("warm", "off"):
+        if mode == "off":
+            monkeypatch.setenv("CODEX_MIGRATE_CACHE", "off")
+        target = tmp_path / mode / ".codex"
+        shutil.copytree(FIXTURES / "codex-0.169.0" / "home", target)
+        rule = f"/tmp/cm-fixture-root/0.80.0/projects={tmp_path / 'p'}"
+        args = ["--codex-home", str(target), "--map", rule, "--yes", "--no-codex", "--json"]
+        out = CliRunner().invoke(cli, ["import", str(source), *args])
+        assert out.exit_code == 0, out.output
+        assert orjson.loads(out.stdout)["plan"]["summary"]["import"] == 6
+        states.append(_home_state(target))
+    assert states[0] == states[1]
