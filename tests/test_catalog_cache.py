@@ -574,6 +574,7 @@ def test_the_record_format_follows_the_code_that_makes_it(
     assert cc._code_tag() == cc._code_tag()
     # every module whose code makes a record is in the digest
     makers = _import_closure("rollout_head") | {"catalog", "catalog_cache", "problem"}
+    makers |= {"cache_records"}
     assert makers <= set(cc._MAKERS)
     home = home_of(tmp_path)
     cached(home)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
+import codex_migrate.catalog as catalog_mod
 import codex_migrate.catalog_cache as cc
+from codex_migrate.cachefiles import lines_at
 from codex_migrate.catalog import build_catalog
-from codex_migrate.catalog_cache import cached_catalog
+from codex_migrate.catalog_cache import cached_catalog, open_cache
 from codex_migrate.home import open_home
-from tests.homes import write_rollout
+from tests.homes import tid, write_rollout
 
 
 @pytest.fixture
@@ -48,3 +52,111 @@ def test_a_warm_thread_shares_its_repeated_texts_as_a_read_one_does(
                 value = getattr(t, field)
                 if value == t.kept_meta[at]:
                     assert value is t.kept_meta[at]
+
+
+def _chunked(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1 << 20])
+def test_lines_at_finds_lines_at_the_ends_and_across_chunks(size: int) -> None:
+    data = b"head\nfirst line\n\nx\nlast line\n"
+    starts = [0, 5, 16, 17, 19]
+    want = [b"head\n", b"first line\n", b"\n", b"x\n", b"last line\n"]
+    assert list(lines_at(_chunked(data, size), starts)) == want
+    assert list(lines_at(_chunked(data, size), [5, 19])) == [b"first line\n", b"last line\n"]
+    assert list(lines_at(_chunked(data, size), [])) == []
+
+
+@pytest.mark.parametrize("size", [1, 4, 1 << 20])
+def test_lines_at_refuses_a_line_cut_short_or_starts_going_back(size: int) -> None:
+    with pytest.raises(ValueError):
+        list(lines_at(_chunked(b"one\ntwo, cut sh", size), [0, 4]))
+    with pytest.raises(ValueError):
+        list(lines_at(_chunked(b"one\ntwo\n", size), [0, 8]))  # at the end: no line there
+    with pytest.raises(ValueError):
+        list(lines_at(_chunked(b"one\ntwo\n", size), [4, 0]))
+
+
+def _cache_file() -> Path:
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    (path,) = [p for p in folder.iterdir() if p.suffix == ".json"]
+    return path
+
+
+def _entries(path: Path) -> dict[str, list[object]]:
+    head, *lines, tail = path.read_bytes().split(b"\n")[:-1]
+    assert orjson.loads(head)["version"] == cc.TAG
+    assert orjson.loads(tail) == {"entries": len(lines)}
+    return {orjson.loads(r): orjson.loads(rec) for r, _, rec in (x.partition(b"\t") for x in lines)}
+
+
+def test_a_changed_home_keeps_every_unchanged_line_and_the_next_listing_reads_nothing(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new lines are written as they come, the old ones copied from the old file read
+    again: the same records, whatever their order, and a third listing opens no rollout."""
+    home = home_of(tmp_path, 6)
+    truth = [t.to_dict() for t in build_catalog(open_home(home)).threads]
+    cached_catalog(open_home(home))  # cold
+    before = _entries(_cache_file())
+    write_rollout(home, 7, cwd="/p/new")
+    gone = next(home.rglob(f"*{tid(2)}.jsonl"))
+    gone.unlink()
+    listing = cached_catalog(open_home(home))
+    after = _entries(_cache_file())
+    assert len(after) == len(before) == 7
+    assert {k: v for k, v in after.items() if k in before} == {
+        k: v for k, v in before.items() if tid(2) not in k
+    }
+    assert [t.to_dict() for t in listing.threads] == [
+        t.to_dict() for t in build_catalog(open_home(home)).threads
+    ]
+    assert len(truth) == 7
+
+    def refuse(*a: object, **k: object) -> object:
+        raise AssertionError("a rollout was opened on a cache hit")
+
+    monkeypatch.setattr(catalog_mod, "read_head", refuse)
+    assert [t.to_dict() for t in cached_catalog(open_home(home)).threads] == [
+        t.to_dict() for t in listing.threads
+    ]
+
+
+def test_an_old_file_changed_before_its_lines_are_copied_is_not_mixed_in(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its bytes are dropped once every file was looked up; the hits' lines are copied
+    from the file read again only if it is the same file with the same bytes (stamp, CRC):
+    else the new cache is not written (a miss next time), never a line of another file."""
+    home = home_of(tmp_path)
+    cached_catalog(open_home(home))  # cold
+    path = _cache_file()
+    old = path.read_bytes()
+    write_rollout(home, 7, cwd="/p/new")  # a miss: a new cache is written
+    cache = open_cache(open_home(home))
+    assert cache is not None and cache.valid
+    flipped = old.replace(b'"paginated"', b'"pAginated"')
+    monkeypatch.setattr(cc, "read_again", lambda p, s: iter([flipped]))  # same size, other bytes
+    listed = list(open_home(home).rollouts())
+    assert len(list(cache.read_all(open_home(home), listed))) == len(listed)
+    assert path.read_bytes() == old  # the new cache was dropped, not put in place
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+    monkeypatch.undo()
+    cache = open_cache(open_home(home))
+    assert cache is not None
+    path.write_bytes(old + b"")  # replaced: another inode or times, so another stamp
+    assert len(list(cache.read_all(open_home(home), listed))) == len(listed)
+    assert path.read_bytes() == old
+
+
+def test_a_listing_stopped_half_way_leaves_no_temp_file(tmp_path: Path, later: None) -> None:
+    home = home_of(tmp_path)
+    cache = open_cache(open_home(home))
+    assert cache is not None
+    reader = cache.read_all(open_home(home), list(open_home(home).rollouts()))
+    next(reader)
+    next(reader)
+    reader.close()
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    assert not folder.exists() or list(folder.iterdir()) == []

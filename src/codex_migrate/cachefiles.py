@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import os
 import re
 import stat
@@ -64,9 +63,14 @@ def user_cache_dir() -> Path:
     return Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache", "codex-migrate")
 
 
-def read_bytes(path: Path) -> bytes | None:
-    """The bytes of ``path`` when it is a regular file (not a link, not a FIFO) within
-    :data:`MAX_BYTES`, else None: a cache file is input, and a bad one is only a miss."""
+#: A cache file as read: device, inode, size, mtime and ctime (ns); the same stamp at a
+#: second read is the same file, unchanged (it is only ever replaced whole, by a rename).
+Stamp = tuple[int, int, int, int, int]
+
+
+def read_file(path: Path) -> tuple[bytes, Stamp] | None:
+    """The bytes and stamp of ``path`` when it is a regular file (not a link, not a FIFO)
+    within :data:`MAX_BYTES`, else None: a cache file is input, and a bad one is only a miss."""
     try:
         fd = os.open(path, _READ)
     except (OSError, ValueError):
@@ -75,53 +79,135 @@ def read_bytes(path: Path) -> bytes | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
             return None
-        chunks, total = [], 0
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > MAX_BYTES:
-                return None
-        return b"".join(chunks)
+        chunks = list(_chunks(fd, MAX_BYTES + 1))
+        data = b"".join(chunks)
+        return None if len(data) > MAX_BYTES else (data, _stamp(st))
     except OSError:
         return None
     finally:
         os.close(fd)
 
 
-def write_atomic(folder: Path, name: str, pieces: Iterable[bytes]) -> bool:
-    """``folder/name`` replaced by the joined ``pieces`` as a whole (temp file, fsync,
-    rename: a reader sees the old file or the new one; of two writers the last wins),
-    written a megabyte at a time (the whole is never held joined); False when it cannot be
-    written or would pass :data:`MAX_BYTES`, which is no error (the next read is a miss).
-    Then :func:`prune`."""
-    tmp = folder / f".{name}.{os.urandom(6).hex()}.tmp"
+def read_again(path: Path, stamp: Stamp) -> Iterator[bytes]:
+    """The file :func:`read_file` read, again, a megabyte at a time (never held whole);
+    OSError when it is no longer that file unchanged (another stamp, another length)."""
+    fd = os.open(path, _READ)
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(tmp, _WRITE, 0o600)
+        if _stamp(os.fstat(fd)) != stamp:
+            raise OSError(errno.ESTALE, "the cache file changed")
+        size = 0
+        for chunk in _chunks(fd, stamp[2] + 1):
+            size += len(chunk)
+            yield chunk
+        if size != stamp[2]:
+            raise OSError(errno.ESTALE, "the cache file changed")
+    finally:
+        os.close(fd)
+
+
+def lines_at(chunks: Iterable[bytes], starts: list[int]) -> Iterator[bytes]:
+    """The lines (each with its newline) that begin at the offsets ``starts`` (ascending) of
+    the bytes that ``chunks`` make, in that order; every chunk is read. ValueError when a
+    line is not there whole (the bytes end first) or ``starts`` goes back."""
+    buf, base, n = b"", 0, 0  # buf: the bytes from offset base on that may still be needed
+    done = 0  # where the last line taken ends
+    for chunk in chunks:
+        buf = buf + chunk if buf else chunk
+        while n < len(starts):
+            at = starts[n] - base
+            if starts[n] < done:
+                raise ValueError("the lines' starts are not ascending")
+            end = buf.find(b"\n", at)
+            if end < 0:
+                break
+            yield buf[at : end + 1]
+            done, n = base + end + 1, n + 1
+        keep = min(starts[n] - base, len(buf)) if n < len(starts) else len(buf)
+        base, buf = base + keep, buf[keep:]
+    if n < len(starts):
+        raise ValueError("a line is cut short")
+
+
+def _chunks(fd: int, limit: int) -> Iterator[bytes]:
+    """Up to about ``limit`` bytes of ``fd``, a megabyte at a time."""
+    total = 0
+    while total < limit and (chunk := os.read(fd, 1 << 20)):
+        total += len(chunk)
+        yield chunk
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class AtomicFile:
+    """A cache file written as it is made, a megabyte at a time (its whole is never held in
+    memory), into a temp file that :meth:`commit` syncs and renames over ``folder/name`` (a
+    reader sees the old file or the new one; of two writers the last wins) and :meth:`abort`
+    removes. A write that fails or passes :data:`MAX_BYTES` drops the file: no error."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        self.tmp = folder / f".{name}.{os.urandom(6).hex()}.tmp"
+        self.batch: list[bytes] = []
+        self.size = self.total = 0
+        self.fd: int | None = None
         try:
-            batch: list[bytes] = []
-            size = total = 0
-            for piece in itertools.chain(pieces, [b""]):
-                batch.append(piece)
-                size += len(piece)
-                if size >= 1 << 20 or not piece:
-                    total += size
-                    if total > MAX_BYTES:
-                        raise OSError(errno.EFBIG, "the cache would be too big")
-                    view = memoryview(b"".join(batch))
-                    while view:
-                        view = view[os.write(fd, view) :]
-                    batch, size = [], 0
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, folder / name)
-    except OSError:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.fd = os.open(self.tmp, _WRITE, 0o600)
+        except OSError:
+            pass
+
+    def write(self, piece: bytes) -> None:
+        if self.fd is None:
+            return
+        self.batch.append(piece)
+        self.size += len(piece)
+        if self.size >= 1 << 20:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.fd is None:
+            return
+        self.total += self.size
+        try:
+            if self.total > MAX_BYTES:
+                raise OSError(errno.EFBIG, "the cache would be too big")
+            view = memoryview(b"".join(self.batch))
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError:
+            self.abort()
+        self.batch, self.size = [], 0
+
+    def commit(self) -> bool:
+        """Sync and rename into place, then :func:`prune`; False when it was not written."""
+        self._flush()
+        if self.fd is None:
+            return False
+        fd, self.fd = self.fd, None
+        try:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(self.tmp, self.folder / self.name)
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.tmp.unlink()
+            return False
+        prune(self.folder)
+        return True
+
+    def abort(self) -> None:
+        """Drop the temp file (nothing once committed)."""
+        if self.fd is None:
+            return
         with contextlib.suppress(OSError):
-            tmp.unlink()
-        return False
-    prune(folder)
-    return True
+            os.close(self.fd)
+        self.fd, self.batch = None, []
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
 
 
 def touch(path: Path) -> None:
