@@ -97,11 +97,6 @@ _SHARED_AT = tuple(i for i, k in enumerate(META_KEYS) if k in SHARED_KEYS)
 _GIT_AT = META_KEYS.index("git")
 
 
-def _short(text: str) -> str:
-    """One shared copy of a short, oft-repeated text ("paginated"), as read_thread's are."""
-    return sys.intern(text) if len(text) < 64 else text
-
-
 def thread_of(
     rec: list[Any], ref: RolloutRef, root: str, rel: str, st: os.stat_result
 ) -> Thread | None:
@@ -127,7 +122,7 @@ def thread_of(
                     git[g] = sys.intern(value)
         kept = tuple(kept)
         # the fields read_thread takes from the kept values are those very objects
-        created = kept[0] if created == kept[0] and type(created) is str else created
+        created = kept[0] if created == kept[0] else created  # (str equals str only)
         source = kept[1] if source == kept[1] else source
         provider = kept[2] if provider == kept[2] else provider
         version = kept[3] if version == kept[3] else version
@@ -155,8 +150,8 @@ def thread_of(
         ref.compressed,
         st.st_size,  # as the key (the record's may be 5.0 == 5)
         st.st_mtime,
-        _short(era),
-        _short(mode),
+        sys.intern(era),  # one shared copy of each, as read_thread's ("paginated")
+        sys.intern(mode),
         sys.intern(cwd) if cwd is not None and len(cwd) < 4096 else cwd,
         title,
         created,

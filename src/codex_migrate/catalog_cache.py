@@ -38,7 +38,7 @@ import os
 import stat
 import sys
 import time
-import zlib
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,8 +152,8 @@ class ListingCache:
         :meth:`_copy`), and put in place once the last result has been taken."""
         threshold = time.time_ns() - RACY_NS
         root = sys.intern(str(home.root))
-        #: per ref, its thread (a hit) or what storing it needs (a miss)
-        items: list[Thread | tuple[str, list[int] | None, float]] = []
+        items: list[Thread | None] = []  # per ref, its thread (a hit) or None (a miss)
+        stats: deque[tuple[str, list[int] | None, float]] = deque()  # what storing a miss needs
         hits: list[int] = []  # where the hits' lines start in the old file
         misses: list[RolloutRef] = []
         index, lstat, is_reg = self.index, os.lstat, stat.S_ISREG
@@ -177,25 +177,24 @@ class ListingCache:
                         hits.append(pos)
                         continue
             misses.append(ref)
-            items.append((rel, key, mtime))
+            items.append(None)
+            stats.append((rel, key, mtime))
         entries = len(index)
         # the hits' lines are read again only if a new cache is written: then they must be
         # these very bytes (a CRC of them; taken only when a new cache may be written)
         changed = bool(misses) or len(hits) != entries
-        crc = zlib.crc32(self.data) if hits and changed else None
+        crc = _crc(self.data) if hits and changed else None
         self.data, self.index = b"", {}
         del index
         read = _read_all(home, misses)
         file: AtomicFile | None = None  # the new cache, from the first new line on
         count = len(hits)  # lines of the new cache
         try:
-            items.reverse()
-            while items:
-                item = items.pop()  # a miss's stat key is freed as it is used
-                if isinstance(item, Thread):
+            for item in items:
+                if item is not None:
                     yield item
                     continue
-                rel, key, mtime = item
+                rel, key, mtime = stats.popleft()  # freed as it is used
                 result = next(read)
                 if key is not None and isinstance(result, Thread):
                     # taken now: the catalog adds the DB row's problems after the yield
@@ -233,7 +232,7 @@ class ListingCache:
 
         def checked(chunks: Iterator[bytes]) -> Iterator[bytes]:
             for chunk in chunks:
-                seen[0] = zlib.crc32(chunk, seen[0])
+                seen[0] = _crc(chunk, seen[0])
                 yield chunk
 
         try:
@@ -250,6 +249,12 @@ class ListingCache:
             return orjson.loads(memoryview(data)[tab + 1 : data.find(b"\n", tab)])
         except orjson.JSONDecodeError:
             return None
+
+
+def _crc(data: bytes, value: int = 0) -> int:
+    import zlib  # here: a listing of unchanged files never loads it
+
+    return zlib.crc32(data, value)
 
 
 def _index(data: bytes, home_key: str) -> dict[str, int] | None:
