@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -13,7 +14,7 @@ import pytest
 import codex_migrate.catalog as catalog_mod
 import codex_migrate.catalog_cache as cc
 from codex_migrate.cachefiles import lines_at
-from codex_migrate.catalog import build_catalog
+from codex_migrate.catalog import Thread, build_catalog
 from codex_migrate.catalog_cache import cached_catalog, open_cache
 from codex_migrate.home import open_home
 from tests.homes import tid, write_rollout
@@ -123,31 +124,37 @@ def test_a_changed_home_keeps_every_unchanged_line_and_the_next_listing_reads_no
     ]
 
 
-def test_an_old_file_changed_before_its_lines_are_copied_is_not_mixed_in(
+def test_an_old_file_changed_or_changed_just_now_is_not_copied_from(
     tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its bytes are dropped once every file was looked up; the hits' lines are copied
-    from the file read again only if it is the same file with the same bytes (stamp, CRC):
-    else the new cache is not written (a miss next time), never a line of another file."""
+    """Its pieces are dropped as they are looked up; the hits' lines are copied from the
+    file read again only if its stamp is the one read and would show a change (last changed
+    2 s or more before it was read): else no new cache is written (the next listing writes
+    it), never a line of another file."""
     home = home_of(tmp_path)
     cached_catalog(open_home(home))  # cold
     path = _cache_file()
     old = path.read_bytes()
     write_rollout(home, 7, cwd="/p/new")  # a miss: a new cache is written
+    listed = list(open_home(home).rollouts())
+    cache = open_cache(open_home(home))
+    assert cache is not None and cache.valid and cache.settled
+    path.write_bytes(old.replace(b'"paginated"', b'"pAginated"'))  # another stamp
+    assert len(list(cache.read_all(open_home(home), listed))) == len(listed)
+    assert b"pAginated" in path.read_bytes()  # not copied from: no new cache
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+    path.write_bytes(old)
     cache = open_cache(open_home(home))
     assert cache is not None and cache.valid
-    flipped = old.replace(b'"paginated"', b'"pAginated"')
-    monkeypatch.setattr(cc, "read_again", lambda p, s: iter([flipped]))  # same size, other bytes
-    listed = list(open_home(home).rollouts())
-    assert len(list(cache.read_all(open_home(home), listed))) == len(listed)
-    assert path.read_bytes() == old  # the new cache was dropped, not put in place
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
-    monkeypatch.undo()
-    cache = open_cache(open_home(home))
-    assert cache is not None
-    path.write_bytes(old + b"")  # replaced: another inode or times, so another stamp
+    cache.settled = False  # as for a file changed just now
     assert len(list(cache.read_all(open_home(home), listed))) == len(listed)
     assert path.read_bytes() == old
+    assert len(_entries(path)) == 5
+    cached_catalog(open_home(home))
+    assert len(_entries(path)) == 6  # the next listing writes it
+    monkeypatch.undo()  # the real clock: a file written just now is not settled
+    cache = open_cache(open_home(home))
+    assert cache is not None and cache.valid and not cache.settled
 
 
 def test_a_listing_stopped_half_way_leaves_no_temp_file(tmp_path: Path, later: None) -> None:
@@ -160,3 +167,44 @@ def test_a_listing_stopped_half_way_leaves_no_temp_file(tmp_path: Path, later: N
     reader.close()
     folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("piece", [1, 300, 1 << 20])
+def test_a_cache_held_in_pieces_lists_and_copies_the_same(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    """Pieces of a line each, of a few lines, of the whole file: every piece is dropped once
+    its lines were looked up, the listing is the truth, a changed home's new cache is whole."""
+    monkeypatch.setattr(cc, "_PIECE", piece)
+    home = home_of(tmp_path, 8)
+    cached_catalog(open_home(home))  # cold
+    cache = open_cache(open_home(home))
+    assert cache is not None and cache.valid
+    assert len(cache.pieces) == {1: 9, 1 << 20: 1}.get(piece, len(cache.pieces))
+    assert sum(cache.left) == len(cache.index) == 9
+    listed = list(open_home(home).rollouts())
+    seen: list[int] = []
+    real_thread_of = cc.thread_of
+
+    def thread_of(*args: Any) -> Thread | None:
+        seen.append(sum(p is not None for p in cache.pieces))
+        return real_thread_of(*args)
+
+    monkeypatch.setattr(cc, "thread_of", thread_of)
+    threads = list(cache.read_all(open_home(home), listed))
+    assert seen[-1] == 0 and seen == sorted(seen, reverse=True)  # dropped as they go
+    truth = {t.id: t.to_dict() for t in build_catalog(open_home(home)).threads}
+    assert [t.to_dict() for t in threads if isinstance(t, Thread)] == [
+        truth[r.thread_id] for r in listed
+    ]
+    before = _entries(_cache_file())
+    write_rollout(home, 12, cwd="/p/new")
+    next(home.rglob(f"*{tid(3)}.jsonl")).unlink()
+    listing = cached_catalog(open_home(home))
+    after = _entries(_cache_file())
+    assert len(after) == 9 and {k: v for k, v in before.items() if tid(3) not in k} == {
+        k: v for k, v in after.items() if k in before
+    }
+    assert [t.to_dict() for t in listing.threads] == [
+        t.to_dict() for t in build_catalog(open_home(home)).threads
+    ]

@@ -95,6 +95,7 @@ def _counts(issues: LineIssues) -> list[int]:
 
 _SHARED_AT = tuple(i for i, k in enumerate(META_KEYS) if k in SHARED_KEYS)
 _GIT_AT = META_KEYS.index("git")
+_intern = sys.intern
 
 
 def thread_of(
@@ -111,15 +112,14 @@ def thread_of(
     if kept is not None:
         if type(kept) is not list or len(kept) != len(META_KEYS):
             return None
-        kept = kept.copy()
+        # (rec was parsed for this call alone: its lists and dicts are changed in place)
         for i in _SHARED_AT:
             if type(value := kept[i]) is str and len(value) < 4096:
-                kept[i] = sys.intern(value)
+                kept[i] = _intern(value)
         if type(git := kept[_GIT_AT]) is dict:
-            kept[_GIT_AT] = git = git.copy()
             for g in SHARED_GIT_KEYS:
                 if type(value := git.get(g)) is str and len(value) < 4096:
-                    git[g] = sys.intern(value)
+                    git[g] = _intern(value)
         kept = tuple(kept)
         # the fields read_thread takes from the kept values are those very objects
         created = kept[0] if created == kept[0] else created  # (str equals str only)
@@ -150,9 +150,9 @@ def thread_of(
         ref.compressed,
         st.st_size,  # as the key (the record's may be 5.0 == 5)
         st.st_mtime,
-        sys.intern(era),  # one shared copy of each, as read_thread's ("paginated")
-        sys.intern(mode),
-        sys.intern(cwd) if cwd is not None and len(cwd) < 4096 else cwd,
+        _intern(era),  # one shared copy of each, as read_thread's ("paginated")
+        _intern(mode),
+        _intern(cwd) if cwd is not None and len(cwd) < 4096 else cwd,
         title,
         created,
         source,

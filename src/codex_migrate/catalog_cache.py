@@ -41,7 +41,6 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -97,6 +96,11 @@ FORMAT = "codex-migrate listing cache"
 RACY_NS = 2_000_000_000  #: git's racy rule, with room for 2 s timestamps (FAT, some shares)
 _POSIX = os.name != "nt"  # st_ctime is the inode change time
 _MIN_LINE = 64  #: bytes: no cache line of a rollout is shorter (its path alone is ~80)
+#: bytes: an old cache file is held in pieces of about this size. Not smaller: glibc gives a
+#: freed buffer back to the system only if it had a mapping of its own (over malloc's mmap
+#: threshold, which rises as big buffers are freed); measured, 1 MB pieces stayed on its heap.
+_PIECE = 4 << 20
+_LOW = (1 << 32) - 1  #: an index value's offset in its piece (a file is under 4 GB)
 
 
 def cached_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
@@ -137,55 +141,85 @@ class ListingCache:
         self.folder, self.name, self.home_key = folder, name, home_key
         self.path = folder / name
         got = read_file(self.path)
-        self.data = got[0] if got is not None else b""
         self.stamp: Stamp | None = got[1] if got is not None else None
-        index = _index(self.data, home_key)
-        self.valid = index is not None
-        self.index: dict[str, int] = index or {}  #: rel -> where its line starts in data
+        pieces = _index(got[0], home_key) if got is not None else None
+        self.valid = pieces is not None
+        #: rel -> its line: the piece it is in (high 32 bits), where in it it starts (low)
+        self.index: dict[str, int] = pieces[0] if pieces else {}
+        #: the file's lines in pieces of a few megabytes (each dropped once the lines of it
+        #: the index names were looked up); where each starts in the file; its lines left
+        self.pieces: list[bytes | None] = pieces[1] if pieces else []
+        self.starts: list[int] = pieces[2] if pieces else []
+        self.left: list[int] = pieces[3] if pieces else []
+        # Its lines are read from it again (for a new cache) only if its stamp would show a
+        # change: it was last changed RACY_NS or more before this read (the rule for rollouts).
+        settled, st = time.time_ns() - RACY_NS, self.stamp
+        self.settled = st is not None and st[3] < settled and (not _POSIX or st[4] < settled)
 
     def read_all(self, home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
         """The catalog's reader (see :data:`catalog.ReadAll`): hits from the cache, misses
-        read as before. Once every file was looked up, the old file's bytes are dropped
-        (at 30 000 threads, 13 MB more at the scan's peak). A new cache is written as its
-        lines come, from the first new one on (a listing of unchanged files writes
-        nothing), then the hits' lines copied from the old file, read again in pieces (see
+        read as before. The old file's pieces are dropped as their lines are looked up (at
+        30 000 threads its 13 MB were the scan's peak). A new cache is written as its lines
+        come, from the first new one on (a listing of unchanged files writes nothing), then
+        the hits' lines copied from the old file, read again a megabyte at a time (see
         :meth:`_copy`), and put in place once the last result has been taken."""
         threshold = time.time_ns() - RACY_NS
         root = sys.intern(str(home.root))
         items: list[Thread | None] = []  # per ref, its thread (a hit) or None (a miss)
         stats: deque[tuple[str, list[int] | None, float]] = deque()  # what storing a miss needs
-        hits: list[int] = []  # where the hits' lines start in the old file
+        hits: list[int] = []  # the hits' lines (see index)
         misses: list[RolloutRef] = []
         index, lstat, is_reg = self.index, os.lstat, stat.S_ISREG
+        pieces, left, loads, JSONDecodeError = (
+            self.pieces,
+            self.left,
+            orjson.loads,
+            orjson.JSONDecodeError,
+        )
         for ref in refs:
             text = ref.text or str(ref.path)
             rel = _rel(ref.path, home.root, text, root)
-            key, mtime = None, 0.0
             try:
                 st = lstat(text)
             except (OSError, ValueError):
                 st = None
-            if st is not None and is_reg(st.st_mode):  # a link is read (and checked) anew
-                key = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns if _POSIX else 0]
-                mtime = st.st_mtime
-                pos = index.get(rel, -1)
-                rec = self._record_at(pos) if pos >= 0 else None
-                if type(rec) is list and len(rec) == FIELDS and rec[:4] == key:
+            if st is None or not is_reg(st.st_mode):  # a link is read (and checked) anew
+                key, mtime = None, 0.0
+            else:
+                pos, rec = index.get(rel, -1), None
+                if pos >= 0:  # its line's record; its piece dropped after its last line
+                    n = pos >> 32
+                    data = pieces[n]
+                    left[n] -= 1
+                    if not left[n]:
+                        pieces[n] = None
+                    if data is not None:
+                        tab = data.find(b"\t", pos & _LOW)
+                        try:
+                            rec = loads(data[tab + 1 : data.find(b"\n", tab)])
+                        except JSONDecodeError:
+                            rec = None
+                ctime = st.st_ctime_ns if _POSIX else 0
+                if (  # the stat key: a list is made only for a miss
+                    type(rec) is list
+                    and len(rec) == FIELDS
+                    and rec[0] == st.st_ino
+                    and rec[1] == st.st_size
+                    and rec[2] == st.st_mtime_ns
+                    and rec[3] == ctime
+                ):
                     thread = thread_of(rec, ref, root, rel, st)
                     if thread is not None:
                         items.append(thread)
                         hits.append(pos)
                         continue
+                key, mtime = [st.st_ino, st.st_size, st.st_mtime_ns, ctime], st.st_mtime
             misses.append(ref)
             items.append(None)
             stats.append((rel, key, mtime))
         entries = len(index)
-        # the hits' lines are read again only if a new cache is written: then they must be
-        # these very bytes (a CRC of them; taken only when a new cache may be written)
-        changed = bool(misses) or len(hits) != entries
-        crc = _crc(self.data) if hits and changed else None
-        self.data, self.index = b"", {}
-        del index
+        self.pieces, self.index = [], {}  # (the hits' lines are read again if need be)
+        del index, pieces
         read = _read_all(home, misses)
         file: AtomicFile | None = None  # the new cache, from the first new line on
         count = len(hits)  # lines of the new cache
@@ -208,7 +242,7 @@ class ListingCache:
                 file = self._begin()
             if file is None:
                 touch(self.path)  # most recently used (see cachefiles.prune)
-            elif self._copy(file, sorted(hits), crc):
+            elif self._copy(file, sorted(self.starts[h >> 32] + (h & _LOW) for h in hits)):
                 file.write(orjson.dumps({"entries": count}) + b"\n")
                 file.commit()
         finally:
@@ -221,45 +255,27 @@ class ListingCache:
         file.write(b"\n")
         return file
 
-    def _copy(self, file: AtomicFile, starts: list[int], crc: int | None) -> bool:
-        """The old file's lines that begin at ``starts`` written to ``file``, when the old
-        file is still the one read (its stamp, its length, the CRC of its bytes)."""
+    def _copy(self, file: AtomicFile, starts: list[int]) -> bool:
+        """The old file's lines that begin at ``starts`` written to ``file``, read from it
+        again when it is still the file read, unchanged (see ``settled``); else False."""
         if not starts:
             return True
-        if crc is None or self.stamp is None:
+        if self.stamp is None or not self.settled:
             return False
-        seen = [0]
-
-        def checked(chunks: Iterator[bytes]) -> Iterator[bytes]:
-            for chunk in chunks:
-                seen[0] = _crc(chunk, seen[0])
-                yield chunk
-
         try:
-            for line in lines_at(checked(read_again(self.path, self.stamp)), starts):
-                file.write(line)  # (lines_at reads every chunk)
+            for line in lines_at(read_again(self.path, self.stamp), starts):
+                file.write(line)
         except (OSError, ValueError):
             return False
-        return seen[0] == crc
-
-    def _record_at(self, pos: int) -> Any:
-        data = self.data
-        tab = data.find(b"\t", pos)
-        try:
-            return orjson.loads(memoryview(data)[tab + 1 : data.find(b"\n", tab)])
-        except orjson.JSONDecodeError:
-            return None
+        return True
 
 
-def _crc(data: bytes, value: int = 0) -> int:
-    import zlib  # here: a listing of unchanged files never loads it
-
-    return zlib.crc32(data, value)
-
-
-def _index(data: bytes, home_key: str) -> dict[str, int] | None:
-    """Where each rollout's line starts, when ``data`` is a whole cache file of this version
-    for this home; else None (then every file is a miss and the cache is rewritten)."""
+def _index(
+    data: bytes, home_key: str
+) -> tuple[dict[str, int], list[bytes | None], list[int], list[int]] | None:
+    """Where each rollout's line is, and the lines in pieces (see :class:`ListingCache`),
+    when ``data`` is a whole cache file of this version for this home; else None (then
+    every file is a miss and the cache is rewritten)."""
     first, last = data.find(b"\n"), data.rfind(b"\n", 0, len(data) - 1)
     if first < 0 or last < first or not data.endswith(b"\n"):
         return None
@@ -277,9 +293,18 @@ def _index(data: bytes, home_key: str) -> dict[str, int] | None:
     if tail.get("entries") != lines or lines > len(data) // _MIN_LINE:
         return None
     index: dict[str, int] = {}
+    pieces: list[bytes | None] = []
+    starts: list[int] = []
+    left: list[int] = []
     find, loads = data.find, orjson.loads
     pos, count = first + 1, 0
+    start, named = pos, 0  # the piece being cut: where it starts, the lines it has indexed
     while pos <= last:
+        if pos - start >= _PIECE:
+            pieces.append(data[start:pos])
+            starts.append(start)
+            left.append(named)
+            start, named = pos, 0
         end = find(b"\n", pos)
         tab = find(b"\t", pos, end)
         count += 1
@@ -289,6 +314,10 @@ def _index(data: bytes, home_key: str) -> dict[str, int] | None:
             except orjson.JSONDecodeError:
                 rel = None
             if type(rel) is str:
-                index[rel] = pos
+                index[rel] = len(pieces) << 32 | (pos - start)
+                named += 1
         pos = end + 1
-    return index if tail.get("entries") == count else None
+    pieces.append(data[start : last + 1])
+    starts.append(start)
+    left.append(named)
+    return (index, pieces, starts, left) if tail.get("entries") == count else None
