@@ -95,8 +95,8 @@ def _entries(path: Path) -> dict[str, list[object]]:
 def test_a_changed_home_keeps_every_unchanged_line_and_the_next_listing_reads_nothing(
     tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The new lines are written as they come, the old ones copied from the old file read
-    again: the same records, whatever their order, and a third listing opens no rollout."""
+    """The old lines are copied from the old file read again (in its order), then the new
+    ones written as they come: the same records, and a third listing opens no rollout."""
     home = home_of(tmp_path, 6)
     truth = [t.to_dict() for t in build_catalog(open_home(home)).threads]
     cached_catalog(open_home(home))  # cold
@@ -107,6 +107,8 @@ def test_a_changed_home_keeps_every_unchanged_line_and_the_next_listing_reads_no
     listing = cached_catalog(open_home(home))
     after = _entries(_cache_file())
     assert len(after) == len(before) == 7
+    assert tid(7) in list(after)[-1]  # after the old lines, in their order
+    assert [k for k in after if k in before] == [k for k in before if tid(2) not in k]
     assert {k: v for k, v in after.items() if k in before} == {
         k: v for k, v in before.items() if tid(2) not in k
     }

@@ -159,10 +159,10 @@ class ListingCache:
     def read_all(self, home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
         """The catalog's reader (see :data:`catalog.ReadAll`): hits from the cache, misses
         read as before. The old file's pieces are dropped as their lines are looked up (at
-        30 000 threads its 13 MB were the scan's peak). A new cache is written as its lines
-        come, from the first new one on (a listing of unchanged files writes nothing), then
-        the hits' lines copied from the old file, read again a megabyte at a time (see
-        :meth:`_copy`), and put in place once the last result has been taken."""
+        30 000 threads its 13 MB were the scan's peak). A new cache is begun at the first new
+        line (a listing of unchanged files writes nothing) with the hits' lines, copied from
+        the old file read again a megabyte at a time (see :meth:`_copy`), then the new lines
+        as they come, and put in place once the last result has been taken."""
         threshold = time.time_ns() - RACY_NS
         root = sys.intern(str(home.root))
         items: list[Thread | None] = []  # per ref, its thread (a hit) or None (a miss)
@@ -222,7 +222,7 @@ class ListingCache:
         del index, pieces
         read = _read_all(home, misses)
         file: AtomicFile | None = None  # the new cache, from the first new line on
-        count = len(hits)  # lines of the new cache
+        count, stuck = len(hits), False  # lines of the new cache; it cannot be written
         try:
             for item in items:
                 if item is not None:
@@ -234,26 +234,35 @@ class ListingCache:
                     # taken now: the catalog adds the DB row's problems after the yield
                     line = line_of(rel, key, mtime, threshold, result)
                     if line is not None:
-                        file = file or self._begin()
-                        file.write(line)
+                        if file is None and not stuck:
+                            file = self._begin(hits)
+                            stuck = file is None
+                        if file is not None:
+                            file.write(line)
                         count += 1
                 yield result
-            if file is None and (not self.valid or count != entries):
-                file = self._begin()
-            if file is None:
-                touch(self.path)  # most recently used (see cachefiles.prune)
-            elif self._copy(file, sorted(self.starts[h >> 32] + (h & _LOW) for h in hits)):
+            if file is None and not stuck and (not self.valid or count != entries):
+                file = self._begin(hits)
+            if file is not None:
                 file.write(orjson.dumps({"entries": count}) + b"\n")
                 file.commit()
+            elif not stuck:
+                touch(self.path)  # most recently used (see cachefiles.prune)
         finally:
             if file is not None:
-                file.abort()  # cut short, or the old lines could not be copied
+                file.abort()  # cut short (nothing once committed)
 
-    def _begin(self) -> AtomicFile:
+    def _begin(self, hits: list[int]) -> AtomicFile | None:
+        """The new cache begun: its header, then the lines of ``hits`` (see ``index``) in
+        the old file's order (the new ones come after them, in the listing's); None when
+        those cannot be copied (see :meth:`_copy`)."""
         file = AtomicFile(self.folder, self.name)
         file.write(orjson.dumps({"format": FORMAT, "version": TAG, "home": self.home_key}))
         file.write(b"\n")
-        return file
+        if self._copy(file, sorted(self.starts[h >> 32] + (h & _LOW) for h in hits)):
+            return file
+        file.abort()
+        return None
 
     def _copy(self, file: AtomicFile, starts: list[int]) -> bool:
         """The old file's lines that begin at ``starts`` written to ``file``, read from it
