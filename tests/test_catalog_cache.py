@@ -3,6 +3,7 @@ are never stored, and a listing with the cache cold, warm or off is the same, by
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -77,7 +78,9 @@ def dump_cache(head: dict[str, Any], entries: dict[str, Any], count: int | None 
     """A cache file of these parts (``count``: the trailer's, default the true one)."""
     lines = [orjson.dumps(head)]
     lines += [orjson.dumps(rel) + b"\t" + orjson.dumps(rec) for rel, rec in entries.items()]
-    lines.append(orjson.dumps({"entries": len(entries) if count is None else count}))
+    body = b"".join(line + b"\n" for line in lines[1:])
+    tail = {"entries": len(entries) if count is None else count}
+    lines.append(orjson.dumps({**tail, "sha256": hashlib.sha256(body).hexdigest()}))
     return b"\n".join(lines) + b"\n"
 
 
@@ -85,7 +88,7 @@ def cache_entries() -> dict[str, Any]:
     folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
     (path,) = [p for p in folder.iterdir() if p.suffix == ".json"]
     head, entries, tail = parse_cache(path.read_bytes())
-    assert head["version"] == cc.TAG and tail == {"entries": len(entries)}
+    assert head["version"] == cc.TAG and tail["entries"] == len(entries)
     return entries
 
 
@@ -105,6 +108,21 @@ def test_a_warm_listing_opens_no_rollout(
     assert len(cache_entries()) == 5
     no_reads(monkeypatch)
     assert cached(home) == truth  # warm: every thread from the cache
+
+
+def test_a_cache_file_changed_on_the_disk_is_refused_whole(tmp_path: Path, later: None) -> None:
+    """A flipped bit in a record (here a cwd, its length kept) is caught by the trailer's
+    SHA-256: the file is ignored, every rollout read again, and the listing is the truth."""
+    home = home_of(tmp_path)
+    truth = real(home)
+    assert cached(home) == truth
+    folder = Path(os.environ["CODEX_MIGRATE_CACHE_DIR"])
+    (path,) = [p for p in folder.iterdir() if p.suffix == ".json"]
+    data = path.read_bytes()
+    assert data.count(b'"/p/1"') >= 1
+    path.write_bytes(data.replace(b'"/p/1"', b'"/q/1"'))
+    assert cached(home) == truth
+    assert len(cache_entries()) == 5  # and rewritten
 
 
 def test_the_cache_lives_outside_the_home_private(tmp_path: Path, later: None) -> None:
@@ -248,6 +266,18 @@ def test_the_cache_off(tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPa
     assert not Path(os.environ["CODEX_MIGRATE_CACHE_DIR"]).exists()
 
 
+def test_the_cache_is_off_where_st_ctime_is_no_change_time(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows: without the inode change time a same-size rewrite keeping the mtime (a
+    same-length rebind) would be unseen, so there is no cache there at all."""
+    monkeypatch.setattr(cachefiles, "CHANGE_TIME", False)
+    home = home_of(tmp_path)
+    assert cachefiles.cache_dir() is None
+    assert cached(home) == real(home)
+    assert not Path(os.environ["CODEX_MIGRATE_CACHE_DIR"]).exists()
+
+
 def test_an_unwritable_cache_folder_is_no_error(
     tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -343,7 +373,7 @@ def test_malformed_records_are_misses(
 def test_the_record_format_is_pinned_to_its_version() -> None:
     """Changed the fields of Thread, RolloutHead or LineIssues (or what read_thread makes of
     a file)? Bump catalog_cache.VERSION, then update this test: old caches are then ignored."""
-    assert cc.VERSION == 2
+    assert cc.VERSION == 3
     assert [f.name for f in fields(Thread)] == [
         "id", "home_root", "rel_path", "archived_on_disk", "compressed", "size", "mtime", "era",
         "history_mode", "rollout_cwd", "title", "created_at", "source", "model_provider",

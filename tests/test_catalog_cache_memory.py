@@ -88,7 +88,7 @@ def _cache_file() -> Path:
 def _entries(path: Path) -> dict[str, list[object]]:
     head, *lines, tail = path.read_bytes().split(b"\n")[:-1]
     assert orjson.loads(head)["version"] == cc.TAG
-    assert orjson.loads(tail) == {"entries": len(lines)}
+    assert orjson.loads(tail)["entries"] == len(lines)
     return {orjson.loads(r): orjson.loads(rec) for r, _, rec in (x.partition(b"\t") for x in lines)}
 
 

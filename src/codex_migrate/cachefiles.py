@@ -27,6 +27,10 @@ _WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | _NO
 
 
 _off = False  #: set by :func:`cache_off` (``codex-migrate --no-cache``)
+#: Whether ``st_ctime`` is the inode change time. On Windows it is the creation time, and
+#: inode, size and mtime alone miss a same-size rewrite that keeps the mtime (a same-length
+#: ``rebind`` does that): there the cache is off rather than ever wrong.
+CHANGE_TIME = os.name != "nt"
 
 
 @contextlib.contextmanager
@@ -42,8 +46,8 @@ def cache_off() -> Iterator[None]:
 
 def cache_dir() -> Path | None:
     """Where cache files go; None when ``CODEX_MIGRATE_CACHE`` (or ``--no-cache``) turns
-    the cache off."""
-    if _off or os.environ.get("CODEX_MIGRATE_CACHE", "").strip().lower() in _OFF:
+    the cache off, and on Windows (see :data:`CHANGE_TIME`)."""
+    if _off or not CHANGE_TIME or os.environ.get("CODEX_MIGRATE_CACHE", "").strip().lower() in _OFF:
         return None
     given = os.environ.get("CODEX_MIGRATE_CACHE_DIR")
     if given:

@@ -3,8 +3,9 @@
 borg's files cache and git's index, for the catalog: what :func:`catalog.read_thread` takes
 from one rollout (a pure function of its bytes, its path relative to the home, archived and
 compressed) is kept under a key of the file's stat: inode, size, mtime_ns and ctime_ns (the
-inode change time; on Windows, where ``st_ctime`` is the creation time, inode, size and
-mtime_ns). A hit costs one ``lstat``: no open, no read. Anything else is a miss, read as before.
+inode change time; on Windows, where ``st_ctime`` is the creation time, the cache is off: see
+:data:`cachefiles.CHANGE_TIME`). A hit costs one ``lstat``: no open, no read. Anything else is
+a miss, read as before.
 
 The rules:
 
@@ -69,7 +70,7 @@ from codex_migrate.home import CodexHome, RolloutRef
 #: ``read_thread``/``read_head`` make of a file change (tests/test_catalog_cache.py pins the
 #: fields): a cache of another version is ignored. The package version is part of the tag too,
 #: and a digest of the code that makes a record (see :func:`_code_tag`).
-VERSION = 2
+VERSION = 3
 #: The modules whose code makes a record: ``read_thread`` and ``read_head`` with everything
 #: it imports (tests/test_catalog_cache.py checks this against read_head's imports).
 _MAKERS: tuple[str, ...] = ("cache_records", "catalog", "catalog_cache", "fsutil", "head_lines")
@@ -133,12 +134,15 @@ class ListingCache:
 
     The file is JSON lines: a header (format, version, home), one line per rollout (its
     path relative to the home as a JSON string, a tab, its record as a JSON array), and a
-    trailer with the count of those lines (a file cut short has none). Lines are parsed
+    trailer with the count of those lines and their SHA-256 (a file cut short has none; one
+    whose bytes changed on the disk, by a flipped bit or a hand, is refused whole, as git
+    refuses an index whose trailing checksum does not match). Lines are parsed
     only when their file is listed: a 30 000-thread cache is never held as objects whole,
     and its bytes only until every listed file was looked up (see :meth:`read_all`)."""
 
     def __init__(self, folder: Path, name: str, home_key: str) -> None:
         self.folder, self.name, self.home_key = folder, name, home_key
+        self._sum = hashlib.sha256()  # of a new cache's record lines (see _begin)
         self.path = folder / name
         got = read_file(self.path)
         self.stamp: Stamp | None = got[1] if got is not None else None
@@ -238,13 +242,14 @@ class ListingCache:
                             file = self._begin(hits)
                             stuck = file is None
                         if file is not None:
-                            file.write(line)
+                            self._put(file, line)
                         count += 1
                 yield result
             if file is None and not stuck and (not self.valid or count != entries):
                 file = self._begin(hits)
             if file is not None:
-                file.write(orjson.dumps({"entries": count}) + b"\n")
+                tail = {"entries": count, "sha256": self._sum.hexdigest()}
+                file.write(orjson.dumps(tail) + b"\n")
                 file.commit()
             elif not stuck:
                 touch(self.path)  # most recently used (see cachefiles.prune)
@@ -259,10 +264,16 @@ class ListingCache:
         file = AtomicFile(self.folder, self.name)
         file.write(orjson.dumps({"format": FORMAT, "version": TAG, "home": self.home_key}))
         file.write(b"\n")
+        self._sum = hashlib.sha256()  # of the lines between the header and the trailer
         if self._copy(file, sorted(self.starts[h >> 32] + (h & _LOW) for h in hits)):
             return file
         file.abort()
         return None
+
+    def _put(self, file: AtomicFile, line: bytes) -> None:
+        """One line of records written, and summed for the trailer."""
+        self._sum.update(line)
+        file.write(line)
 
     def _copy(self, file: AtomicFile, starts: list[int]) -> bool:
         """The old file's lines that begin at ``starts`` written to ``file``, read from it
@@ -273,7 +284,7 @@ class ListingCache:
             return False
         try:
             for line in lines_at(read_again(self.path, self.stamp), starts):
-                file.write(line)
+                self._put(file, line)
         except (OSError, ValueError):
             return False
         return True
@@ -301,6 +312,8 @@ def _index(
     lines = data.count(b"\n", first + 1, last + 1)
     if tail.get("entries") != lines or lines > len(data) // _MIN_LINE:
         return None
+    if tail.get("sha256") != hashlib.sha256(memoryview(data)[first + 1 : last + 1]).hexdigest():
+        return None  # changed on the disk: a record read from it could be wrong
     index: dict[str, int] = {}
     pieces: list[bytes | None] = []
     starts: list[int] = []
