@@ -95,7 +95,6 @@ def _code_tag() -> str:
 TAG = f"{VERSION}/{__version__}/{_code_tag()}"
 FORMAT = "codex-migrate listing cache"
 RACY_NS = 2_000_000_000  #: git's racy rule, with room for 2 s timestamps (FAT, some shares)
-_POSIX = os.name != "nt"  # st_ctime is the inode change time
 _MIN_LINE = 64  #: bytes: no cache line of a rollout is shorter (its path alone is ~80)
 #: bytes: an old cache file is held in pieces of about this size. Not smaller: glibc gives a
 #: freed buffer back to the system only if it had a mapping of its own (over malloc's mmap
@@ -158,7 +157,7 @@ class ListingCache:
         # Its lines are read from it again (for a new cache) only if its stamp would show a
         # change: it was last changed RACY_NS or more before this read (the rule for rollouts).
         settled, st = time.time_ns() - RACY_NS, self.stamp
-        self.settled = st is not None and st[3] < settled and (not _POSIX or st[4] < settled)
+        self.settled = st is not None and st[3] < settled and st[4] < settled
 
     def read_all(self, home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
         """The catalog's reader (see :data:`catalog.ReadAll`): hits from the cache, misses
@@ -203,21 +202,20 @@ class ListingCache:
                             rec = loads(data[tab + 1 : data.find(b"\n", tab)])
                         except JSONDecodeError:
                             rec = None
-                ctime = st.st_ctime_ns if _POSIX else 0
                 if (  # the stat key: a list is made only for a miss
                     type(rec) is list
                     and len(rec) == FIELDS
                     and rec[0] == st.st_ino
                     and rec[1] == st.st_size
                     and rec[2] == st.st_mtime_ns
-                    and rec[3] == ctime
+                    and rec[3] == st.st_ctime_ns
                 ):
                     thread = thread_of(rec, ref, root, rel, st)
                     if thread is not None:
                         items.append(thread)
                         hits.append(pos)
                         continue
-                key, mtime = [st.st_ino, st.st_size, st.st_mtime_ns, ctime], st.st_mtime
+                key, mtime = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns], st.st_mtime
             misses.append(ref)
             items.append(None)
             stats.append((rel, key, mtime))
