@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,16 @@ def _isolate_from_real_home(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         monkeypatch.setenv("CODEX_MIGRATE_CACHE_DIR", str(isolated / "listing-cache"))
         monkeypatch.delenv("CODEX_MIGRATE_CACHE", raising=False)
         yield
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listing cache reads as if 10 s had passed since the files were written: none is
+    racy, so what a test just wrote is stored (see catalog_cache.RACY_NS)."""
+    import codex_migrate.catalog_cache as cc
+
+    clock = time.time_ns
+    monkeypatch.setattr(cc.time, "time_ns", lambda: clock() + 10_000_000_000)
 
 
 def _binary_or_skip(version: str) -> Path:

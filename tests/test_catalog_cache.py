@@ -44,13 +44,6 @@ def cached(home: Path) -> list[dict[str, Any]]:
     return listing(cached_catalog(open_home(home)))
 
 
-@pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cache reads as if 10 s had passed since the files were written: none is racy."""
-    clock = time.time_ns
-    monkeypatch.setattr(cc.time, "time_ns", lambda: clock() + 10_000_000_000)
-
-
 def tick() -> None:
     """Let the file system's clock move on, so a change gets a new ctime."""
     time.sleep(0.03)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +17,7 @@ from codex_migrate.catalog import Thread, build_catalog
 from codex_migrate.catalog_cache import cached_catalog, open_cache
 from codex_migrate.home import open_home
 from tests.homes import tid, write_rollout
-
-
-@pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cache reads as if 10 s had passed since the files were written: none is racy."""
-    clock = time.time_ns
-    monkeypatch.setattr(cc.time, "time_ns", lambda: clock() + 10_000_000_000)
-
-
-def home_of(tmp_path: Path, n: int = 4) -> Path:
-    home = tmp_path / ".codex"
-    for i in range(1, n + 1):
-        write_rollout(home, i, era="paginated" if i % 2 else "legacy", cwd=f"/p/{i % 2}")
-    write_rollout(home, 99, archived=True)
-    return home
+from tests.test_catalog_cache import home_of
 
 
 def test_a_warm_thread_shares_its_repeated_texts_as_a_read_one_does(

@@ -4,7 +4,6 @@ exits 0, never follows a link or blocks on a FIFO, and puts a good cache file in
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,19 +11,11 @@ import orjson
 import pytest
 
 import codex_migrate.cachefiles as cachefiles
-import codex_migrate.catalog_cache as cc
 from codex_migrate.catalog_cache import open_cache
 from codex_migrate.home import open_home
 from tests.hostile.conftest import BOUND, World, invoke
 from tests.hostile.test_rollouts import KINDS
 from tests.test_catalog_cache import dump_cache, parse_cache
-
-
-@pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As if 10 s had passed since the files were written: the cache stores them."""
-    clock = time.time_ns
-    monkeypatch.setattr(cc.time, "time_ns", lambda: clock() + 10_000_000_000)
 
 
 def _truncated(p: Path) -> None:
