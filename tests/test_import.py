@@ -441,19 +441,28 @@ def test_kill_at_each_step_then_recover_restores_everything(tmp_path: Path, poin
     assert len(_db_rows(target)) == 4
 
 
-def _unfinished_journal(target: Path) -> bool:
+def _journal_states(target: Path) -> dict[str, str]:
+    """Each transaction's state by its ID (a journal being replaced right now is skipped)."""
+    states = {}
     for journal in (target / "migration_transactions").glob("*/journal.json"):
         try:
-            if json.loads(journal.read_text())["state"] in ("prepared", "applying"):
-                return True
+            states[journal.parent.name] = json.loads(journal.read_text())["state"]
         except (OSError, ValueError):
-            continue  # being replaced right now
-    return False
+            continue
+    return states
+
+
+def _unfinished_journal(target: Path) -> bool:
+    return any(s in ("prepared", "applying") for s in _journal_states(target).values())
 
 
 def test_kill_at_random_times_then_recover(tmp_path: Path) -> None:
     """SIGKILL at random moments inside the transaction (after the journal says prepared),
-    without any cooperation from the process; every time, recover restores the target."""
+    without any cooperation from the process; every time, recover restores the target.
+
+    A kill that lands after the commit (the import was done, only its clean-up and output
+    were left) must leave the whole import in place, and recover must not touch it; the
+    test then undoes it with ``transactions rollback`` and kills earlier next time."""
     import random
 
     rng = random.Random(20261125)
@@ -463,24 +472,36 @@ def test_kill_at_random_times_then_recover(tmp_path: Path) -> None:
     target = _target_with_db(tmp_path)
     before, rows_before = _tree(target), _db_rows(target)
     strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
-    rolled_back = 0
-    for _ in range(6):
+    rolled_back, committed, window = 0, 0, 0.4
+    for _ in range(8):
+        known = set(_journal_states(target))
         proc = _import_subprocess(src, target, {})
         deadline = time.monotonic() + 30
         while proc.poll() is None and not _unfinished_journal(target):
             assert time.monotonic() < deadline, "the import never started its transaction"
             time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.4))
+        delay = rng.uniform(0, window)
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
-        code, out = run("recover", "--codex-home", str(target))
-        assert code == 0, out
-        if proc.returncode == 0:
-            break  # it finished before the kill landed
-        rolled_back += "Rolled back" in out
+        (tx_id,) = set(_journal_states(target)) - known
+        if _journal_states(target)[tx_id] == "committed":
+            # Too late: the import was whole. Recover leaves a committed import alone.
+            committed += 1
+            code, out = run("recover", "--codex-home", str(target))
+            assert code == 0 and "Rolled back" not in out, out
+            assert len(_db_rows(target)) == len(rows_before) + 300
+            code, out = run("transactions", "rollback", tx_id, "--codex-home", str(target), "--yes")
+            assert code == 0, out
+            window = delay  # kill earlier next time
+        else:
+            assert proc.returncode == -signal.SIGKILL
+            code, out = run("recover", "--codex-home", str(target))
+            assert code == 0, out
+            rolled_back += "Rolled back" in out
         assert _db_rows(target) == rows_before
         assert strip(_tree(target)) == strip(before)
-    assert rolled_back >= 3
+    assert rolled_back >= 4, (rolled_back, committed)
     survivors = [
         p.pid
         for p in psutil.process_iter(["cmdline"])
