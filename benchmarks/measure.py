@@ -37,7 +37,13 @@ class Measurement:
 def measure(cmd: list[str], **kwargs: object) -> Measurement:
     """Time ``cmd`` (from inside the launcher, so start-up of the launcher does not count).
     Without an ``env`` of the caller's, the command gets a new, empty listing-cache folder of
-    its own: a cold run, as before the cache, and never the user's cache folder."""
+    its own: a cold run, as before the cache, and never the user's cache folder.
+
+    Dirty pages are written out first, untimed: a command that syncs (an import's ``syncfs``,
+    ``sync -f``) would otherwise also pay for what earlier commands left unwritten (a plain
+    ``cp -r`` just before a durable copy doubled the bytes that copy flushed)."""
+    if hasattr(os, "sync"):
+        os.sync()
     with tempfile.TemporaryDirectory(prefix="cm-bench-cache-") as cache:
         if "env" not in kwargs:
             kwargs["env"] = {**os.environ, "CODEX_MIGRATE_CACHE_DIR": cache}
