@@ -59,6 +59,7 @@ from codex_migrate.cachefiles import (
 from codex_migrate.catalog import (
     Catalog,
     ProgressFn,
+    ReadAll,
     Thread,
     _read_all,
     _rel,
@@ -103,11 +104,16 @@ _PIECE = 4 << 20
 _LOW = (1 << 32) - 1  #: an index value's offset in its piece (a file is under 4 GB)
 
 
-def cached_catalog(home: CodexHome, progress: ProgressFn | None = None) -> Catalog:
-    """:func:`build_catalog` for a listing or a plan: unchanged rollouts come from the cache."""
+def cached_catalog(
+    home: CodexHome, progress: ProgressFn | None = None, read_misses: ReadAll | None = None
+) -> Catalog:
+    """:func:`build_catalog` for a listing or a plan: unchanged rollouts come from the cache;
+    ``read_misses``: how the others are read (default: in this process)."""
     cache = open_cache(home)
     if cache is None:
-        return build_catalog(home, progress)
+        return build_catalog(home, progress, read_misses)
+    if read_misses is not None:
+        cache.read_misses = read_misses
     return build_catalog(home, progress, cache.read_all)
 
 
@@ -143,6 +149,7 @@ class ListingCache:
         self.folder, self.name, self.home_key = folder, name, home_key
         self._sum = hashlib.sha256()  # of a new cache's record lines (see _begin)
         self.path = folder / name
+        self.read_misses: ReadAll = _read_all  #: how files the cache does not hold are read
         got = read_file(self.path)
         self.stamp: Stamp | None = got[1] if got is not None else None
         pieces = _index(got[0], home_key) if got is not None else None
@@ -222,7 +229,7 @@ class ListingCache:
         entries = len(index)
         self.pieces, self.index = [], {}  # (the hits' lines are read again if need be)
         del index, pieces
-        read = _read_all(home, misses)
+        read = self.read_misses(home, misses)
         file: AtomicFile | None = None  # the new cache, from the first new line on
         count, stuck = len(hits), False  # lines of the new cache; it cannot be written
         try:

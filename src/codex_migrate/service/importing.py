@@ -13,6 +13,7 @@ from typing import Any
 
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
 from codex_migrate.catalog_cache import cached_catalog
+from codex_migrate.catalog_workers import read_all_parallel
 from codex_migrate.codex_listing import CodexListing, list_in_codex
 from codex_migrate.codexbin import FoundCodex, locate_codex
 from codex_migrate.errors import CodexMigrateError
@@ -69,10 +70,11 @@ def preview_import(
     if isinstance(source, CodexHome):
         if source.root.resolve() == target.resolve():
             raise CodexMigrateError("SOURCE and the target are the same home.", code="same-home")
-        src_cat = cached_catalog(source, progress)  # the target is always read anew
+        # the target is always read anew; both on every core (the write waits for the plan)
+        src_cat = cached_catalog(source, progress, read_all_parallel)
     else:
         src_cat = source
-    tgt_cat = build_catalog(open_target(target), progress)
+    tgt_cat = build_catalog(open_target(target), progress, read_all_parallel)
     plan = build_import_plan(
         src_cat,
         tgt_cat,
