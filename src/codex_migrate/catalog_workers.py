@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from codex_migrate.catalog import Thread, _read_all, _read_one
 from codex_migrate.home import CodexHome, RolloutRef
-from codex_migrate.parallel import process_pool, worker_count
+from codex_migrate.parallel import chunk_size, process_pool, worker_count
 from codex_migrate.readahead import reading_ahead
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 #: Below this many files to read, starting worker processes costs more than it saves.
 PARALLEL_MIN_FILES = 512
-#: Files a worker reads per job, and jobs handed to each worker ahead of the one taken.
+#: Files a worker reads per job (fewer towards the end: :func:`parallel.chunk_size`), and
+#: jobs handed to each worker ahead of the one taken.
 CHUNK = 64
 AHEAD_PER_WORKER = 4
 
@@ -45,23 +46,26 @@ def _pooled(home: CodexHome, refs: list[RolloutRef], workers: int) -> Iterator[T
     # what reading a head needs of the home: its root (the lists of findings stay here)
     slim = replace(home, found=[], missing=[], unusable=[], unreadable_dirs=[])
     size = max(8, min(CHUNK, len(refs) // (workers * 8)))
-    starts = iter(range(0, len(refs), size))
+    taken = 0
     with process_pool(workers) as pool:
-        out: deque[tuple[int, Future[list[Thread | str] | None]]] = deque()
+        out: deque[tuple[list[RolloutRef], Future[list[Thread | str] | None]]] = deque()
 
         def submit() -> None:
-            start = next(starts, None)
-            if start is not None:
-                out.append((start, pool.submit(_read_chunk, slim, refs[start : start + size])))
+            nonlocal taken
+            step = chunk_size(size, len(refs) - taken, workers * AHEAD_PER_WORKER)
+            chunk = refs[taken : taken + step]
+            taken += len(chunk)
+            if chunk:
+                out.append((chunk, pool.submit(_read_chunk, slim, chunk)))
 
         for _ in range(workers * AHEAD_PER_WORKER):
             submit()
         while out:
-            start, job = out.popleft()
+            chunk, job = out.popleft()
             results = job.result()
             submit()
             if results is None:  # read here, where its error is raised as in one process
-                results = list(_read_all(home, refs[start : start + size]))
+                results = list(_read_all(home, chunk))
             for result in results:
                 if type(result) is Thread:
                     result.home_root = root  # one string for the home's threads, as read here

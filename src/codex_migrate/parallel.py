@@ -34,6 +34,17 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+#: The smallest chunk of jobs: one costs the main process ~0.3 ms to send and take back.
+MIN_CHUNK = 4
+
+
+def chunk_size(size: int, left: int, queued: int) -> int:
+    """``size`` jobs per chunk, fewer as the last ``left`` are handed out, ``queued`` chunks
+    being out at a time (guided scheduling): a worker given the last big chunk (64 rollouts)
+    kept staging ~0.1 s after the other had nothing left to do."""
+    return min(size, max(MIN_CHUNK, left // queued))
+
+
 def worker_count() -> int:
     return min(os.cpu_count() or 1, 8)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from codex_migrate.bare import upgrade_lines
 from codex_migrate.damage import Damage, DamageCount, find_damage
 from codex_migrate.merge import raw_lines
-from codex_migrate.parallel import process_pool, worker_count
+from codex_migrate.parallel import chunk_size, process_pool, worker_count
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.readahead import will_need
 from codex_migrate.rollout import line_blocks, open_rollout
@@ -233,12 +233,14 @@ def iter_staged(
     size = max(1, min(64, count // (workers * 8)))
     todo = iter(jobs)
     run = partial(_run_chunk, mapper)
-    done = 0
+    done = taken = 0
     with process_pool(workers) as pool, EarlyWriteback() as early:
         out: deque[Future[list[StagedFile]]] = deque()
 
         def submit() -> None:
-            chunk = list(islice(todo, size))
+            nonlocal taken
+            chunk = list(islice(todo, chunk_size(size, count - taken, workers * AHEAD_PER_WORKER)))
+            taken += len(chunk)
             if chunk:
                 out.append(pool.submit(run, chunk))
 
