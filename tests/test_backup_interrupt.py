@@ -44,9 +44,12 @@ def progress(stage, done, total):
     if 0 <= pause_at <= 1 and stage == "backup" and total and done >= total * pause_at:
         pause()
 
-if pause_at > 1:  # everything written, manifest last, but not yet renamed
+if pause_at == 2:  # everything written, manifest last, but not yet renamed
     import codex_migrate.backup.engine
     codex_migrate.backup.engine.claim_final_path = pause
+if pause_at == 3:  # renamed into place, the work folder not yet removed
+    import codex_migrate.backup.engine
+    codex_migrate.backup.engine.remove_tree = pause
 
 target = {"output_parent": out} if fmt == "folder" else {"archive": out / ("b." + fmt)}
 run_backup(open_home(home), progress=progress, **target)
@@ -83,7 +86,11 @@ def _assert_nothing_looks_complete(out: Path, fmt: str) -> None:
     assert not final.exists(), "the final name appears only when the backup is complete"
     debris = list(out.iterdir())
     assert debris and all(INCOMPLETE_TAG in p.name for p in debris), debris
-    candidates = [out, *debris]
+    _assert_refused([out, *debris])
+
+
+def _assert_refused(debris: list[Path]) -> None:
+    candidates = list(debris)
     candidates += [d / "Codex_backup" for d in debris if (d / "Codex_backup").is_dir()]
     for path in candidates:
         report = verify_backup(path)
@@ -118,6 +125,28 @@ def test_killed_mid_write_leaves_nothing_that_looks_complete(
 
 
 @pytest.mark.parametrize("fmt", ["folder", "tar.zst"])
+def test_killed_after_the_rename_leaves_a_complete_backup_and_refused_debris(
+    big_home: Path, tmp_path: Path, fmt: str
+) -> None:
+    """The kill lands after the backup took its final name, before its work folder was
+    removed: the backup is whole, and what is left next to it is refused."""
+    out = tmp_path / "out"
+    proc = _start(big_home, out, fmt, pause_at=3)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "PAUSED"
+    finally:
+        _kill(proc)
+    final = out / ("Codex_backup" if fmt == "folder" else f"b.{fmt}")
+    assert verify_backup(final).ok
+    debris = [p for p in out.iterdir() if p != final]
+    assert all(INCOMPLETE_TAG in p.name for p in debris), debris
+    if fmt == "folder":  # the work folder holds only its note now
+        assert len(debris) == 1
+    _assert_refused(debris)
+
+
+@pytest.mark.parametrize("fmt", ["folder", "tar.zst"])
 @pytest.mark.parametrize("delay", [0.12, 0.18, 0.24, 0.3])
 def test_killed_at_any_moment_is_complete_or_refused(
     big_home: Path, tmp_path: Path, fmt: str, delay: float
@@ -129,8 +158,14 @@ def test_killed_at_any_moment_is_complete_or_refused(
     time.sleep(delay)
     _kill(proc)
     final = out / ("Codex_backup" if fmt == "folder" else f"b.{fmt}")
-    if final.exists():
-        assert verify_backup(final).ok
-        assert not [p for p in out.iterdir() if INCOMPLETE_TAG in p.name]
+    if final.exists() and verify_backup(final).ok:
+        # Killed after the rename: whatever its clean-up had not removed yet is refused.
+        _assert_refused([p for p in out.iterdir() if p != final])
+    elif final.exists():
+        # Killed between making the final folder (so the name is ours) and renaming into it:
+        # an empty folder that nothing takes for a backup.
+        assert fmt == "folder" and not any(final.iterdir())
+        assert not verify_backup(final).ok
+        _assert_refused([p for p in out.iterdir() if p != final])
     elif any(out.iterdir()):
         _assert_nothing_looks_complete(out, fmt)
