@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from codex_migrate.cli import cli
 from codex_migrate.transaction import CRASH_ENV
 from tests.homes import make_state_db, tid, write_rollout
+from tests.test_import import _journal_states, _unfinished_journal
 
 MAC_ROOT = "/Users/alex/code"
 B_ROOT = "/home/bob/code"  # recorded only: B's copies live in several temp folders
@@ -170,28 +171,48 @@ def test_kill_at_each_step_then_recover(
 def test_kill_at_random_times_on_either_side(
     story: tuple[Path, Path, dict[str, Any], dict[str, Any]], tmp_path: Path
 ) -> None:
+    """B's sync killed at random moments: twice anywhere from its start (push, pull, any
+    outcome), then inside the pull's import transaction (after its journal says prepared)
+    until two pulls were rolled back. A kill that lands after the commit leaves the whole
+    pull, which recover keeps; the next kill then comes earlier."""
     a, pristine, before, after = story  # the last user of A: it may change it
     rng = random.Random(1616)
-    started = time.monotonic()
-    _rebase(pristine, tmp_path / "B-timing")
-    proc = _spawn(tmp_path / "B-timing", "linux", B_ROOT, {})
-    proc.communicate(timeout=120)
-    whole = time.monotonic() - started
-    outcomes = {"before": 0, "after": 0}
-    for k in range(6):
+    outcomes, rolled_back, window = {"before": 0, "after": 0}, 0, 0.4
+    for k in range(12):
+        inside = k >= 2
+        if inside and rolled_back >= 2:
+            break
         b = tmp_path / f"B{k}"
         _rebase(pristine, b)
         proc = _spawn(b, "linux", B_ROOT, {})
-        time.sleep(rng.uniform(0.05, whole))
+        if inside:
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and not _unfinished_journal(b / "home"):
+                assert time.monotonic() < deadline, "the pull never started its transaction"
+                time.sleep(0.005)
+            delay = rng.uniform(0, window)
+        else:
+            delay = rng.uniform(0.05, 1.5)
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
+        states = list(_journal_states(b / "home").values())
         result = CliRunner().invoke(cli, ["recover", "--codex-home", str(b / "home")])
         assert result.exit_code == 0, result.output
         now = _state(b)
-        assert now in (before, after)
+        if states == ["committed"]:  # too late: the pull was whole, recover keeps it
+            assert now == after and "Rolled back" not in result.output, result.output
+            window = delay / 2 if inside else window  # kill earlier next time
+        elif inside:  # killed inside the transaction: rolled back to before
+            assert proc.returncode == -signal.SIGKILL
+            assert now == before and "Rolled back" in result.output, result.output
+            rolled_back += 1
+        else:
+            assert now == before, states  # killed before the pull committed (or began)
+        assert set(_journal_states(b / "home").values()) <= {"committed", "rolled_back"}
         outcomes["before" if now == before else "after"] += 1
         _check_converges(b, after)
-    assert outcomes["before"] >= 2, outcomes
+    assert rolled_back >= 2, (rolled_back, outcomes)
     # The push side: A, killed while publishing its grown threads, never shows a half file.
     for n in range(1, 6):
         with open(next((a / "home" / "sessions").rglob(f"*{tid(n)}.jsonl")), "a") as f:
