@@ -36,9 +36,18 @@ def read_all_parallel(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Threa
     """:func:`catalog._read_all` (a :data:`catalog.ReadAll`), on all cores when ``refs``
     are many: the same threads (or reasons), in the same order."""
     workers = worker_count()
-    if workers < 2 or len(refs) < PARALLEL_MIN_FILES:
+    if workers < 2 or len(refs) < PARALLEL_MIN_FILES or len(refs) < _min_files():
         return _read_all(home, refs)
     return _pooled(home, refs, workers)
+
+
+def _min_files() -> int:
+    """A forked worker starts in ~15 ms with every module loaded; one started anew (spawn,
+    forkserver: macOS, Windows, Python 3.14's default) imports them first, ~0.2 s: worth it
+    only for a far bigger home."""
+    import multiprocessing  # loaded here: the pool needs it anyway, a small home never
+
+    return PARALLEL_MIN_FILES * (1 if multiprocessing.get_start_method() == "fork" else 8)
 
 
 def _pooled(home: CodexHome, refs: list[RolloutRef], workers: int) -> Iterator[Thread | str]:
