@@ -64,6 +64,15 @@ def big_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.fixture(scope="module")
+def small_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """For the tests where the child pauses itself at the moment chosen: the size is not
+    the point there (60 sessions, ~1.5 MB, written in a fraction of a second)."""
+    home = tmp_path_factory.mktemp("small") / "home"
+    grow_home(home, 60)
+    return home
+
+
 def _start(home: Path, out: Path, fmt: str, pause_at: float) -> subprocess.Popen[str]:
     out.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
@@ -102,10 +111,10 @@ def _assert_refused(debris: list[Path]) -> None:
 @pytest.mark.parametrize("when", ["mid-write", "before-rename"])
 @pytest.mark.parametrize("fmt", ["folder", "tar.zst", "zip"])
 def test_killed_mid_write_leaves_nothing_that_looks_complete(
-    big_home: Path, tmp_path: Path, fmt: str, when: str
+    small_home: Path, tmp_path: Path, fmt: str, when: str
 ) -> None:
     out = tmp_path / "out"
-    proc = _start(big_home, out, fmt, pause_at=0.5 if when == "mid-write" else 2)
+    proc = _start(small_home, out, fmt, pause_at=0.5 if when == "mid-write" else 2)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "PAUSED"
@@ -117,7 +126,7 @@ def test_killed_mid_write_leaves_nothing_that_looks_complete(
     target: dict[str, Any] = (
         {"output_parent": out} if fmt == "folder" else {"archive": out / f"b.{fmt}"}
     )
-    report = run_backup(open_home(big_home), **target)
+    report = run_backup(open_home(small_home), **target)
     assert report.path.name in ("Codex_backup", f"b.{fmt}") and not report.renamed
     assert verify_backup(report.path).ok
     with open_source(report.path, tmp_parent=tmp_path / "src") as home:
@@ -126,12 +135,12 @@ def test_killed_mid_write_leaves_nothing_that_looks_complete(
 
 @pytest.mark.parametrize("fmt", ["folder", "tar.zst"])
 def test_killed_after_the_rename_leaves_a_complete_backup_and_refused_debris(
-    big_home: Path, tmp_path: Path, fmt: str
+    small_home: Path, tmp_path: Path, fmt: str
 ) -> None:
     """The kill lands after the backup took its final name, before its work folder was
     removed: the backup is whole, and what is left next to it is refused."""
     out = tmp_path / "out"
-    proc = _start(big_home, out, fmt, pause_at=3)
+    proc = _start(small_home, out, fmt, pause_at=3)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "PAUSED"
