@@ -229,10 +229,19 @@ def test_every_change_is_seen(tmp_path: Path, later: None, change: Any) -> None:
     assert cached(home) == truth  # and once more, from the cache written just now
 
 
-def test_a_file_written_just_now_is_never_stored(tmp_path: Path) -> None:
-    """git's racy rule: with the real clock, what was written a moment ago is read every
-    time; an append within the same tick can never be hidden."""
+def test_a_file_written_just_now_is_never_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git's racy rule: what was written a moment ago is read every time; an append within
+    the same tick can never be hidden. Each read comes 1 ms after the home's last change, as
+    on an idle machine (with the real clock, a test paused over 2 s by a busy one would
+    find its files settled and stored)."""
     home = home_of(tmp_path)
+
+    def just_after_the_last_change() -> int:
+        return 1_000_000 + max(p.stat().st_ctime_ns for p in home.rglob("*") if p.is_file())
+
+    monkeypatch.setattr(cc.time, "time_ns", just_after_the_last_change)
     assert cached(home) == real(home)
     assert cache_entries() == {}
     path = home / "sessions/2026/03/04" / f"rollout-2026-03-04T10-20-30-{tid(1)}.jsonl"
