@@ -1,19 +1,19 @@
 """The heads of a big home read on every core, for a plan that a write waits for.
 
 An import reads every rollout head of its source before it stages anything: in one process
-that was ~0.4 s of one core at 3 000 threads while the other idled. Here worker processes read
-the heads in chunks and send the threads back pickled (~15 µs a thread, measured: a few
-percent of reading one), taken in order as they come. A listing (``scan``) keeps reading in
-one process (:func:`catalog._read_all`): its measure is CPU, which the pool's start-up and
-the pickling add to.
+that was ~0.4 s of one core at 3 000 threads while the other idled. Here forked worker
+processes read the heads in chunks (the list of files is in their copy of our memory) and send
+the threads back pickled (~15 µs a thread: a tenth of reading one), taken in order as they
+come. That costs ~0.05-0.1 s more CPU in all, so a listing (``scan``), whose measure is CPU,
+keeps reading in one process (:func:`catalog._read_all`).
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from codex_migrate.catalog import Thread, _read_all, _read_one
@@ -34,58 +34,71 @@ AHEAD_PER_WORKER = 4
 
 def read_all_parallel(home: CodexHome, refs: list[RolloutRef]) -> Iterator[Thread | str]:
     """:func:`catalog._read_all` (a :data:`catalog.ReadAll`), on all cores when ``refs``
-    are many: the same threads (or reasons), in the same order."""
+    are many and workers start forked: the same threads (or reasons), in the same order."""
     workers = worker_count()
-    if workers < 2 or len(refs) < PARALLEL_MIN_FILES or len(refs) < _min_files():
+    if workers < 2 or len(refs) < PARALLEL_MIN_FILES or not _forked():
         return _read_all(home, refs)
     return _pooled(home, refs, workers)
 
 
-def _min_files() -> int:
-    """A forked worker starts in ~15 ms with every module loaded; one started anew (spawn,
-    forkserver: macOS, Windows, Python 3.14's default) imports them first, ~0.2 s: worth it
-    only for a far bigger home."""
+def _forked() -> bool:
+    """Whether workers start as forks of this process (Linux): in ~15 ms, with every module
+    loaded and the list of files to read already in their memory. Started anew (spawn,
+    forkserver: macOS, Windows, Python 3.14's default) each would import the package first
+    (~0.2 s) and be sent its files: the heads are then read here."""
     import multiprocessing  # loaded here: the pool needs it anyway, a small home never
 
-    return PARALLEL_MIN_FILES * (1 if multiprocessing.get_start_method() == "fork" else 8)
+    return multiprocessing.get_start_method() == "fork"
+
+
+#: What the workers read, by a key of each read under way: set before the pool forks them
+#: (they find it in their copy of this process's memory), so a job is two numbers, not a
+#: list of paths pickled and rebuilt (~15 µs a path).
+_READING: dict[int, tuple[CodexHome, list[RolloutRef]]] = {}
+_KEYS = itertools.count()
 
 
 def _pooled(home: CodexHome, refs: list[RolloutRef], workers: int) -> Iterator[Thread | str]:
     root = sys.intern(str(home.root))
-    # what reading a head needs of the home: its root (the lists of findings stay here)
-    slim = replace(home, found=[], missing=[], unusable=[], unreadable_dirs=[])
     size = max(8, min(CHUNK, len(refs) // (workers * 8)))
     taken = 0
-    with process_pool(workers) as pool:
-        out: deque[tuple[list[RolloutRef], Future[list[Thread | str] | None]]] = deque()
-
-        def submit() -> None:
-            nonlocal taken
-            step = chunk_size(size, len(refs) - taken, workers * AHEAD_PER_WORKER)
-            chunk = refs[taken : taken + step]
-            taken += len(chunk)
-            if chunk:
-                out.append((chunk, pool.submit(_read_chunk, slim, chunk)))
-
-        for _ in range(workers * AHEAD_PER_WORKER):
-            submit()
-        while out:
-            chunk, job = out.popleft()
-            results = job.result()
-            submit()
-            if results is None:  # read here, where its error is raised as in one process
-                results = list(_read_all(home, chunk))
-            for result in results:
-                if type(result) is Thread:
-                    result.home_root = root  # one string for the home's threads, as read here
-                yield result
-
-
-def _read_chunk(home: CodexHome, refs: list[RolloutRef]) -> list[Thread | str] | None:
-    """The chunk's threads (or why not, per file); None when reading one raised: the caller
-    reads that chunk again itself (an exception may not survive pickling as it was)."""
-    root = sys.intern(str(home.root))
+    key = next(_KEYS)
+    _READING[key] = (home, refs)
     try:
-        return [_read_one(home, ref, root) for ref in reading_ahead(refs)]
+        with process_pool(workers) as pool:
+            out: deque[tuple[int, int, Future[list[Thread | str] | None]]] = deque()
+
+            def submit() -> None:
+                nonlocal taken
+                start = taken
+                taken += chunk_size(size, len(refs) - start, workers * AHEAD_PER_WORKER)
+                taken = min(taken, len(refs))
+                if taken > start:
+                    out.append((start, taken, pool.submit(_read_chunk, key, start, taken)))
+
+            for _ in range(workers * AHEAD_PER_WORKER):
+                submit()
+            while out:
+                start, end, job = out.popleft()
+                results = job.result()
+                submit()
+                if results is None:  # read here, where its error is raised as in one process
+                    results = list(_read_all(home, refs[start:end]))
+                for result in results:
+                    if type(result) is Thread:
+                        result.home_root = root  # one string for the home's threads
+                    yield result
+    finally:
+        del _READING[key]
+
+
+def _read_chunk(key: int, start: int, end: int) -> list[Thread | str] | None:
+    """The threads (or why not, per file) of ``refs[start:end]`` of the read ``key``; None
+    when reading one raised: the caller reads them again itself (an exception may not
+    survive pickling as it was)."""
+    try:
+        home, refs = _READING[key]
+        root = sys.intern(str(home.root))
+        return [_read_one(home, ref, root) for ref in reading_ahead(refs[start:end])]
     except Exception:
         return None
