@@ -5,6 +5,8 @@ templates, the importer or a process pool at every start."""
 from __future__ import annotations
 
 import ast
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +48,45 @@ def test_every_lazy_name_is_the_one_type_checkers_see() -> None:
         assert getattr(service, name) is getattr(
             __import__(f"codex_migrate.service.{seen[name]}", fromlist=[name]), name
         )
+
+
+_RUN_CLI = """
+import atexit, os, sys
+from codex_migrate.cli import main
+
+class Teardown:
+    def __del__(self):
+        os.write(2, b"torn down")
+
+kept = Teardown()  # freed when the interpreter tears __main__ down, not by os._exit
+atexit.register(lambda: os.write(2, b"atexit ran;"))
+sys.argv = ["codex-migrate", *sys.argv[1:]]
+main()
+"""
+FIXTURE_HOME = Path(__file__).parent / "fixtures" / "codex-0.169.0" / "home"
+
+
+def _run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CODEX_MIGRATE_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-c", _RUN_CLI, *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_a_scan_that_succeeded_ends_without_teardown(tmp_path: Path) -> None:
+    """cli.ending: the whole output written, the atexit functions run, status 0; the
+    interpreter's teardown (freeing every record one by one) skipped."""
+    done = _run_cli("scan", str(FIXTURE_HOME), "--json", cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["threads"]
+    assert done.stderr == "atexit ran;"
+    assert list((tmp_path / "cache").iterdir())  # the listing cache was written
+
+
+def test_a_failed_or_writing_command_ends_the_normal_way(tmp_path: Path) -> None:
+    failed = _run_cli("scan", str(tmp_path / "nowhere"), "--json", cache=tmp_path / "c1")
+    assert failed.returncode != 0
+    assert failed.stderr.endswith("atexit ran;torn down")
+    other = _run_cli("--version", cache=tmp_path / "c2")
+    assert other.returncode == 0
+    assert other.stderr == "atexit ran;torn down"

@@ -7,6 +7,9 @@ helpers in :mod:`.common`; :mod:`.main` is the group that loads each command on 
 
 from __future__ import annotations
 
-from codex_migrate.cli.main import LAZY_COMMANDS, Group, cli, main
+from codex_migrate.cli import collector
+
+with collector.paused():  # click and the group: loaded once, kept to the end
+    from codex_migrate.cli.main import LAZY_COMMANDS, Group, cli, main
 
 __all__ = ["LAZY_COMMANDS", "Group", "cli", "main"]

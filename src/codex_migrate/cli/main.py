@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from codex_migrate import __version__, statedb
+from codex_migrate.cli import collector, ending
 from codex_migrate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NO_HOME, CodexMigrateError
 from codex_migrate.launcher import command_line, version_message
 
@@ -79,14 +80,17 @@ class Group(click.Group):
             return click.Command(cmd_name, help=LAZY_HELP[cmd_name])  # listed, not loaded
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
             module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
-            command = getattr(importlib.import_module(module), attr)
+            with collector.paused():  # its modules: loaded once, kept to the end
+                command = getattr(importlib.import_module(module), attr)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         as_json = "--json" in [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            ending.finished(ctx.invoked_subcommand)
+            return result
         except CodexMigrateError as exc:
             _fail(ctx, exc.message, exc.hint, exc.exit_code, as_json, kind=exc.code)
         except KeyboardInterrupt:
@@ -183,6 +187,9 @@ def main() -> None:
     _tolerant_streams()
     try:
         cli(args=command_line(sys.argv[1:]), prog_name="codex-migrate")
+    except SystemExit as exc:
+        ending.end_now(exc.code)  # returns unless a read-only command ended well
+        raise
     finally:
         try:
             sys.stdout.flush()

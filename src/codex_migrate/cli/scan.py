@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import click
 
 from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
 from codex_migrate.catalog_cache import cached_catalog
+from codex_migrate.cli import collector
 from codex_migrate.cli.common import PlainItems, emit_json, json_option, progress_bar
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
 from codex_migrate.home import open_home
@@ -47,7 +46,7 @@ def scan(
     """
     mapper = _mapper(_absolute_rules(maps), history_only, wsl) if maps or history_only else None
     ctx = click.get_current_context()
-    ctx.with_resource(_cycle_collector_paused())
+    ctx.with_resource(collector.paused())  # see collector.paused
     home = ctx.with_resource(open_source(source))
     with progress_bar("Reading sessions") as progress:
         catalog = cached_catalog(home, progress)
@@ -73,21 +72,6 @@ def scan(
     if mapping is not None:
         click.echo("")
         print_mapping(mapping)
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """A scan keeps tens of thousands of records that hold no reference cycles (what they drop,
-    reference counting frees): Python's cycle collector would only walk them again and again,
-    measured 12 % of a scan's CPU at 3 000 sessions and 25 % at 30 000, to free a few hundred
-    objects. Paused for the command (it ends right after), restored as it was."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _with_problems(
