@@ -52,6 +52,7 @@ if pause_at == 3:  # renamed into place, the work folder not yet removed
     codex_migrate.backup.engine.remove_tree = pause
 
 target = {"output_parent": out} if fmt == "folder" else {"archive": out / ("b." + fmt)}
+print("STARTING", flush=True)
 run_backup(open_home(home), progress=progress, **target)
 print("DONE", flush=True)
 """
@@ -117,6 +118,7 @@ def test_killed_mid_write_leaves_nothing_that_looks_complete(
     proc = _start(small_home, out, fmt, pause_at=0.5 if when == "mid-write" else 2)
     try:
         assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "STARTING"
         assert proc.stdout.readline().strip() == "PAUSED"
     finally:
         _kill(proc)
@@ -143,6 +145,7 @@ def test_killed_after_the_rename_leaves_a_complete_backup_and_refused_debris(
     proc = _start(small_home, out, fmt, pause_at=3)
     try:
         assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "STARTING"
         assert proc.stdout.readline().strip() == "PAUSED"
     finally:
         _kill(proc)
@@ -160,10 +163,12 @@ def test_killed_after_the_rename_leaves_a_complete_backup_and_refused_debris(
 def test_killed_at_any_moment_is_complete_or_refused(
     big_home: Path, tmp_path: Path, fmt: str, delay: float
 ) -> None:
-    """No cooperation from the child (the whole run takes about 0.3 s here): whatever exists
-    after the kill is either a complete backup that verifies, or debris everything refuses."""
+    """No cooperation from the child (the backup takes 0.5-2 s here, the delay counts from
+    when it begins, not from the start of Python): whatever exists after the kill is either
+    a complete backup that verifies, or debris everything refuses."""
     out = tmp_path / "out"
     proc = _start(big_home, out, fmt, pause_at=-1)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "STARTING"
     time.sleep(delay)
     _kill(proc)
     final = out / ("Codex_backup" if fmt == "folder" else f"b.{fmt}")
