@@ -162,5 +162,5 @@ def thread_of(
         None,  # row: joined by the catalog
         kept,
         line_issues,
-        made,
+        tuple(made),  # () when none: the one empty tuple, as read_thread's
     )

@@ -24,7 +24,7 @@ def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
     row = thread.row
     if row is None:
         if catalog.db is not None and catalog.db.backfill_status == "complete":
-            thread.problems.append(
+            thread.add_problem(
                 Problem(
                     "file-without-row",
                     "no DB row although backfill is complete: Codex adds it when it next lists",
@@ -33,7 +33,7 @@ def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
         return
     path = str(row.get("rollout_path") or "")
     if not os.path.isabs(path):
-        thread.problems.append(
+        thread.add_problem(
             Problem(
                 "row-path-relative", f"DB row has a relative rollout_path {path!r}: Codex hides it"
             )
@@ -41,17 +41,17 @@ def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
     elif not is_inside(path, home.root) and names_backup_origin(home, path, thread):
         pass  # a backup's DB names the files of the home it was taken from: expected
     elif not is_inside(path, home.root):
-        thread.problems.append(
+        thread.add_problem(
             Problem(
                 "row-path-outside-home", f"DB row's rollout_path points outside this home: {path}"
             )
         )
     elif not os.path.exists(path):
-        thread.problems.append(
+        thread.add_problem(
             Problem("row-path-missing", f"DB row's rollout_path does not exist: {path}")
         )
     if thread.row_cwd and thread.rollout_cwd and thread.row_cwd != thread.rollout_cwd:
-        thread.problems.append(
+        thread.add_problem(
             Problem(
                 "cwd-mismatch",
                 f"DB row cwd {thread.row_cwd!r} differs from the rollout's {thread.rollout_cwd!r}",
@@ -59,7 +59,7 @@ def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
         )
     row_mode = _text(row.get("history_mode"))
     if row_mode and row_mode != thread.history_mode:
-        thread.problems.append(
+        thread.add_problem(
             Problem(
                 "history-mode-mismatch",
                 f"DB row says history_mode={row_mode} but the rollout is {thread.history_mode}",

@@ -145,9 +145,9 @@ class RowLog:
     before: dict[str, dict[str, Row]] = field(default_factory=dict)
     #: digests of the rows as we leave them (bytes: half the memory of the hex we log)
     after: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    #: (table, column) -> the values watched by :meth:`watch_keys`, and those settled
-    watched: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
-    settled: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
+    #: (table, column) -> each value watched by :meth:`watch_keys` -> whether it is settled:
+    #: one dict, not a set of each (an import's thousands of ids: ~70 bytes a thread less)
+    watched: dict[tuple[str, str], dict[Any, bool]] = field(default_factory=dict)
     #: table -> key -> the rowid of the row before (tables where :func:`own_rowid`)
     rowids: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -162,7 +162,9 @@ class RowLog:
     def watch_keys(self, table: str, column: str, values: list[Any]) -> None:
         """:meth:`watch` of the rows whose ``column`` is one of ``values``, a few hundred
         to a query."""
-        self.watched.setdefault((table, column), set()).update(values)
+        state = self.watched.setdefault((table, column), {})
+        for value in values:
+            state.setdefault(value, False)  # a value settled already stays settled
         for n in range(0, len(values), 500):
             chunk = values[n : n + 500]
             marks = ", ".join("?" for _ in chunk)
@@ -173,7 +175,8 @@ class RowLog:
         which the caller has written for the last time in this transaction (an import does
         it as each batch of rows goes in, while its workers stage): :meth:`finish` then
         need not read every row again at the end, when nothing else is going on."""
-        wanted = [v for v in values if v in self.watched.get((table, column), ())]
+        state = self.watched.get((table, column), {})
+        wanted = [v for v in values if v in state]
         if not wanted:
             return
         got = self.after.setdefault(table, {})
@@ -181,7 +184,13 @@ class RowLog:
         query = _select(self.conn, table, self.keys[table], f'"{column}" IN ({marks})')
         for row, sha in _digested(self.conn.execute(query, wanted)):
             got[self._key(table, row)] = sha
-        self.settled.setdefault((table, column), set()).update(wanted)
+        for value in wanted:
+            state[value] = True
+
+    @property
+    def settled(self) -> dict[tuple[str, str], set[Any]]:
+        """(table, column) -> the watched values whose digests :meth:`settle` took."""
+        return {k: {v for v, done in m.items() if done} for k, m in self.watched.items()}
 
     def watch(
         self, table: str, where: str, params: Iterable[Any] = (), column: str | None = None
@@ -249,10 +258,10 @@ class RowLog:
         """Per table: its key columns and each changed row (its key as JSON, its image
         before, the digest after, its rowid before where logged), in key order."""
         for w in self.watches:
-            if w.column is not None and self.settled.get((w.table, w.column), set()).issuperset(
-                w.params
-            ):
-                continue  # its rows' digests were taken when they were written last
+            if w.column is not None:
+                state = self.watched.get((w.table, w.column), {})
+                if all(state.get(p, False) for p in w.params):
+                    continue  # its rows' digests were taken when they were written last
             keys = self.keys[w.table]
             got = self.after.setdefault(w.table, {})
             query = _select(self.conn, w.table, keys, w.where)
