@@ -32,12 +32,12 @@ def test_a_warm_thread_shares_its_repeated_texts_as_a_read_one_does(
     assert [t.to_dict() for t in warm.threads] == [t.to_dict() for t in truth.threads]
     for t in warm.threads:
         assert t.era is sys.intern(t.era) and t.history_mode is sys.intern(t.history_mode)
-        if t.kept_meta is not None:
-            assert t.created_at is t.kept_meta[0] or t.created_at != t.kept_meta[0]
+        if t.kept is not None:
+            assert t.created_at is t.kept[0] or t.created_at != t.kept[0]
             for field, at in (("source", 1), ("model_provider", 2), ("cli_version", 3)):
                 value = getattr(t, field)
-                if value == t.kept_meta[at]:
-                    assert value is t.kept_meta[at]
+                if value == t.kept[at]:
+                    assert value is t.kept[at]
 
 
 def _chunked(data: bytes, size: int) -> list[bytes]:
@@ -195,3 +195,39 @@ def test_a_cache_held_in_pieces_lists_and_copies_the_same(
     assert [t.to_dict() for t in listing.threads] == [
         t.to_dict() for t in build_catalog(open_home(home)).threads
     ]
+
+
+def test_threads_with_the_same_session_meta_values_share_one_tuple_of_them(
+    tmp_path: Path, later: None
+) -> None:
+    """Thousands of threads repeat their source, provider, CLI version and git values: a
+    read thread and a cached one keep one shared tuple of those, and give all seven back."""
+    home = home_of(tmp_path)
+    truth = build_catalog(open_home(home))
+    cached_catalog(open_home(home))  # cold
+    warm = cached_catalog(open_home(home))
+    for cat in (truth, warm):
+        held: dict[object, object] = {}
+        for t in cat.threads:
+            if t.kept is not None and t.kept[0] is t.created_at:
+                assert len(t.kept_meta or ()) == len(t.kept) - 1
+                same = held.setdefault(repr(t.kept[1:]), t.kept_meta)
+                assert same is t.kept_meta
+        assert held
+    assert [t.meta for t in warm.threads] == [t.meta for t in truth.threads]
+
+
+def test_only_strings_are_shared_not_equal_numbers() -> None:
+    from codex_migrate import keptmeta
+
+    stamp = "2025-01-01T00:00:00Z"
+    one = keptmeta.compact((stamp, "cli", 1, "v", None, None, None), stamp)
+    true = keptmeta.compact((stamp, "cli", True, "v", None, None, None), stamp)
+    assert one[1] is 1 and true[1] is True  # noqa: F632 (identity is the point)
+    git = {"branch": "main", "commit_hash": "abc"}
+    a = keptmeta.compact((stamp, "cli", "p", "v", None, None, dict(git)), stamp)
+    b = keptmeta.compact(("2026" + stamp[4:], "cli", "p", "v", None, None, dict(git)), None)
+    assert keptmeta.full(a, stamp, 7) == (stamp, "cli", "p", "v", None, None, git)
+    assert len(b) == 7  # a timestamp that is not created_at: kept whole
+    c = keptmeta.compact((stamp, "cli", "p", "v", None, None, dict(git)), stamp)
+    assert c is a

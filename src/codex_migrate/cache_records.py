@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from codex_migrate import keptmeta
 from codex_migrate.catalog import META_KEYS, SHARED_GIT_KEYS, SHARED_KEYS, Thread
 from codex_migrate.home import RolloutRef
 from codex_migrate.problem import Problem
@@ -83,7 +84,7 @@ def _record(key: list[int], t: Thread) -> list[Any]:
         t.source,
         t.model_provider,
         t.cli_version,
-        list(t.kept_meta) if t.kept_meta is not None else None,
+        list(kept) if (kept := t.kept) is not None else None,
         None if issues is None else [*_counts(issues), issues.first_bad_line],
         [[p.code, str(p)] for p in t.problems],
     ]
@@ -126,6 +127,7 @@ def thread_of(
         source = kept[1] if source == kept[1] else source
         provider = kept[2] if provider == kept[2] else provider
         version = kept[3] if version == kept[3] else version
+        kept = keptmeta.compact(kept, created)  # held as read_thread holds it
     line_issues = None
     if issues is not None:
         if type(issues) is not list or len(issues) != 5:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_migrate import keptmeta
 from codex_migrate.home import CodexHome, RolloutRef, check_inside
 from codex_migrate.isotime import utc_iso
 from codex_migrate.problem import Problem
@@ -67,7 +68,7 @@ class Thread:
     cli_version: str | None = None
     index_name: str | None = None
     row: dict[str, Any] | None = None
-    kept_meta: tuple[Any, ...] | None = None  #: the values of META_KEYS (None: absent)
+    kept_meta: tuple[Any, ...] | None = None  #: the values of META_KEYS: see :attr:`kept`
     line_issues: LineIssues | None = None  #: None: no unreadable line
     #: a tuple: nearly every thread has none and shares the one empty tuple (an empty list
     #: of its own is 56 bytes a thread); :meth:`add_problem` adds one
@@ -84,8 +85,15 @@ class Thread:
     @property
     def meta(self) -> dict[str, Any]:
         """The session_meta values of :data:`META_KEYS` this rollout has (not null)."""
-        kept = self.kept_meta or ()
+        kept = self.kept or ()
         return {k: v for k, v in zip(META_KEYS, kept, strict=False) if v is not None}
+
+    @property
+    def kept(self) -> tuple[Any, ...] | None:
+        """The values of :data:`META_KEYS` (None: absent), the timestamp first; ``kept_meta``
+        holds them compactly (see :mod:`keptmeta`)."""
+        kept = self.kept_meta
+        return None if kept is None else keptmeta.full(kept, self.created_at, len(META_KEYS))
 
     @property
     def issues(self) -> LineIssues:  # read only
@@ -266,6 +274,7 @@ def read_thread(home: CodexHome, ref: RolloutRef, root: str | None = None) -> Th
         elif k == "git" and value.__class__ is dict:
             value = {g: _shared(v) if g in SHARED_GIT_KEYS else v for g, v in value.items()}
         kept.append(value)
+    created = _str_or_none(kept[0]) or head.first_timestamp
     thread = Thread(  # positional, in the fields' order (tests pin it): keywords cost 2 µs
         ref.thread_id,  # id
         root,  # home_root
@@ -278,13 +287,13 @@ def read_thread(home: CodexHome, ref: RolloutRef, root: str | None = None) -> Th
         head.history_mode,
         _shared(head.cwd),  # rollout_cwd
         _title_of(head.first_user_message),  # title
-        _str_or_none(kept[0]) or head.first_timestamp,  # created_at (META_KEYS' order)
+        created,  # created_at (META_KEYS' order)
         _source_of(kept[1]),  # source
         _str_or_none(kept[2]),  # model_provider
         _str_or_none(kept[3]),  # cli_version
         None,  # index_name
         None,  # row
-        tuple(kept) if kept.count(None) < len(kept) else None,  # kept_meta
+        keptmeta.compact(tuple(kept), created) if kept.count(None) < len(kept) else None,
         head.issues if bad_lines else None,  # line_issues
         (),  # problems
     )
