@@ -4,7 +4,6 @@ never fails the staging and is always stopped with it."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -59,10 +58,10 @@ def test_a_failing_flush_stops_quietly(
     monkeypatch.setattr(writeback, "syncfs", failing_syncfs)
     with EarlyWriteback(every=1) as early:
         early.staged(tmp_path / "first", 10)
-        for _ in range(500):  # the thread ends itself at its first failure
-            if "codex-migrate-writeback" not in _threads():
-                break
-            time.sleep(0.01)
+        for thread in threading.enumerate():  # it ends itself at its first failure
+            if thread.name == "codex-migrate-writeback":
+                thread.join(60)
+        assert "codex-migrate-writeback" not in _threads()
         assert calls == [tmp_path]
         for n in range(50):  # later files: nothing left to wake, and no error
             early.staged(tmp_path / str(n), 10)
