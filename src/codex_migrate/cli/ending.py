@@ -38,7 +38,7 @@ def end_now(code: object) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: the normal exit says nothing of it
+    except (OSError, ValueError, AttributeError):  # a closed pipe, no stream: the normal way
         return
     atexit._run_exitfuncs()
     os._exit(0)
