@@ -65,7 +65,7 @@ def _pooled(home: CodexHome, refs: list[RolloutRef], workers: int) -> Iterator[T
     key = next(_KEYS)
     _READING[key] = (home, refs)
     try:
-        with process_pool(workers) as pool:
+        with process_pool(workers, ahead=False) as pool:  # forked after _READING is set
             out: deque[tuple[int, int, Future[list[Thread | str] | None]]] = deque()
 
             def submit() -> None:

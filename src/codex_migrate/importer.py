@@ -31,7 +31,7 @@ from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem, damage_now
 from codex_migrate.projectfiles import for_import
 from codex_migrate.prompthistory import history_lines
-from codex_migrate.staging import StageJob, iter_staged
+from codex_migrate.staging import StageJob, iter_staged, workers_ahead
 from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RowFacts,
@@ -142,7 +142,7 @@ def apply_import(
             "from the rollouts.",
             code="target-db-unusable",
         )
-    with open_for_writing(home, "import", writer=writer) as w:
+    with open_for_writing(home, "import", writer=writer) as w, ExitStack() as ahead:
         report.recovered = w.recovered
         writes = plan.writes
         db_items = [i for i in plan.items if _gets_row(i, root)] if home.state_db else []
@@ -166,6 +166,8 @@ def apply_import(
         if not (writes or db_items or names or history or files or skipped_indexed):
             report.seconds = time.monotonic() - started
             return report
+        total = sum(i.thread.size for i in writes)
+        ahead.enter_context(workers_ahead(len(writes), total))  # while the journal is made
         if plan.fingerprint is not None:
             plan.fingerprint.recheck(home.state_db)
         tx = w.transaction("import")
@@ -221,7 +223,7 @@ def apply_import(
                 jobs,
                 plan.mapper,
                 count=len(writes),
-                total_bytes=sum(i.thread.size for i in writes),
+                total_bytes=total,
                 on_done=(lambda n: progress("copy", n, len(writes))) if progress else None,
             )
             with ExitStack() as db:

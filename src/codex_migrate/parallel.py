@@ -49,19 +49,48 @@ def worker_count() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # imported here: multiprocessing costs every command's start-up, and few use a pool
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
+
+
+#: A pool started by :func:`workers_ahead`, by its count of workers, until a
+#: :func:`process_pool` of that count takes it.
+_AHEAD: dict[int, ProcessPoolExecutor] = {}
+
+
 @contextmanager
-def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+def workers_ahead(workers: int) -> Iterator[None]:
+    """Start the workers of the next ``process_pool(workers)`` in this block now: forking and
+    setting them up (~30 ms) overlaps what the caller does before it has their first jobs.
+    They are given no job of the caller's meanwhile; a pool not taken is stopped at the end."""
+    if workers in _AHEAD:  # started by an outer block
+        yield
+        return
+    pool = _new_pool(workers)
+    pool.submit(int)  # a pool that forks starts all its workers at its first job
+    _AHEAD[workers] = pool
+    try:
+        yield
+    finally:
+        if _AHEAD.get(workers) is pool:
+            del _AHEAD[workers]
+            pool.shutdown(wait=False)
+
+
+@contextmanager
+def process_pool(workers: int, *, ahead: bool = True) -> Iterator[ProcessPoolExecutor]:
     """A pool whose queued jobs are dropped, not finished, when the caller fails or is
     interrupted (Ctrl-C), so the rollback starts at once (it waits for the workers to stop:
     none may still write). A caller that ends normally has taken every result, so its idle
     workers are left to exit on their own instead of waited for (10-20 ms at the end of an
-    import)."""
-    # imported here: multiprocessing costs every command's start-up, and few use a pool
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
-    )
+    import). ``ahead``: take the pool :func:`workers_ahead` started, if any (not for workers
+    that must be forked after the caller set up what they read)."""
+    pool = (_AHEAD.pop(workers, None) if ahead else None) or _new_pool(workers)
     try:
         yield pool
     except BaseException:

@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -21,6 +22,7 @@ from codex_migrate.bare import upgrade_lines
 from codex_migrate.damage import Damage, DamageCount, find_damage
 from codex_migrate.merge import raw_lines
 from codex_migrate.parallel import chunk_size, process_pool, worker_count
+from codex_migrate.parallel import workers_ahead as start_ahead
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.readahead import will_need
 from codex_migrate.rollout import line_blocks, open_rollout
@@ -205,6 +207,15 @@ def stage_many(
     return list(
         iter_staged(jobs, mapper, count=len(jobs), total_bytes=total_bytes, on_done=on_done)
     )
+
+
+def workers_ahead(count: int, total_bytes: int) -> AbstractContextManager[None]:
+    """:func:`parallel.workers_ahead` for an :func:`iter_staged` of ``count`` jobs of
+    ``total_bytes`` in this block, when that will stage on all cores."""
+    workers = worker_count()
+    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or count < 2 * workers:
+        return nullcontext()
+    return start_ahead(workers)
 
 
 #: Chunks of jobs handed to each worker ahead of the one being read back.
