@@ -276,7 +276,8 @@ def apply_import(
                     )
                 crash_point("staged")
                 ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
-                tx.will_install(hashes | kept | ours)
+                for written in (hashes, kept, ours):  # as one merged dict, without making it
+                    tx.will_install(written)
                 del hashes
                 tx.set_state("applying")
                 for n, item in enumerate(writes, 1):

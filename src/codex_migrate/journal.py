@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -115,10 +116,10 @@ def _pieces(data: dict[str, Any]) -> Iterator[str]:
                 yield ("," if i else "") + _dumps(value[i : i + _CHUNK])[1:-1]
             yield "]"
         elif isinstance(value, dict) and len(value) > _CHUNK:
-            items = list(value.items())
+            items = iter(value.items())  # not a list of them all (~70 bytes an entry)
             yield "{"
-            for i in range(0, len(items), _CHUNK):
-                yield ("," if i else "") + _dumps(dict(items[i : i + _CHUNK]))[1:-1]
+            for i in range(0, len(value), _CHUNK):
+                yield ("," if i else "") + _dumps(dict(islice(items, _CHUNK)))[1:-1]
             yield "}"
         else:
             yield _dumps(value)
