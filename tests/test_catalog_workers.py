@@ -9,7 +9,7 @@ import pytest
 
 import codex_migrate.catalog as catalog
 import codex_migrate.catalog_workers as catalog_workers
-from codex_migrate.catalog import _read_all, build_catalog
+from codex_migrate.catalog import META_KEYS, _read_all, build_catalog
 from codex_migrate.catalog_workers import read_all_parallel
 from codex_migrate.home import open_home
 from tests.homes import write_rollout
@@ -44,8 +44,14 @@ def test_same_threads_in_the_same_order(tmp_path: Path) -> None:
     pooled = list(read_all_parallel(home, refs))
     assert pooled == alone
     assert sum(isinstance(r, str) for r in pooled) == 1  # the link
-    root = [t.home_root for t in pooled if not isinstance(t, str)]
-    assert all(r is root[0] for r in root)  # one string, as one process makes it
+    threads = [t for t in pooled if not isinstance(t, str)]
+    assert all(t.home_root is threads[0].home_root for t in threads)  # shared, as in one process
+    for a in threads:
+        for b in threads:
+            if a.rollout_cwd == b.rollout_cwd:
+                assert a.rollout_cwd is b.rollout_cwd
+            if a.kept_meta == b.kept_meta and len(a.kept_meta or ()) < len(META_KEYS):
+                assert a.kept_meta is b.kept_meta  # keptmeta's one shared tuple
     assert build_catalog(home, None, read_all_parallel).to_dict() == build_catalog(home).to_dict()
 
 

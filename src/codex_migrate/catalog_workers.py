@@ -16,7 +16,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from codex_migrate.catalog import Thread, _read_all, _read_one
+from codex_migrate import keptmeta
+from codex_migrate.catalog import META_KEYS, Thread, _read_all, _read_one, _shared
 from codex_migrate.home import CodexHome, RolloutRef
 from codex_migrate.parallel import chunk_size, process_pool, worker_count
 from codex_migrate.readahead import reading_ahead
@@ -86,10 +87,23 @@ def _pooled(home: CodexHome, refs: list[RolloutRef], workers: int) -> Iterator[T
                     results = list(_read_all(home, refs[start:end]))
                 for result in results:
                     if type(result) is Thread:
-                        result.home_root = root  # one string for the home's threads
+                        _share(result, root)
                     yield result
     finally:
         del _READING[key]
+
+
+def _share(thread: Thread, root: str) -> None:
+    """What one process shares between a home's threads (see ``catalog.read_thread``),
+    shared again: a pickled chunk came with copies of its own."""
+    thread.home_root = root
+    thread.rollout_cwd = _shared(thread.rollout_cwd)
+    thread.source = _shared(thread.source)
+    thread.model_provider = _shared(thread.model_provider)
+    thread.cli_version = _shared(thread.cli_version)
+    kept = thread.kept_meta
+    if kept is not None and len(kept) < len(META_KEYS):  # compacted: see keptmeta.compact
+        thread.kept_meta = keptmeta.compact((thread.created_at, *kept), thread.created_at)
 
 
 def _read_chunk(key: int, start: int, end: int) -> list[Thread | str] | None:
