@@ -19,6 +19,7 @@ from tests.homes import write_rollout
 def on_all_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog_workers, "PARALLEL_MIN_FILES", 0)
     monkeypatch.setattr(catalog_workers, "worker_count", lambda: 2)
+    monkeypatch.setattr(catalog_workers, "_busy", lambda workers: False)
 
 
 def _home(tmp_path: Path) -> Path:
@@ -79,5 +80,17 @@ def test_few_files_are_read_in_this_process(
     home = open_home(_home(tmp_path))
     refs = list(home.rollouts())
     assert len(refs) < catalog_workers.PARALLEL_MIN_FILES
+    monkeypatch.setattr(catalog_workers, "process_pool", None)  # never started
+    assert list(read_all_parallel(home, refs)) == list(_read_all(home, refs))
+
+
+def test_a_busy_machine_reads_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = open_home(_home(tmp_path))
+    refs = list(home.rollouts())
+    monkeypatch.setattr(catalog_workers, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(catalog_workers, "worker_count", lambda: 2)
+    monkeypatch.setattr(catalog_workers.os, "getloadavg", lambda: (7.0, 6.0, 5.0))
     monkeypatch.setattr(catalog_workers, "process_pool", None)  # never started
     assert list(read_all_parallel(home, refs)) == list(_read_all(home, refs))
