@@ -17,10 +17,6 @@ _SHARED: dict[Any, tuple[Any, ...]] = {}
 SHARED_MAX = 4096
 
 
-def _plain(value: Any) -> bool:
-    return value is None or value.__class__ is str
-
-
 def compact(kept: tuple[Any, ...], created_at: str | None) -> tuple[Any, ...]:
     """``kept`` (the values of catalog.META_KEYS, the timestamp first) as a thread holds it:
     without the timestamp when that is ``created_at`` itself (see :func:`full`), shared
@@ -28,14 +24,16 @@ def compact(kept: tuple[Any, ...], created_at: str | None) -> tuple[Any, ...]:
     if created_at is None or kept[0] is not created_at:
         return kept
     rest = kept[1:]
-    if not all(_plain(v) for v in rest[:-1]):
-        return rest
+    for v in rest[:-1]:  # loops, not all() of a generator: this runs once per thread read
+        if v is not None and v.__class__ is not str:
+            return rest
     git = rest[-1]
     if git is None:
         key: Any = rest
-    elif git.__class__ is dict and all(
-        k.__class__ is str and v.__class__ is str for k, v in git.items()
-    ):
+    elif git.__class__ is dict:
+        for k, v in git.items():
+            if k.__class__ is not str or v.__class__ is not str:
+                return rest
         key = (rest[:-1], tuple(git.items()))
     else:
         return rest
