@@ -41,8 +41,9 @@ def _storable(result: Thread, key: list[int], mtime: float, threshold: int) -> b
     racy: last written (and its inode last changed) well before this read began."""
     if result.size != key[1] or result.mtime != mtime:
         return False
-    if result.kept_meta is not None and not all(_finite(v) for v in result.kept_meta):
-        return False  # JSON would carry NaN back as null: never a wrong record
+    for v in result.kept_meta or ():  # a loop: most values are text, checked without a call
+        if v is not None and v.__class__ is not str and not _finite(v):
+            return False  # JSON would carry NaN back as null: never a wrong record
     return key[2] < threshold and key[3] < threshold
 
 
