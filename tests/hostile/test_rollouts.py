@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
@@ -209,6 +210,31 @@ def _import(world: World, bad: Path) -> None:
         assert damaged and damaged[0]["damage"]["lines"] == [2], damaged
 
 
+def _import_on_all_cores(world: World, bad: Path) -> None:
+    """:func:`_import` with the plan's rollout heads read by forked worker processes
+    (catalog_workers) and the staging on all cores, as a big home is on an idle machine:
+    the same verdicts and output, and a hang there fails too."""
+    import codex_migrate.catalog_workers as catalog_workers
+    import codex_migrate.staging as staging
+
+    pooled = catalog_workers._pooled
+    reads: list[int] = []
+
+    def counted(home: Any, refs: list[Any], workers: int) -> Any:
+        reads.append(len(refs))
+        return pooled(home, refs, workers)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog_workers, "_pooled", counted)
+        patch.setattr(catalog_workers, "PARALLEL_MIN_FILES", 0)
+        patch.setattr(catalog_workers, "worker_count", lambda: 2)
+        patch.setattr(catalog_workers, "_busy", lambda workers: False)
+        patch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+        patch.setattr(staging, "worker_count", lambda: 2)
+        _import(world, bad)
+    assert reads, "the heads were read in this process"
+
+
 #: Damaged content is the user's data: a backup keeps it byte for byte (only files that
 #: are not files, or lead out of the home, are left out and named).
 KEPT_BY_BACKUP = {
@@ -248,6 +274,7 @@ COMMANDS: dict[str, Callable[[World, Path], None]] = {
     "export-html": _export_html,
     "export-md": _export_md,
     "import": _import,
+    "import-on-all-cores": _import_on_all_cores,
     "backup": _backup,
 }
 
