@@ -268,6 +268,45 @@ def test_ctrl_c_during_a_write_rolls_back_and_says_so(
     assert _tree(target) == before and _dump(target / "state_5.sqlite") == dump
 
 
+def test_ctrl_c_after_the_commit_keeps_the_import_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C during the clean-up after the journal says committed (removing the staging
+    folder) keeps the whole import, as a kill -9 at that moment does: a committed
+    transaction is undone only by `transactions rollback`, never by the error path."""
+    import codex_migrate.transaction as transaction
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    before, dump = _tree(target), _dump(target / "state_5.sqlite")
+    real_rmtree = shutil.rmtree
+
+    def interrupted(path: object, *args: object, **kwargs: object) -> None:
+        if Path(str(path)).name == "staging":
+            raise KeyboardInterrupt
+        real_rmtree(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transaction.shutil, "rmtree", interrupted)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    monkeypatch.undo()
+    assert code == 130, out
+    assert "rolled back" not in out and "Traceback" not in out
+    (journal,) = (target / "migration_transactions").glob("*/journal.json")
+    tx_id = journal.parent.name
+    assert json.loads(journal.read_text())["state"] == "committed"
+    assert tx_id in out and "kept" in out
+    after, dump_after = _no_db(_tree(target)), _dump(target / "state_5.sqlite")
+    assert after != _no_db(before) and len(dump_after) > len(dump)
+    code, out = run("recover", "--codex-home", str(target))
+    assert code == 0 and "Rolled back" not in out, out
+    assert _no_db(_tree(target)) == after and _dump(target / "state_5.sqlite") == dump_after
+    code, out = run("transactions", "rollback", tx_id, "--codex-home", str(target), "--yes")
+    assert code == 0, out
+    assert _no_db(_tree(target)) == _no_db(before) and _dump(target / "state_5.sqlite") == dump
+
+
 def _no_space(path: object) -> OSError:
     return OSError(errno.ENOSPC, "No space left on device", str(path))
 

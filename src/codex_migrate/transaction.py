@@ -96,6 +96,7 @@ class Transaction:
         self._root = str(self.root)
         self._made: set[str] = set()
         self._looked: set[str] = set(self.journal.created_dirs)
+        self.committed = False  # True once the journal says so on disk
         try:
             (self.dir / "staging").mkdir(parents=True)
             self.save()
@@ -253,6 +254,9 @@ class Transaction:
 
     def commit(self) -> None:
         self.set_state("committed")
+        # From here the write is whole (a kill -9 keeps it): an error or a Ctrl-C in the
+        # clean-up must not undo it (see abort); only `transactions rollback` does.
+        self.committed = True
         shutil.rmtree(self.staging, ignore_errors=True)
 
     # -- undoing -------------------------------------------------------------------------
@@ -302,6 +306,14 @@ def abort(tx: Transaction, exc: BaseException, what: str) -> NoReturn:
     read. When the rollback itself fails (the disk is still full), the journal stays
     unfinished and the message says how ``recover`` finishes it."""
     reason = error_reason(exc)
+    if tx.committed:
+        undo = f"`codex-migrate transactions rollback {tx.journal.id}` undoes it"
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(f"interrupted after the {what} was complete: it was kept ({undo}).")
+        raise CodexMigrateError(
+            f"the {what} was complete and kept, but its clean-up failed ({reason}); {undo}.",
+            code="cleanup-failed",
+        ) from exc
     try:
         plan = tx.rollback(reason)
     except Exception as undo_exc:
