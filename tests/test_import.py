@@ -575,6 +575,43 @@ def test_disk_full_rolls_back_with_a_clear_message(
     assert _db_rows(target) == rows_before
 
 
+def test_a_full_disk_under_the_state_db_rolls_back_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the disk fills under the state DB's write (SQLITE_FULL), SQLite rolls that
+    transaction back itself: the user must read that the disk is full and everything was
+    rolled back, not the error of a ROLLBACK that found no transaction left (seen on a
+    real full disk: "cannot rollback - no transaction is active")."""
+    import contextlib
+
+    from codex_migrate import transaction
+
+    src = _source(tmp_path)
+    for n in range(10, 40):
+        write_rollout(src, n, cwd=f"{OLD}/app", turns=[("q" * 500, "a" * 2000)] * 5)
+    target = _target_with_db(tmp_path)
+    before, rows_before = _tree(target), _db_rows(target)
+    real = transaction.write_transaction
+
+    @contextlib.contextmanager
+    def no_room(db: Path, *args: Any, **kwargs: Any) -> Iterator[sqlite3.Connection]:
+        with real(db, *args, **kwargs) as conn:
+            (pages,) = conn.execute("PRAGMA page_count").fetchone()
+            conn.execute(f"PRAGMA max_page_count = {pages}")  # the DB may not grow: full
+            conn.execute("PRAGMA cache_size = 1")  # pages go to the file as rows go in
+            yield conn
+
+    monkeypatch.setattr(transaction, "write_transaction", no_room)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    assert code == 1 and "disk is full" in out and "rolled back" in out, out
+    assert "no transaction is active" not in out, out
+    assert _db_rows(target) == rows_before
+    strip = lambda t: {k: v for k, v in t.items() if "sqlite" not in k}  # noqa: E731
+    assert strip(_tree(target)) == strip(before)
+
+
 def test_symlinked_rollout_and_dotdot_in_paths_stay_inside_the_target(tmp_path: Path) -> None:
     src = tmp_path / "source"
     real = write_rollout(tmp_path / "elsewhere", 1, cwd=f"{OLD}/app")

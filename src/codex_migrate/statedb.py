@@ -120,11 +120,19 @@ def write_transaction(db: Path, timeout: float = 5.0) -> Iterator[sqlite3.Connec
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled it back itself (SQLITE_FULL): a ROLLBACK would then fail
+            # and hide the error the caller must see (the disk is full)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def is_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL): for a DB what ENOSPC is for a file."""
+    return isinstance(exc, sqlite3.Error) and exc.sqlite_errorcode == sqlite3.SQLITE_FULL
 
 
 def variable_limit(conn: sqlite3.Connection) -> int:

@@ -282,7 +282,7 @@ def list_transactions(tx_root: Path) -> list[tuple[Path, Journal | None]]:
 
 
 def is_no_space(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in NO_SPACE
+    return (isinstance(exc, OSError) and exc.errno in NO_SPACE) or statedb.is_full(exc)
 
 
 class Interrupted(CodexMigrateError):
