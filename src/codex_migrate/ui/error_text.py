@@ -123,6 +123,10 @@ ERROR_TEXT: dict[str, tuple[str, str | None]] = {
         _FREE_SPACE,
     ),
     "rolled-back": (N_("A file could not be written, so the change was rolled back."), None),
+    "cleanup-failed": (
+        N_("The change was complete and was kept, but cleaning up after it failed."),
+        None,
+    ),
     "rollback-incomplete": (
         N_("The change failed, and undoing it stopped part way."),
         N_(
