@@ -91,6 +91,16 @@ def _kill(proc: subprocess.Popen[str]) -> None:
         proc.stdout.close()
 
 
+def _kill_where_it_paused(proc: subprocess.Popen[str]) -> None:
+    """Kill the child once it says it paused itself at the moment it was given."""
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "STARTING"
+        assert proc.stdout.readline().strip() == "PAUSED"
+    finally:
+        _kill(proc)
+
+
 def _assert_nothing_looks_complete(out: Path, fmt: str) -> None:
     final = out / ("Codex_backup" if fmt == "folder" else f"b.{fmt}")
     assert not final.exists(), "the final name appears only when the backup is complete"
@@ -115,13 +125,7 @@ def test_killed_mid_write_leaves_nothing_that_looks_complete(
     small_home: Path, tmp_path: Path, fmt: str, when: str
 ) -> None:
     out = tmp_path / "out"
-    proc = _start(small_home, out, fmt, pause_at=0.5 if when == "mid-write" else 2)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "STARTING"
-        assert proc.stdout.readline().strip() == "PAUSED"
-    finally:
-        _kill(proc)
+    _kill_where_it_paused(_start(small_home, out, fmt, pause_at=0.5 if when == "mid-write" else 2))
     _assert_nothing_looks_complete(out, fmt)
 
     # The debris does not get in the way of the next backup.
@@ -142,13 +146,7 @@ def test_killed_after_the_rename_leaves_a_complete_backup_and_refused_debris(
     """The kill lands after the backup took its final name, before its work folder was
     removed: the backup is whole, and what is left next to it is refused."""
     out = tmp_path / "out"
-    proc = _start(small_home, out, fmt, pause_at=3)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "STARTING"
-        assert proc.stdout.readline().strip() == "PAUSED"
-    finally:
-        _kill(proc)
+    _kill_where_it_paused(_start(small_home, out, fmt, pause_at=3))
     final = out / ("Codex_backup" if fmt == "folder" else f"b.{fmt}")
     assert verify_backup(final).ok
     debris = [p for p in out.iterdir() if p != final]

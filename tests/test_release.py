@@ -16,12 +16,9 @@ import importlib.util
 import json
 import os
 import pty
-import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import codex_migrate
-from tests.test_ui_support import Client
+from tests.test_ui_support import sign_in, stop, wait_for_url
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = codex_migrate.__version__
@@ -210,38 +207,7 @@ def started() -> Iterator[list[subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []
     yield procs
     for proc in procs:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_for_url(proc: subprocess.Popen[str]) -> Client:
-    assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
-        if m:
-            return Client(m.group(1), m.group(2))
-    raise AssertionError("no UI URL printed:\n" + "".join(seen))
-
-
-def sign_in(client: Client) -> str:
-    for _ in range(100):
-        try:
-            page = client.sign_in()
-            break
-        except ConnectionError:
-            time.sleep(0.1)
-    assert page.status == 200
-    return page.text
+        stop(proc)
 
 
 def test_executable_serves_the_demo_ui(
@@ -258,7 +224,7 @@ def test_executable_serves_the_demo_ui(
     )
     started.append(proc)
     client = wait_for_url(proc)
-    assert "Demo mode" in sign_in(client)
+    assert "Demo mode" in sign_in(client).text
     client.accept_language = "zh-CN"
     assert "要迁移到这里的历史在哪里？" in client.get("/migrate").text  # the .po is bundled
 
@@ -279,7 +245,7 @@ def test_double_click_opens_the_ui_and_a_terminal_gets_help(
         text=True,
     )
     started.append(proc)
-    assert "<html" in sign_in(wait_for_url(proc)).lower()
+    assert "<html" in sign_in(wait_for_url(proc)).text.lower()
 
     # The same start from a terminal prints the help and exits.
     primary, secondary = pty.openpty()

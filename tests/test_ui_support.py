@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -322,3 +324,41 @@ def copied_home(root: Path, *, backfill: str = "running") -> CopiedHome:
     conn.commit()
     conn.close()
     return CopiedHome(home, projects, ids)
+
+
+def wait_for_url(proc: subprocess.Popen[str], seconds: float = 90) -> Client:
+    """The client for the token URL a started ``codex-migrate ui`` prints on its stdout."""
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
+        if m:
+            return Client(m.group(1), m.group(2))
+    raise AssertionError("no UI URL printed:\n" + "".join(seen))
+
+
+def sign_in(client: Client, tries: int = 100) -> Resp:
+    """Sign in with the URL's token, while the server may still be starting to listen."""
+    for _ in range(tries):
+        try:
+            page = client.sign_in()
+            break
+        except ConnectionError:
+            time.sleep(0.1)
+    assert page.status == 200
+    return page
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Stop a started UI as Ctrl-C does; kill it if it does not end."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
