@@ -182,6 +182,15 @@ class StageJob:
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 
 
+def _pool_size(count: int, total_bytes: int) -> int:
+    """The worker processes a staging of ``count`` jobs of ``total_bytes`` runs on; 0 where
+    it runs in this process (one core, or too little work to pay for starting them)."""
+    workers = worker_count()
+    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or count < 2 * workers:
+        return 0
+    return workers
+
+
 def _run_job(mapper: PathMapper, job: StageJob) -> StagedFile:
     return stage_rewritten(
         Path(job.source),
@@ -212,10 +221,8 @@ def stage_many(
 def workers_ahead(count: int, total_bytes: int) -> AbstractContextManager[None]:
     """:func:`parallel.workers_ahead` for an :func:`iter_staged` of ``count`` jobs of
     ``total_bytes`` in this block, when that will stage on all cores."""
-    workers = worker_count()
-    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or count < 2 * workers:
-        return nullcontext()
-    return start_ahead(workers)
+    workers = _pool_size(count, total_bytes)
+    return start_ahead(workers) if workers else nullcontext()
 
 
 #: Chunks of jobs handed to each worker ahead of the one being read back.
@@ -234,8 +241,8 @@ def iter_staged(
     only a little of each never holds thousands of them; ``jobs`` (``count`` of them) may be
     made as they are taken: on all cores only a few chunks are out at a time. On all cores
     the staged files also start going to disk as they come (:mod:`codex_migrate.writeback`)."""
-    workers = worker_count()
-    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or count < 2 * workers:
+    workers = _pool_size(count, total_bytes)
+    if not workers:
         for n, job in enumerate(jobs, 1):
             yield _run_job(mapper, job)
             if on_done:
