@@ -2,8 +2,9 @@
 
 Import-time edges only (imports inside functions are the lazy loading of commands and are
 not part of the layout): no cycles between top-level modules and packages, no face importing
-the other face, views not importing each other, ``sqlite3`` imported by ``statedb`` alone,
-and no module over the size limit.
+the other face, neither face calling an engine step that the service orders, views not
+importing each other, ``sqlite3`` imported by ``statedb`` alone, and no module over the size
+limit.
 """
 
 from __future__ import annotations
@@ -100,6 +101,36 @@ def test_the_engine_and_the_service_import_no_face() -> None:
         if not name.startswith(faces) and name not in launchers
         for dep in _imports(path, all_levels=True)
         if dep.startswith(faces)
+    ]
+    assert bad == []
+
+
+#: Engine steps the service puts in order for both faces: a face that called one itself
+#: could read, plan or write differently from the other face.
+SERVICE_ONLY = {
+    "codex_migrate.catalog.build_catalog",
+    "codex_migrate.catalog_cache.cached_catalog",
+    "codex_migrate.importer.apply_import",
+    "codex_migrate.plan.build_import_plan",
+    "codex_migrate.plan.settle_conflicts",
+    "codex_migrate.rebind.apply_rebind",
+    "codex_migrate.rebind.build_rebind_plan",
+    "codex_migrate.recovery.recover",
+    "codex_migrate.recovery.undo_committed",
+    "codex_migrate.verify.verify_home",
+    "codex_migrate.verify.verify_written",
+    "codex_migrate.writing.open_for_writing",
+}
+
+
+def test_faces_reach_the_engine_steps_through_the_service() -> None:
+    faces = ("codex_migrate.cli.", "codex_migrate.ui.")
+    bad = [
+        (name, dep)
+        for name, path in MODULES.items()
+        if name.startswith(faces)
+        for dep in _imports(path, all_levels=True)
+        if dep in SERVICE_ONLY
     ]
     assert bad == []
 

@@ -177,10 +177,10 @@ def test_permission_error_while_reading_is_plain(
         raise PermissionError(13, "Permission denied", "/some/file")
 
     monkeypatch.setattr(catalog, "build_catalog", lambda *a, **k: denied(None, None))
-    import codex_migrate.cli.scan as scan
+    import codex_migrate.service.reading as reading  # how the faces read a home
 
-    monkeypatch.setattr(scan, "build_catalog", lambda *a, **k: denied(None, None))
-    monkeypatch.setattr(scan, "cached_catalog", lambda *a, **k: denied(None, None))
+    monkeypatch.setattr(reading, "build_catalog", lambda *a, **k: denied(None, None))
+    monkeypatch.setattr(reading, "cached_catalog", lambda *a, **k: denied(None, None))
     out = invoke("scan", world.src)
     assert out.code == EXIT_NO_HOME, out.text
     assert "Permission denied: /some/file" in out.text

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from codex_migrate.catalog import build_catalog
 from codex_migrate.cli.common import codex_home_option, emit_json, json_option, progress_bar
 from codex_migrate.errors import EXIT_USAGE
 from codex_migrate.home import open_home
+from codex_migrate.service.reading import home_catalog
 from codex_migrate.service.tools import PROBLEM, Diagnosis, DoctorReport, diagnose
 
 #: Per-thread lines printed before pointing at --json.
@@ -41,7 +41,7 @@ def doctor(codex_home: Path | None, threads: tuple[str, ...], as_json: bool) -> 
     """
     home = open_home(codex_home)
     with progress_bar("Reading sessions") as progress:
-        catalog = build_catalog(home, progress)
+        catalog = home_catalog(home, progress)
     report = diagnose(catalog, thread_ids=list(threads) if threads else None)
     if as_json:
         emit_json(report.to_dict())

@@ -93,8 +93,8 @@ def _run(
     dry_run: bool = False,
     lang: str = "en",
 ) -> None:
-    from codex_migrate.catalog import build_catalog
     from codex_migrate.home import open_home
+    from codex_migrate.service.reading import home_catalog
 
     chosen = sum(bool(x) for x in (thread_ids, projects, all_threads))
     if chosen != 1:
@@ -103,7 +103,7 @@ def _run(
         )
     codex_home = open_home(home)
     with progress_bar("Reading sessions") as progress:
-        catalog = build_catalog(codex_home, progress)
+        catalog = home_catalog(codex_home, progress)
     selection = Selection(thread_ids=thread_ids, projects=projects, all=all_threads)
     if dry_run:
         with progress_bar("Planning") as progress:

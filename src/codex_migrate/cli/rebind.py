@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from codex_migrate.catalog import build_catalog
 from codex_migrate.cli.common import (
     codex_home_option,
     confirm_write,
@@ -25,7 +24,7 @@ from codex_migrate.cli.options import (
 from codex_migrate.fingerprint import TargetChanged
 from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan
-from codex_migrate.service import preview_rebind, run_rebind
+from codex_migrate.service import home_catalog, preview_rebind, run_rebind
 
 
 @click.command()
@@ -64,7 +63,7 @@ def rebind(
 
     def make_plan() -> RebindPlan:
         with progress_bar("Reading sessions") as progress:
-            catalog = build_catalog(home, progress)
+            catalog = home_catalog(home, progress)
         return preview_rebind(
             catalog,
             mapper,

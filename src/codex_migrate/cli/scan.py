@@ -8,13 +8,11 @@ from typing import Any
 
 import click
 
-from codex_migrate.catalog import Catalog, build_catalog, cwd_exists
-from codex_migrate.catalog_cache import cached_catalog
+from codex_migrate.catalog import Catalog, cwd_exists
 from codex_migrate.cli import collector
 from codex_migrate.cli.common import PlainItems, emit_json, json_option, progress_bar
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
-from codex_migrate.home import open_home
-from codex_migrate.service import HomeScan, scan_home
+from codex_migrate.service import HomeScan, home_catalog, listed_catalog, scan_home
 from codex_migrate.service.checks import NOTE, PROBLEM
 from codex_migrate.source import open_source
 
@@ -49,7 +47,7 @@ def scan(
     ctx.with_resource(collector.paused())  # see collector.paused
     home = ctx.with_resource(open_source(source))
     with progress_bar("Reading sessions") as progress:
-        catalog = cached_catalog(home, progress)
+        catalog = listed_catalog(home, progress)
     mapping = None
     if mapper is not None:
         mapping = mapper.plan([p.cwd for p in catalog.projects if p.cwd], exists=cwd_exists)
@@ -171,7 +169,7 @@ def demo(target: Path | None) -> None:
     home_path = build_demo_home(root)
     click.secho(f"Built a demo Codex home at {home_path}", bold=True)
     click.echo("It holds sessions recorded on a Mac under /Users/alex/Projects/…\n")
-    catalog = build_catalog(open_home(home_path))
+    catalog = home_catalog(home_path)
     print_catalog(catalog, scan_home(catalog), show_threads=True)
     click.echo("")
     click.secho("Try next:", bold=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from codex_migrate.catalog import build_catalog
 from codex_migrate.cli.common import codex_home_option, confirm_write, emit_json, json_option
 from codex_migrate.errors import EXIT_FAILURE
 from codex_migrate.home import CodexHome, default_home, open_home, open_target
 from codex_migrate.recovery import left_hint
+from codex_migrate.service.reading import verify_home
 from codex_migrate.service.transactions import (
     delete_transaction,
     find_transaction,
@@ -22,7 +22,6 @@ from codex_migrate.service.transactions import (
     transactions_of,
 )
 from codex_migrate.undo import UndoPlan
-from codex_migrate.verify import verify_home
 
 
 @click.command()
@@ -197,8 +196,7 @@ def tx_delete(tx_id: str, codex_home: Path | None, dry_run: bool, as_json: bool)
 @json_option
 def verify(codex_home: Path | None, as_json: bool) -> None:
     """Check a home's rollouts against its state DB (read-only). Exit 1 on problems."""
-    home = open_home(codex_home)
-    result = verify_home(build_catalog(home))
+    result = verify_home(open_home(codex_home))
     if as_json:
         emit_json(result)
     else:

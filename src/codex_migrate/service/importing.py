@@ -7,6 +7,7 @@ The CLI's ``import`` and the web UI's Migrate call :func:`preview_import` and
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import CodexHome, open_target
 from codex_migrate.importer import ImportReport, apply_import
 from codex_migrate.pathmap import PathMapper
-from codex_migrate.plan import ImportPlan, build_import_plan, raise_on_conflicts, settle_conflicts
+from codex_migrate.plan import (
+    ON_CONFLICT,
+    ImportPlan,
+    build_import_plan,
+    raise_on_conflicts,
+    settle_conflicts,
+)
 from codex_migrate.registration import Registration, register_import
 from codex_migrate.verify import verify_written
 from codex_migrate.writing import open_for_writing
@@ -62,14 +69,15 @@ def preview_import(
     bare_cwd: str | None = None,
     progress: ProgressFn | None = None,
     on_conflict: str | None = None,
+    choices: Mapping[str, str] | None = None,
     check_damage: bool = True,
 ) -> ImportPlan:
     """The plan (``import --dry-run``): read both homes, match threads, compare files;
-    ``on_conflict`` settles every conflict the same way (see ``plan.settle_conflicts``);
-    ``check_damage=False`` for a plan applied at once (see ``plan.build_import_plan``)."""
+    ``on_conflict`` settles every conflict the same way, ``choices`` each thread's own way
+    (the web UI asks per thread; see ``plan.settle_conflicts``); ``check_damage=False`` for
+    a plan applied at once (see ``plan.build_import_plan``)."""
     if isinstance(source, CodexHome):
-        if source.root.resolve() == target.resolve():
-            raise CodexMigrateError("SOURCE and the target are the same home.", code="same-home")
+        refuse_same_home(source, target)
         # the target is always read anew; both on every core (the write waits for the plan)
         src_cat = cached_catalog(source, progress, read_all_parallel)
     else:
@@ -91,7 +99,28 @@ def preview_import(
     )
     if on_conflict:
         settle_conflicts(plan, on_conflict)
+    for choice in ON_CONFLICT:
+        ids = [i for i, c in (choices or {}).items() if c == choice]
+        if ids:
+            settle_conflicts(plan, choice, ids)
     return plan
+
+
+def refuse_same_home(source: CodexHome, target: Path) -> None:
+    """SOURCE is not the home it would be imported into, however either is spelled."""
+    if source.root.resolve() == target.absolute().resolve():
+        raise CodexMigrateError(
+            "SOURCE and the target are the same home.",
+            hint="Choose the copied folder or backup, not this machine's Codex home.",
+            code="same-home",
+        )
+
+
+def check_selection(catalog: Catalog, mapper: PathMapper, threads: list[str]) -> None:
+    """The refusals a preview makes before reading the target (a bad rule, an unknown
+    session, selected projects with no folder here): the plan's own checks, run against an
+    empty target, so no file is read or compared."""
+    build_import_plan(catalog, Catalog(home=catalog.home), mapper, threads=threads)
 
 
 def find_codex(codex_bin: Path | None, no_codex: bool) -> FoundCodex | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
@@ -86,8 +85,3 @@ def run_rebind(
     if with_doctor:
         outcome.doctor = diagnose(after).to_dict()["summary"]
     return outcome
-
-
-def home_catalog(path: Path, progress: ProgressFn | None = None) -> Catalog:
-    """A home's catalog, read-only (the first step of every screen and command)."""
-    return build_catalog(open_home(path), progress)

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from codex_migrate.catalog import Catalog, ProgressFn
-from codex_migrate.catalog_cache import cached_catalog
 from codex_migrate.home import open_home
+from codex_migrate.service import listed_catalog
 from codex_migrate.ui.common import config_of, see_other
 from codex_migrate.ui.jobs import DONE, RUNNING
 from codex_migrate.ui.render import session_of
@@ -103,7 +103,7 @@ def catalog_for(request: Request) -> Catalog | Response:
     if cached is not None and cached[0] == (str(home), stamp):
         catalog: Catalog = cached[1]
         return catalog
-    result = loaded(request, home, "catalog", lambda p: cached_catalog(open_home(home), p))
+    result = loaded(request, home, "catalog", lambda p: listed_catalog(open_home(home), p))
     if isinstance(result, Response):
         return result
     with session.lock:

@@ -22,9 +22,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.catalog import Catalog, ProgressFn
 from codex_migrate.errors import CodexMigrateError, HomeNotFound
-from codex_migrate.home import open_home
 from codex_migrate.rebind import RebindPlan
 from codex_migrate.service import home_catalog, preview_doctor_fixes, run_rebind
 from codex_migrate.service.tools import NOTE, PROBLEM, Diagnosis, DoctorReport, Finding, diagnose
@@ -290,7 +289,7 @@ def _needs_repair(t: ShownThread) -> bool:
 
 
 def read_view(home_path: Path, progress: ProgressFn | None = None) -> DoctorView:
-    catalog = build_catalog(open_home(home_path), progress)
+    catalog = home_catalog(home_path, progress)
     return build_view(catalog, diagnose(catalog), safe_plan(catalog))
 
 

@@ -22,9 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from codex_migrate.catalog import ProgressFn, Thread, cwd_exists
-from codex_migrate.catalog_cache import cached_catalog
-from codex_migrate.errors import CodexMigrateError
-from codex_migrate.service import scan_home
+from codex_migrate.service import listed_catalog, refuse_same_home, scan_home
 from codex_migrate.source import open_source
 from codex_migrate.ui.common import (
     common_parent,
@@ -112,13 +110,8 @@ def source_submit(request: Request) -> Response:
         stack = contextlib.ExitStack()
         try:
             home = stack.enter_context(open_source(source, progress=_unpacking(progress)))
-            if home.root.resolve() == target.absolute().resolve():
-                raise CodexMigrateError(
-                    "SOURCE and the target are the same home.",
-                    hint="Choose the copied folder or backup, not this machine's Codex home.",
-                    code="same-home",
-                )
-            catalog = cached_catalog(home, progress)
+            refuse_same_home(home, target)
+            catalog = listed_catalog(home, progress)
             found = scan_home(catalog)  # what `codex-migrate scan` says of it
         except BaseException:
             stack.close()  # an extracted archive is deleted

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import Catalog, ProgressFn
+from codex_migrate.catalog import ProgressFn
 from codex_migrate.codex_listing import CodexListing
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import open_home
@@ -22,10 +22,8 @@ from codex_migrate.plan import (
     ON_CONFLICT,
     ImportPlan,
     UnmappedProjects,
-    build_import_plan,
-    settle_conflicts,
 )
-from codex_migrate.service import preview_import, run_import
+from codex_migrate.service import check_selection, preview_import, run_import
 from codex_migrate.ui.common import config_of, digest, error_page, form_of, see_other
 from codex_migrate.ui.confirm import confirmed, offer, run_confirmed, withdraw
 from codex_migrate.ui.forms import LINE_PREVIEW, _job_of, _need_source, _state, mapper_of
@@ -65,11 +63,8 @@ def _build_plan(
         mapper_of(state.binding),
         threads=list(state.selected or []),
         progress=progress,
+        choices=state.conflict_choices,
     )
-    for choice in ON_CONFLICT:
-        ids = [i for i, c in state.conflict_choices.items() if c == choice]
-        if ids:
-            settle_conflicts(plan, choice, ids)
     return plan
 
 
@@ -124,12 +119,9 @@ def choices_key(state: MigrateState) -> str:
 
 def check_choices(state: MigrateState) -> None:
     """The refusals the preview makes before reading anything: a bad rule (ValueError), an
-    unknown session, or selected projects with no folder here. These are the engine's own
-    checks, run against an empty target, so no file is read or compared."""
-    catalog = state.source_catalog
-    assert catalog is not None
-    empty = Catalog(home=catalog.home)  # only its (absent) threads are consulted
-    build_import_plan(catalog, empty, mapper_of(state.binding), threads=list(state.selected or []))
+    unknown session, or selected projects with no folder here."""
+    assert state.source_catalog is not None
+    check_selection(state.source_catalog, mapper_of(state.binding), list(state.selected or []))
 
 
 def _choices_now(state: MigrateState) -> MigrateState:

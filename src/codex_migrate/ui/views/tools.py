@@ -14,10 +14,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
+from codex_migrate.catalog import Catalog, ProgressFn
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.export.html import content_security_policy
-from codex_migrate.home import open_home
+from codex_migrate.service.reading import home_catalog
 from codex_migrate.service.tools import (
     ExportPlan,
     ExportReport,
@@ -177,7 +177,7 @@ def export_apply(request: Request) -> Response:
     lang = request_locale(request)  # the exported pages speak the UI's language
 
     def plan(progress: ProgressFn) -> tuple[Catalog, ExportPlan]:
-        catalog = build_catalog(open_home(home_path), progress)
+        catalog = home_catalog(home_path, progress)
         return catalog, _plan(catalog, asked, progress)
 
     def write(planned: tuple[Catalog, ExportPlan], progress: ProgressFn) -> ExportReport:
