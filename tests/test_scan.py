@@ -269,6 +269,40 @@ def test_demo_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:
     assert (tmp_path / "mine").exists()
 
 
+def test_demo_dry_run_writes_nothing_and_says_what_it_would_do(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--path", str(folder), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f"Would build a demo Codex home at {folder / '.codex'}." in result.output
+    assert not folder.exists()
+    assert CliRunner().invoke(cli, ["demo", "--path", str(folder)]).exit_code == 0
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    result = CliRunner().invoke(cli, ["demo", "--path", str(folder), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "dry_run": True,
+        "demo_home": str(folder / ".codex"),
+        "replaces": True,
+    }
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+
+
+def test_demo_dry_run_refuses_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    result = CliRunner().invoke(cli, ["demo", "--path", str(tmp_path / "mine"), "--dry-run"])
+    assert result.exit_code == 1
+    assert "not a codex-migrate demo folder" in result.output
+
+
+def test_demo_json_is_the_scan_of_the_demo_home(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--path", str(tmp_path / "demo"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    home = tmp_path / "demo" / ".codex"
+    assert list(data)[0] == "demo_home" and data.pop("demo_home") == str(home)
+    assert data == scan_json(home)
+
+
 def test_module_entry_point() -> None:
     import subprocess
     import sys

@@ -262,16 +262,24 @@ _SESSIONS: list[dict[str, Any]] = [
 ]
 
 
+def holds_earlier_demo(root: Path) -> bool:
+    """Whether ``root`` holds an earlier demo (which a build replaces); False when it does
+    not exist. A folder that is not a demo's is refused: the build never deletes it."""
+    if not root.exists():
+        return False
+    if not (root / MARKER).exists():
+        raise CodexMigrateError(
+            f"{root} exists and is not a codex-migrate demo folder; it was left alone.",
+            hint="Pass --path with a new folder.",
+            code="demo-folder-taken",
+            params={"path": str(root)},
+        )
+    return True
+
+
 def build_demo_home(root: Path) -> Path:
     """Write the demo home into ``root`` (replacing an earlier demo there) and return it."""
-    if root.exists():
-        if not (root / MARKER).exists():
-            raise CodexMigrateError(
-                f"{root} exists and is not a codex-migrate demo folder; it was left alone.",
-                hint="Pass --path with a new folder.",
-                code="demo-folder-taken",
-                params={"path": str(root)},
-            )
+    if holds_earlier_demo(root):
         shutil.rmtree(root)
     home = root / ".codex"
     home.mkdir(parents=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,9 @@ from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options,
 from codex_migrate.service import HomeScan, home_catalog, listed_catalog, scan_home
 from codex_migrate.service.checks import NOTE, PROBLEM
 from codex_migrate.source import open_source
+
+if TYPE_CHECKING:
+    from codex_migrate.pathmap import MappingPlan
 
 #: Threads and files listed per finding code before pointing at --json.
 MAX_PER_CODE = 10
@@ -53,23 +56,28 @@ def scan(
         mapping = mapper.plan([p.cwd for p in catalog.projects if p.cwd], exists=cwd_exists)
     found = scan_home(catalog)
     if as_json:
-        # written as encoded, thread by thread (see emit_json): memory stays flat
-        data = catalog.to_dict(lazy=True)
-        data.update(found.to_dict(lazy=True))
-        problems: dict[str, list[str]] = {}
-        for f in found.findings:
-            if f.thread is not None and f.severity == PROBLEM:
-                problems.setdefault(f.thread, []).append(f.message)
-        data["threads"] = PlainItems(_with_problems(data["threads"], problems))
-        data["findings"] = PlainItems(data["findings"])
-        if mapping is not None:
-            data["mapping"] = mapping.to_dict()
-        emit_json(data)
+        emit_json(_scan_json(catalog, found, mapping))
         return
     print_catalog(catalog, found, show_threads=show_threads)
     if mapping is not None:
         click.echo("")
         print_mapping(mapping)
+
+
+def _scan_json(catalog: Catalog, found: HomeScan, mapping: MappingPlan | None) -> dict[str, Any]:
+    """``scan --json``'s document, written as encoded, thread by thread (see emit_json):
+    memory stays flat."""
+    data = catalog.to_dict(lazy=True)
+    data.update(found.to_dict(lazy=True))
+    problems: dict[str, list[str]] = {}
+    for f in found.findings:
+        if f.thread is not None and f.severity == PROBLEM:
+            problems.setdefault(f.thread, []).append(f.message)
+    data["threads"] = PlainItems(_with_problems(data["threads"], problems))
+    data["findings"] = PlainItems(data["findings"])
+    if mapping is not None:
+        data["mapping"] = mapping.to_dict()
+    return data
 
 
 def _with_problems(
@@ -158,18 +166,33 @@ def print_findings(found: HomeScan) -> None:
     default=None,
     help="Where to build the demo home (default: a folder in the system temp dir).",
 )
-def demo(target: Path | None) -> None:
+@click.option("--dry-run", is_flag=True, help="Say where the demo would be built; write nothing.")
+@json_option
+def demo(target: Path | None, dry_run: bool, as_json: bool) -> None:
     """Build a demo Codex home with sessions from a Mac, and scan it.
 
-    Safe to run anywhere: it only writes the demo folder.
+    Safe to run anywhere: it only writes the demo folder (replacing an earlier demo there,
+    never any other folder). --json prints the scan's JSON with "demo_home" first.
     """
-    from codex_migrate.demo import build_demo_home, default_demo_dir
+    from codex_migrate.demo import build_demo_home, default_demo_dir, holds_earlier_demo
 
     root = target or default_demo_dir()
+    if dry_run:
+        replaces = holds_earlier_demo(root)  # refuses a folder that is not a demo's
+        if as_json:
+            emit_json({"dry_run": True, "demo_home": str(root / ".codex"), "replaces": replaces})
+            return
+        again = " (replacing the earlier demo there)" if replaces else ""
+        click.echo(f"Would build a demo Codex home at {root / '.codex'}{again}.")
+        click.echo("Dry run: nothing was written.")
+        return
     home_path = build_demo_home(root)
+    catalog = home_catalog(home_path)
+    if as_json:
+        emit_json({"demo_home": str(home_path), **_scan_json(catalog, scan_home(catalog), None)})
+        return
     click.secho(f"Built a demo Codex home at {home_path}", bold=True)
     click.echo("It holds sessions recorded on a Mac under /Users/alex/Projects/…\n")
-    catalog = home_catalog(home_path)
     print_catalog(catalog, scan_home(catalog), show_threads=True)
     click.echo("")
     click.secho("Try next:", bold=True)
