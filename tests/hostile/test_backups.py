@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import resource
 import tarfile
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -321,6 +321,15 @@ def _make(kind: str, folder: Path) -> Path:
     return folder / name
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: the work a bomb made us do."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 @pytest.mark.timeout(BOUND * 2)
 @pytest.mark.parametrize("command", ["verify-backup", "scan", "import"])
 @pytest.mark.parametrize("kind", list(ARCHIVES))
@@ -339,9 +348,9 @@ def test_hostile_archive_is_refused_quickly(
         "scan": ("scan", str(archive)),
         "import": _import(world, archive),
     }[command]
-    started = time.monotonic()
+    started = _cpu_seconds()
     out = invoke(*args)
-    took = time.monotonic() - started
+    took = _cpu_seconds() - started  # CPU, not wall: a loaded machine does not fail it
     assert out.code != 0, out.text
     assert archive.name in out.text or "evil" in out.text or "x.jsonl" in out.text, out.text
     if "bomb" in kind:
