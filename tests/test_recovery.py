@@ -307,6 +307,39 @@ def test_ctrl_c_after_the_commit_keeps_the_import_and_says_so(
     assert _no_db(_tree(target)) == _no_db(before) and _dump(target / "state_5.sqlite") == dump
 
 
+def test_ctrl_c_while_the_journal_says_committed_keeps_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that arrives while the committed state is being saved (the journal on disk
+    may already say committed) is taken once the transaction knows it is committed: the
+    import is kept whole, never rolled back under a journal that says committed."""
+    import signal
+
+    from codex_migrate.journal import Journal
+
+    src = _source(tmp_path)
+    target = _target_with_db(tmp_path)
+    before, dump = _tree(target), _dump(target / "state_5.sqlite")
+    real_save = Journal.save
+
+    def save_then_ctrl_c(self: Journal, folder: Path) -> None:
+        real_save(self, folder)
+        if self.state == "committed":
+            os.kill(os.getpid(), signal.SIGINT)  # as the user's Ctrl-C: raised at once
+
+    monkeypatch.setattr(Journal, "save", save_then_ctrl_c)
+    code, out = run(
+        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+    )
+    monkeypatch.undo()
+    assert code == 130, out
+    assert "rolled back" not in out and "kept" in out, out
+    (journal,) = (target / "migration_transactions").glob("*/journal.json")
+    assert json.loads(journal.read_text())["state"] == "committed"
+    assert _no_db(_tree(target)) != _no_db(before)
+    assert len(_dump(target / "state_5.sqlite")) > len(dump)
+
+
 def _no_space(path: object) -> OSError:
     return OSError(errno.ENOSPC, "No space left on device", str(path))
 

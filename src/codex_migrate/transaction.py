@@ -20,6 +20,8 @@ import hashlib
 import os
 import secrets
 import shutil
+import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,10 +255,11 @@ class Transaction:
             self.save()
 
     def commit(self) -> None:
-        self.set_state("committed")
-        # From here the write is whole (a kill -9 keeps it): an error or a Ctrl-C in the
-        # clean-up must not undo it (see abort); only `transactions rollback` does.
-        self.committed = True
+        with _ctrl_c_deferred():  # the journal on disk and the flag say the same
+            self.set_state("committed")
+            # From here the write is whole (a kill -9 keeps it): an error or a Ctrl-C in the
+            # clean-up must not undo it (see abort); only `transactions rollback` does.
+            self.committed = True
         shutil.rmtree(self.staging, ignore_errors=True)
 
     # -- undoing -------------------------------------------------------------------------
@@ -266,6 +269,23 @@ class Transaction:
         plan = plan_undo(self.home, self.dir, self.journal)
         execute(plan, self.dir, self.journal, error=error)
         return plan
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Take a Ctrl-C that arrives in this block at its end, not in the middle (a Ctrl-C is
+    raised only in the main thread, and a handler can be set only there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        signal.raise_signal(signal.SIGINT)  # to the handler put back: KeyboardInterrupt
 
 
 def list_transactions(tx_root: Path) -> list[tuple[Path, Journal | None]]:
