@@ -94,7 +94,7 @@ def test_a_failed_import_restores_the_desktop_file(
     src, new, target = _homes(tmp_path)
     before = tree_state(target)
     monkeypatch.setattr(
-        "codex_migrate.importer.verify_written", lambda *a, **k: ["simulated failure"]
+        "codex_migrate.verify.verify_written", lambda *a, **k: ["simulated failure"]
     )
     args = ["import", str(src), "--codex-home", str(target), "--no-codex", "--yes"]
     result = CliRunner().invoke(

@@ -364,12 +364,16 @@ def test_a_full_disk_during_the_rollback_is_finished_by_recover(
             raise _no_space(tx_dir / "journal.json.part")
         real_save(self, tx_dir)
 
-    def verify_fills_the_disk(*args: object, **kwargs: object) -> list[str]:
-        full["on"] = True
-        raise _no_space(target / "history.jsonl")
+    class VerifyFillsTheDisk:  # the check (on a thread) raising once the appends are made
+        def join(self) -> None:
+            pass
+
+        def result(self) -> list[str]:
+            full["on"] = True
+            raise _no_space(target / "history.jsonl")
 
     monkeypatch.setattr(journal_module.Journal, "save", save)
-    monkeypatch.setattr(importer, "verify_written", verify_fills_the_disk)
+    monkeypatch.setattr(importer, "verify_meanwhile", lambda *a, **k: VerifyFillsTheDisk())
     code, out = run(
         "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
     )
@@ -649,8 +653,8 @@ def test_a_rollback_step_failing_on_a_full_disk_is_finished_by_recover(
 ) -> None:
     """Putting back a replaced rollout needs space; with none, the rollback stops, says so,
     and a later `recover` finishes it: the replaced thread is exactly as before."""
-    import codex_migrate.importer as importer
     import codex_migrate.undo as undo
+    import codex_migrate.verify as verify
 
     src = _source(tmp_path)
     target = _target_with_db(tmp_path)
@@ -665,7 +669,7 @@ def test_a_rollback_step_failing_on_a_full_disk_is_finished_by_recover(
 
         return run
 
-    monkeypatch.setattr(importer, "verify_written", verify_fills_the_disk)
+    monkeypatch.setattr(verify, "verify_written", verify_fills_the_disk)  # on its thread
     monkeypatch.setattr(undo, "_restore", restore_needs_space)
     code, out = run("import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new",
                     "--yes")  # fmt: skip

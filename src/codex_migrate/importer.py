@@ -12,7 +12,6 @@ then no row is visible, and a crash or an error leaves the DB as it was.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import ExitStack, closing
@@ -31,6 +30,7 @@ from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem, damage_now
 from codex_migrate.projectfiles import for_import
 from codex_migrate.prompthistory import history_lines
+from codex_migrate.session_names import index_lines
 from codex_migrate.staging import StageJob, iter_staged, workers_ahead
 from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
@@ -49,7 +49,7 @@ from codex_migrate.turnindex import (
     translate,
     write_indexes,
 )
-from codex_migrate.verify import verify_written
+from codex_migrate.verify import verify_meanwhile
 from codex_migrate.writing import HomeWriter, open_for_writing
 
 
@@ -299,45 +299,38 @@ def apply_import(
                     rows.flush()  # the row log is journalled and the rows committed next
                     report.rows_written = len(db_items)
             rows = None  # its log's digests: 0.2 KB a thread
-            carried = [
-                t
-                for i in writes
-                if i.id in indexes
-                and (t := translate(indexes[i.id], offsets.get(i.id, {}), plan.mapper))
-            ] + [
-                t
-                for i in skipped_indexed
-                if (t := translate(indexes[i.id], _offsets_of(plan, i), plan.mapper))
-            ]
-            if (replaced or carried) and home.history_db is not None:
-                _write_projections(tx, home.history_db, [i.id for i in replaced], carried)
-                report.index_carried = sorted(t.thread_id.lower() for t in carried)
-            crash_point("db")
-
-            if names:
-                lines = [
-                    (
-                        json.dumps(
-                            {
-                                "id": i.id,
-                                "thread_name": i.thread.name,
-                                "updated_at": i.thread.updated_at.replace("+00:00", "Z"),
-                            },
-                            ensure_ascii=False,
-                            separators=(",", ":"),
-                        )
-                        + "\n"
-                    ).encode("utf-8", "backslashreplace")  # a lone surrogate: its JSON escape
-                    for i in names
+            # the state DB is committed: what was written is checked on a thread while the
+            # rest (turn indexes, names, prompts) is written, mostly waiting for the disk
+            checking = verify_meanwhile(home, tx.journal.written, db_items, root, identities)
+            try:
+                carried = [
+                    t
+                    for i in writes
+                    if i.id in indexes
+                    and (t := translate(indexes[i.id], offsets.get(i.id, {}), plan.mapper))
+                ] + [
+                    t
+                    for i in skipped_indexed
+                    if (t := translate(indexes[i.id], _offsets_of(plan, i), plan.mapper))
                 ]
-                tx.append(SESSION_INDEX, lines)
-                report.names_written = len(lines)
-            if history:
-                tx.append(HISTORY_JSONL, history, mode=0o600)
-                report.history_entries = len(history)
-            crash_point("appended")
-
-            problems = verify_written(home, tx.journal.written, db_items, root, identities)
+                if (replaced or carried) and home.history_db is not None:
+                    _write_projections(tx, home.history_db, [i.id for i in replaced], carried)
+                    report.index_carried = sorted(t.thread_id.lower() for t in carried)
+                crash_point("db")
+                appends: dict[str, tuple[list[bytes], int | None]] = {}
+                if names:
+                    appends[SESSION_INDEX] = (index_lines(i.thread for i in names), None)
+                    report.names_written = len(names)
+                if history:
+                    appends[HISTORY_JSONL] = (history, 0o600)
+                    report.history_entries = len(history)
+                if appends:
+                    tx.append_all(appends)  # one journal save for both
+                crash_point("appended")
+            except BaseException:
+                checking.join()  # the rollback next needs the files and the DB as they are
+                raise
+            problems = checking.result()
             if problems:
                 raise CodexMigrateError(
                     "verification failed after writing; everything was rolled back:\n  "

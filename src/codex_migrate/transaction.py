@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from codex_migrate import statedb
 from codex_migrate.errors import EXIT_INTERRUPTED, CodexMigrateError
@@ -206,41 +206,32 @@ class Transaction:
         (self.root / rel).unlink(missing_ok=True)
 
     def append(self, rel: str, lines: list[bytes], mode: int | None = None) -> None:
-        """Append whole lines; the journal first records exactly which bytes (a newline
-        first if the last line was cut, so ours never glue onto it)."""
-        path = self.root / rel
-        info = self.journal.appends[rel]
-        sep = b""
-        if path.exists():
-            check_regular(path)  # a FIFO would block the append forever
-        if path.exists() and path.stat().st_size:
-            with open_regular(path) as r:
-                r.seek(-1, os.SEEK_END)
-                if r.read(1) != b"\n":
-                    sep = b"\n"
-        data = sep + b"".join(lines)
-        info.update(length=len(data), sha256=hashlib.sha256(data).hexdigest(), sep=len(sep))
+        """Append whole lines to one file (see :meth:`append_all`)."""
+        self.append_all({rel: (lines, mode)})
+
+    def append_all(self, files: dict[str, tuple[list[bytes], int | None]]) -> None:
+        """Append whole lines to each file (rel -> lines, the mode of a file made new); the
+        journal first records exactly which bytes go to each (a newline first if its last
+        line was cut, so ours never glue onto it), all in one save: each save rewrites the
+        whole journal (thousands of files) and waits for the disk twice."""
+        todo = []
+        for rel, (lines, mode) in files.items():
+            path = self.root / rel
+            info = self.journal.appends[rel]
+            sep = b""
+            if path.exists():
+                check_regular(path)  # a FIFO would block the append forever
+            if path.exists() and path.stat().st_size:
+                with open_regular(path) as r:
+                    r.seek(-1, os.SEEK_END)
+                    if r.read(1) != b"\n":
+                        sep = b"\n"
+            data = sep + b"".join(lines)
+            info.update(length=len(data), sha256=hashlib.sha256(data).hexdigest(), sep=len(sep))
+            todo.append((path, info, data, mode))
         self.save()
-        new = not path.exists()
-        start = info["size"] or 0
-        try:
-            with open(path, "ab") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except BaseException:
-            # A short write (full disk) leaves part of ours, which no hash recognises: cut it
-            # now, while we hold the lock and nobody else has appended.
-            with contextlib.suppress(OSError):
-                if new:
-                    path.unlink()
-                elif path.stat().st_size > start:
-                    os.truncate(path, start)
-                    if info["mtime_ns"] is not None:
-                        os.utime(path, ns=(info["mtime_ns"], info["mtime_ns"]))
-            raise
-        if new and mode is not None:
-            os.chmod(path, mode)
+        for path, info, data, mode in todo:
+            _append(path, info, data, mode)
 
     @contextlib.contextmanager
     def db_write(self, live: Path) -> Iterator[RowLog]:
@@ -286,6 +277,30 @@ def _ctrl_c_deferred() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if caught:
         signal.raise_signal(signal.SIGINT)  # to the handler put back: KeyboardInterrupt
+
+
+def _append(path: Path, info: dict[str, Any], data: bytes, mode: int | None) -> None:
+    """Append ``data`` (declared in the journal as ``info``) to ``path`` and fsync it."""
+    new = not path.exists()
+    start = info["size"] or 0
+    try:
+        with open(path, "ab") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        # A short write (full disk) leaves part of ours, which no hash recognises: cut it
+        # now, while we hold the lock and nobody else has appended.
+        with contextlib.suppress(OSError):
+            if new:
+                path.unlink()
+            elif path.stat().st_size > start:
+                os.truncate(path, start)
+                if info["mtime_ns"] is not None:
+                    os.utime(path, ns=(info["mtime_ns"], info["mtime_ns"]))
+        raise
+    if new and mode is not None:
+        os.chmod(path, mode)
 
 
 def list_transactions(tx_root: Path) -> list[tuple[Path, Journal | None]]:

@@ -72,13 +72,26 @@ def verify_written(
     return problems + checked.result()
 
 
+def verify_meanwhile(
+    home: CodexHome,
+    written: dict[str, str],
+    rows: Iterable[_RowTarget],
+    root: Path,
+    identities: dict[str, tuple[int, int]] | None = None,
+) -> _Background:
+    """:func:`verify_written` started on a thread: an import's last steps wait for the disk
+    (journal saves, appends) meanwhile. Its :meth:`~_Background.result` waits for the
+    problems; nothing it checks may change meanwhile."""
+    return _Background(verify_written, home, written, rows, root, identities)
+
+
 class _Background(threading.Thread):
-    """``fn(arg)`` run on a thread; :meth:`result` waits for it and returns its value or
+    """``fn(*args)`` run on a thread; :meth:`result` waits for it and returns its value or
     raises its exception."""
 
-    def __init__(self, fn: Callable[[Path], list[str]], arg: Path) -> None:
+    def __init__(self, fn: Callable[..., list[str]], *args: Any) -> None:
         super().__init__()
-        self._run = lambda: fn(arg)
+        self._run = lambda: fn(*args)
         self._value: list[str] = []
         self._error: BaseException | None = None
         self.start()
