@@ -293,6 +293,7 @@ def apply_import(
                     tx.install(rel)
                 report.home_files = sorted(files)
                 tx.sync_installed()  # the journal is as "applying" saved it: no save here
+                tx.clear_staging()  # all installed: its empty folder goes meanwhile
                 report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
                 crash_point("files")
                 if rows is not None:

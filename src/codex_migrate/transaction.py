@@ -99,6 +99,7 @@ class Transaction:
         self._made: set[str] = set()
         self._looked: set[str] = set(self.journal.created_dirs)
         self.committed = False  # True once the journal says so on disk
+        self._clearing: threading.Thread | None = None
         try:
             (self.dir / "staging").mkdir(parents=True)
             self.save()
@@ -245,18 +246,38 @@ class Transaction:
             self.journal.rowlogs.append({"db": live.name, "file": name})
             self.save()
 
+    def clear_staging(self) -> None:
+        """Start removing the staging folder once every staged file is installed (only empty
+        folders are left): a folder that held thousands of names takes tens of ms to remove
+        on ext4, waiting for the file system's journal, so it goes on a thread while the
+        caller commits its rows and verifies. :meth:`commit` and :meth:`rollback` wait."""
+        self._clearing = threading.Thread(
+            target=shutil.rmtree,
+            args=(self.staging,),
+            kwargs={"ignore_errors": True},
+            name="codex-migrate-staging",
+        )
+        self._clearing.start()
+
+    def _cleared(self) -> None:
+        if self._clearing is not None:
+            self._clearing.join()
+            self._clearing = None
+
     def commit(self) -> None:
         with _ctrl_c_deferred():  # the journal on disk and the flag say the same
             self.set_state("committed")
             # From here the write is whole (a kill -9 keeps it): an error or a Ctrl-C in the
             # clean-up must not undo it (see abort); only `transactions rollback` does.
             self.committed = True
+        self._cleared()
         shutil.rmtree(self.staging, ignore_errors=True)
 
     # -- undoing -------------------------------------------------------------------------
     def rollback(self, error: str | None = None) -> UndoPlan:
         """Undo what this transaction did so far. May itself fail (a full disk): then the
         journal stays unfinished and ``recover`` finishes the job later."""
+        self._cleared()
         plan = plan_undo(self.home, self.dir, self.journal)
         execute(plan, self.dir, self.journal, error=error)
         return plan
