@@ -299,7 +299,7 @@ def test_demo_json_is_the_scan_of_the_demo_home(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     home = tmp_path / "demo" / ".codex"
-    assert list(data)[0] == "demo_home" and data.pop("demo_home") == str(home)
+    assert next(iter(data)) == "demo_home" and data.pop("demo_home") == str(home)
     assert data == scan_json(home)
 
 
