@@ -1,7 +1,9 @@
 """The staging pass's shortcuts agree with the careful code they stand in for, on any record:
 
 * ``rewrite_fields.path_strings`` (values only) gives the values of ``path_values``, in order;
-* ``rewrite.record_rewriter`` changes a parsed line exactly as ``rewrite_line`` does.
+* ``rewrite.record_rewriter`` changes a parsed line exactly as ``rewrite_line`` does;
+* ``rewrite_quick``'s one-value shortcut gives what the careful walk gives, or steps aside;
+* the staging pass's test of an item event is the path walk's.
 """
 
 from __future__ import annotations
@@ -15,8 +17,17 @@ from hypothesis import strategies as st
 from codex_migrate import rewrite as rewrite_mod
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import rewrite_line
-from codex_migrate.rewrite_fields import event_may_hold_paths, path_strings, path_values
-from tests.test_rewrite import PROPERTY_MAPPER, paths
+from codex_migrate.rewrite_fields import (
+    ITEM_EVENT,
+    event_may_hold_paths,
+    holds_command,
+    item_event,
+    path_strings,
+    path_values,
+)
+from codex_migrate.rewrite_quick import one_value_rewriter
+from tests.test_fast_paths import tricky_records, walked
+from tests.test_rewrite import PROPERTY_MAPPER, REAL_080, REAL_169, paths
 
 #: Keys and strings the path walk looks for, so random records hit every branch of it.
 _KEYS = st.sampled_from(
@@ -140,4 +151,93 @@ def test_property_an_event_the_staging_pass_skips_has_no_path_field(event: str) 
     payload = {"type": event, "cwd": "/p", "thread_settings": settings_, "item": item}
     record = {"type": "event_msg", "payload": payload}
     if not event_may_hold_paths(event):
+        assert path_strings(record) == []
+
+
+_MAPPERS = (
+    PROPERTY_MAPPER,
+    PathMapper(["/Users/alex=/home/alex"]),
+    PathMapper(["/tmp/cm-fixture-root=/home/a b"]),
+)
+
+
+@st.composite
+def _one_value_lines(draw: st.DrawFn) -> bytes:
+    """A settings line whose path fields hold one value, which may also sit where it must not
+    change (a plain field, a key, a list of other strings), spelled with or without escapes."""
+    p = draw(paths())
+    roots = [p] * draw(st.integers(0, 3))
+    settings_ = {"cwd": p, "sandbox_policy": {"type": "workspace-write", "writable_roots": roots}}
+    extra = draw(st.sampled_from(["none", "note", "key", "list", "quoted"]))
+    if extra == "note":
+        settings_["note"] = p
+    elif extra == "key":
+        settings_["by_path"] = {p: 1}
+    elif extra == "list":
+        settings_["others"] = [p, "x"]
+    elif extra == "quoted":
+        settings_["text"] = f'cd "{p}"'
+    if draw(st.booleans()):
+        record: Any = {"type": "turn_context", "payload": settings_}
+    else:
+        payload = {"type": "thread_settings_applied", "thread_settings": settings_}
+        record = {"type": "event_msg", "payload": payload}
+    sep = draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+    text = json.dumps(record, separators=sep, ensure_ascii=draw(st.booleans()))
+    if draw(st.integers(0, 3)) == 0:
+        text = text.replace("/", "\\/")
+    return text.encode()
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_property_one_value_shortcut_equals_the_walk(data: st.DataObject) -> None:
+    """Where the shortcut answers, it gives the very bytes (and the very object when nothing
+    changes) that rewrite_line and the careful walk give; the same shortcut, asked again
+    (its memo warm), gives the same answer."""
+    lines = st.one_of(_one_value_lines(), tricky_records(), st.sampled_from(REAL_169 + REAL_080))
+    line = data.draw(lines) + data.draw(st.sampled_from([b"\n", b"\r\n", b""]))
+    olds = path_strings(json.loads(line))
+    if not olds:
+        return
+    for mapper in _MAPPERS:
+        quick = one_value_rewriter(mapper, rewrite_mod._encode_like)
+        got = quick(line, olds)
+        assert got == quick(line, olds)
+        if got is not None:
+            assert got == rewrite_line(line, mapper) == walked(line, mapper)
+            assert (got is line) == (rewrite_line(line, mapper) is line)
+
+
+def test_one_value_shortcut_takes_the_common_lines() -> None:
+    """The shortcut is taken where it should be (a test that it is not always stepping aside):
+    one path value in two fields, mapped; one that maps to nothing; two values, none mapped."""
+    mapper = PathMapper(["/Users/alex=/home/alex"])
+    quick = one_value_rewriter(mapper, rewrite_mod._encode_like)
+    line = b'{"type":"turn_context","payload":{"cwd":"/Users/alex/x","r":["/Users/alex/x"]}}\n'
+    olds = ["/Users/alex/x", "/Users/alex/x"]
+    assert quick(line, olds) == line.replace(b"/Users/alex/x", b"/home/alex/x")
+    other = b'{"type":"turn_context","payload":{"cwd":"/srv/x"}}\n'
+    assert quick(other, ["/srv/x"]) is other
+    assert quick(other, ["/srv/x", "/srv/y"]) is other
+    assert quick(line, olds[:1]) is None  # one field, two tokens: the walk decides
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.one_of(st.sampled_from(_EVENT_TYPES), st.text(max_size=20)),
+    st.one_of(st.none(), st.text(max_size=3), st.sampled_from(["CommandExecution"])),
+    st.booleans(),
+)
+def test_property_the_staging_pass_skips_only_item_events_without_a_command(
+    event: str, item_type: str | None, as_dict: bool
+) -> None:
+    """stagepass rewrites an event when ``item_event`` says so and, for an item event, when
+    ``holds_command`` does: it skips only records whose path_strings are empty."""
+    item: Any = {"type": item_type, "cwd": "/p"} if as_dict else ["/p"]
+    payload = {"type": event, "cwd": "/p", "thread_settings": {"cwd": "/p"}, "item": item}
+    record = {"type": "event_msg", "payload": payload}
+    kind = item_event(event)
+    assert bool(kind) == event_may_hold_paths(event)
+    if not kind or (kind == ITEM_EVENT and not holds_command(payload)):
         assert path_strings(record) == []

@@ -44,6 +44,7 @@ from typing import Any
 from codex_migrate import safejson
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite_fields import KeyPath, all_strings, path_strings, path_values
+from codex_migrate.rewrite_quick import one_value_rewriter
 from codex_migrate.rewrite_search import candidate_lines, rewriting_gate, worth_parsing
 from codex_migrate.rewrite_tokens import has_escapes, replace_tokens
 from codex_migrate.rewrite_values import map_path_value, map_text, value_memo
@@ -270,10 +271,20 @@ def record_rewriter(mapper: PathMapper) -> Callable[[bytes, Any], bytes]:
         return lambda line, record: line
     memo = value_memo(mapper)
     worth_rewriting = rewriting_gate(mapper)
+    one_value = one_value_rewriter(mapper, _encode_like)
 
     def rewrite(line: bytes, record: Any) -> bytes:
+        olds = path_strings(record)
+        if not olds:
+            return line
+        quick = one_value(line, olds)
+        if quick is not None:
+            return quick
+        return careful(line, record, olds)
+
+    def careful(line: bytes, record: Any, olds: list[str]) -> bytes:
         pairs: list[tuple[str, str]] = []
-        for old in path_strings(record):
+        for old in olds:
             new = memo.get(old, _MISSING)
             if new is _MISSING:
                 new = map_path_value(old, mapper)

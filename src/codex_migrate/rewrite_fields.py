@@ -208,6 +208,28 @@ def event_may_hold_paths(payload_type: str) -> bool:
     )
 
 
+#: :func:`item_event`'s answer for an item event: only a ``CommandExecution`` item has a path.
+ITEM_EVENT = 2
+
+
+def item_event(payload_type: str) -> int:
+    """:func:`event_may_hold_paths` (0 or 1), or :data:`ITEM_EVENT` for an event that holds a
+    path only when its ``payload.item`` is a ``CommandExecution`` (:func:`holds_command`):
+    most item events of a rollout are messages and reasoning, with no path field."""
+    if not event_may_hold_paths(payload_type):
+        return 0
+    if payload_type == _SETTINGS_EVENT or payload_type in _EXEC_EVENTS:
+        return 1
+    return ITEM_EVENT
+
+
+def holds_command(payload: Any) -> bool:
+    """Whether an item event's payload is one :func:`_collect` looks into (see
+    :func:`item_event`)."""
+    item = payload.get("item")
+    return isinstance(item, dict) and item.get("type") == "CommandExecution"
+
+
 def path_values(record: Any) -> list[tuple[KeyPath, str]]:
     """The (key path, value) of every path-bearing string of one record."""
     out: list[str] = []

@@ -12,7 +12,7 @@ from functools import partial
 
 from codex_migrate.pathmap import PathMapper
 
-__all__ = ["candidate_lines", "rewriting_gate", "worth_parsing"]
+__all__ = ["candidate_lines", "needle_in_value", "rewriting_gate", "worth_parsing"]
 
 _KEY_NEEDLES = (b'cwd"', b'_roots"', b'"path"')
 _TEXT_NEEDLES = (b"<cwd>", b"<root>", b"<image", b"AGENTS.md", b"\\u003c", b"\\u003C")
@@ -127,6 +127,20 @@ def worth_parsing(line: bytes, mapper: PathMapper, rewrite_text: bool) -> bool:
     if finder.exact(line) or finder.lower(line):
         return True
     return line.find(b"\\/") >= 0  # escaped slashes hide every needle that spans one
+
+
+def needle_in_value(mapper: PathMapper) -> Callable[[str], bool]:
+    """Whether a value holds one of ``mapper``'s needles, as :func:`rewriting_gate` asks it
+    (and remembers it) of each value."""
+    finder = _finder(mapper)
+    exact = finder.exact
+    lower = finder.lower
+
+    def hit(value: str) -> bool:
+        raw = value.encode("utf-8", "surrogatepass")
+        return exact(raw) or lower(raw)
+
+    return hit
 
 
 def rewriting_gate(mapper: PathMapper) -> Callable[[bytes, Iterable[str], bool], bool]:

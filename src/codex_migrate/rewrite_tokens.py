@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 
-__all__ = ["has_escapes", "replace_tokens"]
+__all__ = ["has_escapes", "replace_tokens", "token_pair", "value_token_starts"]
 
 #: A ``\\u`` or ``\\/`` escape: one regex pass is ~3x faster than two ``in`` tests.
 _ESCAPES = re.compile(rb"\\[u/]")
@@ -44,6 +44,14 @@ def _tokens(
         _TOKENS.clear()
     _TOKENS[key] = found
     return found
+
+
+def token_pair(
+    old: str, new: str, encode_like: Callable[[str, str, str], str]
+) -> tuple[bytes, bytes] | None:
+    """The raw token of ``old`` and the one that replaces it, as :func:`replace_tokens`
+    finds and writes them; None when it would not replace ``old`` by a search."""
+    return _tokens(old, new, encode_like)
 
 
 def has_escapes(body: bytes) -> bool:
@@ -106,21 +114,26 @@ _WHITESPACE = frozenset(b" \t\r\n")
 def _value_tokens(body: bytes, raw: bytes) -> list[int] | None:
     """Where ``raw`` (a string token) stands in ``body`` as a value; None when a token is
     followed by whitespace (Codex never writes it: be careful)."""
+    return value_token_starts(body, raw, len(body))
+
+
+def value_token_starts(line: bytes, raw: bytes, size: int) -> list[int] | None:
+    """:func:`_value_tokens` of ``line[:size]`` (a line's body, without its terminator),
+    without copying it out of the line."""
     starts: list[int] = []
-    size = len(body)
-    find = body.find
-    pos = find(raw)
+    find = line.find
+    pos = find(raw, 0, size)
     while pos >= 0:
         end = pos + len(raw)
-        if pos == 0 or body[pos - 1] == 0x5C:  # ``\"``: a quote inside a longer string
+        if pos == 0 or line[pos - 1] == 0x5C:  # ``\"``: a quote inside a longer string
             pass
-        elif end < size and body[end] in _WHITESPACE:
+        elif end < size and line[end] in _WHITESPACE:
             return None
-        elif end < size and body[end] == 0x3A:  # ':' - an object key, not a value
+        elif end < size and line[end] == 0x3A:  # ':' - an object key, not a value
             pass
         else:
             starts.append(pos)
-        pos = find(raw, end)
+        pos = find(raw, end, size)
     return starts
 
 

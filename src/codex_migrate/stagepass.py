@@ -17,7 +17,12 @@ import orjson
 from codex_migrate.damage import DamageCount
 from codex_migrate.pathmap import PathMapper
 from codex_migrate.rewrite import candidate_lines, record_rewriter, rewrite_line
-from codex_migrate.rewrite_fields import PATH_RECORD_TYPES, event_may_hold_paths
+from codex_migrate.rewrite_fields import (
+    ITEM_EVENT,
+    PATH_RECORD_TYPES,
+    holds_command,
+    item_event,
+)
 from codex_migrate.rollout import (
     HEAD_MAX_RECORDS,
     HUGE_LINE_BYTES,
@@ -37,8 +42,8 @@ from codex_migrate.rolloutfacts import (
 #: (old start, old end, new length) of each changed line in a block.
 Change = tuple[int, int, int]
 
-#: :func:`event_may_hold_paths` by an event's payload type (a rollout has a few dozen)
-_EVENTS: dict[str, bool] = {}
+#: :func:`item_event` by an event's payload type (a rollout has a few dozen)
+_EVENTS: dict[str, int] = {}
 _EVENTS_MAX = 1024
 
 _REWRITERS: weakref.WeakKeyDictionary[PathMapper, Callable[[bytes, Any], bytes]] = (
@@ -124,8 +129,8 @@ def rewrite_block(
                     if may is None:
                         if len(events) >= _EVENTS_MAX:  # hostile input: bounded
                             events.clear()
-                        may = events[event] = event_may_hold_paths(event)
-                    if may:
+                        may = events[event] = item_event(event)
+                    if may and (may != ITEM_EVENT or holds_command(payload)):
                         new = rewrite(line, record)
             elif type(kind) is str and kind in path_kinds:  # {"type": []} is JSON
                 new = rewrite(line, record)
