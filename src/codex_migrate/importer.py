@@ -203,6 +203,7 @@ def apply_import(
             del imported_ids
             tx.journal.summary = {"source": str(plan.source.home.root), **plan.summary()}
             tx.prepare()
+            tx.make_folders()  # the day folders, as the workers stage
 
             jobs = (  # made as the workers take them
                 StageJob(  # paths as strings: cheaper to make and to send (see StageJob)
