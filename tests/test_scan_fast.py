@@ -171,7 +171,7 @@ def test_listed_refs_are_the_record_made_the_usual_way(tmp_path: Path) -> None:
     home = tmp_path / ".codex"
     write_rollout(home, 1)
     (ref,) = open_home(home).rollouts()
-    made = RolloutRef(ref.path, ref.thread_id, ref.stamp, False, False, False, str(ref.path))
+    made = RolloutRef(str(ref.path), ref.thread_id, False, False, False)
     assert (ref, hash(ref), repr(ref)) == (made, hash(made), repr(made))
     with pytest.raises(AttributeError):
-        ref.path = tmp_path  # type: ignore[misc]
+        ref.text = str(tmp_path)  # type: ignore[misc]

@@ -250,19 +250,19 @@ def _title_of(text: str | None) -> str | None:
     return line[:TITLE_MAX]
 
 
-def _rel(path: Path, root: Path, text: str, root_text: str) -> str:
-    """``path.relative_to(root).as_posix()``, by their texts on POSIX."""
+def _rel(text: str, root: Path, root_text: str) -> str:
+    """``Path(text).relative_to(root).as_posix()``, by their texts on POSIX."""
     prefix = root_text.rstrip("/") + "/"
     if os.sep == "/" and text.startswith(prefix):
         return text[len(prefix) :]
-    return path.relative_to(root).as_posix()
+    return Path(text).relative_to(root).as_posix()
 
 
 def read_thread(home: CodexHome, ref: RolloutRef, root: str | None = None) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised. ``root``:
     ``str(home.root)`` interned, when known (a catalog makes it once, not per thread)."""
-    check_inside(home, ref.path, ref.link)
-    text = ref.text or str(ref.path)
+    text = ref.text
+    check_inside(home, text, ref.link)
     root = root or sys.intern(str(home.root))
     head = read_head(text, ref.thread_id)
     meta, bad_lines = head.meta or {}, head.issues.total
@@ -278,7 +278,7 @@ def read_thread(home: CodexHome, ref: RolloutRef, root: str | None = None) -> Th
     thread = Thread(  # positional, in the fields' order (tests pin it): keywords cost 2 µs
         ref.thread_id,  # id
         root,  # home_root
-        _rel(ref.path, home.root, text, root),  # rel_path
+        _rel(text, home.root, root),  # rel_path
         ref.archived,  # archived_on_disk
         ref.compressed,
         head.size,
@@ -377,11 +377,11 @@ def build_catalog(
     for done, (ref, result) in enumerate(zip(refs, results, strict=True), 1):
         if ref.thread_id in seen:
             catalog.unreadable.append(
-                {"path": str(ref.path), "reason": "a second rollout with the same thread id"}
+                {"path": ref.text, "reason": "a second rollout with the same thread id"}
             )
             continue
         if isinstance(result, str):
-            catalog.unreadable.append({"path": str(ref.path), "reason": result})
+            catalog.unreadable.append({"path": ref.text, "reason": result})
             continue
         thread = result
         seen.add(ref.thread_id)

@@ -187,8 +187,8 @@ class ListingCache:
             orjson.JSONDecodeError,
         )
         for ref in refs:
-            text = ref.text or str(ref.path)
-            rel = _rel(ref.path, home.root, text, root)
+            text = ref.text
+            rel = _rel(text, home.root, root)
             try:
                 st = lstat(text)
             except (OSError, ValueError):

@@ -36,18 +36,22 @@ KNOWN_STATE_VERSIONS = (4, 5)
 class RolloutRef(NamedTuple):
     """A rollout file on disk: where it is, and what its name says. Immutable; a named tuple,
     not a frozen dataclass, whose ``__init__`` cost three times as much (a listing makes one
-    per file of the home)."""
+    per file of the home). Its path is kept as text, as the folder listing spelled it: a
+    ``Path`` per file (~0.4 KB with its parts) was the biggest part of a listing's memory at
+    30 000 files, and a scan opens the file by its text anyway."""
 
-    path: Path
+    #: ``str(path)``: the file, as the folder listing spelled it (see :attr:`path`)
+    text: str
     thread_id: str
-    stamp: str
     archived: bool
     compressed: bool
     #: False when the folder listing said it is no link (check_inside need not look again).
     link: bool | None = None
-    #: ``str(path)``, as the folder listing spelled it: a scan opens the file by it instead
-    #: of formatting the Path anew (a few µs per file, thousands of files). None: not known.
-    text: str | None = None
+
+    @property
+    def path(self) -> Path:
+        """The file as a Path, made on demand (see the class)."""
+        return Path(self.text)
 
 
 @dataclass
@@ -121,53 +125,43 @@ def _rollouts_in(
         problems.append({"path": str(exc.filename), "reason": reason})
 
     match = ROLLOUT_NAME_RE.match
-    for folder, entries in _walk(base, recursive, failed):
+    for entries in _walk(base, recursive, failed):
         by_name = {e.name: e for e in entries}
         for name in sorted(by_name):
             m = match(name)  # parse_rollout_name, inlined: once per file of the home
             if m is None:
                 continue
-            stamp, thread_id, zst = m.group("stamp", "id", "zst")
-            thread_id, compressed = thread_id.lower(), bool(zst)
+            thread_id, zst = m.group("id", "zst")
+            compressed = bool(zst)
             if compressed and name[: -len(".zst")] in by_name:
                 continue
             # Anything named like a rollout is yielded, even a directory or a dangling link:
             # reading it then fails with a message the scan reports.
             entry = by_name[name]
-            path = _child(folder, name) if _child else folder / name
-            yield RolloutRef(
-                path, thread_id, stamp, archived, compressed, _is_link(entry), entry.path
-            )
-
-
-#: ``folder / name`` without parsing ``name`` again (it is one component, from the folder's
-#: own listing): pathlib's helper for walking folders, where this Python has it.
-_child: Callable[[Path, str], Path] | None = getattr(Path, "_make_child_relpath", None)
+            yield RolloutRef(entry.path, thread_id.lower(), archived, compressed, _is_link(entry))
 
 
 def _walk(
     top: Path, recursive: bool, failed: Callable[[OSError], None]
-) -> Iterator[tuple[Path, list[os.DirEntry[str]]]]:
+) -> Iterator[list[os.DirEntry[str]]]:
     """``os.walk`` top-down in sorted order, giving the entries themselves: whether a file
     is a link then costs no system call (the folder listing says). Iterative, so a hostile
-    depth of folders cannot exhaust the stack. Each folder's Path is its parent's joined
-    with its name (parsing each folder's path anew cost more than listing it)."""
-    stack = [(str(top), top)]
+    depth of folders cannot exhaust the stack. Folders go by their text (a Path each is
+    parsing and memory no file needs)."""
+    stack = [str(top)]
     while stack:
-        text, folder = stack.pop()
+        folder = stack.pop()
         try:
-            with os.scandir(text) as it:
+            with os.scandir(folder) as it:
                 entries = list(it)
         except OSError as exc:
             failed(exc)
             continue
-        yield folder, entries
+        yield entries
         if recursive:
             subdirs = [e for e in entries if _is_dir(e) and not _is_link(e)]
             subdirs.sort(key=lambda e: e.name, reverse=True)
-            stack.extend(
-                (e.path, _child(folder, e.name) if _child else folder / e.name) for e in subdirs
-            )
+            stack.extend(e.path for e in subdirs)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -188,7 +182,7 @@ class LinkOutOfHome(OSError):
     """A file in the home that is a symbolic link to somewhere outside it."""
 
 
-def check_inside(home: CodexHome, path: Path, link: bool | None = None) -> None:
+def check_inside(home: CodexHome, path: Path | str, link: bool | None = None) -> None:
     """Refuse a rollout that is a link leading out of the home (to ``/etc/passwd``, another
     user's files): it is never read as a thread nor copied into a backup.
 
@@ -198,7 +192,10 @@ def check_inside(home: CodexHome, path: Path, link: bool | None = None) -> None:
     every reader reports it per file like any unreadable one. ``link=False`` (the folder
     listing said it is no link) saves looking again.
     """
-    if link is False or not path.is_symlink():
+    if link is False:
+        return
+    path = Path(path)
+    if not path.is_symlink():
         return
     try:
         target = path.resolve()

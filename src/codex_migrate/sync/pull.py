@@ -186,7 +186,7 @@ def plan_pull(
         parsed = parse_rollout_name(e.path.rsplit("/", 1)[-1])
         assert parsed is not None
         ref = RolloutRef(
-            snapshot / e.path, tid, parsed[0], e.path.startswith(ARCHIVED_DIR + "/"), parsed[2]
+            str(snapshot / e.path), tid, e.path.startswith(ARCHIVED_DIR + "/"), parsed[2]
         )
         try:
             t = read_thread(src_home, ref)

@@ -171,13 +171,14 @@ def plan_push(
     for n, ref in enumerate(refs, 1):
         if progress and (n % 500 == 0 or n == len(refs)):
             progress("push", n, len(refs))
+        path = ref.path
         try:
-            st = ref.path.stat()
+            st = path.stat()
         except OSError:
             continue
-        if not ref.path.is_file():
+        if not path.is_file():
             continue
-        rel = ref.path.relative_to(home.root).as_posix()
+        rel = path.relative_to(home.root).as_posix()
         tid = ref.thread_id
         cur = by_thread.get(tid)
         if cur and cur.path == rel and cur.size == st.st_size and cur.mtime_ns == st.st_mtime_ns:
@@ -188,10 +189,10 @@ def plan_push(
         got = state.installed.get(tid) if cur is None else None
         if got and got.get("size") == st.st_size and got.get("mtime_ns") == st.st_mtime_ns:
             continue  # a copy a pull wrote, untouched since
-        length = whole_length(ref.path, st.st_size)
+        length = whole_length(path, st.st_size)
         if length == 0:
             continue  # nothing whole to publish yet
-        sha = hash_prefix(ref.path, length)
+        sha = hash_prefix(path, length)
         if got and got.get("sha256") == sha and length == st.st_size:
             plan.installed_seen[tid] = {**got, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
             continue
@@ -207,7 +208,7 @@ def plan_push(
             reason = "grown"
         else:
             reason = "changed"
-        plan.items.append(PushItem(tid, rel, ref.path, length, st.st_mtime_ns, reason))
+        plan.items.append(PushItem(tid, rel, path, length, st.st_mtime_ns, reason))
         plan.published_ids.add(tid)
     _plan_side_files(home, plan)
     return plan
