@@ -231,3 +231,29 @@ def test_only_strings_are_shared_not_equal_numbers() -> None:
     assert len(b) == 7  # a timestamp that is not created_at: kept whole
     c = keptmeta.compact((stamp, "cli", "p", "v", None, None, dict(git)), stamp)
     assert c is a
+
+
+def test_the_misses_stat_keys_come_back_in_order_and_one_past_64_bits_is_not_stored() -> None:
+    """A listing keeps each miss's stat key packed until its record is stored: the same four
+    ints and mtime come back, a file that is no regular one has none, and a value that does
+    not fit (an mtime past the year 2262: racy, so never stored anyway) has none either."""
+    from types import SimpleNamespace
+
+    from codex_migrate.cache_records import MissKeys
+
+    def st(ino: int, mtime_ns: int) -> os.stat_result:
+        made = SimpleNamespace(
+            st_ino=ino, st_size=7, st_mtime_ns=mtime_ns, st_ctime_ns=5, st_mtime=mtime_ns / 1e9
+        )
+        return made  # type: ignore[return-value]
+
+    keys = MissKeys()
+    for given in (st(1, 10**18), None, st(2, 10**30), st(2**64 - 1, 3), st(3, -(10**18))):
+        keys.add(given)
+    assert [keys.key(n) for n in range(5)] == [
+        ([1, 7, 10**18, 5], 1e9),
+        (None, 0.0),
+        (None, 0.0),
+        (None, 0.0),
+        ([3, 7, -(10**18), 5], -1e9),
+    ]

@@ -39,14 +39,13 @@ import os
 import stat
 import sys
 import time
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 
 from codex_migrate import __version__
-from codex_migrate.cache_records import FIELDS, line_of, thread_of
+from codex_migrate.cache_records import FIELDS, MissKeys, line_of, thread_of
 from codex_migrate.cachefiles import (
     AtomicFile,
     Stamp,
@@ -176,7 +175,7 @@ class ListingCache:
         threshold = time.time_ns() - RACY_NS
         root = sys.intern(str(home.root))
         items: list[Thread | None] = []  # per ref, its thread (a hit) or None (a miss)
-        stats: deque[tuple[str, list[int] | None, float]] = deque()  # what storing a miss needs
+        keys = MissKeys()  # what storing a miss's record needs
         hits: list[int] = []  # the hits' lines (see index)
         misses: list[RolloutRef] = []
         index, lstat, is_reg = self.index, os.lstat, stat.S_ISREG
@@ -194,7 +193,7 @@ class ListingCache:
             except (OSError, ValueError):
                 st = None
             if st is None or not is_reg(st.st_mode):  # a link is read (and checked) anew
-                key, mtime = None, 0.0
+                st = None
             else:
                 pos, rec = index.get(rel, -1), None
                 if pos >= 0:  # its line's record; its piece dropped after its last line
@@ -222,26 +221,28 @@ class ListingCache:
                         items.append(thread)
                         hits.append(pos)
                         continue
-                key, mtime = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns], st.st_mtime
             misses.append(ref)
             items.append(None)
-            stats.append((rel, key, mtime))
+            keys.add(st)
         entries = len(index)
         self.pieces, self.index = [], {}  # (the hits' lines are read again if need be)
         del index, pieces
         read = self.read_misses(home, misses)
         file: AtomicFile | None = None  # the new cache, from the first new line on
         count, stuck = len(hits), False  # lines of the new cache; it cannot be written
+        missed = 0
         try:
             for item in items:
                 if item is not None:
                     yield item
                     continue
-                rel, key, mtime = stats.popleft()  # freed as it is used
+                key, mtime = keys.key(missed)
+                missed += 1
                 result = next(read)
                 if key is not None and isinstance(result, Thread):
-                    # taken now: the catalog adds the DB row's problems after the yield
-                    line = line_of(rel, key, mtime, threshold, result)
+                    # taken now: the catalog adds the DB row's problems after the yield; under
+                    # the rel it was read by (the same text the lookup made)
+                    line = line_of(result.rel_path, key, mtime, threshold, result)
                     if line is not None:
                         if file is None and not stuck:
                             file = self._begin(hits)
