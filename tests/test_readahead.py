@@ -66,7 +66,7 @@ def test_a_worker_chunk_hints_its_sources_before_staging_them(
 
 class _Ref:
     def __init__(self, n: int) -> None:
-        self.path = Path(f"/nowhere/{n}")
+        self.text = f"/nowhere/{n}"
 
 
 class _Disk:
@@ -89,11 +89,12 @@ def _read(monkeypatch: pytest.MonkeyPatch, wait_from: int) -> list[str]:
     monkeypatch.setattr(
         readahead,
         "will_need",
-        lambda paths: events.append("hint " + ",".join(p.name for p in paths)),
+        lambda paths: events.append("hint " + ",".join(Path(p).name for p in paths)),
     )
     for ref in readahead.reading_ahead([_Ref(n) for n in range(10)], window=4):
-        disk.reading = int(ref.path.name) >= wait_from
-        events.append("read " + ref.path.name)
+        name = Path(ref.text).name
+        disk.reading = int(name) >= wait_from
+        events.append("read " + name)
     return events
 
 

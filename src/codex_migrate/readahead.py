@@ -23,7 +23,7 @@ from typing import Protocol, TypeVar
 
 class _File(Protocol):
     @property
-    def path(self) -> Path: ...
+    def text(self) -> str: ...  # the file's path (a RolloutRef's: no Path made to hint it)
 
 
 T = TypeVar("T", bound=_File)
@@ -65,7 +65,7 @@ def will_need(paths: Iterable[Path | str]) -> None:
 
 
 def reading_ahead(items: Sequence[T], window: int = WINDOW) -> Iterator[T]:
-    """``items`` in order; once reading them goes to the disk, their files (``.path`` of
+    """``items`` in order; once reading them goes to the disk, their files (``.text`` of
     each) are hinted a window ahead, so the disk reads the next window while this one is
     summarised. While the files come from memory (the common case of a home in use: less
     than :data:`COLD_BLOCKS` read from disk in a window) nothing is hinted: a hint costs an
@@ -79,7 +79,7 @@ def reading_ahead(items: Sequence[T], window: int = WINDOW) -> Iterator[T]:
         before = _blocks_read()  # a hint's own disk reads count: hinted windows stay cold
         ahead = items[max(hinted, start) : start + 2 * window] if cold else ()
         if ahead:
-            will_need(item.path for item in ahead)
+            will_need(item.text for item in ahead)
             hinted = start + 2 * window
         yield from items[start : start + window]
         cold = _blocks_read() - before >= COLD_BLOCKS
