@@ -2,8 +2,9 @@
 
 Order matters for crash safety: everything is declared and snapshotted first (nothing in the
 home changes until the journal says ``prepared``), new rollouts are staged and fsynced beside
-the home, then renamed into place, then the DB changes in one SQLite transaction; a thread
-checks all that while turn indexes, names and prompts are written. Any failure rolls back.
+the home (their new day folders made meanwhile), then renamed into place, then the DB changes
+in one SQLite transaction; a thread checks all that while turn indexes, names and prompts are
+written. Any failure rolls back.
 
 That SQLite transaction is opened before staging and takes each row as its rollout comes back
 from the workers, but commits only after the renames (its row log journalled first): until
