@@ -257,3 +257,25 @@ def test_the_misses_stat_keys_come_back_in_order_and_one_past_64_bits_is_not_sto
         (None, 0.0),
         ([3, 7, -(10**18), 5], -1e9),
     ]
+
+
+def test_a_built_catalog_finds_its_threads_by_the_index_its_reading_made(tmp_path: Path) -> None:
+    """The ids a catalog's reading noted (to refuse a second rollout with the same id) are
+    its index by id: the same threads a scan of the list finds, the first of a repeated id,
+    without a second index made."""
+    home = tmp_path / ".codex"
+    for n in (1, 2, 3):
+        write_rollout(home, n)
+    write_rollout(home, 2, archived=True)  # the same id again: the first one stays
+    cat = build_catalog(open_home(home))
+    assert len(cat.threads) == 3 and len(cat.unreadable) == 1
+    index = cat._by_id
+    assert index is not None and index[0] == 3
+    for t in cat.threads:
+        assert cat.thread(t.id.upper()) is t
+        assert next(x for x in cat.threads if x.id == t.id) is t
+    second = cat.thread(tid(2))
+    assert second is not None and not second.archived_on_disk and cat.thread(tid(9)) is None
+    assert cat._by_id is index  # not made again
+    cat.threads.append(cat.threads[0])  # a changed list: the index is made anew
+    assert cat.thread(cat.threads[0].id) is cat.threads[0] and cat._by_id is not index

@@ -261,8 +261,7 @@ def _rel(text: str, root: Path, root_text: str) -> str:
 def read_thread(home: CodexHome, ref: RolloutRef, root: str | None = None) -> Thread:
     """Build one thread record from its rollout; bad lines are counted, not raised. ``root``:
     ``str(home.root)`` interned, when known (a catalog makes it once, not per thread)."""
-    text = ref.text
-    check_inside(home, text, ref.link)
+    check_inside(home, text := ref.text, ref.link)
     root = root or sys.intern(str(home.root))
     head = read_head(text, ref.thread_id)
     meta, bad_lines = head.meta or {}, head.issues.total
@@ -371,7 +370,7 @@ def build_catalog(
         except StateDBError as exc:
             catalog.db_error = exc.message
     rows = catalog.db.rows if catalog.db else {}
-    seen: set[str] = set()
+    seen: dict[str, Thread] = {}  # by id: then the catalog's index (a set of ids was 2 MB)
     total = len(refs)
     results = (read_all or _read_all)(home, refs)
     for done, (ref, result) in enumerate(zip(refs, results, strict=True), 1):
@@ -384,7 +383,7 @@ def build_catalog(
             catalog.unreadable.append({"path": ref.text, "reason": result})
             continue
         thread = result
-        seen.add(ref.thread_id)
+        seen[ref.thread_id] = thread
         thread.index_name = names.get(thread.id)
         thread.row = rows.get(thread.id)
         check_row(home, thread, catalog)
@@ -402,6 +401,7 @@ def build_catalog(
                 )
             )
     catalog.threads.sort(key=lambda t: t.mtime, reverse=True)
+    catalog._by_id = (len(catalog.threads), seen)  # see Catalog.thread
     catalog.projects = group_projects(catalog.threads)
     return catalog
 
