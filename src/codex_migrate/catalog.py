@@ -127,7 +127,8 @@ class Thread:
         return utc_iso(self.mtime)
 
     def to_dict(self) -> dict[str, Any]:
-        row_cwd = self.row_cwd  # each property once (a listing asks for thousands)
+        row = self.row  # each property once, the row's without a call (thousands of threads)
+        row_cwd = _str_or_none(row.get("cwd")) if row else None
         return {
             "id": self.id,
             "cwd": row_cwd or self.rollout_cwd,
@@ -141,12 +142,12 @@ class Thread:
             "history_mode": self.history_mode,
             "compressed": self.compressed,
             "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            "updated_at": utc_iso(self.mtime),
             "source": self.source,
             "model_provider": self.model_provider,
             "cli_version": self.cli_version,
             "size": self.size,
-            "has_db_row": self.row is not None,
+            "has_db_row": row is not None,
             "bad_lines": self.line_issues.to_dict() if self.line_issues is not None else {},
             "problems": list(self.problems),
         }

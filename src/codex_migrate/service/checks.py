@@ -8,7 +8,7 @@ through :func:`scan_home`/:func:`home_summary`/:func:`diagnose_home`, so they ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -89,7 +89,7 @@ class HomeScan:
 
     def to_dict(self, *, lazy: bool = False) -> dict[str, Any]:
         """``lazy``: findings as an iterator of dicts, made one at a time as they are written."""
-        findings = (f.to_dict() for f in self.findings)
+        findings = finding_dicts(self.findings)
         return {
             "summary": self.summary.to_dict(),
             "by_code": {
@@ -102,12 +102,31 @@ class HomeScan:
 
 def findings_of(report: DoctorReport) -> list[HomeFinding]:
     """The report's findings, home-wide ones first, each naming its thread and file."""
-    out: list[HomeFinding] = []
-    for d, f in report.all_findings():
-        file = f.file or (d.rel_path if d is not None else None)
-        thread = d.id if d is not None else None
-        out.append(HomeFinding(f.code, f.severity, f.message, f.fix, thread, file))
+    new = tuple.__new__  # HomeFinding's own __new__ with its fields in order, minus a call
+    out = [
+        new(HomeFinding, (f.code, f.severity, f.message, f.fix, None, f.file or None))
+        for f in report.home_findings
+    ]
+    for d in report.diagnoses:
+        thread, rel = d.id, d.rel_path
+        for f in d.findings:
+            out.append(
+                new(HomeFinding, (f.code, f.severity, f.message, f.fix, thread, f.file or rel))
+            )
     return out
+
+
+def finding_dicts(findings: list[HomeFinding]) -> Iterator[dict[str, Any]]:
+    """``f.to_dict()`` of each finding, one at a time (a scan writes thousands)."""
+    for code, severity, message, fix, thread, file in findings:
+        yield {
+            "code": code,
+            "severity": severity,
+            "thread": thread,
+            "file": file,
+            "message": message,
+            "fix": fix,
+        }
 
 
 def scan_home(catalog: Catalog, report: DoctorReport | None = None) -> HomeScan:
