@@ -332,9 +332,15 @@ def test_ctrl_c_while_the_journal_says_committed_keeps_the_import(
             os.kill(os.getpid(), signal.SIGINT)  # as the user's Ctrl-C: raised at once
 
     monkeypatch.setattr(Journal, "save", save_then_ctrl_c)
-    code, out = run(
-        "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
-    )
+    # Ctrl-C raises as in a terminal, also when the suite runs as a background job (which
+    # inherits SIGINT ignored, and then Python installs no handler for it)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code, out = run(
+            "import", str(src), "--codex-home", str(target), "--map", f"{OLD}=/new", "--yes"
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     monkeypatch.undo()
     assert code == 130, out
     assert "rolled back" not in out and "kept" in out, out
