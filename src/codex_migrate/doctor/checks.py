@@ -141,15 +141,17 @@ def diagnose_thread(
     """Every finding for one thread, and whether Codex lists it."""
     shared = shared or Shared(providers)
     findings = _from_catalog(thread) if thread.problems else []
-    if thread.row is not None:
+    row = thread.row  # (the thread's properties worked out here: a scan diagnoses thousands)
+    if row is not None:
         has_user_message = not any(f.code == "no-user-message" for f in findings)
         findings += _row_path_findings(thread, catalog.home)
         findings += _row_content_findings(thread, has_user_message)
-    if thread.row is None and catalog.db is not None and catalog.db.backfill_status == "complete":
+    elif catalog.db is not None and catalog.db.backfill_status == "complete":
         findings.append(finding("file-without-row", "no DB row yet: Codex adds it when it lists"))
-    cwd = thread.cwd
+    cwd = thread.cwd if row else thread.rollout_cwd
+    bare = thread.era == "bare"
     # A bare-era thread records its cwd only in free text: rebinding cannot move it.
-    if cwd and thread.era != "bare" and (missing := shared.cwd_missing(cwd)) is not None:
+    if cwd and not bare and (missing := shared.cwd_missing(cwd)) is not None:
         findings.append(
             finding(
                 "history-only",
@@ -162,7 +164,7 @@ def diagnose_thread(
     if provider and providers.error is None and (about := shared.provider(provider)) is not None:
         findings.append(about)
     source = thread.source
-    if source and thread.era != "bare" and (about := shared.source(source)) is not None:
+    if source and not bare and (about := shared.source(source)) is not None:
         findings.append(about)
     return Diagnosis(  # positional, in the fields' order (tests pin it): one per thread
         thread.id,  # id
@@ -170,19 +172,23 @@ def diagnose_thread(
         _listed(findings),  # listed
         findings,
         "thread",  # kind
-        thread.name or _str((thread.row or {}).get("title")) or thread.title,  # title
+        (thread.name if row else thread.index_name)
+        or _str((row or {}).get("title"))
+        or thread.title,
         cwd,
-        thread.archived,  # archived
+        thread.archived if row is not None else thread.archived_on_disk,  # archived
     )
 
 
 def _listed(findings: list[Finding]) -> bool | None:
-    effects = [RULES[f.code].listed for f in findings]
-    if False in effects:
-        return False
-    if None in effects:
-        return None
-    return True
+    listed: bool | None = True
+    for f in findings:  # a loop, no list: most threads have one or two findings
+        effect = RULES[f.code].listed
+        if effect is False:
+            return False
+        if effect is None:
+            listed = None
+    return listed
 
 
 def _orphan_diagnosis(catalog: Catalog, row_id: str) -> Diagnosis:
