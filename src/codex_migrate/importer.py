@@ -21,6 +21,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from codex_migrate.aborting import abort
 from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
@@ -42,7 +43,7 @@ from codex_migrate.threadrow import (
     delete_projection,
     watch_projection,
 )
-from codex_migrate.transaction import Transaction, abort, crash_point
+from codex_migrate.transaction import Transaction, crash_point
 from codex_migrate.turnindex import (
     ThreadIndex,
     indexes_to_carry,

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from codex_migrate.aborting import abort
 from codex_migrate.bare import bare_choice, keep_original, original_rel
 from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
 from codex_migrate.choices import CHOICES_REL
@@ -26,7 +27,7 @@ from codex_migrate.rebind_rows import fix_rows, translate_offsets
 from codex_migrate.rewrite import line_changes
 from codex_migrate.selection import Selection
 from codex_migrate.staging import StagedFile, StageJob, stage_many
-from codex_migrate.transaction import abort, crash_point
+from codex_migrate.transaction import crash_point
 from codex_migrate.writing import HomeWriter, open_for_writing
 
 

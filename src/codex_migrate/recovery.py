@@ -10,9 +10,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from codex_migrate.aborting import error_reason, is_no_space
 from codex_migrate.home import CodexHome
 from codex_migrate.journal import JOURNAL, UNFINISHED, Journal
-from codex_migrate.transaction import error_reason, is_no_space, list_transactions
+from codex_migrate.transaction import list_transactions
 from codex_migrate.undo import LEFT_HINT, TransactionError, UndoPlan, execute, plan_undo
 
 
