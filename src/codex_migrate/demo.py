@@ -262,6 +262,11 @@ _SESSIONS: list[dict[str, Any]] = [
 ]
 
 
+def demo_home_in(root: Path) -> Path:
+    """Where :func:`build_demo_home` puts the Codex home inside the demo folder ``root``."""
+    return root / ".codex"
+
+
 def holds_earlier_demo(root: Path) -> bool:
     """Whether ``root`` holds an earlier demo (which a build replaces); False when it does
     not exist. A folder that is not a demo's is refused: the build never deletes it."""
@@ -281,7 +286,7 @@ def build_demo_home(root: Path) -> Path:
     """Write the demo home into ``root`` (replacing an earlier demo there) and return it."""
     if holds_earlier_demo(root):
         shutil.rmtree(root)
-    home = root / ".codex"
+    home = demo_home_in(root)
     home.mkdir(parents=True)
     (root / MARKER).write_text("built by codex-migrate demo\n")
     now = datetime.now(UTC).replace(microsecond=0)

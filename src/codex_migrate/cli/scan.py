@@ -174,16 +174,21 @@ def demo(target: Path | None, dry_run: bool, as_json: bool) -> None:
     Safe to run anywhere: it only writes the demo folder (replacing an earlier demo there,
     never any other folder). --json prints the scan's JSON with "demo_home" first.
     """
-    from codex_migrate.demo import build_demo_home, default_demo_dir, holds_earlier_demo
+    from codex_migrate.demo import (
+        build_demo_home,
+        default_demo_dir,
+        demo_home_in,
+        holds_earlier_demo,
+    )
 
     root = target or default_demo_dir()
     if dry_run:
         replaces = holds_earlier_demo(root)  # refuses a folder that is not a demo's
         if as_json:
-            emit_json({"dry_run": True, "demo_home": str(root / ".codex"), "replaces": replaces})
+            emit_json({"dry_run": True, "demo_home": str(demo_home_in(root)), "replaces": replaces})
             return
         again = " (replacing the earlier demo there)" if replaces else ""
-        click.echo(f"Would build a demo Codex home at {root / '.codex'}{again}.")
+        click.echo(f"Would build a demo Codex home at {demo_home_in(root)}{again}.")
         click.echo("Dry run: nothing was written.")
         return
     home_path = build_demo_home(root)
