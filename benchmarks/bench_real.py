@@ -4,7 +4,10 @@ The home is :mod:`benchmarks.real_home` (real Codex rollouts, ~913 day folders, 
 mapped). Each import runs into a fresh copy of the real 0.169.0 fixture home (a real state DB
 schema) with ``--no-codex``, and is paired, in the same run, with ``cp -r`` of the same files
 and with a durable copy (``cp -r`` then ``sync -f``): the ratios are the medians over the
-pairs, so a busy machine slows both sides alike. Never asserts on time.
+pairs, so a busy machine slows both sides alike. Each pair also runs the Python floor
+(:mod:`benchmarks.py_floor`: read, parse every line, hash, write, sync, on as many processes):
+what any Python import costs at least, so the table shows how much is our own code and how far
+even the floor is from the durable copy. Never asserts on time.
 
 The listing cache (``catalog_cache``): every figure as before is COLD (each timed run gets a
 new, empty cache folder: comparable with earlier rounds, and what a first run costs); the WARM
@@ -115,7 +118,8 @@ def run(sessions: int, pairs: int = 3, scans: int = 3, keep: Path | None = None)
         preview = import_cmd(preview_target, "--dry-run")
         previews = [timed(preview, env=caches.cold()) for _ in range(scans)]
         previews_warm = [timed(preview, env=caches.filled()) for _ in range(scans)]
-        imports, imports_warm, cps, durables = [], [], [], []
+        imports, imports_warm, cps, durables, floors = [], [], [], [], []
+        floor_cmd = [sys.executable, "-m", "benchmarks.py_floor", str(src)]
         for n in range(pairs):
             target = tmp / f"target{n}"
             shutil.copytree(FIXTURE_HOME, target)
@@ -136,6 +140,7 @@ def run(sessions: int, pairs: int = 3, scans: int = 3, keep: Path | None = None)
                     ]
                 )
             )
+            floors.append(timed([*floor_cmd, str(tmp / f"floor{n}")], cwd=REPO))
         return {
             "home": shape.describe(),
             "sessions": shape.sessions,
@@ -149,6 +154,13 @@ def run(sessions: int, pairs: int = 3, scans: int = 3, keep: Path | None = None)
             "import_warm": _median(imports_warm),
             "cp_s": statistics.median(m.seconds for m in cps),
             "durable_copy_s": statistics.median(m.seconds for m in durables),
+            "floor": _median(floors),
+            "import_over_floor": statistics.median(
+                i.seconds / f.seconds for i, f in zip(imports, floors, strict=True)
+            ),
+            "floor_over_durable_copy": statistics.median(
+                f.seconds / d.seconds for f, d in zip(floors, durables, strict=True)
+            ),
             "import_over_cp": statistics.median(
                 i.seconds / c.seconds for i, c in zip(imports, cps, strict=True)
             ),
@@ -184,10 +196,13 @@ def table(r: dict[str, Any]) -> str:
             _row("import --no-codex, cache warm", r["import_warm"]),
             f"{'cp -r':<34} {r['cp_s']:>7.2f}",
             f"{'cp -r + sync -f':<34} {r['durable_copy_s']:>7.2f}",
+            _row("Python floor (benchmarks.py_floor)", r["floor"]),
             f"import / cp -r: {r['import_over_cp']:.2f}x;  import / durable copy: "
             f"{r['import_over_durable_copy']:.2f}x cold, "
             f"{r['import_warm_over_durable_copy']:.2f}x warm"
             f"  (median of {r['pairs']} pairs in this run)",
+            f"import / Python floor: {r['import_over_floor']:.2f}x cold;  Python floor / durable"
+            f" copy: {r['floor_over_durable_copy']:.2f}x",
         ]
     )
 

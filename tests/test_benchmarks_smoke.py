@@ -62,6 +62,25 @@ def test_real_shaped_benchmark_smoke() -> None:
     assert r["scan_warm"]["cpu_s"] > 0 and r["preview_warm"]["cpu_s"] > 0
     assert r["import_warm_over_durable_copy"] > 0 and r["warm_cache_files"] == 1
     assert "scan --json, cache warm" in bench_real.table(r)
+    # the Python floor, in the same pairs
+    assert r["floor"]["wall_s"] > 0 and r["import_over_floor"] > 0
+    assert "Python floor / durable copy" in bench_real.table(r)
+
+
+def test_python_floor_copies_every_file_byte_for_byte(tmp_path: Path) -> None:
+    """The floor is a baseline only if it does the copy's work: every file, same bytes
+    (damaged lines included: it parses them, it does not judge them)."""
+    from benchmarks.py_floor import copy_home
+
+    source = tmp_path / "src"
+    (source / "sessions" / "2026" / "01" / "02").mkdir(parents=True)
+    rollout = source / "sessions" / "2026" / "01" / "02" / "rollout-x.jsonl"
+    rollout.write_bytes(b'{"type":"session_meta"}\n{not json\n\xff\xfe\n')
+    (source / "session_index.jsonl").write_bytes(b"")
+    assert copy_home(str(source), str(tmp_path / "dest")) == 2
+    copied = tmp_path / "dest" / "sessions" / "2026" / "01" / "02" / "rollout-x.jsonl"
+    assert copied.read_bytes() == rollout.read_bytes()
+    assert (tmp_path / "dest" / "session_index.jsonl").read_bytes() == b""
 
 
 @pytest.mark.slow
