@@ -187,11 +187,6 @@ class RowLog:
         for value in wanted:
             state[value] = True
 
-    @property
-    def settled(self) -> dict[tuple[str, str], set[Any]]:
-        """(table, column) -> the watched values whose digests :meth:`settle` took."""
-        return {k: {v for v, done in m.items() if done} for k, m in self.watched.items()}
-
     def watch(
         self, table: str, where: str, params: Iterable[Any] = (), column: str | None = None
     ) -> None:
