@@ -108,17 +108,16 @@ def cached_catalog(
 ) -> Catalog:
     """:func:`build_catalog` for a listing or a plan: unchanged rollouts come from the cache;
     ``read_misses``: how the others are read (default: in this process)."""
-    cache = open_cache(home)
+    cache = open_cache(home, read_misses)
     if cache is None:
         return build_catalog(home, progress, read_misses)
-    if read_misses is not None:
-        cache.read_misses = read_misses
     return build_catalog(home, progress, cache.read_all)
 
 
-def open_cache(home: CodexHome) -> ListingCache | None:
+def open_cache(home: CodexHome, read_misses: ReadAll | None = None) -> ListingCache | None:
     """The cache of this home, loaded (an unusable file loads as empty); None when the cache
-    is off, the home is a temporary extraction, or the cache folder lies inside the home."""
+    is off, the home is a temporary extraction, or the cache folder lies inside the home.
+    ``read_misses``: how files the cache does not hold are read (default: in this process)."""
     folder = cache_dir()
     if folder is None or home.temporary:
         return None
@@ -130,7 +129,7 @@ def open_cache(home: CodexHome) -> ListingCache | None:
     except (OSError, RuntimeError, UnicodeEncodeError):
         return None
     name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + ".json"
-    return ListingCache(folder, name, key)
+    return ListingCache(folder, name, key, read_misses)
 
 
 class ListingCache:
@@ -144,11 +143,14 @@ class ListingCache:
     only when their file is listed: a 30 000-thread cache is never held as objects whole,
     and its bytes only until every listed file was looked up (see :meth:`read_all`)."""
 
-    def __init__(self, folder: Path, name: str, home_key: str) -> None:
+    def __init__(
+        self, folder: Path, name: str, home_key: str, read_misses: ReadAll | None = None
+    ) -> None:
         self.folder, self.name, self.home_key = folder, name, home_key
         self._sum = hashlib.sha256()  # of a new cache's record lines (see _begin)
         self.path = folder / name
-        self.read_misses: ReadAll = _read_all  #: how files the cache does not hold are read
+        #: how files the cache does not hold are read (default: in this process)
+        self.read_misses: ReadAll = read_misses or _read_all
         got = read_file(self.path)
         self.stamp: Stamp | None = got[1] if got is not None else None
         pieces = _index(got[0], home_key) if got is not None else None
