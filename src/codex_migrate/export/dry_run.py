@@ -14,12 +14,11 @@ from codex_migrate.export.api import (
     _exists_reason,
     _in_the_way,
     _outputs,
-    display_title,
-    first_user_text,
     select_threads,
 )
 from codex_migrate.export.common import output_folder_error
 from codex_migrate.export.conversation import ConversationReader
+from codex_migrate.export.header import display_title, first_user_text
 from codex_migrate.export.redact import Redactor
 
 
