@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codex_migrate.catalog import ProgressFn
-from codex_migrate.codex_app import CodexAppError, project_threads
-from codex_migrate.codexbin import FoundCodex
 from codex_migrate.importer import ImportReport, restore_times
 from codex_migrate.plan import ImportPlan
 from codex_migrate.writing import HomeWriter
+
+if TYPE_CHECKING:
+    from codex_migrate.codexbin import FoundCodex
 
 
 @dataclass
@@ -71,6 +72,9 @@ def register_import(
     )
     if not report.transaction_id or not (out.paginated or names) or found is None:
         return out
+    # loaded only when Codex is asked: an import with --no-codex never starts a process
+    from codex_migrate.codex_app import CodexAppError, project_threads
+
     out.codex, out.found_in = str(found.path), found.where
     started = time.monotonic()
     tick = (lambda done, total: progress("register", done, total)) if progress else None

@@ -212,6 +212,11 @@ def _pieces(value: Any, binary: bool) -> Iterator[str | bytes]:
         yield _ENCODER.encode(value)
 
 
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis last (a title in a listing)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def confirm_write(yes: bool, question: str) -> None:
     """Ask before writing, unless --yes; with no terminal to ask, refuse rather than guess."""
     if yes:

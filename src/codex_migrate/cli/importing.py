@@ -17,6 +17,7 @@ from codex_migrate.cli.common import (
     emit_json,
     json_option,
     progress_bar,
+    shorten,
 )
 from codex_migrate.cli.options import (
     _absolute_rules,
@@ -27,7 +28,6 @@ from codex_migrate.cli.options import (
     print_mapping,
     rewrite_text_option,
 )
-from codex_migrate.cli.scan import _shorten
 from codex_migrate.damage import CODEX_EFFECT
 from codex_migrate.errors import UsageError
 from codex_migrate.fingerprint import TargetChanged
@@ -52,7 +52,7 @@ def print_plan(plan: ImportPlan) -> None:
         "skip-damaged": "left out (damaged)",
     }
     for item in plan.items:
-        title = _shorten(item.thread.name or item.thread.title or "(untitled)", 48)
+        title = shorten(item.thread.name or item.thread.title or "(untitled)", 48)
         flag = " [archived]" if item.archived else ""
         label = labels[item.action]
         if item.action == "conflict":

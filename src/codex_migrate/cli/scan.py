@@ -11,6 +11,7 @@ import click
 from codex_migrate.catalog import Catalog, cwd_exists
 from codex_migrate.cli import collector
 from codex_migrate.cli.common import PlainItems, emit_json, json_option, progress_bar
+from codex_migrate.cli.common import shorten as _shorten
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
 from codex_migrate.service import HomeScan, home_catalog, listed_catalog, scan_home
 from codex_migrate.service.checks import NOTE, PROBLEM
@@ -87,10 +88,6 @@ def _with_problems(
     for t in threads:
         t["problems"] = problems.get(t["id"], [])
         yield t
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def print_catalog(catalog: Catalog, found: HomeScan, *, show_threads: bool = False) -> None:

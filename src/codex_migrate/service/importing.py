@@ -10,13 +10,11 @@ import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codex_migrate.catalog import Catalog, ProgressFn, build_catalog
 from codex_migrate.catalog_cache import cached_catalog
 from codex_migrate.catalog_workers import read_all_parallel
-from codex_migrate.codex_listing import CodexListing, list_in_codex
-from codex_migrate.codexbin import FoundCodex, locate_codex
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.home import CodexHome, open_target
 from codex_migrate.importer import ImportReport, apply_import
@@ -31,6 +29,10 @@ from codex_migrate.plan import (
 from codex_migrate.registration import Registration, register_import
 from codex_migrate.verify import verify_written
 from codex_migrate.writing import open_for_writing
+
+if TYPE_CHECKING:  # loaded when Codex is looked for: not by an import with --no-codex
+    from codex_migrate.codex_listing import CodexListing
+    from codex_migrate.codexbin import FoundCodex
 
 
 @dataclass
@@ -124,7 +126,11 @@ def check_selection(catalog: Catalog, mapper: PathMapper, threads: list[str]) ->
 
 
 def find_codex(codex_bin: Path | None, no_codex: bool) -> FoundCodex | None:
-    return None if no_codex else locate_codex(codex_bin)
+    if no_codex:
+        return None
+    from codex_migrate.codexbin import locate_codex
+
+    return locate_codex(codex_bin)
 
 
 def recheck_after_codex(plan: ImportPlan, registration: Registration) -> list[str]:
@@ -185,6 +191,8 @@ def run_import(
     if listing and found is not None and report.transaction_id:
         if progress:
             progress("listing", 0, 1)
+        from codex_migrate.codex_listing import list_in_codex
+
         outcome.listing = list_in_codex(found.path, home.root, sorted(ids))
     if progress:
         progress("verify", 1, 1)
