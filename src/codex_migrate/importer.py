@@ -26,7 +26,7 @@ from codex_migrate.bare import keep_original, original_rel
 from codex_migrate.catalog import ProgressFn, read_session_index
 from codex_migrate.errors import CodexMigrateError
 from codex_migrate.fsutil import sync_files
-from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX, open_target
+from codex_migrate.home import HISTORY_JSONL, SESSION_INDEX
 from codex_migrate.homefiles import declare, stage_bytes
 from codex_migrate.merge import REPLACE, SKIP
 from codex_migrate.plan import IMPORT, ImportPlan, PlanItem, damage_now
@@ -34,12 +34,10 @@ from codex_migrate.projectfiles import for_import
 from codex_migrate.prompthistory import history_lines
 from codex_migrate.session_names import index_lines
 from codex_migrate.staging import StageJob, iter_staged, workers_ahead
-from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import (
     RowFacts,
     RowWriter,
     build_row,
-    columns,
     delete_projection,
     watch_projection,
 )
@@ -347,42 +345,6 @@ def apply_import(
             abort(tx, exc, "import")
     report.seconds = time.monotonic() - started
     return report
-
-
-def restore_times(writer: HomeWriter, plan: ImportPlan, thread_ids: list[str]) -> None:
-    """Put back the times a Codex round trip changed (unarchive/archive touches the file
-    and its row): history keeps its own times, so the recent-first order stays true.
-    Runs with the home open for writing (``writer``), in one SQLite transaction."""
-    home = plan.target.home
-    if writer.home.root != home.root:
-        raise ValueError("restore_times needs the target home open for writing")
-    items = {i.id: i for i in plan.items}
-    rows: list[dict[str, Any]] = []
-    for tid in thread_ids:
-        item = items[tid]
-        path = home.root / item.target_rel
-        if not path.exists():
-            continue
-        mtime = item.thread.mtime
-        os.utime(path, (mtime, mtime))
-        rows.append(_row_for(item, home.root, None))
-    # Codex may have built the state DB just now (a target that had none): look again.
-    state_db = home.state_db or open_target(home.root).state_db
-    if state_db is None or not rows:
-        return
-    with write_transaction(state_db) as conn:
-        cols = set(columns(conn, "threads"))
-        keys = [k for k in TIME_COLUMNS if k in cols]
-        if keys:
-            sets = ", ".join(f"{k} = ?" for k in keys)
-            for row in rows:
-                conn.execute(
-                    f"UPDATE threads SET {sets} WHERE id = ?", [row[k] for k in keys] + [row["id"]]
-                )
-
-
-#: The row times a Codex round trip rewrites and :func:`restore_times` puts back.
-TIME_COLUMNS = ("updated_at", "updated_at_ms", "recency_at", "recency_at_ms", "archived_at")
 
 
 def _offsets_of(plan: ImportPlan, item: PlanItem) -> dict[int, int]:

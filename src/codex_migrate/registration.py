@@ -6,13 +6,17 @@ lists the same way.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from codex_migrate.catalog import ProgressFn
-from codex_migrate.importer import ImportReport, restore_times
+from codex_migrate.home import open_target
+from codex_migrate.importer import ImportReport, _row_for
 from codex_migrate.plan import ImportPlan
+from codex_migrate.statedb import write_transaction
+from codex_migrate.threadrow import columns
 from codex_migrate.writing import HomeWriter
 
 if TYPE_CHECKING:
@@ -91,3 +95,39 @@ def register_import(
     # file and row times back, so the recent-first order is the source's.
     restore_times(writer, plan, sorted({*out.paginated, *names}))
     return out
+
+
+def restore_times(writer: HomeWriter, plan: ImportPlan, thread_ids: list[str]) -> None:
+    """Put back the times a Codex round trip changed (unarchive/archive touches the file
+    and its row): history keeps its own times, so the recent-first order stays true.
+    Runs with the home open for writing (``writer``), in one SQLite transaction."""
+    home = plan.target.home
+    if writer.home.root != home.root:
+        raise ValueError("restore_times needs the target home open for writing")
+    items = {i.id: i for i in plan.items}
+    rows: list[dict[str, Any]] = []
+    for tid in thread_ids:
+        item = items[tid]
+        path = home.root / item.target_rel
+        if not path.exists():
+            continue
+        mtime = item.thread.mtime
+        os.utime(path, (mtime, mtime))
+        rows.append(_row_for(item, home.root, None))
+    # Codex may have built the state DB just now (a target that had none): look again.
+    state_db = home.state_db or open_target(home.root).state_db
+    if state_db is None or not rows:
+        return
+    with write_transaction(state_db) as conn:
+        cols = set(columns(conn, "threads"))
+        keys = [k for k in TIME_COLUMNS if k in cols]
+        if keys:
+            sets = ", ".join(f"{k} = ?" for k in keys)
+            for row in rows:
+                conn.execute(
+                    f"UPDATE threads SET {sets} WHERE id = ?", [row[k] for k in keys] + [row["id"]]
+                )
+
+
+#: The row times a Codex round trip rewrites and :func:`restore_times` puts back.
+TIME_COLUMNS = ("updated_at", "updated_at_ms", "recency_at", "recency_at_ms", "archived_at")
