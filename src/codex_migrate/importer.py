@@ -49,7 +49,7 @@ from codex_migrate.turnindex import (
     translate,
     write_indexes,
 )
-from codex_migrate.verify import verify_meanwhile
+from codex_migrate.verify import files_meanwhile, verify_meanwhile
 from codex_migrate.writing import HomeWriter, open_for_writing
 
 
@@ -295,15 +295,17 @@ def apply_import(
                 report.home_files = sorted(files)
                 tx.sync_installed()  # the journal is as "applying" saved it: no save here
                 tx.clear_staging()  # all installed: its empty folder goes meanwhile
+                placed = files_meanwhile(tx.journal.written, root, identities)  # as rows commit
+                tx.waits_for(placed)  # (a rollback waits for that check)
                 report.bare_upgraded = len([i for i in writes if i.bare_cwd is not None])
                 crash_point("files")
                 if rows is not None:
                     rows.flush()  # the row log is journalled and the rows committed next
                     report.rows_written = len(db_items)
             rows = None  # its log's digests: 0.2 KB a thread
-            # the state DB is committed: what was written is checked on a thread while the
-            # rest (turn indexes, names, prompts) is written, mostly waiting for the disk
-            checking = verify_meanwhile(home, tx.journal.written, db_items, root, identities)
+            # the rows committed are checked on a thread while the rest (turn indexes, names,
+            # prompts) is written, mostly waiting for the disk
+            checking = verify_meanwhile(home, tx.journal.written, db_items, root, placed)
             try:
                 carried = [
                     t

@@ -268,6 +268,11 @@ class Transaction:
         thread.start()
         self._background.append(thread)
 
+    def waits_for(self, thread: threading.Thread) -> None:
+        """A started ``thread`` that only reads what this transaction wrote (a check): the
+        commit and a rollback wait for it too."""
+        self._background.append(thread)
+
     def _waited(self) -> None:
         """The first install, the commit and a rollback wait for those threads."""
         while self._background:

@@ -11,8 +11,9 @@ import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from codex_migrate import statedb
 from codex_migrate.catalog import Catalog
@@ -56,22 +57,34 @@ def verify_written(
     rows: Iterable[_RowTarget],
     root: Path,
     identities: dict[str, tuple[int, int]] | None = None,
+    *,
+    placed: _Background[_Found] | None = None,
 ) -> list[str]:
     """Files hash as planned; each row points at its file in this home with the mapped cwd.
 
     ``identities`` (rel -> inode, size of the file as staged and hashed) stand in for reading
-    a file back: a rename keeps the inode, so the same inode and size is the same file."""
+    a file back: a rename keeps the inode, so the same inode and size is the same file.
+    ``placed``: the check of the files under way already (see :func:`files_meanwhile`)."""
     items = list(rows)
     if home.state_db is None or not items:
-        return _files_and_rows(home, written, items, root, identities)
+        return _files_and_rows(home, written, items, root, identities, placed)
     # SQLite checks the whole DB without holding the GIL: on another core, meanwhile
     checked = _Background(integrity_problems, home.state_db)
     try:
-        problems = _files_and_rows(home, written, items, root, identities)
+        problems = _files_and_rows(home, written, items, root, identities, placed)
     except BaseException:
         checked.join()  # still waited for (the rollback next needs the DB), never raised over
         raise
     return problems + checked.result()
+
+
+def files_meanwhile(
+    written: dict[str, str], root: Path, identities: dict[str, tuple[int, int]] | None = None
+) -> _Background[_Found]:
+    """The files' half of :func:`verify_written` started on a thread as soon as they are in
+    place: an import flushes, journals and commits its rows meanwhile (mostly waiting for the
+    disk). Nothing it checks may change meanwhile."""
+    return _Background(_files, written, root, identities)
 
 
 def verify_meanwhile(
@@ -79,22 +92,30 @@ def verify_meanwhile(
     written: dict[str, str],
     rows: Iterable[_RowTarget],
     root: Path,
-    identities: dict[str, tuple[int, int]] | None = None,
-) -> _Background:
-    """:func:`verify_written` started on a thread: an import's last steps wait for the disk
+    placed: _Background[_Found],
+) -> _Background[list[str]]:
+    """:func:`verify_written` of the rows committed, the files' check ``placed`` (see
+    :func:`files_meanwhile`) taken, on a thread: an import's last steps wait for the disk
     (journal saves, appends) meanwhile. Its :meth:`~_Background.result` waits for the
     problems; nothing it checks may change meanwhile."""
-    return _Background(verify_written, home, written, rows, root, identities)
+    return _Background(partial(verify_written, placed=placed), home, written, rows, root)
 
 
-class _Background(threading.Thread):
+#: What the files' check found: its problems, and the written files found in place (by their
+#: rel: the journal's strings; a path made for each would be ~0.2 KB a thread at the import's
+#: peak), whose rows need no second look.
+_Found = tuple[list[str], set[str]]
+_T = TypeVar("_T")
+
+
+class _Background(threading.Thread, Generic[_T]):
     """``fn(*args)`` run on a thread; :meth:`result` waits for it and returns its value or
     raises its exception."""
 
-    def __init__(self, fn: Callable[..., list[str]], *args: Any) -> None:
+    def __init__(self, fn: Callable[..., _T], *args: Any) -> None:
         super().__init__()
         self._run = lambda: fn(*args)
-        self._value: list[str] = []
+        self._value: _T | None = None
         self._error: BaseException | None = None
         self.start()
 
@@ -104,11 +125,11 @@ class _Background(threading.Thread):
         except BaseException as exc:  # raised again by result(), in the caller's thread
             self._error = exc
 
-    def result(self) -> list[str]:
+    def result(self) -> _T:
         self.join()
         if self._error is not None:
             raise self._error
-        return self._value
+        return self._value  # type: ignore[return-value]  # set when no error was
 
 
 def _files_and_rows(
@@ -117,11 +138,18 @@ def _files_and_rows(
     items: list[_RowTarget],
     root: Path,
     identities: dict[str, tuple[int, int]] | None,
+    placed: _Background[_Found] | None = None,
 ) -> list[str]:
     """:func:`verify_written` but the DB's integrity."""
+    found = placed.result() if placed is not None else _files(written, root, identities)
+    return _rows(home, items, root, found)
+
+
+def _files(
+    written: dict[str, str], root: Path, identities: dict[str, tuple[int, int]] | None
+) -> _Found:
+    """Each written file in place, as written (see :data:`_Found`)."""
     problems = []
-    # written files found in place, by their rel (the journal's strings: a path made for each
-    # would be ~0.2 KB a thread at the import's peak): their rows need no second look
     files: set[str] = set()
     for rel, digest in written.items():
         p = os.path.join(root, rel.replace("/", os.sep))
@@ -140,6 +168,13 @@ def _files_and_rows(
         elif sha256_file(p) != digest:
             problems.append(f"{rel} does not read back with the planned content")
         files.add(rel)
+    return problems, files
+
+
+def _rows(home: CodexHome, items: list[_RowTarget], root: Path, found: _Found) -> list[str]:
+    """The files' problems (``found``), then each row's: it points at its file in this home,
+    with the mapped cwd."""
+    problems, files = list(found[0]), found[1]
     if home.state_db is not None and items:
         conn = statedb.connect(f"file:{home.state_db}?mode=ro", uri=True, timeout=5)
         try:
