@@ -81,3 +81,29 @@ def test_an_interrupt_while_checking_files_waits_for_the_db_check_and_stays_the_
     with pytest.raises(KeyboardInterrupt):  # the user's Ctrl-C, not the check's error
         verify.verify_written(home, {}, items, home.root)
     assert finished == ["state_5.sqlite"]  # the reader was done before the rollback could start
+
+
+def test_identities_stand_in_for_reading_back_only_in_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _home(tmp_path)
+    for name in ("a", "b", "c"):
+        (home.root / "sessions" / f"{name}.jsonl").write_bytes(name.encode())
+    rels = [f"sessions/{n}.jsonl" for n in ("a", "b", "c")]
+    stats = [(home.root / rel).stat() for rel in rels]
+    written = dict.fromkeys(rels, "0" * 64)  # hashes that would not read back
+    hashed: list[str] = []
+    monkeypatch.setattr(verify, "sha256_file", lambda p: hashed.append(p) or "0" * 64)
+
+    ids = verify.Identities()
+    for rel, st in zip(rels, stats, strict=True):
+        ids.add(rel, st.st_ino, st.st_size)
+    assert verify.verify_written(home, written, [], home.root, ids) == []
+    assert hashed == []  # none read back
+
+    ids = verify.Identities()
+    ids.add(rels[0], stats[0].st_ino, stats[0].st_size + 1)  # not the file hashed
+    ids.add(rels[2], stats[2].st_ino, stats[2].st_size)  # b has none: b is read back
+    got = verify.verify_written(home, written, [], home.root, ids)
+    assert got == ["sessions/a.jsonl is not the file that was written and hashed"]
+    assert [Path(p).name for p in hashed] == ["b.jsonl"]

@@ -49,7 +49,7 @@ from codex_migrate.turnindex import (
     translate,
     write_indexes,
 )
-from codex_migrate.verify import files_meanwhile, verify_meanwhile
+from codex_migrate.verify import Identities, files_meanwhile, verify_meanwhile
 from codex_migrate.writing import HomeWriter, open_for_writing
 
 
@@ -218,7 +218,7 @@ def apply_import(
                 for i in writes
             )
             hashes: dict[str, str] = {}
-            identities: dict[str, tuple[int, int]] = {}  # rel -> inode, size as staged
+            identities = Identities()  # inode, size of each as staged (in hashes' order)
             offsets: dict[str, dict[int, int]] = {}  # for the turn indexes carried
             results = iter_staged(
                 jobs,
@@ -256,7 +256,7 @@ def apply_import(
                         i.damage = r.damage
                     report.bytes_written += r.size
                     hashes[i.target_rel] = r.sha256
-                    identities[i.target_rel] = (r.inode, r.size)
+                    identities.add(i.target_rel, r.inode, r.size)
                     if r.offsets:
                         offsets[i.id] = r.offsets
                     if rows is not None and _gets_row(i, root):  # mtime: the staged file's
