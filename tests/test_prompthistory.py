@@ -27,5 +27,6 @@ def test_prompt_history_entries_the_target_has_are_not_appended_again(tmp_path: 
     tgt.write_text("\n".join(have) + "\n", encoding="utf-8")
     home = lambda p: SimpleNamespace(home=SimpleNamespace(history_jsonl=p))  # noqa: E731
     plan = SimpleNamespace(source=home(src), target=home(tgt))
-    got = [line.decode().strip() for line in history_lines(plan, {"a"})]  # type: ignore[arg-type]
-    assert got == entries[1:6]
+    new = history_lines(plan, {"a"})  # type: ignore[arg-type]
+    assert new.data.decode().splitlines() == entries[1:6]
+    assert new.lines == 5

@@ -326,8 +326,8 @@ def apply_import(
                     appends[SESSION_INDEX] = (index_lines(i.thread for i in names), None)
                     report.names_written = len(names)
                 if history:
-                    appends[HISTORY_JSONL] = (history, 0o600)
-                    report.history_entries = len(history)
+                    appends[HISTORY_JSONL] = ([history.data], 0o600)  # appended as is
+                    report.history_entries = history.lines
                 if appends:
                     tx.append_all(appends)  # one journal save for both
                 crash_point("appended")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import orjson
 
@@ -19,11 +19,24 @@ if TYPE_CHECKING:
     from codex_migrate.plan import ImportPlan
 
 
-def history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
+class NewEntries(NamedTuple):
+    """The entries to append, as the one run of bytes they are appended as (each line ends
+    in a newline): held from the plan to the append, a bytes object a line would cost 41
+    bytes more each, and joining them at the append a second copy of them all at the
+    import's peak (30 000 entries: 1.2 MB and 2.8 MB)."""
+
+    data: bytes
+    lines: int
+
+    def __bool__(self) -> bool:
+        return self.lines > 0
+
+
+def history_lines(plan: ImportPlan, ids: set[str]) -> NewEntries:
     """Source prompt-history entries of the imported threads that the target lacks."""
     src = plan.source.home.history_jsonl
     if not ids or not src.is_file():
-        return []
+        return NewEntries(b"", 0)
 
     def key(raw: bytes) -> tuple[str, bytes] | None:
         """(session, a digest of the entry): the set of those seen holds 16 bytes an entry,
@@ -53,14 +66,19 @@ def history_lines(plan: ImportPlan, ids: set[str]) -> list[bytes]:
     if tgt.is_file():
         with open_regular(tgt) as f:
             have = {k[1] for k in map(key, f) if k is not None}
-    out = []
+    out = bytearray()
+    count = 0
     with open_regular(src) as f:
         for raw in f:
             k = key(raw)
             if k is not None and k[0] in ids and k[1] not in have:
                 have.add(k[1])
-                out.append(raw if raw.endswith(b"\n") else raw + b"\n")
-    return out
+                out += raw
+                if not raw.endswith(b"\n"):
+                    out += b"\n"
+                count += 1
+    del have  # (its digests) before the copy
+    return NewEntries(bytes(out), count)
 
 
 def _text(entry: list[object]) -> bytes:
