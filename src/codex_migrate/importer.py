@@ -277,8 +277,9 @@ def apply_import(
                     )
                 crash_point("staged")
                 ours = {rel: stage_bytes(tx, rel, data) for rel, data in files.items()}
-                for written in (hashes, kept, ours):  # as one merged dict, without making it
-                    tx.will_install(written)
+                for more in (kept, ours):  # one dict, which the journal takes as it is
+                    hashes.update(more)
+                tx.will_install(hashes)
                 del hashes
                 tx.set_state("applying")
                 for n, item in enumerate(writes, 1):

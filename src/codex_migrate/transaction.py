@@ -159,8 +159,13 @@ class Transaction:
 
     def will_install(self, written: dict[str, str]) -> None:
         """The hash of each staged file, saved before any of them is moved into the home, so
-        a rollback recognises our files even after a crash in the middle of the moves."""
-        self.journal.written.update(written)
+        a rollback recognises our files even after a crash in the middle of the moves. The
+        first dict is taken as it is (not copied: an import's thousands of entries), so the
+        caller must not change it afterwards."""
+        if self.journal.written:
+            self.journal.written.update(written)
+        else:
+            self.journal.written = written
 
     def prepare(self) -> None:
         self.set_state("prepared")
