@@ -17,10 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 import codex_migrate.cachefiles as cachefiles
-import codex_migrate.catalog as catalog_mod
 import codex_migrate.catalog_cache as cc
-from codex_migrate.catalog import Catalog, Thread, build_catalog
+import codex_migrate.catalog_thread as catalog_thread
+from codex_migrate.catalog import Catalog, build_catalog
 from codex_migrate.catalog_cache import cached_catalog, open_cache
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.cli import cli
 from codex_migrate.home import open_home
 from codex_migrate.rollout import LineIssues
@@ -89,7 +90,7 @@ def no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*a: object, **k: object) -> object:
         raise AssertionError("a rollout was opened on a cache hit")
 
-    monkeypatch.setattr(catalog_mod, "read_head", refuse)
+    monkeypatch.setattr(catalog_thread, "read_head", refuse)
 
 
 def test_a_warm_listing_opens_no_rollout(
@@ -393,7 +394,7 @@ def test_the_record_format_is_pinned_to_its_version() -> None:
         "huge",
         "first_bad_line",
     ]
-    assert catalog_mod.META_KEYS == (
+    assert catalog_thread.META_KEYS == (
         "timestamp", "source", "model_provider", "cli_version", "originator", "thread_source",
         "git",
     )  # fmt: skip
@@ -605,7 +606,8 @@ def test_the_record_format_follows_the_code_that_makes_it(
     assert f"{cc.VERSION}/{cc.__version__}/{cc._code_tag()}" == cc.TAG
     assert cc._code_tag() == cc._code_tag()
     # every module whose code makes a record is in the digest
-    makers = _import_closure("rollout_head") | {"catalog", "catalog_cache", "problem"}
+    makers = _import_closure("rollout_head") | {"catalog", "catalog_thread", "catalog_cache"}
+    makers |= {"problem"}
     makers |= {"cache_records"}
     assert makers <= set(cc._MAKERS)
     home = home_of(tmp_path)

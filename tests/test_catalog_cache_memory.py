@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
-import codex_migrate.catalog as catalog_mod
 import codex_migrate.catalog_cache as cc
+import codex_migrate.catalog_thread as catalog_thread
 from codex_migrate.cachefiles import lines_at
-from codex_migrate.catalog import Thread, build_catalog
+from codex_migrate.catalog import build_catalog
 from codex_migrate.catalog_cache import cached_catalog, open_cache
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.home import open_home
 from tests.homes import tid, write_rollout
 from tests.test_catalog_cache import home_of
@@ -105,7 +106,7 @@ def test_a_changed_home_keeps_every_unchanged_line_and_the_next_listing_reads_no
     def refuse(*a: object, **k: object) -> object:
         raise AssertionError("a rollout was opened on a cache hit")
 
-    monkeypatch.setattr(catalog_mod, "read_head", refuse)
+    monkeypatch.setattr(catalog_thread, "read_head", refuse)
     assert [t.to_dict() for t in cached_catalog(open_home(home)).threads] == [
         t.to_dict() for t in listing.threads
     ]

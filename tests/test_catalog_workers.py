@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import codex_migrate.catalog as catalog
+import codex_migrate.catalog_thread as catalog_thread
 import codex_migrate.catalog_workers as catalog_workers
-from codex_migrate.catalog import META_KEYS, _read_all, build_catalog
+from codex_migrate.catalog import _read_all, build_catalog
+from codex_migrate.catalog_thread import META_KEYS
 from codex_migrate.catalog_workers import read_all_parallel
 from codex_migrate.home import open_home
 from tests.homes import write_rollout
@@ -62,14 +63,14 @@ def test_an_error_is_raised_as_in_one_process(
 ) -> None:
     home = open_home(_home(tmp_path))
     refs = list(home.rollouts())
-    real = catalog.read_thread
+    real = catalog_thread.read_thread
 
-    def fails(home_: object, ref: catalog.RolloutRef, root: str | None = None) -> object:
+    def fails(home_: object, ref: catalog_thread.RolloutRef, root: str | None = None) -> object:
         if ref is refs[30] or ref.thread_id == refs[30].thread_id:
             raise RuntimeError("a bug in reading one head")
         return real(home_, ref, root)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(catalog, "read_thread", fails)
+    monkeypatch.setattr(catalog_thread, "read_thread", fails)
     with pytest.raises(RuntimeError, match="a bug in reading one head"):
         list(read_all_parallel(home, refs))
 

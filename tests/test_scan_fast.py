@@ -154,7 +154,7 @@ def test_read_thread_builds_its_record_positionally_in_the_fields_order() -> Non
     added or moved must change it too."""
     from dataclasses import fields
 
-    from codex_migrate.catalog import Thread
+    from codex_migrate.catalog_thread import Thread
 
     assert [f.name for f in fields(Thread)] == [
         "id", "home_root", "rel_path", "archived_on_disk", "compressed", "size", "mtime", "era",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate import safejson
-from codex_migrate.catalog import Thread
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.merge import raw_lines
 from codex_migrate.rollout import env_context_cwd
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from codex_migrate import keptmeta
-from codex_migrate.catalog import META_KEYS, SHARED_GIT_KEYS, SHARED_KEYS, Thread
+from codex_migrate.catalog_thread import META_KEYS, SHARED_GIT_KEYS, SHARED_KEYS, Thread
 from codex_migrate.home import RolloutRef
 from codex_migrate.problem import Problem
 from codex_migrate.rollout import LineIssues
@@ -140,7 +140,7 @@ def thread_of(
     rec: list[Any], ref: RolloutRef, root: str, rel: str, st: os.stat_result
 ) -> Thread | None:
     """The thread of a cached record; None when the record is malformed (then a miss).
-    Repeated values are kept once, as ``read_thread`` keeps them (see catalog.SHARED_KEYS)."""
+    Repeated values are kept once, as ``read_thread`` keeps them (see its SHARED_KEYS)."""
     era, mode, cwd, title, created, source, provider, version, kept, issues, problems = rec[4:]
     if type(era) is not str or type(mode) is not str:
         return None
@@ -181,7 +181,7 @@ def thread_of(
         if type(p) is not list or len(p) != 2 or type(p[0]) is not str or type(p[1]) is not str:
             return None
         made.append(Problem(p[0], p[1]))
-    return Thread(  # positional, in the fields' order (see catalog.read_thread)
+    return Thread(  # positional, in the fields' order (see catalog_thread.read_thread)
         ref.thread_id,
         root,
         rel,

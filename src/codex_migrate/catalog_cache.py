@@ -1,6 +1,6 @@
 """A listing cache of rollout heads, so a home whose files did not change is not read again.
 
-borg's files cache and git's index, for the catalog: what :func:`catalog.read_thread` takes
+borg's files cache and git's index, for the catalog: what :func:`catalog_thread.read_thread` takes
 from one rollout (a pure function of its bytes, its path relative to the home, archived and
 compressed) is kept under a key of the file's stat: inode, size, mtime_ns and ctime_ns (the
 inode change time; on Windows, where ``st_ctime`` is the creation time, the cache is off: see
@@ -55,15 +55,8 @@ from codex_migrate.cachefiles import (
     read_file,
     touch,
 )
-from codex_migrate.catalog import (
-    Catalog,
-    ProgressFn,
-    ReadAll,
-    Thread,
-    _read_all,
-    _rel,
-    build_catalog,
-)
+from codex_migrate.catalog import Catalog, ProgressFn, ReadAll, _read_all, build_catalog
+from codex_migrate.catalog_thread import Thread, _rel
 from codex_migrate.home import CodexHome, RolloutRef
 
 #: The record's layout and meaning. Bump it whenever :class:`Thread`'s fields or what
@@ -73,8 +66,9 @@ from codex_migrate.home import CodexHome, RolloutRef
 VERSION = 3
 #: The modules whose code makes a record: ``read_thread`` and ``read_head`` with everything
 #: it imports (tests/test_catalog_cache.py checks this against read_head's imports).
-_MAKERS: tuple[str, ...] = ("cache_records", "catalog", "catalog_cache", "fsutil", "head_lines")
-_MAKERS += ("problem", "rollout", "rollout_head", "safejson", "settings_tail", "zst")
+_MAKERS: tuple[str, ...] = ("cache_records", "catalog", "catalog_cache", "catalog_thread")
+_MAKERS += ("fsutil", "head_lines", "problem", "rollout", "rollout_head", "safejson")
+_MAKERS += ("settings_tail", "zst")
 
 
 def _code_tag() -> str:

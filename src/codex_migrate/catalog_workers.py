@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from codex_migrate import keptmeta
-from codex_migrate.catalog import META_KEYS, Thread, _read_all, _read_one, _shared
+from codex_migrate.catalog import _read_all
+from codex_migrate.catalog_thread import META_KEYS, Thread, _shared, read_or_why
 from codex_migrate.home import CodexHome, RolloutRef
 from codex_migrate.parallel import chunk_size, process_pool, worker_count
 from codex_migrate.readahead import reading_ahead
@@ -107,7 +108,7 @@ def _pooled(home: CodexHome, refs: list[RolloutRef], workers: int) -> Iterator[T
 
 
 def _share(thread: Thread, root: str) -> None:
-    """What one process shares between a home's threads (see ``catalog.read_thread``),
+    """What one process shares between a home's threads (see ``catalog_thread.read_thread``),
     shared again: a pickled chunk came with copies of its own."""
     thread.home_root = root
     thread.rollout_cwd = _shared(thread.rollout_cwd)
@@ -126,6 +127,6 @@ def _read_chunk(key: int, start: int, end: int) -> list[Thread | str] | None:
     try:
         home, refs = _READING[key]
         root = sys.intern(str(home.root))
-        return [_read_one(home, ref, root) for ref in reading_ahead(refs[start:end])]
+        return [read_or_why(home, ref, root) for ref in reading_ahead(refs[start:end])]
     except Exception:
         return None

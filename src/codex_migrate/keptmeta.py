@@ -18,7 +18,7 @@ SHARED_MAX = 4096
 
 
 def compact(kept: tuple[Any, ...], created_at: str | None) -> tuple[Any, ...]:
-    """``kept`` (the values of catalog.META_KEYS, the timestamp first) as a thread holds it:
+    """``kept`` (the values of catalog_thread.META_KEYS, the timestamp first) as a thread holds it:
     without the timestamp when that is ``created_at`` itself (see :func:`full`), shared
     where it holds only strings; else as it is."""
     if created_at is None or kept[0] is not created_at:

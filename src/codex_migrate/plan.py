@@ -16,7 +16,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from codex_migrate.bare import bare_choice
-from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
+from codex_migrate.catalog import Catalog, ProgressFn, cwd_exists
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.damage import Damage, find_damage_many
 from codex_migrate.errors import EXIT_CONFLICT, EXIT_UNMAPPED, CodexMigrateError
 from codex_migrate.fingerprint import Fingerprint

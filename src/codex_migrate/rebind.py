@@ -14,7 +14,8 @@ from typing import Any
 
 from codex_migrate.aborting import abort
 from codex_migrate.bare import bare_choice, keep_original, original_rel
-from codex_migrate.catalog import Catalog, ProgressFn, Thread, cwd_exists
+from codex_migrate.catalog import Catalog, ProgressFn, cwd_exists
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.choices import CHOICES_REL
 from codex_migrate.desktop import GLOBAL_STATE
 from codex_migrate.fingerprint import Fingerprint

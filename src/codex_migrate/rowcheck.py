@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from codex_migrate.catalog_thread import Thread, shown, str_or_none
 from codex_migrate.home import CodexHome
 from codex_migrate.problem import Problem
 from codex_migrate.statedb import is_inside
 
 if TYPE_CHECKING:  # types only: the catalog calls this module
-    from codex_migrate.catalog import Catalog, Thread
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    from codex_migrate.catalog import Catalog
 
 
 def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
@@ -50,14 +47,15 @@ def check_row(home: CodexHome, thread: Thread, catalog: Catalog) -> None:
         thread.add_problem(
             Problem("row-path-missing", f"DB row's rollout_path does not exist: {path}")
         )
-    if thread.row_cwd and thread.rollout_cwd and thread.row_cwd != thread.rollout_cwd:
+    row_cwd, rollout_cwd = shown(thread)[0], thread.rollout_cwd
+    if row_cwd and rollout_cwd and row_cwd != rollout_cwd:
         thread.add_problem(
             Problem(
                 "cwd-mismatch",
-                f"DB row cwd {thread.row_cwd!r} differs from the rollout's {thread.rollout_cwd!r}",
+                f"DB row cwd {row_cwd!r} differs from the rollout's {rollout_cwd!r}",
             )
         )
-    row_mode = _text(row.get("history_mode"))
+    row_mode = str_or_none(row.get("history_mode"))
     if row_mode and row_mode != thread.history_mode:
         thread.add_problem(
             Problem(

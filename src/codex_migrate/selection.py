@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from codex_migrate.catalog import Catalog, Thread
+from codex_migrate.catalog import Catalog
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.errors import UsageError
 from codex_migrate.paths import try_parse
 

@@ -11,7 +11,7 @@ from codex_migrate import safejson
 from codex_migrate.fsutil import open_regular
 
 if TYPE_CHECKING:
-    from codex_migrate.catalog import Thread
+    from codex_migrate.catalog_thread import Thread
 
 
 def read_session_index(path: Path) -> dict[str, str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from codex_migrate import statedb
-from codex_migrate.catalog import Catalog, Thread, cwd_exists
+from codex_migrate.catalog import Catalog, cwd_exists
+from codex_migrate.catalog_thread import Thread, shown
 from codex_migrate.choices import Choices, load_choices
 from codex_migrate.desktop import GLOBAL_STATE, missing_in
 from codex_migrate.doctor.config import read_provider_config
@@ -120,12 +121,12 @@ def _row_content_findings(thread: Thread, has_user_message: bool) -> list[Findin
                 "cannot be opened",
             )
         )
-    if thread.row_cwd and thread.rollout_cwd and thread.row_cwd != thread.rollout_cwd:
+    row_cwd, rollout_cwd = shown(thread)[0], thread.rollout_cwd
+    if row_cwd and rollout_cwd and row_cwd != rollout_cwd:
         out.append(
             finding(
                 "cwd-mismatch",
-                f"DB row cwd {thread.row_cwd!r}, rollout cwd {thread.rollout_cwd!r}: Codex "
-                "lists the row's",
+                f"DB row cwd {row_cwd!r}, rollout cwd {rollout_cwd!r}: Codex lists the row's",
             )
         )
     return out
@@ -141,14 +142,14 @@ def diagnose_thread(
     """Every finding for one thread, and whether Codex lists it."""
     shared = shared or Shared(providers)
     findings = _from_catalog(thread) if thread.problems else []
-    row = thread.row  # (the thread's properties worked out here: a scan diagnoses thousands)
+    row = thread.row
     if row is not None:
         has_user_message = not any(f.code == "no-user-message" for f in findings)
         findings += _row_path_findings(thread, catalog.home)
         findings += _row_content_findings(thread, has_user_message)
     elif catalog.db is not None and catalog.db.backfill_status == "complete":
         findings.append(finding("file-without-row", "no DB row yet: Codex adds it when it lists"))
-    cwd = thread.cwd if row else thread.rollout_cwd
+    _, _, cwd, name, archived = shown(thread)  # in one call: a scan diagnoses thousands
     bare = thread.era == "bare"
     # A bare-era thread records its cwd only in free text: rebinding cannot move it.
     if cwd and not bare and (missing := shared.cwd_missing(cwd)) is not None:
@@ -172,11 +173,9 @@ def diagnose_thread(
         _listed(findings),  # listed
         findings,
         "thread",  # kind
-        (thread.name if row else thread.index_name)
-        or _str((row or {}).get("title"))
-        or thread.title,
+        name or _str((row or {}).get("title")) or thread.title,
         cwd,
-        thread.archived if row is not None else thread.archived_on_disk,  # archived
+        archived,
     )
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_migrate.catalog import Catalog, ProgressFn, Thread
+from codex_migrate.catalog import Catalog, ProgressFn
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.errors import EXIT_USAGE, CodexMigrateError
 from codex_migrate.export.common import output_folder_error, safe_stem
 from codex_migrate.export.conversation import ConversationReader, Message, ToolCall, Turn

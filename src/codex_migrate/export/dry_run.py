@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_migrate.catalog import Catalog, ProgressFn, Thread
+from codex_migrate.catalog import Catalog, ProgressFn
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.export.api import (
     Selection,
     _check_formats,

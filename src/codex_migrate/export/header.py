@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from codex_migrate import safejson
-from codex_migrate.catalog import Thread
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.export.common import N_, fmt_time
 from codex_migrate.export.conversation import Message, SessionInfo, Turn
 from codex_migrate.export.html import Header

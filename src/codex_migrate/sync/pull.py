@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_migrate.catalog import Catalog, ProgressFn, Thread, read_session_index, read_thread
+from codex_migrate.catalog import Catalog, ProgressFn
+from codex_migrate.catalog_thread import Thread, read_thread
 from codex_migrate.codexbin import FoundCodex
 from codex_migrate.home import ARCHIVED_DIR, CodexHome, RolloutRef
 from codex_migrate.importer import ImportReport, apply_import
@@ -28,6 +29,7 @@ from codex_migrate.paths import try_parse
 from codex_migrate.plan import ImportPlan, build_import_plan
 from codex_migrate.registration import register_import
 from codex_migrate.rollout import parse_rollout_name
+from codex_migrate.session_names import read_session_index
 from codex_migrate.statedb import StateDBError, read_thread_rows
 from codex_migrate.sync.layout import (
     SIDE_FILES,

@@ -13,7 +13,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import Catalog, Thread, cwd_exists
+from codex_migrate.catalog import Catalog, cwd_exists
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.pathmap import MappingPlan, PathMapper
 from codex_migrate.rebind import RebindPlan, RebindReport
 from codex_migrate.ui.common import (

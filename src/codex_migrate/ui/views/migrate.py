@@ -21,7 +21,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from codex_migrate.catalog import ProgressFn, Thread, cwd_exists
+from codex_migrate.catalog import ProgressFn, cwd_exists
+from codex_migrate.catalog_thread import Thread
 from codex_migrate.service import listed_catalog, refuse_same_home, scan_home
 from codex_migrate.source import open_source
 from codex_migrate.ui.common import (
