@@ -90,3 +90,21 @@ def test_a_failed_or_writing_command_ends_the_normal_way(tmp_path: Path) -> None
     other = _run_cli("--version", cache=tmp_path / "c2")
     assert other.returncode == 0
     assert other.stderr == "atexit ran;torn down"
+
+
+def test_an_import_that_committed_ends_without_teardown(tmp_path: Path) -> None:
+    """An import has committed its transaction when it returns (what a kill -9 after the
+    commit keeps whole): it ends as a scan does; one that failed ends the normal way."""
+    from tests.test_import import OLD, _source, _target_with_db
+
+    src, target = _source(tmp_path), _target_with_db(tmp_path)
+    args = ("import", str(src), "--codex-home", str(target), "--no-codex", "--yes", "--json")
+    failed = _run_cli(*args, cache=tmp_path / "c1")  # the projects are not mapped
+    assert failed.returncode != 0
+    assert failed.stderr.endswith("atexit ran;torn down")
+    done = _run_cli(*args, "--map", f"{OLD}=/new", cache=tmp_path / "c2")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["report"]["transaction_id"]
+    assert done.stderr == "atexit ran;"
+    journals = (target / "migration_transactions").glob("*/journal.json")
+    assert [json.loads(j.read_text())["state"] for j in journals] == ["committed"]

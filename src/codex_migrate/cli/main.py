@@ -188,7 +188,7 @@ def main() -> None:
     try:
         cli(args=command_line(sys.argv[1:]), prog_name="codex-migrate")
     except SystemExit as exc:
-        ending.end_now(exc.code)  # returns unless a read-only command ended well
+        ending.end_now(exc.code)  # returns unless a scan or an import ended well
         raise
     finally:
         try:
