@@ -198,3 +198,40 @@ def test_rowids_are_logged_only_where_no_column_holds_them(tmp_path: Path) -> No
     ]
     assert conn.execute("SELECT * FROM n").fetchall() == [(4, "x")]
     assert conn.execute("SELECT * FROM w").fetchall() == [("a", b"\x00")]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["b", "a-1", "a", "c", "[1]"],  # plain: settled by value, written in key order
+        ["a", "a!", "a b", "a#", "b"],  # plain, but their keys' texts sort otherwise
+        ["a", 'q"', "é", "x\\y"],  # not plain: by their keys' text
+    ],
+    ids=["plain", "sorted-otherwise", "not-plain"],
+)
+@pytest.mark.parametrize("collate", ["", " COLLATE NOCASE"])
+def test_new_rows_settled_log_as_a_read_at_the_end_does(
+    tmp_path: Path, ids: list[str], collate: str
+) -> None:
+    """Settled digests of new rows (kept by their ids) give the very log, byte for byte, that
+    reading every row at the end gives, whatever the ids sort and spell like."""
+    texts = []
+    for settle in (False, True):
+        folder = tmp_path / str(settle)
+        folder.mkdir()
+        conn = statedb.connect(folder / "t.sqlite")
+        conn.execute(f"CREATE TABLE threads (id TEXT PRIMARY KEY{collate}, cwd TEXT)")
+        conn.commit()
+        log = RowLog(conn)
+        log.watch_keys("threads", "id", ids)
+        for n, tid in enumerate(ids):
+            conn.execute("INSERT INTO threads VALUES (?, ?)", (tid, f"/p{n}"))
+            if settle and n % 2:
+                log.settle("threads", "id", ids[n - 1 : n + 1])
+        if settle:
+            log.settle("threads", "id", ids[len(ids) & ~1 :])
+        log.write(folder / "rows.json")
+        texts.append((folder / "rows.json").read_bytes())
+        rows = json.loads(texts[-1])["tables"][0]["rows"]
+        assert [r["key"] for r in rows] == [[k] for k in sorted(ids, key=json.dumps)]
+    assert texts[0] == texts[1]

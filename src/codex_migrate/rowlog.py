@@ -145,9 +145,9 @@ class RowLog:
     before: dict[str, dict[str, Row]] = field(default_factory=dict)
     #: digests of the rows as we leave them (bytes: half the memory of the hex we log)
     after: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    #: (table, column) -> each value watched by :meth:`watch_keys` -> whether it is settled:
-    #: one dict, not a set of each (an import's thousands of ids: ~70 bytes a thread less)
-    watched: dict[tuple[str, str], dict[Any, bool]] = field(default_factory=dict)
+    #: (table, column) -> each value watched by :meth:`watch_keys` -> whether it is settled,
+    #: or its row's digest when its row's key is it (no key text kept: ~0.13 KB a thread)
+    watched: dict[tuple[str, str], dict[Any, bool | bytes]] = field(default_factory=dict)
     #: table -> key -> the rowid of the row before (tables where :func:`own_rowid`)
     rowids: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -182,10 +182,16 @@ class RowLog:
         got = self.after.setdefault(table, {})
         marks = ", ".join("?" for _ in wanted)
         query = _select(self.conn, table, self.keys[table], f'"{column}" IN ({marks})')
+        direct = set(wanted) if self.keys[table] == [column] else ()
         for row, sha in _digested(self.conn.execute(query, wanted)):
-            got[self._key(table, row)] = sha
+            value = row[column]
+            if value in direct and type(value) is str and _plain(value):
+                state[value] = sha  # its key is ["value"]: see _by_value
+            else:
+                got[self._key(table, row)] = sha
         for value in wanted:
-            state[value] = True
+            if state[value] is False:
+                state[value] = True
 
     def watch(
         self, table: str, where: str, params: Iterable[Any] = (), column: str | None = None
@@ -265,6 +271,14 @@ class RowLog:
         for table, keys in self.keys.items():
             before, after = self.before[table], self.after.get(table, {})
             rowids = self.rowids.get(table, {})
+            direct = [m for (t, c), m in self.watched.items() if t == table and keys == [c]]
+            new = _by_value(direct[0]) if len(direct) == 1 and not (before or after) else None
+            if new is not None:
+                yield table, keys, new
+                continue
+            if direct:  # by their keys' text; a digest read again at the end is the newer
+                kept = ((v, d) for m in direct for v, d in m.items() if type(d) is bytes)
+                after = {f'["{v}"]': d for v, d in kept} | after
 
             def changed(
                 before: dict[str, Row] = before,
@@ -280,6 +294,16 @@ class RowLog:
                         yield k, was, hex_now, rowids.get(k)
 
             yield table, keys, changed()
+
+
+def _by_value(state: dict[Any, bool | bytes]) -> Iterator[_Change] | None:
+    """The rows whose digests settle kept by value (rows new: nothing there before) in their
+    keys' order; None when a value holds a space or a ``!``, which sort below the ``"`` its
+    key's text ends with (those rows go by their keys' text)."""
+    values = sorted(v for v, d in state.items() if type(d) is bytes)
+    if any(" " in v or "!" in v for v in values):
+        return None
+    return ((f'["{v}"]', None, state[v].hex(), None) for v in values)  # type: ignore[union-attr]
 
 
 #: A changed row: its key (the JSON text :meth:`RowLog._key` gives), its image before (None:
