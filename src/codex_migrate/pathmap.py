@@ -132,13 +132,7 @@ class Resolution:
         return self.status is Status.MAPPED and self.new_path != self.recorded
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "recorded": self.recorded,
-            "status": self.status.value,
-            "new_path": self.new_path,
-            "rule": None if self.rule is None else str(self.rule),
-            "history_entry": None if self.history_entry is None else str(self.history_entry),
-        }
+        return _where_dict(self)
 
 
 @dataclass(frozen=True)
@@ -153,14 +147,18 @@ class ProjectPlan:
     exists: bool | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "recorded": self.recorded,
-            "status": self.status.value,
-            "new_path": self.new_path,
-            "rule": None if self.rule is None else str(self.rule),
-            "history_entry": None if self.history_entry is None else str(self.history_entry),
-            "exists": self.exists,
-        }
+        return {**_where_dict(self), "exists": self.exists}
+
+
+def _where_dict(where: Resolution | ProjectPlan) -> dict[str, Any]:
+    """Where a recorded path goes, as the JSON of a resolution and of a plan's project says."""
+    return {
+        "recorded": where.recorded,
+        "status": where.status.value,
+        "new_path": where.new_path,
+        "rule": None if where.rule is None else str(where.rule),
+        "history_entry": None if where.history_entry is None else str(where.history_entry),
+    }
 
 
 @dataclass
@@ -210,9 +208,6 @@ def _depth(view: ProjectPath) -> int:
     if view.family is Family.DRIVE or view.family is Family.EXTENDED:
         return len(view.parts) + 2
     return len(view.parts)
-
-
-_SAFE_RUN = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 class PathMapper:
@@ -336,38 +331,13 @@ class PathMapper:
         plan.unused_rules = [r for r in self.rules if id(r) not in used]
         return plan
 
-    # -- for the rewriter's fast path ---------------------------------------------------------
-
     @cached_property
     def needles(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
-        """Byte strings of which every mappable value contains one: (exact, lower-case).
+        """For the rewriter's fast path: byte strings of which every value a rule changes
+        holds one, (exact, lower-case); see :func:`pathmap_needles.needles_of`."""
+        from codex_migrate.pathmap_needles import needles_of  # an import's rewriter alone asks
 
-        A line containing none of them holds no path that a rule changes, in any spelling: JSON
-        ``\\\\`` escapes, ``/`` vs ``\\``, ``%20`` in file URLs, other letter case. Each rule
-        contributes a run of URL-unreserved ASCII characters from one of its components (never
-        escaped by JSON writers or URL encoders). The lower-case set is for case-insensitive
-        rules and is searched in the lower-cased line. History-only entries need none: they
-        never change a byte. The ``\\/`` JSON escape is the caller's to check.
-        """
-        exact: set[bytes] = set()
-        lower: set[bytes] = set()
-        for rule in self.rules:
-            views = self._views(rule.old)
-            insensitive = any(v.key[0] in ("win", "unc") for v in views)
-            old = rule.old
-            comps = old.parts[2:] if old.family is Family.WSL_MOUNT else old.parts
-            best = _distinctive_run(comps)
-            if best:
-                (lower if insensitive else exact).add(best.lower() if insensitive else best)
-                continue
-            for v in views:  # no usable name: fall back to the anchor
-                if v.family is Family.DRIVE or v.family is Family.EXTENDED:
-                    lower.add(f"{v.drive.lower()}:".encode())
-                elif v.family is Family.WSL_MOUNT and insensitive:
-                    lower.add(f"/mnt/{v.parts[1]}".encode())
-                else:
-                    exact.add(b"")  # matches everything: always take the careful path
-        return _minimal(exact), _minimal(lower)
+        return needles_of((rule.old for rule in self.rules), self._views)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -375,31 +345,3 @@ class PathMapper:
             "history_only": [str(h) for h in self.history_only],
             "wsl": self.wsl,
         }
-
-
-def _distinctive_run(comps: tuple[str, ...]) -> bytes:
-    """The longest safe run of the deepest component that has one of 3+ characters.
-
-    Deep names (``my-app``) pick out far fewer lines than shallow ones (``Users``).
-    """
-    fallback = b""
-    for comp in reversed(comps):
-        runs = _SAFE_RUN.findall(comp)
-        if not runs:
-            continue
-        run = max(runs, key=len).encode("ascii")
-        if len(run) >= 3:
-            return run
-        if len(run) > len(fallback):
-            fallback = run
-    return fallback
-
-
-def _minimal(needles: set[bytes]) -> tuple[bytes, ...]:
-    """Drop needles that contain another one: the shorter already finds every such line."""
-    ordered = sorted(needles, key=len)
-    kept: list[bytes] = []
-    for n in ordered:
-        if not any(k in n for k in kept):
-            kept.append(n)
-    return tuple(kept)
