@@ -78,6 +78,15 @@ def _create(path: Path, *, read: bool = False) -> IO[bytes]:
     return os.fdopen(os.open(path, flags, 0o600), "w+b" if read else "wb")
 
 
+def _close_durably(fh: IO[bytes], fsync: bool) -> None:
+    """An archive's last step, once its format closed: its bytes flushed, on the disk when
+    ``fsync`` (the manifest was the last thing written), the file closed."""
+    fh.flush()
+    if fsync:
+        os.fsync(fh.fileno())
+    fh.close()
+
+
 class _Writer(Protocol):
     """Where backed-up files go: a folder, or one archive stream."""
 
@@ -213,10 +222,7 @@ class _TarZstWriter:
         self._tar.close()
         self._zst.flush(zstd_flush_frame())
         self._zst.close()
-        self._fh.flush()
-        if self.fsync:
-            os.fsync(self._fh.fileno())
-        self._fh.close()
+        _close_durably(self._fh, self.fsync)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -275,10 +281,7 @@ class _ZipWriter:
         info = self._info(MANIFEST_NAME, time.time_ns(), 0o600, False)
         self._zip.writestr(info, manifest.to_bytes())
         self._zip.close()
-        self._fh.flush()
-        if self.fsync:
-            os.fsync(self._fh.fileno())
-        self._fh.close()
+        _close_durably(self._fh, self.fsync)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
