@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import codex_migrate.staging as staging
 from codex_migrate.pathmap import PathMapper
+from codex_migrate.rollout import line_blocks
 from codex_migrate.staging import StageJob, stage_many
 from tests.homes import write_rollout
 
@@ -35,3 +40,40 @@ def test_parallel_staging_equals_sequential(
         assert a.path.read_bytes() == b.path.read_bytes()
         assert b.path.stat().st_mtime == a.path.stat().st_mtime
         assert b"/home/alex/p" in b.path.read_bytes()
+
+
+_CONTENTS = st.lists(
+    st.sampled_from([b'{"a":1}\n', b"\n", b"x" * 40 + b"\n", b'{"b":"\\n"}', b"\r\n", b"z"]),
+    max_size=12,
+).map(b"".join)
+
+
+@settings(deadline=None, max_examples=200)
+@given(_CONTENTS, st.sampled_from([1, 7, 8, 9, 40, 64, 1024 * 1024]))
+def test_property_a_small_rollout_read_whole_gives_the_streams_blocks(
+    content: bytes, block_bytes: int
+) -> None:
+    """Staging reads a plain rollout under a block in one ``os.read``: the same blocks as
+    :func:`rollout.line_blocks` of the stream, at every size around the block's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "r.jsonl")
+        src.write_bytes(content)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(staging, "BLOCK_BYTES", block_bytes)
+            with staging._source_blocks(src, None) as blocks:
+                got = list(blocks)
+        with src.open("rb") as stream:
+            assert got == list(line_blocks(stream, block_bytes))
+
+
+def test_a_write_taking_part_of_the_bytes_is_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: write(fd, bytes(data[:3])))
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        staging._write_all(fd, b"0123456789")
+    finally:
+        os.close(fd)
+    assert (tmp_path / "out").read_bytes() == b"0123456789"
