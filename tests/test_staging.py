@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -77,3 +78,15 @@ def test_a_write_taking_part_of_the_bytes_is_finished(
     finally:
         os.close(fd)
     assert (tmp_path / "out").read_bytes() == b"0123456789"
+
+
+def test_a_worker_makes_one_mapper_of_the_same_bytes() -> None:
+    """Each chunk brings the pickled mapper; a worker keeps the one it made while the bytes
+    are the same, so what the staging pass remembers per mapper serves every chunk."""
+    first = pickle.dumps(PathMapper(["/Users/alex=/home/alex"]))
+    other = pickle.dumps(PathMapper(["/Users/alex=/home/bob"]))
+    mapper = staging._worker_mapper(first)
+    assert staging._worker_mapper(bytes(first)) is mapper
+    assert mapper.resolve("/Users/alex/p").new_path == "/home/alex/p"
+    assert staging._worker_mapper(other).resolve("/Users/alex/p").new_path == "/home/bob/p"
+    assert staging._worker_mapper(first) is not mapper  # only the last one is kept

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -310,7 +311,7 @@ def iter_staged(
         return
     size = max(1, min(64, count // (workers * 8)))
     todo = iter(jobs)
-    run = partial(_run_chunk, mapper)
+    run = partial(_run_chunk, pickle.dumps(mapper, pickle.HIGHEST_PROTOCOL))
     done = taken = 0
     with process_pool(workers) as pool, EarlyWriteback() as early:
         out: deque[Future[list[StagedFile]]] = deque()
@@ -335,6 +336,22 @@ def iter_staged(
                     on_done(done)
 
 
-def _run_chunk(mapper: PathMapper, jobs: list[StageJob]) -> list[StagedFile]:
+#: The mapper a worker made of the last pickled one it was sent, with those bytes.
+_LAST_MAPPER: list[tuple[bytes, PathMapper]] = []
+
+
+def _worker_mapper(pickled: bytes) -> PathMapper:
+    """The mapper ``pickled`` holds, one object for every chunk of a staging: what the
+    staging pass works out per mapper (the rewriter, each value's mapping, see
+    ``stagepass._rewriter``) is then worked out once a worker, not once a chunk."""
+    if _LAST_MAPPER and _LAST_MAPPER[0][0] == pickled:
+        return _LAST_MAPPER[0][1]
+    mapper: PathMapper = pickle.loads(pickled)
+    _LAST_MAPPER[:] = [(pickled, mapper)]
+    return mapper
+
+
+def _run_chunk(pickled_mapper: bytes, jobs: list[StageJob]) -> list[StagedFile]:
+    mapper = _worker_mapper(pickled_mapper)
     will_need(job.source for job in jobs)  # the disk reads the chunk while the first is staged
     return [_run_job(mapper, job) for job in jobs]
