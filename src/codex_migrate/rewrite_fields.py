@@ -184,10 +184,8 @@ def _collect(record: Any, out: list[str], keys: Keys) -> None:
                 _settings_paths(ts, _THREAD_SETTINGS, out, keys)
         elif ptype in _EXEC_EVENTS:
             _str_field(payload, "cwd", _PAYLOAD, out, keys)
-        elif isinstance(ptype, str) and ptype.startswith(_ITEM_EVENTS):
-            item = payload.get("item")
-            if isinstance(item, dict) and item.get("type") == "CommandExecution":
-                _str_field(item, "cwd", _ITEM, out, keys)
+        elif isinstance(ptype, str) and ptype.startswith(_ITEM_EVENTS) and holds_command(payload):
+            _str_field(payload["item"], "cwd", _ITEM, out, keys)
     elif rtype == "turn_context":
         _settings_paths(payload, _PAYLOAD, out, keys)
     elif rtype == "session_meta":
@@ -224,8 +222,9 @@ def item_event(payload_type: str) -> int:
 
 
 def holds_command(payload: Any) -> bool:
-    """Whether an item event's payload is one :func:`_collect` looks into (see
-    :func:`item_event`)."""
+    """Whether an item event's payload has a path field: its ``item`` is a
+    ``CommandExecution`` (the one rule for :func:`_collect` and for the staging pass, which
+    asks it before any walk, see :func:`item_event`)."""
     item = payload.get("item")
     return isinstance(item, dict) and item.get("type") == "CommandExecution"
 
