@@ -61,7 +61,7 @@ def test_property_a_small_rollout_read_whole_gives_the_streams_blocks(
         src.write_bytes(content)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(staging, "BLOCK_BYTES", block_bytes)
-            with staging._source_blocks(src, None) as blocks:
+            with staging._source_blocks(str(src), None) as blocks:
                 got = list(blocks)
         with src.open("rb") as stream:
             assert got == list(line_blocks(stream, block_bytes))

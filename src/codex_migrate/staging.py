@@ -89,8 +89,8 @@ BLOCK_BYTES = 1024 * 1024
 
 
 def stage_rewritten(
-    source: Path,
-    dest: Path,
+    source: Path | str,
+    dest: Path | str,
     mapper: PathMapper,
     *,
     mtime: float,
@@ -102,7 +102,9 @@ def stage_rewritten(
     """Stream ``source`` through the rewrite into ``dest``; ``dest`` keeps ``mtime``
     (Codex derives ``updated_at`` from it). Durability is the caller's batch sync.
     ``check_damage``: also find the unreadable lines of ``source`` (the plan's check,
-    done here on the bytes read anyway when the plan left it to the write)."""
+    done here on the bytes read anyway when the plan left it to the write). The paths may
+    be strings: a worker stages thousands, and a ``Path`` costs ~10 µs to make and spell."""
+    source, dest = os.fspath(source), os.fspath(dest)
     digest = hashlib.sha256()
     facts = RolloutFacts()
     old_pos = new_pos = 0
@@ -110,7 +112,7 @@ def stage_rewritten(
     offset_map: dict[int, int] = {}
     check = DamageCount() if check_damage and bare_cwd is None else None
     # a converted 2025 rollout: the damage is the source's, not the converted lines'
-    damage = find_damage(source) if check_damage and bare_cwd is not None else None
+    damage = find_damage(Path(source)) if check_damage and bare_cwd is not None else None
     with _source_blocks(source, bare_cwd) as blocks:
         out = _create(dest)
         try:
@@ -136,7 +138,7 @@ def stage_rewritten(
         offset_map[old_pos] = new_pos
     if not facts.finish():
         facts = RolloutFacts()
-        for raw in raw_lines(dest):
+        for raw in raw_lines(Path(dest)):
             facts.feed(raw)
     # the time is set once the file is closed (a network file system may stamp it at the
     # close), then read back as the file system keeps it: the row's times come from it
@@ -145,7 +147,7 @@ def stage_rewritten(
     if check is not None:
         damage = check.result()
     return StagedFile(
-        str(dest),
+        dest,
         digest.hexdigest(),
         new_pos,
         row_facts(facts),
@@ -158,23 +160,23 @@ def stage_rewritten(
 
 
 @contextmanager
-def _source_blocks(source: Path, bare_cwd: str | None) -> Iterator[Iterable[bytes]]:
+def _source_blocks(source: str, bare_cwd: str | None) -> Iterator[Iterable[bytes]]:
     """The blocks of whole lines :func:`rollout.line_blocks` gives of ``source``. A plain
     rollout smaller than a block (nearly all) is read in one ``os.read``, with no file
     object: the same blocks, at a few microseconds less a file (thousands of files)."""
     if bare_cwd is not None:  # a 2025 bare rollout, converted (bare.py) line by line
-        with open_rollout(source):  # (what the stream below checks: a regular file)
-            yield upgrade_lines(raw_lines(source), bare_cwd)
+        with open_rollout(Path(source)):  # (what the stream below checks: a regular file)
+            yield upgrade_lines(raw_lines(Path(source)), bare_cwd)
         return
-    data = None if source.name.endswith(".zst") else _read_small(source)
+    data = None if source.endswith(".zst") else _read_small(source)
     if data is not None:
         yield _whole_lines(data)
         return
-    with open_rollout(source) as stream:
+    with open_rollout(Path(source)) as stream:
         yield line_blocks(stream, BLOCK_BYTES)
 
 
-def _read_small(source: Path) -> bytes | None:
+def _read_small(source: str) -> bytes | None:
     """All of ``source`` (a regular file, see ``fsutil.open_regular_fd``) when it holds
     less than :data:`BLOCK_BYTES`; None when it holds more (read it as a stream)."""
     fd, st = open_regular_fd(source)
@@ -206,13 +208,13 @@ def _whole_lines(data: bytes) -> list[bytes]:
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
 
 
-def _create(dest: Path) -> int:
+def _create(dest: str) -> int:
     """``open(dest, "wb")`` as a descriptor, making its folder only when it is missing:
     staging is flat, so one ``mkdir`` serves thousands of files."""
     try:
         return os.open(dest, _WRITE_FLAGS, 0o666)
     except FileNotFoundError:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
         return os.open(dest, _WRITE_FLAGS, 0o666)
 
 
@@ -254,8 +256,8 @@ def _pool_size(count: int, total_bytes: int) -> int:
 
 def _run_job(mapper: PathMapper, job: StageJob) -> StagedFile:
     return stage_rewritten(
-        Path(job.source),
-        Path(job.dest),
+        job.source,
+        job.dest,
         mapper,
         mtime=job.mtime,
         offsets=job.offsets,
