@@ -150,9 +150,12 @@ def _stamp(st: os.stat_result) -> Stamp:
 
 class AtomicFile:
     """A cache file written as it is made, a megabyte at a time (its whole is never held in
-    memory), into a temp file that :meth:`commit` syncs and renames over ``folder/name`` (a
-    reader sees the old file or the new one; of two writers the last wins) and :meth:`abort`
-    removes. A write that fails or passes :data:`MAX_BYTES` drops the file: no error."""
+    memory), into a temp file that :meth:`commit` renames over ``folder/name`` (a reader
+    sees the old file or the new one; of two writers the last wins) and :meth:`abort`
+    removes. A write that fails or passes :data:`MAX_BYTES` drops the file: no error. Not
+    synced first: a cache file the system lost part of in a crash is cut short or fails its
+    checksum, and is then ignored whole and written again (an import waited for that sync
+    before it could plan)."""
 
     def __init__(self, folder: Path, name: str) -> None:
         self.folder, self.name = folder, name
@@ -189,16 +192,13 @@ class AtomicFile:
         self.batch, self.size = [], 0
 
     def commit(self) -> bool:
-        """Sync and rename into place, then :func:`prune`; False when it was not written."""
+        """Rename into place, then :func:`prune`; False when it was not written."""
         self._flush()
         if self.fd is None:
             return False
         fd, self.fd = self.fd, None
         try:
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            os.close(fd)
             os.replace(self.tmp, self.folder / self.name)
         except OSError:
             with contextlib.suppress(OSError):
