@@ -27,6 +27,7 @@ from typing import Any
 
 from codex_migrate import statedb
 from codex_migrate.jsontext import sorted_utf8
+from codex_migrate.rowlog_text import Change, by_value, change_dict, change_text
 
 ROWID = "__rowid"
 
@@ -186,7 +187,7 @@ class RowLog:
         for row, sha in _digested(self.conn.execute(query, wanted)):
             value = row[column]
             if value in direct and type(value) is str and _plain(value):
-                state[value] = sha  # its key is ["value"]: see _by_value
+                state[value] = sha  # its key is ["value"]: see rowlog_text.by_value
             else:
                 got[self._key(table, row)] = sha
         for value in wanted:
@@ -224,7 +225,7 @@ class RowLog:
             "tables": [
                 {"table": table, "keys": keys, "rows": rows}
                 for table, keys, changed in self._changes()
-                if (rows := [_change(*c) for c in changed])
+                if (rows := [change_dict(*c) for c in changed])
             ]
         }
 
@@ -243,9 +244,9 @@ class RowLog:
                         continue
                     head = json.dumps({"table": table, "keys": keys}, separators=(",", ":"))
                     f.write(("" if first_table else ",") + head[:-1] + ',"rows":[')
-                    f.write(_change_text(len(keys), *first))
+                    f.write(change_text(len(keys), *first))
                     for change in changed:
-                        f.write("," + _change_text(len(keys), *change))
+                        f.write("," + change_text(len(keys), *change))
                     f.write("]}")
                     first_table = False
                 f.write("]}")
@@ -255,7 +256,7 @@ class RowLog:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _changes(self) -> Iterator[tuple[str, list[str], Iterator[_Change]]]:
+    def _changes(self) -> Iterator[tuple[str, list[str], Iterator[Change]]]:
         """Per table: its key columns and each changed row (its key as JSON, its image
         before, the digest after, its rowid before where logged), in key order."""
         for w in self.watches:
@@ -272,7 +273,7 @@ class RowLog:
             before, after = self.before[table], self.after.get(table, {})
             rowids = self.rowids.get(table, {})
             direct = [m for (t, c), m in self.watched.items() if t == table and keys == [c]]
-            new = _by_value(direct[0]) if len(direct) == 1 and not (before or after) else None
+            new = by_value(direct[0]) if len(direct) == 1 and not (before or after) else None
             if new is not None:
                 yield table, keys, new
                 continue
@@ -284,7 +285,7 @@ class RowLog:
                 before: dict[str, Row] = before,
                 after: dict[str, bytes] = after,
                 rowids: dict[str, int] = rowids,
-            ) -> Iterator[_Change]:
+            ) -> Iterator[Change]:
                 # (no set of both when nothing was there before, as for an import's new
                 # threads: its table is ~50 bytes a row at the import's peak)
                 for k in sorted(before.keys() | after.keys() if before else after):
@@ -294,44 +295,6 @@ class RowLog:
                         yield k, was, hex_now, rowids.get(k)
 
             yield table, keys, changed()
-
-
-def _by_value(state: dict[Any, bool | bytes]) -> Iterator[_Change] | None:
-    """The rows whose digests settle kept by value (rows new: nothing there before) in their
-    keys' order; None when a value holds a space or a ``!``, which sort below the ``"`` its
-    key's text ends with (those rows go by their keys' text)."""
-    values = sorted(v for v, d in state.items() if type(d) is bytes)
-    if any(" " in v or "!" in v for v in values):
-        return None
-    return ((f'["{v}"]', None, state[v].hex(), None) for v in values)  # type: ignore[union-attr]
-
-
-#: A changed row: its key (the JSON text :meth:`RowLog._key` gives), its image before (None:
-#: we inserted it), the digest of it after (None: we deleted it), its rowid before (None:
-#: not logged, see :func:`own_rowid`).
-_Change = tuple[str, Row | None, str | None, int | None]
-
-
-def _change(key: str, was: Row | None, now: str | None, rowid: int | None) -> dict[str, Any]:
-    change = {
-        "key": json.loads(key),
-        "before": was,
-        "after": None if now is None else {"$sha256": now},
-    }
-    if rowid is not None:
-        change["rowid"] = rowid
-    return change
-
-
-def _change_text(
-    key_count: int, key: str, was: Row | None, now: str | None, rowid: int | None
-) -> str:
-    """``json.dumps(_change(...), separators=(",", ":"))``: a row we inserted (nearly every
-    row of an import) by format, with a one-column key, which :meth:`RowLog._key` wrote as
-    compact JSON already; the rest by the encoder."""
-    if was is None and now is not None and key_count == 1:
-        return f'{{"key":{key},"before":null,"after":{{"$sha256":"{now}"}}}}'
-    return json.dumps(_change(key, was, now, rowid), separators=(",", ":"))
 
 
 @dataclass
