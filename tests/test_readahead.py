@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def test_a_worker_chunk_hints_its_sources_before_staging_them(
     hinted: list[list[str]] = []
     monkeypatch.setattr(staging, "will_need", lambda paths: hinted.append([str(p) for p in paths]))
     jobs = [StageJob(str(s), str(tmp_path / "out" / s.name), mtime=1e9) for s in sources]
-    staged = staging._run_chunk(PathMapper([]), jobs)
+    staged = staging._run_chunk(pickle.dumps(PathMapper([])), jobs)
     assert hinted == [[str(s) for s in sources]]
     assert [s.path.read_bytes() for s in staged] == [s.read_bytes() for s in sources]
 
