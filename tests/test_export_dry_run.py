@@ -7,6 +7,7 @@ same arguments then proves the names and the skip decisions were exact.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,6 +150,32 @@ def test_an_unreadable_rollout_is_a_skip_like_in_the_export(home: Path, tmp_path
     real = export_threads(catalog, ALL, "html", out)
     assert [(s.thread_id, s.path, s.reason) for s in real.skipped] == [
         (gone.thread_id, gone.path, gone.reason)
+    ]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_rollout_the_catalog_could_not_read_is_a_skip_of_all_like_in_the_export(
+    home: Path, tmp_path: Path
+) -> None:
+    """A file named like a rollout that cannot be read at all (here a FIFO) is named by an
+    export of everything; its dry run names it the same way, not passing over it."""
+    day = home / "sessions" / "2026" / "03" / "04"
+    day.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(day / f"rollout-2026-03-04T10-00-00-{tid(9)}.jsonl")
+    catalog = build_catalog(open_home(home))
+    assert catalog.unreadable
+    out = tmp_path / "out"
+    with unchanged(home, tmp_path):
+        p = plan_export(catalog, ALL, "html", out)
+    skips = [(t.thread_id, t.path, t.reason) for t in p.threads if t.action == "skip"]
+    real = export_threads(catalog, ALL, "html", out)
+    assert skips == [(s.thread_id, s.path, s.reason) for s in real.skipped]
+    assert [s[0] for s in skips] == [tid(9)]
+    assert not p.ok and not real.ok
+    # one thread chosen by id: the unreadable file is not part of that export
+    one = Selection(thread_ids=[tid(1)])
+    assert [t.action for t in plan_export(catalog, one, "html", tmp_path / "o1").threads] == [
+        "write"
     ]
 
 

@@ -16,6 +16,7 @@ from codex_migrate.export.api import (
     _in_the_way,
     _outputs,
     select_threads,
+    unreadable_skips,
 )
 from codex_migrate.export.common import output_folder_error
 from codex_migrate.export.conversation import ConversationReader
@@ -147,6 +148,11 @@ def plan_export(
         overwrite=overwrite,
         md_images=md_images if fmt == "md" else None,
     )
+    if selection.all:  # named as the export names them (its report's skipped)
+        plan.threads.extend(
+            PlannedExport(s.thread_id, "", s.path or "", "skip", s.reason)
+            for s in unreadable_skips(catalog)
+        )
     total = len(threads)
     for done, thread in enumerate(threads, 1):
         plan.threads.append(
