@@ -698,7 +698,7 @@ def test_an_error_while_staging_on_all_cores_stops_the_workers_before_the_rollba
     monkeypatch.setattr(staging, "AHEAD_PER_WORKER", 8)  # chunks still queued at the error
     monkeypatch.setattr(writeback, "FLUSH_EVERY_BYTES", 1)
     monkeypatch.setattr(writeback.sys, "platform", "linux")
-    real_row, calls = importer._row_for, {"n": 0}
+    real_row, calls = importer.row_for, {"n": 0}
 
     def failing_row(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
@@ -706,7 +706,7 @@ def test_an_error_while_staging_on_all_cores_stops_the_workers_before_the_rollba
             raise OSError(5, "Input/output error")
         return real_row(*args, **kwargs)
 
-    monkeypatch.setattr(importer, "_row_for", failing_row)
+    monkeypatch.setattr(importer, "row_for", failing_row)
     seen: list[tuple[int, bool]] = []
     real_rollback = Transaction.rollback
 

@@ -96,10 +96,12 @@ def _gets_row(item: PlanItem, root: Path) -> bool:
     return item.bare_cwd is None and _needs_row(item, root)
 
 
-def _row_for(
+def row_for(
     item: PlanItem, root: Path, facts: RowFacts | None, mtime: float | None = None
 ) -> dict[str, Any]:
-    """``mtime``: the file's as staged (a rename keeps it), else it is looked at in place."""
+    """The state DB row an imported thread gets (the import writes it; the registration puts
+    its times back after a Codex round trip). ``mtime``: the file's as staged (a rename keeps
+    it), else it is looked at in place."""
     path = os.path.join(root, item.target_rel.replace("/", os.sep))  # as str(root / rel)
     if mtime is None:
         try:
@@ -249,7 +251,7 @@ def apply_import(
                         if j is item:
                             return
                         if rows is not None and j.action not in (IMPORT, REPLACE):
-                            rows.add(_row_for(j, root, None))
+                            rows.add(row_for(j, root, None))
 
                 for i, r in zip(writes, results, strict=True):
                     if not damage_now(plan, i):  # damage left to the write: copied as is, named
@@ -261,7 +263,7 @@ def apply_import(
                         offsets[i.id] = r.offsets
                     if rows is not None and _gets_row(i, root):  # mtime: the staged file's
                         rows_before(i)
-                        rows.add(_row_for(i, root, r.facts, r.mtime))
+                        rows.add(row_for(i, root, r.facts, r.mtime))
                 rows_before(None)
                 kept = {
                     rel: keep_original(i.thread.rollout_path, tx.staging / rel)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from codex_migrate.catalog import ProgressFn
 from codex_migrate.home import open_target
-from codex_migrate.importer import ImportReport, _row_for
+from codex_migrate.importer import ImportReport, row_for
 from codex_migrate.plan import ImportPlan
 from codex_migrate.statedb import write_transaction
 from codex_migrate.threadrow import columns
@@ -113,7 +113,7 @@ def restore_times(writer: HomeWriter, plan: ImportPlan, thread_ids: list[str]) -
             continue
         mtime = item.thread.mtime
         os.utime(path, (mtime, mtime))
-        rows.append(_row_for(item, home.root, None))
+        rows.append(row_for(item, home.root, None))
     # Codex may have built the state DB just now (a target that had none): look again.
     state_db = home.state_db or open_target(home.root).state_db
     if state_db is None or not rows:
