@@ -11,7 +11,13 @@ from pathlib import Path
 
 import click
 
-from codex_migrate.cli.common import codex_home_option, emit_json, json_option, progress_bar
+from codex_migrate.cli.common import (
+    codex_home_option,
+    emit_json,
+    json_option,
+    progress_bar,
+    shorten,
+)
 from codex_migrate.errors import EXIT_USAGE
 from codex_migrate.home import open_home
 from codex_migrate.service.reading import home_catalog
@@ -62,8 +68,8 @@ def _listed_label(d: Diagnosis) -> str:
 
 
 def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """A title on one line (its whitespace runs made one space), cut as listings cut them."""
+    return shorten(" ".join(text.split()), width)
 
 
 def print_report(report: DoctorReport) -> None:

@@ -10,8 +10,7 @@ import click
 
 from codex_migrate.catalog import Catalog, cwd_exists
 from codex_migrate.cli import collector
-from codex_migrate.cli.common import PlainItems, emit_json, json_option, progress_bar
-from codex_migrate.cli.common import shorten as _shorten
+from codex_migrate.cli.common import PlainItems, emit_json, json_option, progress_bar, shorten
 from codex_migrate.cli.options import _absolute_rules, _mapper, mapping_options, print_mapping
 from codex_migrate.service import HomeScan, home_catalog, listed_catalog, scan_home
 from codex_migrate.service.checks import NOTE, PROBLEM
@@ -110,7 +109,7 @@ def print_catalog(catalog: Catalog, found: HomeScan, *, show_threads: bool = Fal
         click.secho(f"{'PROJECT':<{width}}  {'THREADS':>7}  {'ARCHIVED':>8}  FOLDER", bold=True)
         by_id = {t.id: t for t in catalog.threads}
         for p in catalog.projects:
-            label = _shorten(p.cwd or "(no cwd)", width)
+            label = shorten(p.cwd or "(no cwd)", width)
             folder = "exists" if p.exists else click.style("missing", fg="yellow")
             click.echo(f"{label:<{width}}  {len(p.thread_ids):>7}  {p.archived:>8}  {folder}")
             if show_threads:
@@ -118,7 +117,7 @@ def print_catalog(catalog: Catalog, found: HomeScan, *, show_threads: bool = Fal
                     t = by_id[tid]
                     flag = " [archived]" if t.archived else ""
                     name = t.name or t.title or "(untitled)"
-                    click.echo(f"    {t.id}  {_shorten(name, 60)}{flag}")
+                    click.echo(f"    {t.id}  {shorten(name, 60)}{flag}")
     archived = sum(1 for t in catalog.threads if t.archived)
     missing = sum(1 for p in catalog.projects if not p.exists)
     click.echo("")
